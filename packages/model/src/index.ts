@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './tokenizer/index.js';
+export * from './gguf/index.js';
