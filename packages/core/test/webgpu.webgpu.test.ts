@@ -44,3 +44,26 @@ describe('getWebGPUDevice', () => {
     for (let i = 0; i < n; i++) expect(y[i]).toBe(Math.fround(Math.fround(x[i]! * 2) + 1));
   });
 });
+
+describe('webgpu-util', () => {
+  it('uploads, runs a cached pipeline on a 2-D grid, and reads back', async () => {
+    const { getPipeline, uploadMatrix, downloadMatrix, destroyGpuMatrix, dispatch, workgroupGrid } = await import('../src/backend/webgpu.js');
+    const { device } = await getWebGPUDevice();
+    const code = `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+      @compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_id) l: vec3u) {
+        let i = (w.x + w.y * nw.x) * 64u + l.x;
+        if (i < arrayLength(&x)) { x[i] = -x[i]; }
+      }`;
+    expect(getPipeline(device, code)).toBe(getPipeline(device, code));
+    const m = { rows: 3, cols: 100, data: Float32Array.from({ length: 300 }, (_, i) => i - 150) };
+    const g = uploadMatrix(device, m);
+    dispatch(device, getPipeline(device, code), [g.buffer], workgroupGrid(device, Math.ceil(300 / 64)));
+    const back = await downloadMatrix(device, g);
+    destroyGpuMatrix(g);
+    expect(Array.from(back.data)).toEqual(Array.from(m.data, (v) => -v));
+    // A grid larger than the per-dimension limit splits over y.
+    const [gx, gy] = workgroupGrid(device, device.limits.maxComputeWorkgroupsPerDimension + 5);
+    expect(gy).toBe(2);
+    expect(gx * gy).toBeGreaterThanOrEqual(device.limits.maxComputeWorkgroupsPerDimension + 5);
+  });
+});

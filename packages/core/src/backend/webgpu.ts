@@ -160,3 +160,5 @@ async function finish(adapter: GPUAdapter, kind: WebGPUContext['kind'], compatib
     flags,
   };
 }
+
+export * from './webgpu-util.js';
