@@ -17,6 +17,8 @@ export interface SuiteContext {
   machine: string;
   /** Progress messages go to stderr so that --json stdout stays clean. */
   log: (msg: string) => void;
+  /** The triad baseline's own records from this run (the runner fills it; suites may ignore it). */
+  baselineRecords?: BenchRecord[];
 }
 
 export interface Suite {
