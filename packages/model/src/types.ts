@@ -60,4 +60,29 @@ export interface LoadedModel {
   weights: ModelWeights;
   /** Where it came from, for provenance in result rows. */
   source: { format: 'llama2c' | 'safetensors' | 'gguf' | 'memory'; path?: string };
+  /**
+   * Rotations the forward pass applies to activations at run time (set by transforms such as
+   * `onlineHadamardDown`; absent on a freshly loaded model). Hooks see the rotated activations,
+   * i.e. exactly what the linear consumes.
+   */
+  online?: OnlineRotations;
+  /** Transforms applied so far, in order, for provenance (e.g. ['fuseNorms', 'rotateResidual:…']). */
+  transforms?: string[];
+}
+
+/**
+ * An orthogonal n × n operator R acting on rows: `applyRight(m)` returns m·R (m: [rows, n]) as a new
+ * matrix and leaves m unchanged. @nq/hadamard's rotations and `denseOrthogonal(matrix)` both fit.
+ */
+export interface OrthogonalOperator {
+  readonly dim: number;
+  applyRight(m: Matrix): Matrix;
+  /** Short description for provenance, e.g. 'hadamard-768' or 'dense-256'. */
+  readonly label?: string;
+}
+
+/** Online (run-time) rotations of activations. */
+export interface OnlineRotations {
+  /** R4: applied to the SwiGLU output (the input of down_proj), [hiddenDim]; down's weight holds W·R. */
+  downInput?: OrthogonalOperator;
 }

@@ -1,1 +1,5 @@
-export {};
+export { gemmABt } from './gemm.js';
+export { forward, type ForwardOptions, type GemmFn } from './forward.js';
+export { createKvCache, resetKvCache, type KvCache } from './kv-cache.js';
+export { generateGreedy, argmaxRow } from './generate.js';
+export { rmsNorm, applyRope, attention, swiglu, RopeTable } from './ops.js';

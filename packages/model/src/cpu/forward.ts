@@ -1,0 +1,213 @@
+import { NqInputError, type Matrix } from '@nq/core';
+import type { ForwardHooks } from '../hooks.js';
+import type { LinearName, LoadedModel } from '../types.js';
+import { gemmABt } from './gemm.js';
+import type { KvCache } from './kv-cache.js';
+import { addInPlace, applyRope, attention, RopeTable, rmsNorm, swiglu } from './ops.js';
+
+/** Y[T, N] = X[T, K] · W[N, K]ᵀ; the default is the single-thread blocked GEMM. */
+export type GemmFn = (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void;
+
+export interface ForwardOptions {
+  /** Capture/replace hooks (see hooks.ts). */
+  hooks?: ForwardHooks;
+  /**
+   * Continue from this cache: the tokens take positions cache.length… and their K/V rows are
+   * appended (decode, or chunked prefill). Without a cache every call starts a fresh sequence.
+   */
+  cache?: KvCache;
+  /** RoPE position of the first token when no cache is given (default 0). */
+  startPos?: number;
+  /** Compute logits for the last token only: the result is [1, vocab] (decoding). */
+  lastOnly?: boolean;
+  /** How GEMMs run, e.g. a `GemmPool`'s `gemm` for worker threads. Default: this thread. */
+  gemm?: GemmFn;
+}
+
+/** Scratch buffers for one model, grown when a longer sequence comes (never shrunk). */
+class Workspace {
+  tokens = 0;
+  positions = 0;
+  x = new Float32Array(0);
+  xn = new Float32Array(0);
+  q = new Float32Array(0);
+  k = new Float32Array(0);
+  v = new Float32Array(0);
+  att = new Float32Array(0);
+  proj = new Float32Array(0);
+  gate = new Float32Array(0);
+  up = new Float32Array(0);
+  scores = new Float64Array(0);
+  acc: Float64Array;
+  rope: RopeTable;
+
+  constructor(readonly model: LoadedModel) {
+    const c = model.config;
+    const hd = c.dim / c.nHeads;
+    this.acc = new Float64Array(hd);
+    this.rope = new RopeTable(hd, c.ropeTheta);
+  }
+
+  ensure(T: number, positions: number): void {
+    const c = this.model.config;
+    if (T > this.tokens) {
+      const hd = c.dim / c.nHeads;
+      const qDim = c.nHeads * hd;
+      const kv = c.nKvHeads * hd;
+      this.x = new Float32Array(T * c.dim);
+      this.xn = new Float32Array(T * c.dim);
+      this.q = new Float32Array(T * qDim);
+      this.k = new Float32Array(T * kv);
+      this.v = new Float32Array(T * kv);
+      this.att = new Float32Array(T * qDim);
+      this.proj = new Float32Array(T * c.dim);
+      this.gate = new Float32Array(T * c.hiddenDim);
+      this.up = new Float32Array(T * c.hiddenDim);
+      this.tokens = T;
+    }
+    if (positions > this.positions) {
+      this.scores = new Float64Array(positions);
+      this.positions = positions;
+    }
+    this.rope.ensure(positions);
+  }
+}
+
+const workspaces = new WeakMap<LoadedModel, Workspace>();
+
+function workspaceFor(model: LoadedModel): Workspace {
+  let ws = workspaces.get(model);
+  // Config can only change by building a new model object, but guard against in-place edits.
+  if (!ws || ws.rope.theta !== model.config.ropeTheta || ws.acc.length !== model.config.dim / model.config.nHeads) {
+    ws = new Workspace(model);
+    workspaces.set(model, ws);
+  }
+  return ws;
+}
+
+function view(data: Float32Array, rows: number, cols: number): Matrix {
+  return { rows, cols, data: data.subarray(0, rows * cols) };
+}
+
+function checkTokens(tokens: ArrayLike<number>, vocab: number): void {
+  if (!tokens || typeof tokens.length !== 'number' || tokens.length === 0) {
+    throw new NqInputError('tokens', 'must be a non-empty array of token ids', 'Pass at least one token id.');
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (!Number.isInteger(t) || t < 0 || t >= vocab) {
+      throw new NqInputError(`tokens[${i}]`, `is ${t}, outside [0, ${vocab})`, 'Pass integer ids from this model\'s tokenizer.');
+    }
+  }
+}
+
+/**
+ * Runs the model on a whole sequence (prefill) and returns the logits at every position,
+ * [T, vocab] (or [1, vocab] with `lastOnly`). Plain causal LLaMA: embeddings → per layer
+ * (RMSNorm → q/k/v → RoPE → grouped-query causal attention → o, residual; RMSNorm → SwiGLU → down,
+ * residual) → final RMSNorm → classifier. The model is never modified.
+ */
+export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: ForwardOptions = {}): Matrix {
+  const c = model.config;
+  const w = model.weights;
+  const T = tokens.length;
+  checkTokens(tokens, c.vocabSize);
+  const { hooks, cache } = opts;
+  const gemm = opts.gemm ?? gemmABt;
+  const dim = c.dim;
+  const hd = dim / c.nHeads;
+  const qDim = c.nHeads * hd;
+  const kv = c.nKvHeads * hd;
+  const hidden = c.hiddenDim;
+  let storeBase = 0;
+  let pos0 = opts.startPos ?? 0;
+  if (cache) {
+    if (opts.startPos !== undefined && opts.startPos !== cache.length) {
+      throw new NqInputError('startPos', `is ${opts.startPos} but the cache holds ${cache.length} positions`, 'Omit startPos when passing a cache.');
+    }
+    if (cache.kvDim !== kv || cache.k.length !== c.nLayers) {
+      throw new NqInputError('cache', 'was made for a different model shape', 'Create it with createKvCache(model.config).');
+    }
+    if (cache.length + T > cache.maxLen) {
+      throw new NqInputError('tokens', `${T} more tokens overflow the cache (${cache.length} of ${cache.maxLen} used)`, 'Create a larger cache or reset it.');
+    }
+    storeBase = cache.length;
+    pos0 = cache.length;
+  } else if (!Number.isInteger(pos0) || pos0 < 0) {
+    throw new NqInputError('startPos', `must be a non-negative integer, got ${pos0}`, 'Pass the position of the first token.');
+  }
+  const ws = workspaceFor(model);
+  ws.ensure(T, Math.max(pos0 + T, storeBase + T));
+
+  const linear = (layer: number, name: LinearName, x: Float32Array, K: number, wm: Matrix, y: Float32Array): void => {
+    if (hooks && (hooks.captureLinearInput || hooks.replaceLinear)) {
+      const xm = view(x, T, K);
+      hooks.captureLinearInput?.(layer, name, xm);
+      const r = hooks.replaceLinear?.(layer, name, xm, wm);
+      if (r !== undefined) {
+        if (!r || r.rows !== T || r.cols !== wm.rows || !(r.data instanceof Float32Array) || r.data.length !== T * wm.rows) {
+          throw new NqInputError('hooks.replaceLinear', `returned a ${r?.rows}×${r?.cols} result for layer ${layer} ${name}, expected ${T}×${wm.rows}`, 'Return a [T, out] Matrix or undefined.');
+        }
+        y.set(r.data);
+        return;
+      }
+    }
+    gemm(x, T, K, wm.data, wm.rows, y);
+  };
+
+  // Embeddings.
+  const x = ws.x;
+  const embed = w.tokenEmbedding.data;
+  for (let t = 0; t < T; t++) {
+    const id = tokens[t]!;
+    x.set(embed.subarray(id * dim, (id + 1) * dim), t * dim);
+  }
+
+  for (let l = 0; l < c.nLayers; l++) {
+    const L = w.layers[l]!;
+    // Attention block.
+    rmsNorm(x, L.attnNorm, ws.xn, T, dim, c.normEps);
+    linear(l, 'q', ws.xn, dim, L.q, ws.q);
+    const kStore = cache ? cache.k[l]! : ws.k;
+    const vStore = cache ? cache.v[l]! : ws.v;
+    const kNew = storeBase === 0 ? kStore : kStore.subarray(storeBase * kv);
+    const vNew = storeBase === 0 ? vStore : vStore.subarray(storeBase * kv);
+    linear(l, 'k', ws.xn, dim, L.k, kNew);
+    linear(l, 'v', ws.xn, dim, L.v, vNew);
+    applyRope(ws.q, T, qDim, pos0, ws.rope);
+    applyRope(kNew, T, kv, pos0, ws.rope);
+    if (hooks?.quantizeKv) {
+      for (let t = 0; t < T; t++) {
+        for (let g = 0; g < c.nKvHeads; g++) {
+          const o = t * kv + g * hd;
+          hooks.quantizeKv(l, 'k', g, pos0 + t, kNew.subarray(o, o + hd));
+          hooks.quantizeKv(l, 'v', g, pos0 + t, vNew.subarray(o, o + hd));
+        }
+      }
+    }
+    attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, T, storeBase, c.nHeads, c.nKvHeads, hd);
+    linear(l, 'o', ws.att, qDim, L.o, ws.proj);
+    addInPlace(x, ws.proj, T * dim);
+    // MLP block.
+    rmsNorm(x, L.ffnNorm, ws.xn, T, dim, c.normEps);
+    linear(l, 'gate', ws.xn, dim, L.gate, ws.gate);
+    linear(l, 'up', ws.xn, dim, L.up, ws.up);
+    swiglu(ws.gate, ws.up, T * hidden);
+    const r4 = model.online?.downInput;
+    if (r4) {
+      const rotated = r4.applyRight(view(ws.gate, T, hidden));
+      ws.gate.set(rotated.data);
+    }
+    linear(l, 'down', ws.gate, hidden, L.down, ws.proj);
+    addInPlace(x, ws.proj, T * dim);
+  }
+  if (cache) cache.length += T;
+
+  // Final norm and classifier.
+  const first = opts.lastOnly ? T - 1 : 0;
+  const rows = T - first;
+  rmsNorm(x.subarray(first * dim), w.finalNorm, ws.xn, rows, dim, c.normEps);
+  const logits = new Float32Array(rows * c.vocabSize);
+  gemm(ws.xn, rows, dim, w.output.data, c.vocabSize, logits);
+  return { rows, cols: c.vocabSize, data: logits };
+}

@@ -1,0 +1,112 @@
+import { NqInputError, Rng } from '@nq/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as gguf from '../src/gguf/index.js';
+import {
+  createKvCache,
+  forward,
+  generateGreedy,
+  loadLlama2c,
+  loadModel,
+  loadSafetensors,
+  randomModel,
+  readNpy,
+  TINY_CONFIG,
+} from '../src/index.js';
+import type { LoadedModel } from '../src/types.js';
+import { naiveForward } from './helpers/naive-forward.js';
+import { HAVE_NQ5M, NQ5M_BIN, NQ5M_GGUF, NQ5M_REF_LOGITS, NQ5M_SKIP_REASON, NQ5M_ST, readRef, relErr } from './helpers/shared.js';
+
+const tiny = randomModel(TINY_CONFIG, 11);
+const tinyIds = (n: number, seed: number) => {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, () => r.int(TINY_CONFIG.vocabSize));
+};
+
+describe('forward on a tiny random model', () => {
+  it('matches a plain float64 implementation written from the definitions', () => {
+    const ids = tinyIds(21, 1); // 21 = 5·4 + 1: exercises the GEMM's 4-row tiles and the leftover row
+    const got = forward(tiny, ids);
+    expect([got.rows, got.cols]).toEqual([21, TINY_CONFIG.vocabSize]);
+    expect(relErr(got.data, naiveForward(tiny, ids))).toBeLessThan(1e-5);
+  });
+
+  it('KV-cache decoding (token by token, and chunked prefill) gives the same logits as one prefill', () => {
+    const ids = tinyIds(19, 2);
+    const full = forward(tiny, ids);
+    const cache = createKvCache(tiny.config, 32);
+    const steps = new Float32Array(full.data.length);
+    ids.forEach((id, t) => steps.set(forward(tiny, [id], { cache }).data, t * full.cols));
+    expect(cache.length).toBe(19);
+    expect(relErr(steps, full.data)).toBeLessThan(1e-5);
+    const c2 = createKvCache(tiny.config, 32);
+    const a = forward(tiny, ids.slice(0, 7), { cache: c2 });
+    const b = forward(tiny, ids.slice(7), { cache: c2, lastOnly: true });
+    expect(relErr(a.data, full.data.subarray(0, 7 * full.cols))).toBeLessThan(1e-5);
+    expect(b.rows).toBe(1);
+    expect(relErr(b.data, full.data.subarray(18 * full.cols))).toBeLessThan(1e-5);
+  });
+
+  it('startPos shifts RoPE positions, and RoPE is relative (shifting every position changes nothing)', () => {
+    const one = forward(tiny, [5]);
+    const shifted = forward(tiny, [5], { startPos: 9 });
+    // With one token attention is the identity on v, whatever the position: the logits must agree.
+    expect(relErr(shifted.data, one.data)).toBeLessThan(1e-6);
+    const two0 = forward(tiny, [5, 6]);
+    const two9 = forward(tiny, [5, 6], { startPos: 9 });
+    // RoPE is relative: shifting both tokens by the same offset leaves q·k, hence logits, unchanged.
+    expect(relErr(two9.data, two0.data)).toBeLessThan(1e-5);
+  });
+
+  it('rejects bad tokens and cache overflow with typed errors naming the argument', () => {
+    const bad = (() => {
+      try {
+        forward(tiny, [1, 2, TINY_CONFIG.vocabSize]);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(bad).toBeInstanceOf(NqInputError);
+    expect((bad as NqInputError).argument).toBe('tokens[2]');
+    expect(() => forward(tiny, [])).toThrow(NqInputError);
+    expect(() => forward(tiny, [1.5])).toThrow(NqInputError);
+    const cache = createKvCache(tiny.config, 4);
+    forward(tiny, [1, 2, 3], { cache });
+    expect(() => forward(tiny, [4, 5], { cache })).toThrow(/overflow/);
+    expect(() => forward(tiny, [1], { startPos: -1 })).toThrow(NqInputError);
+    expect(() => createKvCache(tiny.config, 0)).toThrow(NqInputError);
+  });
+});
+
+describe.skipIf(!HAVE_NQ5M)(`nq-docs-5M against the shipped PyTorch reference (${HAVE_NQ5M ? 'present' : NQ5M_SKIP_REASON})`, () => {
+  let ref: ReturnType<typeof readRef>;
+  let refLogits: Float32Array;
+  let fromBin: LoadedModel;
+  let fromSt: LoadedModel;
+  beforeAll(async () => {
+    ref = readRef();
+    refLogits = readNpy(NQ5M_REF_LOGITS).data as Float32Array;
+    fromBin = await loadLlama2c(NQ5M_BIN);
+    fromSt = await loadSafetensors(NQ5M_ST);
+  });
+
+  it('logits at all 64 positions of the reference prompt match to ≤ 1e-4 relative (.bin and safetensors)', () => {
+    for (const m of [fromBin, fromSt]) {
+      const y = forward(m, ref.ref_logits.prompt_ids);
+      expect([y.rows, y.cols]).toEqual(ref.ref_logits.shape);
+      expect(relErr(y.data, refLogits)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('greedy decoding of BOS + "The kernel" reproduces the shipped 40-token continuation', () => {
+    const want = ref.greedy.ids;
+    const prompt = want.slice(0, 3); // BOS + encode("The kernel") per the reference file
+    expect(generateGreedy(fromBin, prompt, want.length - prompt.length)).toEqual(want);
+    expect(generateGreedy(fromSt, prompt, want.length - prompt.length)).toEqual(want);
+  });
+
+  const haveGgufLoader = typeof (gguf as Record<string, unknown>).loadGgufModel === 'function';
+  it.skipIf(!haveGgufLoader)(`F32 GGUF through loadModel matches the reference logits (${haveGgufLoader ? 'loader present' : 'loadGgufModel not exported yet by ./gguf'})`, async () => {
+    const m = await loadModel(NQ5M_GGUF);
+    expect(relErr(forward(m, ref.ref_logits.prompt_ids).data, refLogits)).toBeLessThan(1e-4);
+  });
+});
