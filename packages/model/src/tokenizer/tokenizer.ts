@@ -1,0 +1,238 @@
+// The SentencePiece BPE tokenizer: encode/decode identical to sentencepiece's
+// SentencePieceProcessor (EncodeAsIds / DecodeIds) for BPE models with the identity normalizer.
+
+import { NqInputError, NqUnsupportedError } from '@nq/core';
+import { BpeModel } from './bpe.js';
+import { specFromGgufMetadata } from './gguf-tokenizer.js';
+import { IdBuffer } from './id-buffer.js';
+import { type Llama2cTokenizerOptions, specFromLlama2cTokenizer } from './llama2c-tokenizer.js';
+import { normalizeIdentity } from './normalizer.js';
+import { specFromSentencePieceModel } from './sentencepiece-model.js';
+import { PieceType, SPACE_SYMBOL, type TokenizerSpec } from './spec.js';
+import { decodeUtf8Lenient } from './utf8.js';
+
+export interface EncodeOptions {
+  /** Prepend the BOS id (default false, like SentencePiece's encode). */
+  bos?: boolean;
+  /** Append the EOS id (default false). */
+  eos?: boolean;
+}
+
+/** Chunks longer than this are segmented every time instead of being cached. */
+const MAX_CACHED_CHUNK = 64;
+/** The chunk cache is dropped when it grows past this many entries (bounded memory on any input). */
+const MAX_CACHE_ENTRIES = 100_000;
+
+function toBytes(data: Uint8Array | ArrayBuffer): Uint8Array {
+  return data instanceof Uint8Array ? data : new Uint8Array(data);
+}
+
+export class Tokenizer {
+  /** Number of pieces (ids are 0 … vocabSize-1). */
+  readonly vocabSize: number;
+  /** Ids of the special pieces, -1 when the vocabulary has none (SentencePiece's bos_id() etc.). */
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly unkId: number;
+  readonly padId: number;
+  /** Whether the model's convention is to prepend BOS / append EOS (GGUF add_bos_token; otherwise true / false). */
+  readonly addBosByDefault: boolean;
+  readonly addEosByDefault: boolean;
+  readonly spec: Readonly<TokenizerSpec>;
+
+  private readonly bpe: BpeModel;
+  private readonly space: string;
+  /**
+   * Whether the normalized text may be cut before every ▁ that follows a non-▁ character and each
+   * piece segmented on its own. That gives exactly the whole-text result when no mergeable piece
+   * contains such a "x▁" junction (then no merge, and no user-defined match, can span the cut; merges
+   * in different chunks never interact, and ties break left-first within a chunk either way) and no
+   * piece is UNUSED (SentencePiece's resegmentation table is shared across the whole text).
+   */
+  private readonly chunked: boolean;
+  private readonly cache = new Map<string, Int32Array>();
+  private readonly scratch = new IdBuffer(256);
+
+  constructor(spec: TokenizerSpec, defaults: { addBos?: boolean; addEos?: boolean } = {}) {
+    const n = spec.pieces.length;
+    if (spec.scores.length !== n || spec.types.length !== n) {
+      throw new NqInputError('spec', `has ${n} pieces, ${spec.scores.length} scores and ${spec.types.length} types`, 'Give one score and one type per piece.');
+    }
+    this.spec = spec;
+    this.vocabSize = n;
+    this.bpe = new BpeModel(spec);
+    this.unkId = this.bpe.unkId;
+    // SentencePiece: bos_id() is the id of bos_piece if that piece is a CONTROL piece, else -1.
+    const controlId = (piece: string, explicit: number | undefined): number => {
+      if (explicit !== undefined) return explicit;
+      const id = this.bpe.pieceToId(piece);
+      return spec.types[id] === PieceType.Control ? id : -1;
+    };
+    this.bosId = controlId(spec.bosPiece, spec.bosId);
+    this.eosId = controlId(spec.eosPiece, spec.eosId);
+    this.padId = controlId(spec.padPiece, spec.padId);
+    this.addBosByDefault = defaults.addBos ?? true;
+    this.addEosByDefault = defaults.addEos ?? false;
+    this.space = spec.escapeWhitespaces ? SPACE_SYMBOL : ' ';
+    this.chunked = !this.bpe.hasUnused && !this.bpe.piecesCross(this.space);
+  }
+
+  /** From a SentencePiece `.model` file (serialized ModelProto). */
+  static fromSentencePieceModel(data: Uint8Array | ArrayBuffer, options: { file?: string } = {}): Tokenizer {
+    return new Tokenizer(specFromSentencePieceModel(toBytes(data), options.file));
+  }
+
+  /** From llama2.c's `tokenizer.bin`. */
+  static fromLlama2cBin(data: Uint8Array | ArrayBuffer, options: Llama2cTokenizerOptions = {}): Tokenizer {
+    return new Tokenizer(specFromLlama2cTokenizer(toBytes(data), options));
+  }
+
+  /** From the `tokenizer.ggml.*` entries of already-parsed GGUF metadata. */
+  static fromGgufMetadata(meta: Record<string, unknown>, options: { file?: string } = {}): Tokenizer {
+    const info = specFromGgufMetadata(meta, options.file);
+    return new Tokenizer(info.spec, { addBos: info.addBos, addEos: info.addEos });
+  }
+
+  /** Reads a file (Node only): `.bin` → llama2.c tokenizer.bin, anything else → SentencePiece `.model`. */
+  static async fromFile(path: string): Promise<Tokenizer> {
+    if (typeof process === 'undefined' || process.versions?.node === undefined) {
+      throw new NqUnsupportedError('Tokenizer.fromFile outside Node', 'In a browser, fetch the bytes and call Tokenizer.fromSentencePieceModel or fromLlama2cBin.');
+    }
+    const { readFile } = await import('node:fs/promises');
+    const bytes = new Uint8Array(await readFile(path));
+    return path.endsWith('.bin') ? Tokenizer.fromLlama2cBin(bytes, { file: path }) : Tokenizer.fromSentencePieceModel(bytes, { file: path });
+  }
+
+  /** Text → ids, exactly as SentencePiece's EncodeAsIds (plus optional BOS/EOS). */
+  encode(text: string, options: EncodeOptions = {}): Int32Array {
+    if (typeof text !== 'string') {
+      throw new NqInputError('text', `is ${typeof text}, not a string`, 'Pass the text to encode as a string.');
+    }
+    const out = new IdBuffer((text.length >> 2) + 8);
+    if (options.bos) out.push(this.specialId('bos'));
+    this.encodeInto(text, out);
+    if (options.eos) out.push(this.specialId('eos'));
+    return out.toInt32Array();
+  }
+
+  /** Text → piece strings (for inspection; SentencePiece's EncodeAsPieces). */
+  encodeAsPieces(text: string): string[] {
+    return Array.from(this.encode(text), (id) => this.spec.pieces[id] as string);
+  }
+
+  private specialId(which: 'bos' | 'eos'): number {
+    const id = which === 'bos' ? this.bosId : this.eosId;
+    if (id < 0) {
+      throw new NqInputError(`options.${which}`, `this vocabulary has no ${which.toUpperCase()} piece`, `Call encode without ${which}: true.`);
+    }
+    return id;
+  }
+
+  private encodeInto(text: string, out: IdBuffer): void {
+    const s = normalizeIdentity(text, this.spec);
+    if (!this.chunked) {
+      this.bpe.encodeInto(s, out);
+      return;
+    }
+    const space = this.space;
+    let from = 0;
+    for (let i = s.indexOf(space, 1); i > 0; i = s.indexOf(space, i + 1)) {
+      if (s[i - 1] === space) continue;
+      this.encodeChunk(s.slice(from, i), out);
+      from = i;
+    }
+    this.encodeChunk(from === 0 ? s : s.slice(from), out);
+  }
+
+  private encodeChunk(chunk: string, out: IdBuffer): void {
+    let ids = this.cache.get(chunk);
+    if (ids === undefined) {
+      const tmp = this.scratch;
+      tmp.clear();
+      this.bpe.encodeInto(chunk, tmp);
+      ids = tmp.toInt32Array();
+      if (chunk.length <= MAX_CACHED_CHUNK) {
+        if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
+        this.cache.set(chunk, ids);
+      }
+    }
+    // SentencePiece collapses a run of unknown pieces, also across our chunk boundary.
+    const skipFirst = !this.bpe.byteFallback && ids[0] === this.unkId && out.last() === this.unkId ? 1 : 0;
+    out.append(ids, skipFirst);
+  }
+
+  /** Ids → text, exactly as SentencePiece's DecodeIds (BOS/EOS and other control pieces print nothing). */
+  decode(ids: ArrayLike<number>): string {
+    const n = this.vocabSize;
+    const { pieces, types } = this.spec;
+    const stripBosWs = this.spec.addDummyPrefix || this.spec.removeExtraWhitespaces;
+    let text = '';
+    // Pending run of byte pieces, decoded together so multi-byte characters reassemble.
+    let bytes = new Uint8Array(16);
+    let nBytes = 0;
+    let isBosWs = true; // still expecting the dummy-prefix ▁ to drop
+    let bosWsSeen = false;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as number;
+      if (!Number.isInteger(id) || id < 0 || id >= n) {
+        throw new NqInputError(`ids[${i}]`, `is ${id}, outside 0..${n - 1}`, 'Decode only ids produced by this tokenizer.');
+      }
+      const type = types[id];
+      if (type === PieceType.Byte) {
+        if (nBytes === bytes.length) {
+          const grown = new Uint8Array(bytes.length * 2);
+          grown.set(bytes);
+          bytes = grown;
+        }
+        bytes[nBytes++] = Number.parseInt((pieces[id] as string).slice(3, 5), 16);
+        continue;
+      }
+      if (nBytes > 0) {
+        text += decodeUtf8Lenient(bytes, nBytes);
+        nBytes = 0;
+      }
+      if (bosWsSeen || text.length > 0) isBosWs = false;
+      bosWsSeen = false;
+      if (type === PieceType.Control) continue;
+      if (type === PieceType.Unknown) {
+        text += this.spec.unkSurface;
+        continue;
+      }
+      let piece = pieces[id] as string;
+      if (isBosWs && stripBosWs && piece.startsWith(SPACE_SYMBOL)) {
+        piece = piece.slice(SPACE_SYMBOL.length);
+        bosWsSeen = !this.spec.removeExtraWhitespaces;
+      }
+      text += piece.replaceAll(SPACE_SYMBOL, ' ');
+    }
+    if (nBytes > 0) text += decodeUtf8Lenient(bytes, nBytes);
+    return text;
+  }
+
+  /** Piece text of an id (with ▁ for spaces). */
+  idToPiece(id: number): string {
+    this.checkId(id, 'id');
+    return this.spec.pieces[id] as string;
+  }
+
+  /** Id of a piece text; the unknown id when absent (SentencePiece's PieceToId). */
+  pieceToId(piece: string): number {
+    return this.bpe.pieceToId(piece);
+  }
+
+  score(id: number): number {
+    this.checkId(id, 'id');
+    return this.spec.scores[id] as number;
+  }
+
+  pieceType(id: number): PieceType {
+    this.checkId(id, 'id');
+    return this.spec.types[id] as PieceType;
+  }
+
+  private checkId(id: number, name: string): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new NqInputError(name, `is ${id}, outside 0..${this.vocabSize - 1}`, 'Use an id of this vocabulary.');
+    }
+  }
+}
