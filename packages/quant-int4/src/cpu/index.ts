@@ -1,0 +1,3 @@
+export * from './int-quantize.js';
+export * from './pack.js';
+export * from './gemm.js';
