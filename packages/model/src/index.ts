@@ -9,3 +9,4 @@ export { loadModel, detectModelFormat, type ModelFormat } from './loaders/load-m
 export type { ForwardHooks } from './hooks.js';
 export { forward, generateGreedy, argmaxRow, createKvCache, resetKvCache, type ForwardOptions, type KvCache, type GemmFn } from './cpu/index.js';
 export { randomModel, TINY_CONFIG } from './random-model.js';
+export * from './transforms/index.js';
