@@ -1,0 +1,303 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { NqInputError } from '@nq/core';
+import { type ForwardHooks, forward, type LoadedModel, loadModel, Tokenizer } from '@nq/model';
+import { defaultCacheDir, sha256, sha256Arrays, sha256File, stableJson } from './cache/keys.js';
+import { readRefFile, writeRefFile } from './cache/ref-file.js';
+import { prepareRecipe } from './recipes/apply.js';
+import { type RecipeSpec, resolveRecipe } from './recipes/spec.js';
+import { formatLlamaCppReport } from './stats/format.js';
+import { RefBuilder, type RefLogprobs, type RefStorage, validateStorage } from './stats/reference.js';
+import { type KlReport, summarize } from './stats/summary.js';
+import { newTokenScores, PositionScorer, type TokenScores } from './stats/token-scores.js';
+import { type EvalWindow, makeWindows, scoredInWindow, totalScored } from './windows.js';
+
+/** Progress of a long evaluation; the CLI renders it. */
+export interface EvalProgress {
+  /** 'reference': computing the full-precision log-probs (first run only); 'candidate': the recipe. */
+  phase: 'reference' | 'candidate';
+  windowsDone: number;
+  windowsTotal: number;
+  tokensDone: number;
+  tokensTotal: number;
+  elapsedSeconds: number;
+  tokensPerSecond: number;
+  /** Seconds left in this phase, from the rate so far. */
+  etaSeconds: number;
+}
+
+export interface EvalOptions {
+  /** A model file (llama2.c .bin, safetensors, GGUF) or a loaded model. */
+  model: string | LoadedModel;
+  /** The text file to evaluate (read whole, encoded once, no BOS). Or pass `tokens`. */
+  text?: string;
+  /** Pre-encoded token ids instead of `text`. */
+  tokens?: ArrayLike<number>;
+  /** Tokenizer file or instance; default: the tokenizer beside the model file (tok*.model, tokenizer.model, tok*.bin, tokenizer.bin). */
+  tokenizer?: string | Tokenizer;
+  /** Recipe name (see recipeFromName), a RecipeSpec, or JSON text. Default 'fp'. */
+  recipe?: string | RecipeSpec;
+  /** Window length in tokens (default 256). */
+  ctx?: number;
+  /** Sliding-window stride; unset = non-overlapping windows. */
+  stride?: number;
+  /** Evaluate only the first N windows. */
+  windows?: number;
+  /** Seeds every random rotation of the recipe (default 0). */
+  seed?: number;
+  /**
+   * How the reference distribution is stored: 'auto' (default) keeps the full vocabulary when that
+   * takes ≤ 512 MiB for this protocol, else the top 64 + remainder mass.
+   */
+  refStorage?: RefStorage | 'auto';
+  /** Cache folder for reference log-probs, or false to neither read nor write one. Default defaultCacheDir(). */
+  cache?: string | false;
+  onProgress?: (p: EvalProgress) => void;
+}
+
+/** One result row: the CLI's `--json` object. */
+export interface EvalResult {
+  recipe: string;
+  spec: RecipeSpec;
+  ppl: number;
+  ppl_se: number;
+  ppl_base: number;
+  ppl_base_se: number;
+  kld_mean: number;
+  kld_se: number;
+  kld_median: number;
+  kld_p99: number;
+  kld_max: number;
+  /** Same-top-token fraction (0..1). */
+  top1: number;
+  top1_se: number;
+  /** 'full' or 'top<k>+rest' (see RefStorage). */
+  kld_method: string;
+  windows: number;
+  tokens_scored: number;
+  ctx: number;
+  stride: number | null;
+  seed: number;
+  /** Wall-clock seconds of the whole call (loading, reference when not cached, candidate). */
+  seconds: number;
+  candidate_seconds: number;
+  /** Candidate tokens (window tokens run through the model) per second. */
+  tokens_per_second: number;
+  reference: { cached: boolean; file: string | null; seconds: number };
+  provenance: { model: string | null; model_sha256: string; tokenizer_sha256: string | null; text: string | null; text_sha256: string; rotations: string[] };
+  /** Everything llama.cpp's --kl-divergence reports. */
+  report: KlReport;
+  /** The same, as llama.cpp prints it. */
+  report_text: string;
+}
+
+const AUTO_FULL_BYTES = 512 * 2 ** 20;
+const AUTO_TOPK = 64;
+/** Bump when anything that changes reference log-probs changes (forward pass, storage format). */
+const REF_VERSION = 1;
+
+function findTokenizer(modelPath: string): string {
+  const dir = path.dirname(modelPath);
+  const files = fs.readdirSync(dir);
+  for (const re of [/^tok.*\.model$/, /^tokenizer\.model$/, /^tok.*\.bin$/, /^tokenizer\.bin$/]) {
+    const f = files.filter((x) => re.test(x)).sort()[0];
+    if (f) return path.join(dir, f);
+  }
+  throw new NqInputError('tokenizer', `no tokenizer found beside ${modelPath}`, 'Pass tokenizer: <path to tokenizer.model or tokenizer.bin>, or pre-encoded tokens.');
+}
+
+/** Perplexity and KL divergence of a recipe against the full-precision model (CPU). */
+export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
+  const t0 = performance.now();
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0) throw new NqInputError('seed', `must be a non-negative integer, got ${seed}`, 'Pass e.g. 0.');
+  const spec = resolveRecipe(opts.recipe ?? 'fp', seed);
+  const ctx = opts.ctx ?? 256;
+
+  // Model.
+  let model: LoadedModel;
+  let modelHash: string;
+  let modelPath: string | null = null;
+  if (typeof opts.model === 'string') {
+    modelPath = path.resolve(opts.model);
+    if (!fs.existsSync(modelPath)) throw new NqInputError('model', `file ${modelPath} does not exist`, 'Pass the path of a .bin, .safetensors or .gguf model.');
+    model = await loadModel(modelPath);
+    modelHash = sha256File(modelPath);
+  } else if (opts.model && typeof opts.model === 'object' && 'weights' in opts.model) {
+    model = opts.model;
+    modelPath = model.source.path ?? null;
+    const w = model.weights;
+    modelHash = sha256Arrays([
+      new Int32Array([w.layers.length, model.config.dim, model.config.vocabSize]),
+      w.tokenEmbedding.data,
+      ...w.layers.flatMap((L) => [L.attnNorm, L.q.data, L.k.data, L.v.data, L.o.data, L.ffnNorm, L.gate.data, L.up.data, L.down.data]),
+      w.finalNorm,
+      w.output.data,
+    ]);
+  } else {
+    throw new NqInputError('model', 'is neither a file path nor a LoadedModel', 'Pass a model path or the result of loadModel().');
+  }
+  if (ctx > model.config.seqLen) {
+    throw new NqInputError('ctx', `is ${ctx}, longer than the model's context ${model.config.seqLen}`, `Use ctx ≤ ${model.config.seqLen}.`);
+  }
+
+  // Text → tokens.
+  let tokens: Int32Array;
+  let textHash: string;
+  let textPath: string | null = null;
+  let tokHash: string | null = null;
+  if (opts.tokens) {
+    tokens = Int32Array.from(opts.tokens);
+    textHash = sha256(tokens);
+  } else if (opts.text) {
+    textPath = path.resolve(opts.text);
+    if (!fs.existsSync(textPath)) throw new NqInputError('text', `file ${textPath} does not exist`, 'Pass the path of a UTF-8 text file.');
+    const bytes = fs.readFileSync(textPath);
+    textHash = sha256(bytes);
+    let tokenizer: Tokenizer;
+    if (opts.tokenizer instanceof Tokenizer) {
+      tokenizer = opts.tokenizer;
+    } else {
+      const tp = opts.tokenizer ?? (modelPath ? findTokenizer(modelPath) : null);
+      if (!tp) throw new NqInputError('tokenizer', 'is required for an in-memory model', 'Pass tokenizer: <path>, or tokens.');
+      tokenizer = await Tokenizer.fromFile(tp);
+      tokHash = sha256File(tp);
+    }
+    tokens = tokenizer.encode(bytes.toString('utf8'));
+  } else {
+    throw new NqInputError('text', 'is missing', 'Pass text: <path to a text file> or tokens.');
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t < 0 || t >= model.config.vocabSize) throw new NqInputError(`tokens[${i}]`, `is ${t}, outside the model's vocabulary ${model.config.vocabSize}`, 'Use the tokenizer that belongs to this model.');
+  }
+
+  const windows = makeWindows(tokens.length, { ctx, stride: opts.stride, maxWindows: opts.windows });
+  const positions = totalScored(windows);
+  const vocab = model.config.vocabSize;
+  const storage: RefStorage =
+    opts.refStorage === undefined || opts.refStorage === 'auto'
+      ? positions * vocab * 4 <= AUTO_FULL_BYTES
+        ? { kind: 'full' }
+        : { kind: 'topk', k: AUTO_TOPK }
+      : validateStorage(opts.refStorage, vocab);
+  const protocol = { ctx, stride: opts.stride ?? null, windows: windows.length, storage };
+  const key = sha256(
+    stableJson({ kind: 'nq-ref-logprobs', refVersion: REF_VERSION, model: modelHash, tokenizer: tokHash, text: textHash, tokens: sha256(tokens), protocol }),
+  );
+  const cacheDir = opts.cache === false ? null : (opts.cache ?? defaultCacheDir());
+  const cacheFile = cacheDir ? path.join(cacheDir, `ref-${key.slice(0, 32)}.nqlp`) : null;
+
+  // Reference: from the cache, or one full-precision pass (which also scores an fp candidate).
+  const isFp = !spec.weights && !spec.activations && !spec.rotation && !spec.quarot && !spec.kv;
+  let ref: RefLogprobs | null = null;
+  let refCached = false;
+  let refSeconds = 0;
+  if (cacheFile && fs.existsSync(cacheFile)) {
+    try {
+      ref = readRefFile(cacheFile, key).ref;
+      refCached = true;
+    } catch {
+      // A corrupt or foreign file is recomputed and replaced.
+      ref = null;
+    }
+  }
+  let scores: TokenScores | null = null;
+  let candSeconds = 0;
+  if (!ref) {
+    const tr = performance.now();
+    const builder = new RefBuilder(vocab, positions, storage);
+    const fpScores = isFp ? newTokenScores(positions) : null;
+    let scorer: PositionScorer | null = null;
+    runWindows(model, undefined, tokens, windows, 'reference', opts.onProgress, (logits, w, j, target) => {
+      const pos = builder.filled;
+      builder.add(logits, j * vocab, target);
+      if (fpScores) {
+        scorer ??= new PositionScorer(builder.ref);
+        scorer.score(logits, j * vocab, target, pos, fpScores);
+      }
+      void w;
+    });
+    ref = builder.ref;
+    refSeconds = (performance.now() - tr) / 1000;
+    if (cacheFile) writeRefFile(cacheFile, ref, key, { model: modelPath, modelHash, tokenizerHash: tokHash, text: textPath, textHash, protocol, refVersion: REF_VERSION });
+    if (fpScores) {
+      scores = fpScores;
+      candSeconds = refSeconds;
+    }
+  }
+
+  const prepared = prepareRecipe(model, spec);
+  if (!scores) {
+    const tc = performance.now();
+    const s = newTokenScores(positions);
+    const scorer = new PositionScorer(ref);
+    let pos = 0;
+    runWindows(prepared.model, prepared.hooks, tokens, windows, 'candidate', opts.onProgress, (logits, _w, j, target) => {
+      scorer.score(logits, j * vocab, target, pos++, s);
+    });
+    scores = s;
+    candSeconds = (performance.now() - tc) / 1000;
+  }
+
+  const report = summarize(scores);
+  const windowTokens = windows.length * ctx;
+  return {
+    recipe: spec.name,
+    spec,
+    ppl: report.pplQ.value,
+    ppl_se: report.pplQ.se,
+    ppl_base: report.pplBase.value,
+    ppl_base_se: report.pplBase.se,
+    kld_mean: report.kld.mean,
+    kld_se: report.kld.se,
+    kld_median: report.kld.median,
+    kld_p99: report.kld.p99,
+    kld_max: report.kld.max,
+    top1: report.sameTop.value,
+    top1_se: report.sameTop.se,
+    kld_method: ref.storage.kind === 'full' ? 'full' : `top${ref.storage.k}+rest`,
+    windows: windows.length,
+    tokens_scored: positions,
+    ctx,
+    stride: opts.stride ?? null,
+    seed,
+    seconds: (performance.now() - t0) / 1000,
+    candidate_seconds: candSeconds,
+    tokens_per_second: windowTokens / candSeconds,
+    reference: { cached: refCached, file: cacheFile, seconds: refSeconds },
+    provenance: { model: modelPath, model_sha256: modelHash, tokenizer_sha256: tokHash, text: textPath, text_sha256: textHash, rotations: prepared.rotations },
+    report,
+    report_text: formatLlamaCppReport(report),
+  };
+}
+
+type RowFn = (logits: Float32Array, w: EvalWindow, j: number, target: number) => void;
+
+/** Runs every window through the model and hands each scored logits row to `onRow`, in order. */
+function runWindows(
+  model: LoadedModel,
+  hooks: ForwardHooks | undefined,
+  tokens: Int32Array,
+  windows: EvalWindow[],
+  phase: EvalProgress['phase'],
+  onProgress: EvalOptions['onProgress'],
+  onRow: RowFn,
+): void {
+  const t0 = performance.now();
+  const total = windows.length;
+  const tokensTotal = totalScored(windows);
+  let tokensDone = 0;
+  for (let i = 0; i < total; i++) {
+    const w = windows[i]!;
+    const ids = tokens.subarray(w.start, w.start + w.length);
+    const logits = forward(model, ids, hooks ? { hooks } : {}).data;
+    for (let j = w.scoreFrom; j < w.length - 1; j++) onRow(logits, w, j, ids[j + 1]!);
+    tokensDone += scoredInWindow(w);
+    if (onProgress) {
+      const el = (performance.now() - t0) / 1000;
+      const rate = tokensDone / Math.max(el, 1e-9);
+      onProgress({ phase, windowsDone: i + 1, windowsTotal: total, tokensDone, tokensTotal, elapsedSeconds: el, tokensPerSecond: rate, etaSeconds: (tokensTotal - tokensDone) / rate });
+    }
+  }
+}
