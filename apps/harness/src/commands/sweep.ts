@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { NqInputError } from '@nq/core';
+import YAML from 'yaml';
+import { kernelPivot, modelTable } from '../report/table.js';
+import { runCells, type RunSummary } from '../runner.js';
+import { ResultsStore } from '../store/results-store.js';
+import { cpuExecutor, filterAvailable } from '../studies/execute.js';
+import { expandGrid } from '../sweep/grid.js';
+import { loadSweepFile } from '../sweep/load.js';
+import type { Sweep } from '../sweep/schema.js';
+import { resultsDir, sweepsDir } from '../util/paths.js';
+
+export interface SweepCommandOptions {
+  out?: string;
+  force?: boolean;
+  quick?: boolean;
+  progress?: boolean;
+  /** Stop after this many new rows (tests of resumption). */
+  maxCells?: number;
+  out_stream?: (s: string) => void;
+  log?: (s: string) => void;
+  shouldStop?: () => boolean;
+}
+
+/** `default` → sweeps/default.yaml; a path is taken as is. */
+export function resolveSweepPath(config: string | undefined): string {
+  const c = config ?? 'default';
+  if (fs.existsSync(c) && fs.statSync(c).isFile()) return path.resolve(c);
+  for (const ext of ['.yaml', '.yml', '.json']) {
+    const p = path.join(sweepsDir(), `${c}${ext}`);
+    if (fs.existsSync(p)) return p;
+  }
+  const names = listSweeps().map((s) => s.name);
+  throw new NqInputError('config', `no sweep file ${c} (looked in ${sweepsDir()} too)`, `Pass a .yaml/.json file or one of: ${names.join(', ')}.`);
+}
+
+export function listSweeps(): { name: string; file: string; kind: string; hypothesis?: string }[] {
+  const dir = sweepsDir();
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.(ya?ml|json)$/.test(f))
+    .sort()
+    .map((f) => {
+      const file = path.join(dir, f);
+      try {
+        const s = loadSweepFile(file);
+        return { name: s.name, file, kind: s.kind, hypothesis: s.hypothesis };
+      } catch (e) {
+        return { name: f, file, kind: `INVALID: ${(e as Error).message.split('\n')[0]}` };
+      }
+    });
+}
+
+/**
+ * CI-sized variant of a sweep: small matrices (64 tokens × 256 channels, 64 weight rows), its first
+ * seed, 1 window per model cell. Blocks larger than 256 channels are dropped. Stored separately
+ * (<name>-quick) since its cells are different cells.
+ */
+export function quickVariant(s: Sweep): Sweep {
+  const q: Sweep = { ...s, name: `${s.name}-quick`, seeds: s.seeds.slice(0, 1) };
+  if (s.kernel) {
+    q.kernel = {
+      ...s.kernel,
+      tokens: Math.min(s.kernel.tokens, 64),
+      channels: Math.min(s.kernel.channels, 256),
+      out: Math.min(s.kernel.out, 64),
+      rotations: s.kernel.rotations.filter((r) => !/^bhad(\d+)$/.test(r) || Number(r.slice(4)) <= Math.min(s.kernel!.channels, 256)),
+    };
+  }
+  if (s.model) q.model = { ...s.model, windows: 1 };
+  return q;
+}
+
+export interface SweepResult {
+  sweep: Sweep;
+  summary: RunSummary;
+  storeFile: string;
+  notes: string[];
+}
+
+export async function sweepCommand(config: string | undefined, o: SweepCommandOptions = {}): Promise<SweepResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const print = o.out_stream ?? ((m: string) => process.stdout.write(m));
+  const file = resolveSweepPath(config);
+  let sweep = loadSweepFile(file);
+  if (o.quick) sweep = quickVariant(sweep);
+  const grid = expandGrid(sweep);
+  const avail = filterAvailable(grid.cells);
+  const notes = [...grid.notes, ...avail.notes];
+  for (const n of notes) log(`note: ${n}`);
+  const storeFile = path.resolve(o.out ?? path.join(resultsDir(), `${sweep.name}.jsonl`));
+  const store = ResultsStore.openWrite(storeFile);
+  if (store.truncatedBytes) log(`note: dropped a torn last line (${store.truncatedBytes} bytes) from ${storeFile}: that cell is recomputed`);
+  if (store.skipped) log(`note: ${store.skipped} unverifiable line(s) in ${storeFile} ignored`);
+  let summary: RunSummary;
+  let budget = o.maxCells ?? Number.POSITIVE_INFINITY;
+  try {
+    log(`${sweep.name}: ${avail.cells.length} cells (${file}) → ${storeFile}`);
+    summary = await runCells({
+      sweepName: sweep.name,
+      cells: avail.cells,
+      store,
+      execute: cpuExecutor(),
+      force: o.force,
+      progress: o.progress,
+      log,
+      shouldStop: () => budget <= 0 || (o.shouldStop?.() ?? false),
+      onRow: () => {
+        budget--;
+      },
+    });
+    const ids = new Set(avail.cells.map((c) => c.id));
+    const rows = store.latest().filter((r) => ids.has(r.cell));
+    const kt = kernelPivot(rows);
+    const mt = modelTable(rows);
+    if (kt) print(`\n${sweep.name} — kernel level (synthetic activations; SQNR dB, higher is better; mean over seeds)\n${kt}`);
+    if (mt) print(`\n${sweep.name} — model level\n${mt}`);
+    print(
+      `\n${summary.computed} computed, ${summary.skipped} already stored, ${rows.length}/${avail.cells.length} cells in ${path.relative(process.cwd(), storeFile) || storeFile}` +
+        `${summary.interrupted ? ' — INTERRUPTED, rerun to resume' : ''} (${summary.seconds.toFixed(1)} s)\n`,
+    );
+  } finally {
+    store.close();
+  }
+  return { sweep, summary, storeFile, notes };
+}
+
+/** For `nq sweep --print`: the expanded sweep with defaults filled in. */
+export function printResolved(config: string | undefined, quick: boolean): string {
+  let s = loadSweepFile(resolveSweepPath(config));
+  if (quick) s = quickVariant(s);
+  return YAML.stringify(s);
+}

@@ -1,0 +1,28 @@
+import type { Executor } from '../runner.js';
+import type { CellSpec } from '../sweep/cell.js';
+import type { Cell } from '../sweep/grid.js';
+import { cpuOps } from '../techniques/ops.js';
+import { runKernelCell } from './kernel-study.js';
+import { modelStudyUnavailable, runModelCell } from './model-study.js';
+
+/** The executor for every study kind, on the CPU backends. */
+export function cpuExecutor(): Executor {
+  const ops = cpuOps();
+  return async (spec: CellSpec) => (spec.study === 'kernel' ? runKernelCell(spec, ops) : runModelCell(spec));
+}
+
+/** Splits cells into runnable ones and notes for those whose technique package is not available. */
+export function filterAvailable(cells: Cell[]): { cells: Cell[]; notes: string[] } {
+  const ops = cpuOps();
+  const reasons = new Map<string, number>();
+  const out: Cell[] = [];
+  for (const c of cells) {
+    const why =
+      c.spec.study === 'kernel'
+        ? (ops.unavailable(c.spec.rotation.spec, c.spec.act.spec) ?? ops.unavailable(null, c.spec.weight.spec?.quant ?? null))
+        : modelStudyUnavailable();
+    if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
+    else out.push(c);
+  }
+  return { cells: out, notes: [...reasons].map(([why, n]) => `${n} cells left out — ${why}`) };
+}

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { specId } from '../util/canonical.js';
+import { discoverModels } from '../util/discover-models.js';
+import { portablePath, sharedDir } from '../util/paths.js';
+import { syntheticSpec } from '../synthetic/profiles.js';
+import { parseQuant, parseRotation, parseWeight } from '../techniques/catalog.js';
+import type { CellSpec, KernelCell, ModelCell } from './cell.js';
+import { TEXT_NAMES, type Sweep } from './schema.js';
+
+export interface Cell {
+  id: string;
+  spec: CellSpec;
+}
+
+export interface Grid {
+  cells: Cell[];
+  /** Why parts of the grid were left out (e.g. no model found), for the user. */
+  notes: string[];
+}
+
+/**
+ * Expands a validated sweep into its cells, in a fixed order (seed outermost so that a partial run
+ * has every configuration for the first seeds). Duplicate specs collapse to one cell.
+ */
+export function expandGrid(sweep: Sweep): Grid {
+  const cells: Cell[] = [];
+  const notes: string[] = [];
+  const seen = new Set<string>();
+  const push = (spec: CellSpec) => {
+    const id = specId(spec);
+    if (seen.has(id)) return;
+    seen.add(id);
+    cells.push({ id, spec });
+  };
+  for (const seed of sweep.seeds) {
+    const k = sweep.kernel;
+    if (k) {
+      for (const profile of k.data) {
+        const data = syntheticSpec(profile, { tokens: k.tokens, channels: k.channels, out: k.out });
+        for (const rot of k.rotations) {
+          for (const act of k.act) {
+            for (const w of k.weight) {
+              const cell: KernelCell = {
+                v: 1,
+                study: 'kernel',
+                data,
+                rotation: { name: rot, spec: parseRotation(rot)! },
+                act: { name: act, spec: act === 'none' ? null : parseQuant(act)! },
+                weight: { name: w, spec: w === 'none' ? null : parseWeight(w)! },
+                seed,
+              };
+              push(cell);
+            }
+          }
+        }
+      }
+    }
+  }
+  const m = sweep.model;
+  if (m) {
+    const models = resolveModels(m.models, notes);
+    const texts = m.texts.map((t) => resolveText(t, notes)).filter((t): t is string => t !== null);
+    for (const seed of sweep.seeds) {
+      for (const model of models) {
+        for (const text of texts) {
+          for (const recipe of m.recipes) {
+            const cell: ModelCell = {
+              v: 1,
+              study: 'model',
+              model: portablePath(model),
+              text: portablePath(text),
+              recipe,
+              ctx: m.ctx,
+              windows: m.windows,
+              ...(m.stride !== undefined ? { stride: m.stride } : {}),
+              seed,
+            };
+            push(cell);
+          }
+        }
+      }
+    }
+  }
+  return { cells, notes };
+}
+
+function resolveModels(names: string[], notes: string[]): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    if (n === 'auto' || n === 'all') {
+      const found = discoverModels();
+      if (found.length === 0) notes.push('model study skipped: no model found (set NQ_MODELS or put models in ../shared/models)');
+      out.push(...(n === 'auto' ? found.slice(0, 1) : found).map((f) => f.file));
+    } else if (fs.existsSync(n)) out.push(path.resolve(n));
+    else notes.push(`model ${n} not found: its cells are left out`);
+  }
+  return out;
+}
+
+function resolveText(t: string, notes: string[]): string | null {
+  const p = (TEXT_NAMES as readonly string[]).includes(t) ? path.join(sharedDir(), 'data', `${t}.txt`) : path.resolve(t);
+  if (fs.existsSync(p)) return p;
+  notes.push(`text ${t} not found at ${p}: its model cells are left out`);
+  return null;
+}
