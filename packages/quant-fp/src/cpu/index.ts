@@ -1,0 +1,1 @@
+export * from './fp-quantize.js';
