@@ -1,0 +1,151 @@
+import { type Matrix, NqInputError, assertMatrix, firstNonFinite, zeros } from '@nq/core';
+import { type CompiledRotation, type RotationSpec, compileRotation } from '../spec.js';
+import { fwht } from './fwht.js';
+import { mixKronecker } from './kronecker.js';
+import { applyOrthogonalBlock } from './orthogonal.js';
+
+export interface RotateOptions {
+  /** Apply R⁻¹ = Rᵀ instead of R. */
+  inverse?: boolean;
+  /** Output matrix of the same shape; pass `x` itself to rotate in place. Default: a new matrix. */
+  out?: Matrix;
+  /** Reject NaN/Inf in x with an NqInputError (default true). */
+  checkFinite?: boolean;
+}
+
+/** A spec or an already compiled rotation (compileRotation) — compiled specs skip re-validation. */
+export type RotationLike = RotationSpec | CompiledRotation;
+
+export function asCompiled(r: RotationLike, name = 'spec'): CompiledRotation {
+  return (r as CompiledRotation).stages && (r as CompiledRotation).spec ? (r as CompiledRotation) : compileRotation(r as RotationSpec, name);
+}
+
+/**
+ * x ↦ x·R (or x·Rᵀ with inverse) on every row of x (rows × dim). Activations and weights alike:
+ * W ↦ W·R keeps (x·R)(W·R)ᵀ = x·Wᵀ. Out of place, each row is copied, checked and transformed while
+ * it is in cache (one read of x, one write of out); in place, x is checked up front so a bad value
+ * never leaves x half-rotated.
+ */
+export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {}): Matrix {
+  const rot = asCompiled(spec);
+  assertMatrix(x, 'x');
+  if (x.cols !== rot.dim) {
+    throw new NqInputError('x', `has ${x.cols} columns but the rotation has dim ${rot.dim}`, 'Rotate matrices whose rows have dim channels (tokens × dim activations, out × dim weights).');
+  }
+  const out = options.out ?? zeros(x.rows, x.cols);
+  if (options.out) {
+    assertMatrix(out, 'out');
+    if (out.rows !== x.rows || out.cols !== x.cols) {
+      throw new NqInputError('out', `has shape ${out.rows}×${out.cols}, x has ${x.rows}×${x.cols}`, 'Pass an output of the same shape (or x itself for in place).');
+    }
+  }
+  const check = options.checkFinite !== false;
+  const inPlace = out.data === x.data;
+  if (check && inPlace) {
+    const bad = firstNonFinite(x.data);
+    if (bad >= 0) throwNonFinite(x, bad);
+  }
+  const n = rot.dim;
+  const work = new RowWork(rot);
+  for (let r = 0; r < x.rows; r++) {
+    const off = r * n;
+    if (!inPlace) {
+      out.data.set(x.data.subarray(off, off + n), off);
+      if (check) {
+        const bad = firstNonFinite(out.data.subarray(off, off + n));
+        if (bad >= 0) throwNonFinite(x, off + bad);
+      }
+    }
+    work.row(out.data, off, options.inverse === true);
+  }
+  return out;
+}
+
+/** x ↦ x·Rᵀ = x·R⁻¹. */
+export function rotateInverse(x: Matrix, spec: RotationLike, options: Omit<RotateOptions, 'inverse'> = {}): Matrix {
+  return rotate(x, spec, { ...options, inverse: true });
+}
+
+/**
+ * Rotates the *output* side of a weight: W (dim × in, Y = X·Wᵀ has dim channels) ↦ Rᵀ·W, so that the
+ * layer's output comes out rotated, Y ↦ Y·R. With inverse: W ↦ R·W. (Transpose, rotate rows, transpose.)
+ */
+export function rotateLeft(w: Matrix, spec: RotationLike, options: Omit<RotateOptions, 'out'> = {}): Matrix {
+  const rot = asCompiled(spec);
+  assertMatrix(w, 'w');
+  if (w.rows !== rot.dim) {
+    throw new NqInputError('w', `has ${w.rows} rows but the rotation has dim ${rot.dim}`, 'rotateLeft rotates the rows (output channels) of w: pass a dim × in matrix.');
+  }
+  const t = transposeBlocked(w);
+  rotate(t, rot, { ...options, out: t });
+  return transposeBlocked(t);
+}
+
+function transposeBlocked(m: Matrix): Matrix {
+  const out = zeros(m.cols, m.rows);
+  const B = 32;
+  for (let i0 = 0; i0 < m.rows; i0 += B)
+    for (let j0 = 0; j0 < m.cols; j0 += B) {
+      const i1 = Math.min(m.rows, i0 + B);
+      const j1 = Math.min(m.cols, j0 + B);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out.data[j * m.rows + i] = m.data[i * m.cols + j]!;
+    }
+  return out;
+}
+
+function throwNonFinite(x: Matrix, index: number): never {
+  throw new NqInputError(
+    'x',
+    `contains ${x.data[index]} at row ${Math.floor(index / x.cols)}, col ${index % x.cols}`,
+    'Remove or replace non-finite values before rotating.',
+  );
+}
+
+/**
+ * Applies all stages of a rotation to one row at a time (the row stays in cache across stages).
+ * Scratch buffers are made once per call, never per row.
+ */
+export class RowWork {
+  private readonly mixScratch: Float32Array;
+  private readonly orthoScratch: Float64Array;
+  constructor(private readonly rot: CompiledRotation) {
+    let mix = 0;
+    let ortho = 0;
+    for (const st of rot.stages) {
+      if (st.kind === 'hadamard' && st.m > 1) mix = Math.max(mix, st.block);
+      if (st.kind === 'orthogonal') ortho = Math.max(ortho, st.block);
+    }
+    this.mixScratch = new Float32Array(mix);
+    this.orthoScratch = new Float64Array(ortho);
+  }
+
+  /** Rotates d[off, off+dim) in place. */
+  row(d: Float32Array, off: number, inverse: boolean): void {
+    const stages = this.rot.stages;
+    const n = this.rot.dim;
+    for (let s = 0; s < stages.length; s++) {
+      const st = stages[inverse ? stages.length - 1 - s : s]!;
+      const b = st.block;
+      if (st.kind === 'orthogonal') {
+        for (let blk = 0; blk < n; blk += b) applyOrthogonalBlock(d, off + blk, b, st.matrices!, blk * b, inverse, this.orthoScratch);
+        continue;
+      }
+      if (b === 1) {
+        if (st.signs) for (let i = 0; i < n; i++) d[off + i] = d[off + i]! * st.signs[i]!;
+        continue;
+      }
+      const { m, p } = st;
+      for (let blk = 0; blk < n; blk += b) {
+        if (inverse && m > 1) mixKronecker(d, off + blk, m, p, st.hm!, true, this.mixScratch);
+        for (let c = 0; c < b; c += p) fwht(d, off + blk + c, p, st.signs, blk + c, st.scale, inverse);
+        if (!inverse && m > 1) mixKronecker(d, off + blk, m, p, st.hm!, false, this.mixScratch);
+      }
+    }
+  }
+}
+
+/** Raw in-place FWHT of every length-n row of `data` (unnormalized; n a power of two). */
+export function fwhtRows(data: Float32Array, n: number, scale = 1): void {
+  if (data.length % n !== 0) throw new NqInputError('data', `has ${data.length} values, not a multiple of n = ${n}`, 'Pass whole rows.');
+  for (let off = 0; off < data.length; off += n) fwht(data, off, n, null, 0, scale);
+}
