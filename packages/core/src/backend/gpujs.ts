@@ -76,8 +76,8 @@ export function kernelBackend(kernel: any): string {
   return String(kernel?.kernel?.constructor?.mode ?? 'unknown');
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: gpu.js module without complete typings
 type GpuJsModule = {
+  // biome-ignore lint/suspicious/noExplicitAny: gpu.js module without complete typings
   GPU: any;
   WebGPUContext?: { acquire(): Promise<unknown> };
   HeadlessGLKernel?: { isSupported: boolean };

@@ -1,15 +1,18 @@
-import type { Matrix } from '../matrix.js';
 import { NqBackendError } from '../errors.js';
+import type { Matrix } from '../matrix.js';
 
 /**
  * Small host-side helpers every WebGPU kernel in nq uses: a pipeline cache keyed by shader source,
  * matrices that live on the GPU, one-call dispatch, and read-back. Chained GPU ops pass GpuMatrix
  * values along and read back once at the end.
  *
- * Lifetime rules that keep dawn-node stable (see shared/gpu/README.md's futex hazard):
- *  - buffers are destroyed explicitly (`destroyGpuMatrix`), never left to GC while work is in flight;
- *  - `readBuffer` awaits `queue.onSubmittedWorkDone()` before mapping;
- *  - the device itself lives for the whole process (getWebGPUDevice caches it).
+ * Lifetime (see the futex hazard in packages/core/README.md):
+ *  - the one rule that matters for stability: dawn-node's instance (and adapter) must stay reachable while
+ *    its device is used. getWebGPUDevice holds them for the whole process; never call the `webgpu`
+ *    package's create() yourself and drop the result;
+ *  - buffers are destroyed explicitly (`destroyGpuMatrix`) to free memory at once — a buffer left to the GC
+ *    is collected safely once the instance is held, just later;
+ *  - `readBuffer` awaits `queue.onSubmittedWorkDone()` before mapping; exiting with work in flight is safe.
  */
 export interface GpuMatrix {
   rows: number;
@@ -43,11 +46,18 @@ export function getPipeline(device: GPUDevice, code: string, entryPoint = 'main'
 }
 
 /** A storage buffer (copyable both ways), optionally initialised with `data`. Size is padded to 4 bytes. */
-export function createStorageBuffer(device: GPUDevice, sizeOrData: number | ArrayBufferView, extraUsage = 0): GPUBuffer {
+export function createStorageBuffer(
+  device: GPUDevice,
+  sizeOrData: number | ArrayBufferView,
+  extraUsage = 0,
+): GPUBuffer {
   const bytes = typeof sizeOrData === 'number' ? sizeOrData : sizeOrData.byteLength;
   const size = Math.max(4, Math.ceil(bytes / 4) * 4);
   if (size > device.limits.maxBufferSize) {
-    throw new NqBackendError('webgpu', `a ${size}-byte buffer exceeds this adapter's maxBufferSize ${device.limits.maxBufferSize}. Split the work into smaller batches.`);
+    throw new NqBackendError(
+      'webgpu',
+      `a ${size}-byte buffer exceeds this adapter's maxBufferSize ${device.limits.maxBufferSize}. Split the work into smaller batches.`,
+    );
   }
   const buffer = device.createBuffer({ size, usage: STORAGE | COPY_SRC | COPY_DST | extraUsage });
   if (typeof sizeOrData !== 'number') {
@@ -73,7 +83,12 @@ export function emptyGpuMatrix(device: GPUDevice, rows: number, cols: number): G
 }
 
 /** Copies `byteLength` bytes of `buffer` back to the CPU. Waits for all submitted work first. */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, byteLength = buffer.size, offset = 0): Promise<ArrayBuffer> {
+export async function readBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  byteLength = buffer.size,
+  offset = 0,
+): Promise<ArrayBuffer> {
   const size = Math.ceil(byteLength / 4) * 4;
   const staging = device.createBuffer({ size, usage: MAP_READ | COPY_DST });
   const enc = device.createCommandEncoder();

@@ -13,8 +13,15 @@ import { NqBackendError } from '../errors.js';
  * The device asks for the adapter's real limits (workgroup size, storage, buffer sizes) rather than
  * WebGPU's small defaults, and for the optional features nq's kernels use when the adapter has them.
  *
- * One device per process, cached: dawn-node instances must outlive every buffer and pipeline made
- * from them, so we hold the GPU object for the life of the process.
+ * One device per process, cached. Lifetime rule (the cause of the "futex facility returned an unexpected
+ * error code" aborts, measured in packages/core/README.md): the object returned by dawn-node's `create()`
+ * (or its adapter) must stay reachable for as long as any device made from it is used. If the JS side lets
+ * both go, the next garbage collection destroys dawn's instance under the live device and the process dies
+ * in native code (futex / pthread-mutex assertions, std::system_error, SIGSEGV, or a hang), typically one
+ * or two kernel configurations later, when enough garbage has piled up to trigger a GC. So every GPU,
+ * adapter and device created here is held in a process-wide list on globalThis (not just this module:
+ * a re-evaluated copy of the module, as under test isolation or with src and dist both loaded, reuses the
+ * same device instead of creating and later dropping a second instance).
  */
 export interface WebGPUContext {
   device: GPUDevice;
@@ -41,19 +48,28 @@ export interface WebGPUOptions {
 
 const OPTIONAL_FEATURES = ['subgroups', 'timestamp-query', 'shader-f16', 'subgroup-size-control'];
 
-let cached: Promise<WebGPUContext> | null = null;
-// Keep dawn's GPU objects reachable for the whole process (see the note above).
-const keepAlive: unknown[] = [];
+// Process-wide state, on globalThis so that every copy of this module shares it (see the note above).
+interface ProcessState {
+  cached: Promise<WebGPUContext> | null;
+  /** dawn's GPU instances, adapters and devices: reachable until the process exits, never collected. */
+  keepAlive: unknown[];
+}
+const STATE_KEY = Symbol.for('@nq/core/webgpu/state');
+const g = globalThis as Record<symbol, ProcessState | undefined>;
+if (!g[STATE_KEY]) g[STATE_KEY] = { cached: null, keepAlive: [] };
+const state: ProcessState = g[STATE_KEY];
+const keepAlive = state.keepAlive;
 
 /** The process-wide WebGPU device (created on first call). Throws NqBackendError if none can be had. */
 export function getWebGPUDevice(options: WebGPUOptions = {}): Promise<WebGPUContext> {
-  if (!cached) {
-    cached = acquire(options).catch((e) => {
-      cached = null;
+  if (!state.cached) {
+    const p = acquire(options).catch((e) => {
+      if (state.cached === p) state.cached = null;
       throw e;
     });
+    state.cached = p;
   }
-  return cached;
+  return state.cached;
 }
 
 /** True when a WebGPU device can be acquired here (hardware or CPU fallback). Never throws. */
@@ -71,20 +87,32 @@ async function acquire(options: WebGPUOptions): Promise<WebGPUContext> {
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (!isNode && nav?.gpu) {
     const adapter = await nav.gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) throw new NqBackendError('webgpu', 'navigator.gpu returned no adapter. Enable WebGPU in the browser.');
+    if (!adapter)
+      throw new NqBackendError('webgpu', 'navigator.gpu returned no adapter. Enable WebGPU in the browser.');
     return finish(adapter, 'browser', false, []);
   }
-  if (!isNode) throw new NqBackendError('webgpu', 'no navigator.gpu in this environment. Use a WebGPU-capable browser or Node with the `webgpu` package.');
+  if (!isNode)
+    throw new NqBackendError(
+      'webgpu',
+      'no navigator.gpu in this environment. Use a WebGPU-capable browser or Node with the `webgpu` package.',
+    );
 
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
     mod = (await import('webgpu')) as unknown as typeof mod;
   } catch (e) {
-    throw new NqBackendError('webgpu', 'the `webgpu` package (dawn-node) is not installed. Run `pnpm add webgpu` to use the WebGPU backend.', { cause: e });
+    throw new NqBackendError(
+      'webgpu',
+      'the `webgpu` package (dawn-node) is not installed. Run `pnpm add webgpu` to use the WebGPU backend.',
+      { cause: e },
+    );
   }
   // dawn-node checks `instanceof` against its own globals (GPUBufferUsage, GPUMapMode, ...).
   Object.assign(globalThis, mod.globals);
-  const envFlags = (process.env.NQ_WEBGPU_FLAGS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const envFlags = (process.env.NQ_WEBGPU_FLAGS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const flags = [...envFlags, ...(options.flags ?? [])];
 
   if (!options.forceFallback) {
@@ -107,7 +135,11 @@ async function acquire(options: WebGPUOptions): Promise<WebGPUContext> {
     keepAlive.push(gpu);
     adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
   } catch (e) {
-    throw new NqBackendError('webgpu', `dawn-node failed to create the CPU fallback adapter: ${(e as Error).message}`, { cause: e });
+    throw new NqBackendError(
+      'webgpu',
+      `dawn-node failed to create the CPU fallback adapter: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   if (!adapter) {
     throw new NqBackendError(
@@ -121,13 +153,19 @@ async function acquire(options: WebGPUOptions): Promise<WebGPUContext> {
 
 function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info;
-  const s = `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`.toLowerCase();
+  const s =
+    `${info?.vendor ?? ''} ${info?.architecture ?? ''} ${info?.device ?? ''} ${info?.description ?? ''}`.toLowerCase();
   // A software Vulkan (lavapipe/SwiftShader) would be taken for a GPU otherwise; prefer it anyway only if
   // it is all there is — but these are known to be refused or slower than the GLES path here.
   return /swiftshader|lavapipe|llvmpipe/.test(s);
 }
 
-async function finish(adapter: GPUAdapter, kind: WebGPUContext['kind'], compatibility: boolean, flags: string[]): Promise<WebGPUContext> {
+async function finish(
+  adapter: GPUAdapter,
+  kind: WebGPUContext['kind'],
+  compatibility: boolean,
+  flags: string[],
+): Promise<WebGPUContext> {
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   const requiredLimits: Record<string, number> = {};
   // Ask for everything the adapter offers instead of the spec defaults (e.g. 128 → 1024 invocations).
