@@ -7,6 +7,6 @@ export { loadLlama2c } from './loaders/llama2c.js';
 export { loadSafetensors, readHfConfig, unpermuteRotary } from './loaders/safetensors.js';
 export { loadModel, detectModelFormat, type ModelFormat } from './loaders/load-model.js';
 export type { ForwardHooks } from './hooks.js';
-export { forward, generateGreedy, argmaxRow, createKvCache, resetKvCache, type ForwardOptions, type KvCache, type GemmFn } from './cpu/index.js';
+export { forward, generateGreedy, argmaxRow, createKvCache, resetKvCache, createGemmPool, gemmABt, type ForwardOptions, type KvCache, type GemmFn, type GemmPool } from './cpu/index.js';
 export { randomModel, TINY_CONFIG } from './random-model.js';
 export * from './transforms/index.js';

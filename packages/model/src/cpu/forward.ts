@@ -1,7 +1,9 @@
 import { NqInputError, type Matrix } from '@nq/core';
 import type { ForwardHooks } from '../hooks.js';
 import type { LinearName, LoadedModel } from '../types.js';
+import { AttentionScratch, attentionByGemm } from './attention-gemm.js';
 import { gemmABt } from './gemm.js';
+import { defaultWasmGemm } from './wasm/wasm-gemm.js';
 import type { KvCache } from './kv-cache.js';
 import { addInPlace, applyRope, attention, RopeTable, rmsNorm, swiglu } from './ops.js';
 
@@ -20,7 +22,10 @@ export interface ForwardOptions {
   startPos?: number;
   /** Compute logits for the last token only: the result is [1, vocab] (decoding). */
   lastOnly?: boolean;
-  /** How GEMMs run, e.g. a `GemmPool`'s `gemm` for worker threads. Default: this thread. */
+  /**
+   * How GEMMs run, e.g. a `GemmPool`'s `gemm` for worker threads. Default: this thread, with the
+   * WebAssembly SIMD kernel where available (else the JS kernel `gemmABt`).
+   */
   gemm?: GemmFn;
 }
 
@@ -40,6 +45,7 @@ class Workspace {
   scores = new Float64Array(0);
   acc: Float64Array;
   rope: RopeTable;
+  attn = new AttentionScratch();
 
   constructor(readonly model: LoadedModel) {
     const c = model.config;
@@ -71,6 +77,15 @@ class Workspace {
     }
     this.rope.ensure(positions);
   }
+}
+
+/** From this many tokens on, attention runs as two GEMMs per KV head (see attention-gemm.ts). */
+const ATTENTION_GEMM_MIN_TOKENS = 8;
+
+let cachedDefault: GemmFn | undefined;
+function defaultGemm(): GemmFn {
+  cachedDefault ??= defaultWasmGemm()?.gemm ?? gemmABt;
+  return cachedDefault;
 }
 
 const workspaces = new WeakMap<LoadedModel, Workspace>();
@@ -113,7 +128,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
   const T = tokens.length;
   checkTokens(tokens, c.vocabSize);
   const { hooks, cache } = opts;
-  const gemm = opts.gemm ?? gemmABt;
+  const gemm = opts.gemm ?? defaultGemm();
   const dim = c.dim;
   const hd = dim / c.nHeads;
   const qDim = c.nHeads * hd;
@@ -185,7 +200,9 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
         }
       }
     }
-    attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, T, storeBase, c.nHeads, c.nKvHeads, hd);
+    // Prefill: attention as GEMMs (SIMD); decode (few tokens): the direct loop, no copies.
+    if (T >= ATTENTION_GEMM_MIN_TOKENS) attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, T, storeBase, c.nHeads, c.nKvHeads, hd);
+    else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, T, storeBase, c.nHeads, c.nKvHeads, hd);
     linear(l, 'o', ws.att, qDim, L.o, ws.proj);
     addInPlace(x, ws.proj, T * dim);
     // MLP block.

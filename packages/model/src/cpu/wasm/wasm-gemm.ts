@@ -1,0 +1,98 @@
+import { gemmABt } from '../gemm.js';
+import { gemmModuleBytes } from './gemm-kernel.js';
+
+/**
+ * Host side of the WebAssembly SIMD GEMM. Operands are copied into the kernel's linear memory for
+ * each call: [X | W | Y]. The copy reads each weight once (memcpy speed) while the kernel reads it
+ * T/4 times, so for prefill (T ≫ 4) it costs a few percent, and it keeps the model's Float32Arrays
+ * the only source of truth (hooks and GPTQ may change weights in place at any time).
+ *
+ * The memory is a shared WebAssembly.Memory so that worker threads (threads.ts) run the same
+ * kernel on the same bytes, each on its own slice of output columns.
+ */
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+const TR = 4;
+const NR = 2;
+
+export type KernelExports = Record<'gemm_4x2' | 'gemm_1x2' | 'gemm_4x1' | 'gemm_1x1', (...a: number[]) => void>;
+
+let moduleCache: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel module, or null where WebAssembly SIMD or shared memory is unavailable. */
+export function gemmModule(): WebAssembly.Module | null {
+  if (moduleCache === undefined) {
+    try {
+      const bytes = gemmModuleBytes(true, MAX_PAGES);
+      moduleCache = typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      if (moduleCache) new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    } catch {
+      moduleCache = null;
+    }
+  }
+  return moduleCache;
+}
+
+/** Runs the kernel over t ∈ [0, T), n ∈ [n0, n1) with pointers into the kernel's memory. */
+export function runKernel(k: KernelExports, xp: number, wp: number, yp: number, T: number, K: number, n0: number, n1: number, ldy: number): void {
+  const tm = T - (T % TR);
+  const nm = n0 + ((n1 - n0) - ((n1 - n0) % NR));
+  if (tm > 0 && nm > n0) k.gemm_4x2(xp, wp, yp, 0, tm, n0, nm, K, ldy);
+  if (tm < T && nm > n0) k.gemm_1x2(xp, wp, yp, tm, T, n0, nm, K, ldy);
+  if (tm > 0 && nm < n1) k.gemm_4x1(xp, wp, yp, 0, tm, nm, n1, K, ldy);
+  if (tm < T && nm < n1) k.gemm_1x1(xp, wp, yp, tm, T, nm, n1, K, ldy);
+}
+
+/** Single-thread SIMD GEMM with its own memory; `threads.ts` extends the same layout to workers. */
+export class WasmGemm {
+  readonly memory: WebAssembly.Memory;
+  readonly kernel: KernelExports;
+  protected f32: Float32Array;
+
+  constructor(module: WebAssembly.Module) {
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.f32 = new Float32Array(this.memory.buffer);
+  }
+
+  /** Copies X and W in and returns the byte pointers [xp, wp, yp]; grows memory when needed. */
+  protected stage(x: Float32Array, T: number, K: number, w: Float32Array, N: number): [number, number, number] {
+    const xn = T * K;
+    const wn = N * K;
+    const need = (xn + wn + T * N) * 4;
+    if (need > this.memory.buffer.byteLength) {
+      this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / PAGE));
+    }
+    // A shared memory's buffer object is replaced on growth: refresh the view.
+    if (this.f32.length * 4 !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
+    this.f32.set(xn === x.length ? x : x.subarray(0, xn), 0);
+    this.f32.set(wn === w.length ? w : w.subarray(0, wn), xn);
+    return [0, xn * 4, (xn + wn) * 4];
+  }
+
+  protected unstage(y: Float32Array, yp: number, T: number, N: number): void {
+    y.set(this.f32.subarray(yp / 4, yp / 4 + T * N));
+  }
+
+  /** Y[T, N] = X[T, K]·W[N, K]ᵀ (the GemmFn signature). Small or odd-K problems go to the JS kernel. */
+  gemm = (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array): void => {
+    if (T < 4 || K % 4 !== 0) {
+      gemmABt(x, T, K, w, N, y);
+      return;
+    }
+    const [xp, wp, yp] = this.stage(x, T, K, w, N);
+    runKernel(this.kernel, xp, wp, yp, T, K, 0, N, N);
+    this.unstage(y, yp, T, N);
+  };
+}
+
+let defaultGemm: WasmGemm | null | undefined;
+
+/** The process-wide single-thread SIMD GEMM, or null (then the JS kernel is used). */
+export function defaultWasmGemm(): WasmGemm | null {
+  if (defaultGemm === undefined) {
+    const m = gemmModule();
+    defaultGemm = m ? new WasmGemm(m) : null;
+  }
+  return defaultGemm;
+}

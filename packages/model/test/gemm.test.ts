@@ -1,0 +1,70 @@
+import { matmulABt, NqInputError, Rng } from '@nq/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createGemmPool, defaultWasmGemm, gemmABt } from '../src/cpu/index.js';
+import { forward, randomModel, TINY_CONFIG } from '../src/index.js';
+import { relErr } from './helpers/shared.js';
+
+const rng = new Rng(99);
+const SHAPES: [number, number, number][] = [
+  [1, 8, 5],
+  [3, 12, 7],
+  [4, 16, 2],
+  [5, 32, 9],
+  [17, 20, 13],
+  [33, 64, 48],
+  [9, 6, 4], // K not a multiple of 4: the SIMD path hands over to the JS kernel
+];
+
+function check(gemm: (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void): void {
+  for (const [T, K, N] of SHAPES) {
+    const x = { rows: T, cols: K, data: rng.normals(T * K) };
+    const w = { rows: N, cols: K, data: rng.normals(N * K) };
+    const y = new Float32Array(T * N).fill(Number.NaN);
+    gemm(x.data, T, K, w.data, N, y);
+    expect(relErr(y, matmulABt(x, w).data), `T=${T} K=${K} N=${N}`).toBeLessThan(1e-6);
+  }
+}
+
+describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
+  it('JS 4×4-tile kernel, including leftover rows/columns and a column slice', () => {
+    check(gemmABt);
+    // Column slice [3, 9) of a 13-wide output leaves the rest untouched.
+    const x = rng.normals(5 * 8);
+    const w = rng.normals(13 * 8);
+    const y = new Float32Array(5 * 13).fill(7);
+    gemmABt(x, 5, 8, w, 13, y, 3, 9);
+    const full = matmulABt({ rows: 5, cols: 8, data: x }, { rows: 13, cols: 8, data: w }).data;
+    for (let t = 0; t < 5; t++)
+      for (let n = 0; n < 13; n++) {
+        if (n >= 3 && n < 9) expect(Math.abs(y[t * 13 + n]! - full[t * 13 + n]!)).toBeLessThan(1e-5);
+        else expect(y[t * 13 + n]).toBe(7);
+      }
+  });
+
+  it('WebAssembly SIMD kernel (run-time generated module)', () => {
+    const g = defaultWasmGemm();
+    expect(g, 'WebAssembly SIMD + shared memory should be available in Node ≥ 20').not.toBeNull();
+    check(g!.gemm);
+  });
+
+  describe('worker-thread pool', () => {
+    const pools: { close(): Promise<void> }[] = [];
+    afterAll(async () => {
+      await Promise.all(pools.map((p) => p.close()));
+    });
+
+    it('2 threads (split forced with minWork 0) give the same products and the same logits', async () => {
+      const pool = await createGemmPool({ threads: 2, minWork: 0 });
+      pools.push(pool);
+      expect(pool.threads).toBe(2);
+      check(pool.gemm);
+      const m = randomModel({ ...TINY_CONFIG, vocabSize: 70 }, 4);
+      const ids = Array.from({ length: 23 }, (_, i) => (i * 7) % 70);
+      expect(relErr(forward(m, ids, { gemm: pool.gemm }).data, forward(m, ids, { gemm: gemmABt }).data)).toBeLessThan(1e-6);
+    });
+
+    it('rejects a bad thread count', async () => {
+      await expect(createGemmPool({ threads: 0 })).rejects.toBeInstanceOf(NqInputError);
+    });
+  });
+});
