@@ -17,7 +17,7 @@ function assertHadamard(m: number): void {
 }
 
 describe('small Hadamard constructions', () => {
-  it.each([...MODEL_HADAMARD_ORDERS])('H_%i · H_%iᵀ = m·I', (m) => {
+  it.each([...MODEL_HADAMARD_ORDERS])('H_m · H_mᵀ = m·I for m = %i', (m) => {
     assertHadamard(m);
   });
 

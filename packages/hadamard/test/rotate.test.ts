@@ -181,6 +181,17 @@ describe('bad input → typed errors', () => {
     expect(Array.from(x.data)).toEqual(Array.from(before)); // untouched
   });
 
+  it('a single NaN/Inf anywhere is found, for every stage kind and direction', () => {
+    const cases: RotationSpec[] = [blockHadamard(48, 12, 1), randomHadamard(64, 2), randomBlockOrthogonal(16, 4, 3), cascade(identity(32), randomHadamard(32, 4)), blockHadamard(56, 28)];
+    for (const spec of cases)
+      for (const inverse of [false, true])
+        for (let pos = 0; pos < spec.dim; pos += 5) {
+          const x = gaussian(2, spec.dim, pos);
+          x.data[spec.dim + pos] = pos % 2 ? Number.NEGATIVE_INFINITY : Number.NaN;
+          expect(() => rotate(x, spec, { inverse })).toThrow(new RegExp(`row 1, col ${pos}\\b`));
+        }
+  });
+
   it('wrong row length / wrong out shape', () => {
     expect(() => rotate(gaussian(2, 8, 1), randomHadamard(16, 1))).toThrow(/x: has 8 columns but the rotation has dim 16/);
     expect(() => rotate(gaussian(2, 16, 1), randomHadamard(16, 1), { out: zeros(3, 16) })).toThrow(NqInputError);

@@ -14,14 +14,26 @@ const CHUNK = 4096;
 
 /**
  * FWHT of d[off, off+n). `mul` (optional, read at mulOff..mulOff+n) and `scale` multiply the input
- * before the transform (post = false) or the output after it (post = true).
+ * before the transform (post = false) or the output after it (post = true). With `src` the input is
+ * read from src[srcOff, srcOff+n) instead (the first pass copies while it transforms: an
+ * out-of-place rotation then reads x once and writes out once).
  */
-export function fwht(d: Float32Array, off: number, n: number, mul: Float32Array | null = null, mulOff = 0, scale = 1, post = false): void {
+export function fwht(
+  d: Float32Array,
+  off: number,
+  n: number,
+  mul: Float32Array | null = null,
+  mulOff = 0,
+  scale = 1,
+  post = false,
+  src: Float32Array = d,
+  srcOff = off,
+): void {
   if (n <= 0 || (n & (n - 1)) !== 0) throw new RangeError(`fwht: n = ${n} is not a power of two`);
   const preMul = post ? null : mul;
   const preScale = post ? 1 : scale;
   if (n > CHUNK) {
-    for (let c = 0; c < n; c += CHUNK) transformSmall(d, off + c, CHUNK, preMul, mulOff + c, preScale);
+    for (let c = 0; c < n; c += CHUNK) transformSmall(d, off + c, CHUNK, preMul, mulOff + c, preScale, src, srcOff + c);
     let h = CHUNK;
     while (h < n) {
       if ((n / h) % 4 === 0) {
@@ -33,7 +45,7 @@ export function fwht(d: Float32Array, off: number, n: number, mul: Float32Array 
       }
     }
   } else {
-    transformSmall(d, off, n, preMul, mulOff, preScale);
+    transformSmall(d, off, n, preMul, mulOff, preScale, src, srcOff);
   }
   if (post && (mul || scale !== 1)) multiply(d, off, n, mul, mulOff, scale);
 }
@@ -44,13 +56,14 @@ function multiply(d: Float32Array, off: number, n: number, mul: Float32Array | n
 }
 
 /** Full transform of n ≤ CHUNK elements (fits L1). */
-function transformSmall(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number): void {
+function transformSmall(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number, src: Float32Array, srcOff: number): void {
   if (n < 8) {
+    if (src !== d || srcOff !== off) for (let i = 0; i < n; i++) d[off + i] = src[srcOff + i]!;
     if (mul || scale !== 1) multiply(d, off, n, mul, mulOff, scale);
     for (let h = 1; h < n; h *= 2) radix2Pass(d, off, n, h);
     return;
   }
-  first8(d, off, n, mul, mulOff, scale);
+  first8(d, off, n, mul, mulOff, scale, src, srcOff);
   let stages = Math.log2(n) - 3;
   let h = 8;
   if (stages % 2 === 1) {
@@ -67,19 +80,22 @@ function transformSmall(d: Float32Array, off: number, n: number, mul: Float32Arr
   for (; stages > 0; stages -= 2, h *= 4) radix4Pass(d, off, n, h);
 }
 
-/** Stages 1–3: an 8-point FWHT of every contiguous group of 8, with the input multiplier fused in. */
-function first8(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number): void {
+/**
+ * Stages 1–3: an 8-point FWHT of every contiguous group of 8, reading from s (which may be d) and
+ * with the input multiplier fused in.
+ */
+function first8(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number, s: Float32Array, sOff: number): void {
   const end = off + n;
   let m = mulOff;
-  for (let i = off; i < end; i += 8, m += 8) {
-    let x0 = d[i]!;
-    let x1 = d[i + 1]!;
-    let x2 = d[i + 2]!;
-    let x3 = d[i + 3]!;
-    let x4 = d[i + 4]!;
-    let x5 = d[i + 5]!;
-    let x6 = d[i + 6]!;
-    let x7 = d[i + 7]!;
+  for (let i = off, j = sOff; i < end; i += 8, j += 8, m += 8) {
+    let x0 = s[j]!;
+    let x1 = s[j + 1]!;
+    let x2 = s[j + 2]!;
+    let x3 = s[j + 3]!;
+    let x4 = s[j + 4]!;
+    let x5 = s[j + 5]!;
+    let x6 = s[j + 6]!;
+    let x7 = s[j + 7]!;
     if (mul) {
       x0 *= mul[m]! * scale;
       x1 *= mul[m + 1]! * scale;

@@ -47,16 +47,15 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
   }
   const n = rot.dim;
   const work = new RowWork(rot);
+  const inverse = options.inverse === true;
   for (let r = 0; r < x.rows; r++) {
     const off = r * n;
-    if (!inPlace) {
-      out.data.set(x.data.subarray(off, off + n), off);
-      if (check) {
-        const bad = firstNonFinite(out.data.subarray(off, off + n));
-        if (bad >= 0) throwNonFinite(x, off + bad);
-      }
+    const finite = work.row(x.data, off, out.data, off, inverse);
+    // Out of place, a non-finite input shows up in the first stage's output (see RowWork.row).
+    if (check && !inPlace && !finite) {
+      const bad = firstNonFiniteIn(x.data, off, n);
+      if (bad >= 0) throwNonFinite(x, off + bad);
     }
-    work.row(out.data, off, options.inverse === true);
   }
   return out;
 }
@@ -93,6 +92,14 @@ function transposeBlocked(m: Matrix): Matrix {
   return out;
 }
 
+function firstNonFiniteIn(d: Float32Array, off: number, n: number): number {
+  for (let i = 0; i < n; i++) {
+    const v = d[off + i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
 function throwNonFinite(x: Matrix, index: number): never {
   throw new NqInputError(
     'x',
@@ -119,13 +126,32 @@ export class RowWork {
     this.orthoScratch = new Float64Array(ortho);
   }
 
-  /** Rotates d[off, off+dim) in place. */
-  row(d: Float32Array, off: number, inverse: boolean): void {
+  /**
+   * Rotates src[sOff, sOff+dim) into d[off, off+dim) (src may be d). Returns false when a non-finite
+   * value may be in the input: after the first applied stage every output of a Hadamard block is a
+   * ±1 combination of all its inputs, so a NaN/Inf anywhere in a block makes the block's first output
+   * non-finite — one comparison per block instead of a scan. (A first stage that is not a Hadamard
+   * stage scans the row.) The caller scans the input to locate the value.
+   */
+  row(src: Float32Array, sOff: number, d: Float32Array, off: number, inverse: boolean): boolean {
     const stages = this.rot.stages;
     const n = this.rot.dim;
+    let finite = true;
     for (let s = 0; s < stages.length; s++) {
       const st = stages[inverse ? stages.length - 1 - s : s]!;
       const b = st.block;
+      const first = s === 0;
+      const from = first ? src : d;
+      const fromOff = first ? sOff : off;
+      if (st.kind === 'orthogonal' || b === 1 || (inverse && st.m > 1)) {
+        if (first) {
+          for (let i = 0; i < n; i++) {
+            const v = src[sOff + i]!;
+            if (v - v !== 0) finite = false;
+            d[off + i] = v;
+          }
+        }
+      }
       if (st.kind === 'orthogonal') {
         for (let blk = 0; blk < n; blk += b) applyOrthogonalBlock(d, off + blk, b, st.matrices!, blk * b, inverse, this.orthoScratch);
         continue;
@@ -136,11 +162,20 @@ export class RowWork {
       }
       const { m, p } = st;
       for (let blk = 0; blk < n; blk += b) {
-        if (inverse && m > 1) mixKronecker(d, off + blk, m, p, st.hm!, true, this.mixScratch);
-        for (let c = 0; c < b; c += p) fwht(d, off + blk + c, p, st.signs, blk + c, st.scale, inverse);
-        if (!inverse && m > 1) mixKronecker(d, off + blk, m, p, st.hm!, false, this.mixScratch);
+        if (inverse && m > 1) {
+          mixKronecker(d, off + blk, m, p, st.hm!, true, this.mixScratch);
+          for (let c = 0; c < b; c += p) fwht(d, off + blk + c, p, st.signs, blk + c, st.scale, true);
+        } else {
+          for (let c = 0; c < b; c += p) fwht(d, off + blk + c, p, st.signs, blk + c, st.scale, inverse, from, fromOff + blk + c);
+          if (m > 1) mixKronecker(d, off + blk, m, p, st.hm!, false, this.mixScratch);
+        }
+        if (first) {
+          const v = d[off + blk]!;
+          if (v - v !== 0) finite = false;
+        }
       }
     }
+    return finite;
   }
 }
 
