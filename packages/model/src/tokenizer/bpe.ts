@@ -40,6 +40,56 @@ class UserDefinedMatcher {
   }
 }
 
+/**
+ * (left piece id, right piece id) → id of the piece spelled by their concatenation, for every
+ * mergeable piece that splits into two mergeable pieces. Lets the merge loop look pairs up by two
+ * integers instead of slicing and hashing a string per candidate pair. Open addressing, linear probing.
+ */
+class PairTable {
+  private readonly mask: number;
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly merged: Int32Array;
+
+  constructor(capacityHint: number) {
+    let size = 1024;
+    while (size < capacityHint * 2) size *= 2;
+    this.mask = size - 1;
+    this.left = new Int32Array(size).fill(-1);
+    this.right = new Int32Array(size);
+    this.merged = new Int32Array(size);
+  }
+
+  private static hash(a: number, b: number): number {
+    return (Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77)) >>> 0;
+  }
+
+  set(a: number, b: number, m: number): void {
+    let i = PairTable.hash(a, b) & this.mask;
+    while (this.left[i] !== -1 && !(this.left[i] === a && this.right[i] === b)) i = (i + 1) & this.mask;
+    this.left[i] = a;
+    this.right[i] = b;
+    this.merged[i] = m;
+  }
+
+  /** Merged id, or -1. */
+  get(a: number, b: number): number {
+    const left = this.left;
+    let i = PairTable.hash(a, b) & this.mask;
+    for (;;) {
+      const k = left[i] as number;
+      if (k === -1) return -1;
+      if (k === a && this.right[i] === b) return this.merged[i] as number;
+      i = (i + 1) & this.mask;
+    }
+  }
+}
+
+/** Texts longer than this (UTF-16 units) are cut at safe points before segmentation. */
+const LONG_TEXT = 256;
+/** Shortest span worth a separate heap run. */
+const MIN_SPAN = 32;
+
 export class BpeModel {
   /** SentencePiece's `pieces_`: NORMAL, USER_DEFINED and UNUSED pieces — the ones merges may form. */
   readonly mergeable = new Map<string, number>();
@@ -59,6 +109,9 @@ export class BpeModel {
   private readonly outputId: Int32Array;
   /** Single UTF-16 unit → id as PieceToId would give (unk when absent). */
   private readonly unitId: Int32Array;
+  /** Single UTF-16 unit → its mergeable piece id, or -1. */
+  private readonly unitMergeable: Int32Array;
+  private readonly pairs: PairTable;
   private readonly matcher: UserDefinedMatcher | null;
 
   // Scratch for one encode call (grown on demand; encode is not re-entrant, JS is single-threaded).
@@ -67,7 +120,8 @@ export class BpeModel {
   private symEnd = new Int32Array(0);
   private symPrev = new Int32Array(0);
   private symNext = new Int32Array(0);
-  private symId = new Int32Array(0);
+  /** Mergeable piece id of each symbol's text, or -1 (a character missing from the vocabulary). */
+  private symMid = new Int32Array(0);
   private symFrozen = new Uint8Array(0);
   private pairCap = 0;
   private pairLeft = new Int32Array(0);
@@ -122,6 +176,22 @@ export class BpeModel {
     this.unitId = new Int32Array(65536).fill(unkId);
     for (const [p, id] of this.mergeable) if (p.length === 1) this.unitId[p.charCodeAt(0)] = this.outputId[id] as number;
     for (const [p, id] of this.reserved) if (p.length === 1) this.unitId[p.charCodeAt(0)] = id;
+    this.unitMergeable = new Int32Array(65536).fill(-1);
+    for (const [p, id] of this.mergeable) if (p.length === 1) this.unitMergeable[p.charCodeAt(0)] = id;
+    // Every way each mergeable piece splits into two mergeable pieces (never inside a surrogate pair).
+    const splits: number[] = [];
+    for (const [p, id] of this.mergeable) {
+      for (let k = 1; k < p.length; k++) {
+        const c = p.charCodeAt(k);
+        if (c >= 0xdc00 && c <= 0xdfff) continue;
+        const l = this.mergeable.get(p.slice(0, k));
+        if (l === undefined) continue;
+        const r = this.mergeable.get(p.slice(k));
+        if (r !== undefined) splits.push(l, r, id);
+      }
+    }
+    this.pairs = new PairTable(splits.length / 3);
+    for (let i = 0; i < splits.length; i += 3) this.pairs.set(splits[i] as number, splits[i + 1] as number, splits[i + 2] as number);
   }
 
   /** SentencePiece's PieceToId: reserved pieces first, then mergeable ones, else the unknown id. */
@@ -146,7 +216,7 @@ export class BpeModel {
       this.symEnd = new Int32Array(cap);
       this.symPrev = new Int32Array(cap);
       this.symNext = new Int32Array(cap);
-      this.symId = new Int32Array(cap);
+      this.symMid = new Int32Array(cap);
       this.symFrozen = new Uint8Array(cap);
       this.cap = cap;
     }
@@ -164,8 +234,48 @@ export class BpeModel {
     }
   }
 
+  /**
+   * Pairs of UTF-16 units (a << 16 | b) that occur side by side inside some mergeable piece. Between
+   * two characters that never do, no merge (and no user-defined match) can ever span, so the text
+   * can be cut there and each side segmented alone with exactly the same result. Built on first use.
+   */
+  private adjacentUnits: Set<number> | undefined;
+
+  private adjacent(): Set<number> {
+    if (this.adjacentUnits === undefined) {
+      const set = new Set<number>();
+      for (const p of this.mergeable.keys()) {
+        for (let i = 1; i < p.length; i++) set.add(((p.charCodeAt(i - 1) << 16) | p.charCodeAt(i)) >>> 0);
+      }
+      this.adjacentUnits = set;
+    }
+    return this.adjacentUnits;
+  }
+
   /** Segments normalized text `s` and appends its ids to `out`. */
   encodeInto(s: string, out: IdBuffer): void {
+    // A long text goes through the heap in independent pieces (smaller heaps, better locality). Not
+    // with UNUSED pieces: SentencePiece's resegmentation table is shared across the whole text.
+    if (s.length <= LONG_TEXT || this.hasUnused) {
+      this.encodeSpan(s, out);
+      return;
+    }
+    const adjacent = this.adjacent();
+    let from = 0;
+    let prev = s.charCodeAt(0);
+    for (let i = 1; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      // Never cut inside a surrogate pair; cut where the two units never touch inside a piece.
+      if (i - from >= MIN_SPAN && !(c >= 0xdc00 && c <= 0xdfff) && !adjacent.has(((prev << 16) | c) >>> 0)) {
+        this.encodeSpan(s.slice(from, i), out);
+        from = i;
+      }
+      prev = c;
+    }
+    this.encodeSpan(from === 0 ? s : s.slice(from), out);
+  }
+
+  private encodeSpan(s: string, out: IdBuffer): void {
     const n = s.length;
     if (n === 0) return;
     this.ensureCapacity(n);
@@ -173,7 +283,7 @@ export class BpeModel {
     const end = this.symEnd;
     const prev = this.symPrev;
     const next = this.symNext;
-    const symId = this.symId;
+    const symMid = this.symMid;
     const frozen = this.symFrozen;
     const matcher = this.matcher;
 
@@ -181,30 +291,30 @@ export class BpeModel {
     let count = 0;
     for (let i = 0; i < n; ) {
       let len = 0;
-      let id = -1;
+      let mid = -1;
       let isFrozen = 0;
       if (matcher !== null) {
         len = matcher.match(s, i);
         if (len > 0) {
           isFrozen = 1;
-          id = this.pieceToId(s.slice(i, i + len));
+          mid = this.mergeable.get(s.slice(i, i + len)) as number;
         }
       }
       if (len === 0) {
         const c = s.charCodeAt(i);
         if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
           len = 2;
-          id = this.pieceToId(s.slice(i, i + 2));
+          mid = this.mergeable.get(s.slice(i, i + 2)) ?? -1;
         } else {
           len = 1;
-          id = this.unitId[c] as number;
+          mid = this.unitMergeable[c] as number;
         }
       }
       start[count] = i;
       end[count] = i + len;
       prev[count] = count - 1;
       next[count] = count + 1;
-      symId[count] = id;
+      symMid[count] = mid;
       frozen[count] = isFrozen;
       count++;
       i += len;
@@ -231,7 +341,7 @@ export class BpeModel {
       // Stale: a side was merged away (empty) or grew since this pair was pushed.
       if (lLen === 0 || rLen === 0 || lLen + rLen !== pSize[p]) continue;
       end[l] = end[r] as number;
-      symId[l] = this.outputId[pId[p] as number] as number;
+      symMid[l] = pId[p] as number;
       const rn = next[r] as number;
       next[l] = rn;
       if (rn >= 0) prev[rn] = l;
@@ -242,11 +352,16 @@ export class BpeModel {
 
     // 4. Emit.
     for (let k = 0; k !== -1; k = next[k] as number) {
-      const id = symId[k] as number;
-      if (this.hasUnused && this.types[id] === PieceType.Unused) {
-        this.resegment(s.slice(start[k], end[k]), out);
+      const mid = symMid[k] as number;
+      const a = start[k] as number;
+      const b = end[k] as number;
+      if (mid >= 0) {
+        if (this.hasUnused && this.types[mid] === PieceType.Unused) this.resegment(s.slice(a, b), out);
+        else out.push(this.outputId[mid] as number);
       } else {
-        this.emit(s, start[k] as number, end[k] as number, id, out);
+        // Not a mergeable piece: a single character, perhaps a reserved piece, else unknown.
+        const id = b - a === 1 ? (this.unitId[s.charCodeAt(a)] as number) : this.pieceToId(s.slice(a, b));
+        this.emit(s, a, b, id, out);
       }
     }
   }
@@ -257,12 +372,19 @@ export class BpeModel {
   private maybeAddPair(s: string, l: number, r: number): void {
     if (l < 0 || r < 0) return;
     if (this.symFrozen[l] === 1 || this.symFrozen[r] === 1) return;
+    const ml = this.symMid[l] as number;
+    const mr = this.symMid[r] as number;
     const a = this.symStart[l] as number;
     const b = this.symEnd[r] as number;
-    if (b - a > this.maxPieceLength) return;
-    const piece = s.slice(a, b);
-    const id = this.mergeable.get(piece);
-    if (id === undefined) return;
+    let id: number;
+    if (ml >= 0 && mr >= 0) {
+      id = this.pairs.get(ml, mr);
+    } else {
+      // A side is a character outside the vocabulary: only a string lookup can tell (never true for
+      // trained vocabularies, but SentencePiece would merge if the concatenation were a piece).
+      id = b - a > this.maxPieceLength ? -1 : (this.mergeable.get(s.slice(a, b)) ?? -1);
+    }
+    if (id < 0) return;
     const p = this.pairCount++;
     this.pairLeft[p] = l;
     this.pairRight[p] = r;
@@ -271,7 +393,7 @@ export class BpeModel {
     this.pairScore[p] = this.scores[id] as number;
     this.pushPair(p);
     if (this.hasUnused && this.types[id] === PieceType.Unused) {
-      this.revMerge.set(piece, [s.slice(a, this.symEnd[l]), s.slice(this.symStart[r], b)]);
+      this.revMerge.set(s.slice(a, b), [s.slice(a, this.symEnd[l]), s.slice(this.symStart[r], b)]);
     }
   }
 

@@ -3,10 +3,11 @@
 
 import { NqInputError, NqUnsupportedError } from '@nq/core';
 import { BpeModel } from './bpe.js';
+import { ChunkCache, hashSeed, hashStep } from './chunk-cache.js';
 import { specFromGgufMetadata } from './gguf-tokenizer.js';
 import { IdBuffer } from './id-buffer.js';
 import { type Llama2cTokenizerOptions, specFromLlama2cTokenizer } from './llama2c-tokenizer.js';
-import { normalizeIdentity } from './normalizer.js';
+import { normalizeIdentity, toWellFormed } from './normalizer.js';
 import { specFromSentencePieceModel } from './sentencepiece-model.js';
 import { PieceType, SPACE_SYMBOL, type TokenizerSpec } from './spec.js';
 import { decodeUtf8Lenient } from './utf8.js';
@@ -20,8 +21,7 @@ export interface EncodeOptions {
 
 /** Chunks longer than this are segmented every time instead of being cached. */
 const MAX_CACHED_CHUNK = 64;
-/** The chunk cache is dropped when it grows past this many entries (bounded memory on any input). */
-const MAX_CACHE_ENTRIES = 100_000;
+const SPACE_CODE = 0x2581;
 
 function toBytes(data: Uint8Array | ArrayBuffer): Uint8Array {
   return data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -50,7 +50,8 @@ export class Tokenizer {
    * piece is UNUSED (SentencePiece's resegmentation table is shared across the whole text).
    */
   private readonly chunked: boolean;
-  private readonly cache = new Map<string, Int32Array>();
+  /** Created on first use (a few MB), so a tokenizer that is only loaded costs nothing. */
+  private cache: ChunkCache | undefined;
   private readonly scratch = new IdBuffer(256);
 
   constructor(spec: TokenizerSpec, defaults: { addBos?: boolean; addEos?: boolean } = {}) {
@@ -129,32 +130,59 @@ export class Tokenizer {
   }
 
   private encodeInto(text: string, out: IdBuffer): void {
-    const s = normalizeIdentity(text, this.spec);
+    const spec = this.spec;
+    // Usual case (Llama-2, nq-docs): no whitespace removal, spaces escaped. Then the raw text is
+    // scanned in place, ' ' read as ▁ and the dummy prefix as a virtual leading ▁, so no normalized
+    // copy of the whole input is built. Otherwise normalize first and scan that.
+    const inPlace = spec.escapeWhitespaces && !spec.removeExtraWhitespaces;
     if (!this.chunked) {
-      this.bpe.encodeInto(s, out);
+      this.bpe.encodeInto(normalizeIdentity(text, spec), out);
       return;
     }
-    const space = this.space;
+    const src = inPlace ? toWellFormed(text) : normalizeIdentity(text, spec);
+    const n = src.length;
+    if (n === 0) return;
+    const mapSpace = inPlace;
+    const space = spec.escapeWhitespaces ? SPACE_CODE : 0x20;
+    let lead = inPlace && spec.addDummyPrefix;
     let from = 0;
-    for (let i = s.indexOf(space, 1); i > 0; i = s.indexOf(space, i + 1)) {
-      if (s[i - 1] === space) continue;
-      this.encodeChunk(s.slice(from, i), out);
-      from = i;
+    let h = lead ? hashStep(hashSeed, SPACE_CODE) : hashSeed;
+    let prevSpace = lead;
+    for (let i = 0; i < n; i++) {
+      let c = src.charCodeAt(i);
+      if (mapSpace && c === 0x20) c = SPACE_CODE;
+      const isSpace = c === space;
+      // Cut before a ▁ that follows a non-▁ character.
+      if (isSpace && !prevSpace && i > from) {
+        this.encodeChunk(src, from, i, lead, mapSpace, h, out);
+        from = i;
+        lead = false;
+        h = hashSeed;
+      }
+      h = hashStep(h, c);
+      prevSpace = isSpace;
     }
-    this.encodeChunk(from === 0 ? s : s.slice(from), out);
+    this.encodeChunk(src, from, n, lead, mapSpace, h, out);
   }
 
-  private encodeChunk(chunk: string, out: IdBuffer): void {
-    let ids = this.cache.get(chunk);
-    if (ids === undefined) {
+  /** Encodes the chunk [▁ if lead] + src[from, to) (with ' ' read as ▁ if mapSpace); `h` is its hash. */
+  private encodeChunk(src: string, from: number, to: number, lead: boolean, mapSpace: boolean, h: number, out: IdBuffer): void {
+    const len = to - from + (lead ? 1 : 0);
+    const cacheable = len <= MAX_CACHED_CHUNK;
+    let ids: Int32Array;
+    const cache = (this.cache ??= new ChunkCache());
+    const hit = cacheable ? cache.find(src, from, to, lead, mapSpace, h) : -1;
+    if (hit >= 0) {
+      ids = cache.ids(hit);
+    } else {
+      let chunk = src.slice(from, to);
+      if (mapSpace) chunk = chunk.replaceAll(' ', SPACE_SYMBOL);
+      if (lead) chunk = SPACE_SYMBOL + chunk;
       const tmp = this.scratch;
       tmp.clear();
       this.bpe.encodeInto(chunk, tmp);
-      ids = tmp.toInt32Array();
-      if (chunk.length <= MAX_CACHED_CHUNK) {
-        if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
-        this.cache.set(chunk, ids);
-      }
+      ids = tmp.data.subarray(0, tmp.length);
+      if (cacheable) cache.insert(chunk, h, ids);
     }
     // SentencePiece collapses a run of unknown pieces, also across our chunk boundary.
     const skipFirst = !this.bpe.byteFallback && ids[0] === this.unkId && out.last() === this.unkId ? 1 : 0;
