@@ -140,7 +140,7 @@ export class Func {
 }
 
 /** A module importing one (optionally shared) memory "env"."memory" and exporting `funcs`. */
-export function buildModule(funcs: Func[], memory: { initialPages: number; maxPages: number; shared: boolean }): Uint8Array {
+export function buildModule(funcs: Func[], memory: { initialPages: number; maxPages: number; shared: boolean }): Uint8Array<ArrayBuffer> {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0x00]);
   const limits = memory.shared ? [0x03, ...uleb(memory.initialPages), ...uleb(memory.maxPages)] : [0x01, ...uleb(memory.initialPages), ...uleb(memory.maxPages)];
   const bytes = [

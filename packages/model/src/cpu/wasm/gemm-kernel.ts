@@ -74,7 +74,7 @@ function gemmTile(tr: number, nr: number): Func {
 }
 
 /** Module bytes exporting gemm_<TR>x<NR> for every TILE_SHAPES entry, importing env.memory. */
-export function gemmModuleBytes(shared: boolean, maxPages: number, shapes: readonly [number, number][] = TILE_SHAPES): Uint8Array {
+export function gemmModuleBytes(shared: boolean, maxPages: number, shapes: readonly [number, number][] = TILE_SHAPES): Uint8Array<ArrayBuffer> {
   return buildModule(
     shapes.map(([a, b]) => gemmTile(a, b)),
     { initialPages: 1, maxPages, shared },
