@@ -1,1 +1,148 @@
-export {};
+import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
+import { type GpuMatrix, createStorageBuffer, dispatch, getPipeline, getWebGPUDevice, readBuffer, uploadMatrix, workgroupGrid } from '@nq/core/webgpu';
+import type { GemmErrorReport } from '../gemm-error.js';
+import { statsFromSums } from '../metrics.js';
+import { type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
+import { TILE, dualGemmErrorShader, matmulShader, pairErrorShader } from './gemm-kernels.js';
+import { type GpuWork, beginWork, fakeQuantIntGpu, submitWork, tempUniform } from './quantize.js';
+
+/** A GPU fake-quantizer: records work and returns a new GpuMatrix owned by the caller. */
+export type GpuQuantizer = (work: GpuWork, x: GpuMatrix) => GpuMatrix;
+/** A GPU rotation x ↦ x·R: records work and returns a new GpuMatrix owned by the caller. */
+export type GpuRotation = (work: GpuWork, x: GpuMatrix) => GpuMatrix;
+
+export interface GemmErrorGpuOptions {
+  /** A dense k×k R (applied as a GEMM on the GPU), a GPU rotation function (e.g. @nq/hadamard's), or none. */
+  rotate?: Matrix | GpuRotation | null;
+  activation?: QuantSpec | ResolvedQuantSpec | GpuQuantizer | null;
+  weight?: QuantSpec | ResolvedQuantSpec | GpuQuantizer | null;
+}
+
+/** Records C = A·B (B k×n row-major) or A·Bᵀ into `work`; returns C (owned by the caller). */
+export function matmulGpu(work: GpuWork, a: GpuMatrix, b: GpuMatrix, transB: boolean): GpuMatrix {
+  const m = a.rows;
+  const k = a.cols;
+  const n = transB ? b.rows : b.cols;
+  if ((transB ? b.cols : b.rows) !== k) throw new NqInputError('b', `inner dimension ${transB ? b.cols : b.rows} does not match ${k}`, 'Pass operands with equal inner dimensions.');
+  const c: GpuMatrix = { rows: m, cols: n, buffer: createStorageBuffer(work.device, m * n * 4) };
+  const u = tempUniform(work, [m, n, k, 0]);
+  dispatch(work.device, getPipeline(work.device, matmulShader(transB)), [a.buffer, b.buffer, c.buffer, u], [Math.ceil(n / TILE), Math.ceil(m / TILE)], work.encoder);
+  return c;
+}
+
+/** Turns a spec into a GPU quantizer; non-int formats need a resolver (@nq/quant-fp/webgpu passes one). */
+export function toGpuQuantizer(q: GemmErrorGpuOptions['activation'], name: string, resolveFormat?: (s: ResolvedQuantSpec) => GpuQuantizer): GpuQuantizer | null {
+  if (q === null || q === undefined) return null;
+  if (typeof q === 'function') return q;
+  const s = resolveSpec(q, name);
+  if (resolveFormat) return resolveFormat(s);
+  if (s.format !== 'int') throw new NqUnsupportedError(`${name}.format "${s.format}" in @nq/quant-int4/webgpu`, 'Use gemmErrorWebGPU from @nq/quant-fp/webgpu for every format.');
+  return (work, x) => fakeQuantIntGpu(work, x, s);
+}
+
+/**
+ * The W4A4 GEMM error of a layer on the GPU (definitions as the CPU `gemmError`): uploads X and W,
+ * rotates both (dense GEMM or the given GPU rotation), fake-quantizes both, and in one fused kernel
+ * computes Y = X·Wᵀ and Ŷ = dq(Q_a(X·R))·dq(Q_w(W·R))ᵀ tile by tile, reducing the error without
+ * writing Y or Ŷ. Component errors are reduced on the GPU too. One submit, one read-back of the
+ * per-workgroup partial sums (summed in float64 on the host).
+ */
+export async function gemmErrorWebGPU(x: Matrix, w: Matrix, options: GemmErrorGpuOptions = {}, resolveFormat?: (s: ResolvedQuantSpec) => GpuQuantizer): Promise<GemmErrorReport> {
+  assertMatrix(x, 'x');
+  assertMatrix(w, 'w');
+  assertNonEmpty(x, 'x');
+  assertNonEmpty(w, 'w');
+  if (x.cols !== w.cols) throw new NqInputError('w', `has ${w.cols} input channels but x has ${x.cols}`, 'W is out × in and X is tokens × in; make the inner dimensions equal.');
+  assertFinite(x, 'x');
+  assertFinite(w, 'w');
+  const rot = options.rotate;
+  if (rot && typeof rot !== 'function') {
+    assertMatrix(rot, 'rotate');
+    if (rot.rows !== x.cols || rot.cols !== x.cols) throw new NqInputError('rotate', `is ${rot.rows}×${rot.cols}, expected ${x.cols}×${x.cols}`, 'Pass a square R of size in-features.');
+  }
+  const qa = toGpuQuantizer(options.activation, 'activation', resolveFormat);
+  const qw = toGpuQuantizer(options.weight, 'weight', resolveFormat);
+  const { device } = await getWebGPUDevice();
+  const gx = uploadMatrix(device, x);
+  const gw = uploadMatrix(device, w);
+  const owned: GPUBuffer[] = [gx.buffer, gw.buffer];
+  try {
+    const work = beginWork(device);
+    const report = await gemmErrorGpu(work, gx, gw, rot ?? null, qa, qw, owned);
+    return report;
+  } finally {
+    for (const b of owned) b.destroy();
+  }
+}
+
+/**
+ * The same on matrices already on the GPU (benchmarks keep them resident). Buffers it creates are
+ * pushed to `owned` for the caller to destroy after the returned promise resolves.
+ */
+export async function gemmErrorGpu(
+  work: GpuWork,
+  gx: GpuMatrix,
+  gw: GpuMatrix,
+  rotate: Matrix | GpuMatrix | GpuRotation | null,
+  qa: GpuQuantizer | null,
+  qw: GpuQuantizer | null,
+  owned: GPUBuffer[],
+): Promise<GemmErrorReport> {
+  const { device } = work;
+  let xr = gx;
+  let wr = gw;
+  if (rotate) {
+    if (typeof rotate === 'function') {
+      xr = rotate(work, gx);
+      wr = rotate(work, gw);
+    } else {
+      const gr = 'buffer' in rotate ? rotate : uploadMatrix(device, rotate);
+      if (!('buffer' in rotate)) owned.push(gr.buffer);
+      xr = matmulGpu(work, gx, gr, false);
+      wr = matmulGpu(work, gw, gr, false);
+    }
+    owned.push(xr.buffer, wr.buffer);
+  }
+  const xq = qa ? qa(work, xr) : xr;
+  const wq = qw ? qw(work, wr) : wr;
+  if (qa) owned.push(xq.buffer);
+  if (qw) owned.push(wq.buffer);
+
+  const m = gx.rows;
+  const n = gw.rows;
+  const k = gx.cols;
+  const tilesX = Math.ceil(n / TILE);
+  const tilesY = Math.ceil(m / TILE);
+  const gemmParts = tilesX * tilesY;
+  const aParts = Math.ceil((m * k) / 4096);
+  const wParts = Math.ceil((n * k) / 4096);
+  const total = 3 * (gemmParts + aParts + wParts);
+  const partials = createStorageBuffer(device, total * 4);
+  owned.push(partials);
+  dispatch(device, getPipeline(device, dualGemmErrorShader), [gx.buffer, gw.buffer, xq.buffer, wq.buffer, partials, tempUniform(work, [m, n, k, 0])], [tilesX, tilesY], work.encoder);
+  const aOff = 3 * gemmParts;
+  const wOff = aOff + 3 * aParts;
+  dispatch(device, getPipeline(device, pairErrorShader), [xr.buffer, xq.buffer, partials, tempUniform(work, [m * k, aOff, 0, 0])], workgroupGrid(device, aParts), work.encoder);
+  dispatch(device, getPipeline(device, pairErrorShader), [wr.buffer, wq.buffer, partials, tempUniform(work, [n * k, wOff, 0, 0])], workgroupGrid(device, wParts), work.encoder);
+  submitWork(work);
+  const p = new Float32Array(await readBuffer(device, partials, total * 4));
+  const sum = (off: number, count: number, c: number) => {
+    const sse = sumTriples(p, off, count, 0);
+    const sig = sumTriples(p, off, count, 1);
+    let mx = 0;
+    for (let i = 0; i < count; i++) mx = Math.max(mx, p[off + 3 * i + 2]!);
+    return statsFromSums(sse, sig, mx, c);
+  };
+  return {
+    gemm: sum(0, gemmParts, m * n),
+    activation: sum(aOff, aParts, m * k),
+    weight: sum(wOff, wParts, n * k),
+    shape: { tokens: m, k, out: n },
+  };
+}
+
+function sumTriples(p: Float32Array, off: number, count: number, which: number): number {
+  let s = 0;
+  for (let i = 0; i < count; i++) s += p[off + 3 * i + which]!;
+  return s;
+}
