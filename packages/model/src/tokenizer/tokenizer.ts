@@ -189,49 +189,80 @@ export class Tokenizer {
     out.append(ids, skipFirst);
   }
 
+  /**
+   * Per id, what decode prints in the middle of a text: "" for control pieces, the unknown surface,
+   * the piece with ▁ → ' ', or null for byte pieces (decoded in runs). Built on first decode.
+   */
+  private surfaces: (string | null)[] | undefined;
+  /** Byte value of each <0xNN> piece, -1 for other pieces. */
+  private byteValue: Int16Array | undefined;
+
+  private buildSurfaces(): (string | null)[] {
+    const { pieces, types } = this.spec;
+    const surfaces: (string | null)[] = new Array(this.vocabSize);
+    const byteValue = new Int16Array(this.vocabSize).fill(-1);
+    for (let id = 0; id < this.vocabSize; id++) {
+      const t = types[id];
+      const p = pieces[id] as string;
+      if (t === PieceType.Byte) {
+        surfaces[id] = null;
+        byteValue[id] = Number.parseInt(p.slice(3, 5), 16);
+      } else if (t === PieceType.Control) surfaces[id] = '';
+      else if (t === PieceType.Unknown) surfaces[id] = this.spec.unkSurface;
+      else surfaces[id] = p.replaceAll(SPACE_SYMBOL, ' ');
+    }
+    this.byteValue = byteValue;
+    this.surfaces = surfaces;
+    return surfaces;
+  }
+
   /** Ids → text, exactly as SentencePiece's DecodeIds (BOS/EOS and other control pieces print nothing). */
   decode(ids: ArrayLike<number>): string {
     const n = this.vocabSize;
-    const { pieces, types } = this.spec;
+    const surfaces = this.surfaces ?? this.buildSurfaces();
+    const byteValue = this.byteValue as Int16Array;
+    const { types, pieces } = this.spec;
     const stripBosWs = this.spec.addDummyPrefix || this.spec.removeExtraWhitespaces;
     let text = '';
     // Pending run of byte pieces, decoded together so multi-byte characters reassemble.
     let bytes = new Uint8Array(16);
     let nBytes = 0;
-    let isBosWs = true; // still expecting the dummy-prefix ▁ to drop
+    let isBosWs = stripBosWs; // still expecting the dummy-prefix ▁ to drop
     let bosWsSeen = false;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
-      if (!Number.isInteger(id) || id < 0 || id >= n) {
+      if (!(id >= 0 && id < n && Number.isInteger(id))) {
         throw new NqInputError(`ids[${i}]`, `is ${id}, outside 0..${n - 1}`, 'Decode only ids produced by this tokenizer.');
       }
-      const type = types[id];
-      if (type === PieceType.Byte) {
+      const surface = surfaces[id];
+      if (surface === null) {
         if (nBytes === bytes.length) {
           const grown = new Uint8Array(bytes.length * 2);
           grown.set(bytes);
           bytes = grown;
         }
-        bytes[nBytes++] = Number.parseInt((pieces[id] as string).slice(3, 5), 16);
+        bytes[nBytes++] = byteValue[id] as number;
         continue;
       }
       if (nBytes > 0) {
         text += decodeUtf8Lenient(bytes, nBytes);
         nBytes = 0;
       }
-      if (bosWsSeen || text.length > 0) isBosWs = false;
-      bosWsSeen = false;
-      if (type === PieceType.Control) continue;
-      if (type === PieceType.Unknown) {
-        text += this.spec.unkSurface;
-        continue;
+      if (isBosWs) {
+        // SentencePiece drops the ▁ of the first piece that starts with one, as long as nothing has
+        // been printed yet; control pieces (BOS) print nothing and do not end this.
+        if (bosWsSeen || text.length > 0) {
+          isBosWs = false;
+        } else {
+          const t = types[id];
+          if (t !== PieceType.Control && t !== PieceType.Unknown && pieces[id]?.charCodeAt(0) === SPACE_CODE) {
+            text += surface.slice(1);
+            bosWsSeen = !this.spec.removeExtraWhitespaces;
+            continue;
+          }
+        }
       }
-      let piece = pieces[id] as string;
-      if (isBosWs && stripBosWs && piece.startsWith(SPACE_SYMBOL)) {
-        piece = piece.slice(SPACE_SYMBOL.length);
-        bosWsSeen = !this.spec.removeExtraWhitespaces;
-      }
-      text += piece.replaceAll(SPACE_SYMBOL, ' ');
+      text += surface;
     }
     if (nBytes > 0) text += decodeUtf8Lenient(bytes, nBytes);
     return text;
