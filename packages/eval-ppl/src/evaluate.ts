@@ -41,8 +41,9 @@ export interface EvalOptions {
   ctx?: number;
   /** Sliding-window stride; unset = non-overlapping windows. */
   stride?: number;
-  /** Evaluate only the first N windows. */
+  /** Evaluate only N windows: the first N, or N spread over the text with select: 'spread'. */
   windows?: number;
+  select?: 'first' | 'spread';
   /** Seeds every random rotation of the recipe (default 0). */
   seed?: number;
   /**
@@ -74,6 +75,8 @@ export interface EvalResult {
   /** 'full' or 'top<k>+rest' (see RefStorage). */
   kld_method: string;
   windows: number;
+  /** How the windows were chosen when `windows` limited them. */
+  select: 'first' | 'spread';
   tokens_scored: number;
   ctx: number;
   stride: number | null;
@@ -172,7 +175,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     if (t < 0 || t >= model.config.vocabSize) throw new NqInputError(`tokens[${i}]`, `is ${t}, outside the model's vocabulary ${model.config.vocabSize}`, 'Use the tokenizer that belongs to this model.');
   }
 
-  const windows = makeWindows(tokens.length, { ctx, stride: opts.stride, maxWindows: opts.windows });
+  const windows = makeWindows(tokens.length, { ctx, stride: opts.stride, maxWindows: opts.windows, select: opts.select });
   const positions = totalScored(windows);
   const vocab = model.config.vocabSize;
   const storage: RefStorage =
@@ -181,7 +184,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
         ? { kind: 'full' }
         : { kind: 'topk', k: AUTO_TOPK }
       : validateStorage(opts.refStorage, vocab);
-  const protocol = { ctx, stride: opts.stride ?? null, windows: windows.length, storage };
+  const protocol = { ctx, stride: opts.stride ?? null, windows: windows.length, select: opts.select ?? 'first', starts: sha256(Int32Array.from(windows, (w) => w.start)), storage };
   const key = sha256(
     stableJson({ kind: 'nq-ref-logprobs', refVersion: REF_VERSION, model: modelHash, tokenizer: tokHash, text: textHash, tokens: sha256(tokens), protocol }),
   );
@@ -258,6 +261,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     top1_se: report.sameTop.se,
     kld_method: ref.storage.kind === 'full' ? 'full' : `top${ref.storage.k}+rest`,
     windows: windows.length,
+    select: opts.select ?? 'first',
     tokens_scored: positions,
     ctx,
     stride: opts.stride ?? null,

@@ -22,8 +22,13 @@ export interface WindowProtocol {
    * windows, every window scores tokens 2..ctx.
    */
   stride?: number;
-  /** Keep only the first N windows (in stream order). */
+  /** Keep only N windows: the first N (default), or N spread evenly over the text (see `select`). */
   maxWindows?: number;
+  /**
+   * 'first' (default, like llama.cpp's --chunks): windows 0..N−1. 'spread': windows ⌊i·W/N⌋ for
+   * i < N out of all W windows, so a subset samples the whole text (non-overlapping mode only).
+   */
+  select?: 'first' | 'spread';
 }
 
 /**
@@ -47,6 +52,14 @@ export function makeWindows(nTokens: number, protocol: WindowProtocol): EvalWind
     throw new NqInputError('text', `encodes to ${nTokens} tokens, fewer than one window of ctx=${ctx}`, 'Use a longer text or a smaller ctx.');
   }
   const step = stride ?? ctx;
+  if (protocol.select === 'spread') {
+    if (stride !== undefined) {
+      throw new NqInputError('select', "'spread' only applies to non-overlapping windows", 'Leave stride unset, or use the first N windows.');
+    }
+    const all = Math.floor(nTokens / ctx);
+    const n = Math.min(all, maxWindows ?? all);
+    return Array.from({ length: n }, (_, i) => ({ start: Math.floor((i * all) / n) * ctx, length: ctx, scoreFrom: 0 }));
+  }
   const windows: EvalWindow[] = [];
   for (let start = 0; start + ctx <= nTokens; start += step) {
     const first = windows.length === 0 || stride === undefined;

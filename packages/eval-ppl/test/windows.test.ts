@@ -39,3 +39,11 @@ describe('window protocol', () => {
     expect(() => makeWindows(100, { ctx: 10, maxWindows: 0 })).toThrow(/windows/);
   });
 });
+
+describe('spread window selection', () => {
+  it('picks N windows evenly over the text', () => {
+    const w = makeWindows(10 * 256 + 17, { ctx: 256, maxWindows: 4, select: 'spread' });
+    expect(w.map((x) => x.start / 256)).toEqual([0, 2, 5, 7]);
+    expect(() => makeWindows(5000, { ctx: 256, stride: 128, select: 'spread' })).toThrow(/spread/);
+  });
+});

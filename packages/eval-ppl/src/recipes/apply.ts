@@ -52,10 +52,11 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
   const rot: (DenseRotation | null)[][] = [];
   const labels: string[] = [];
   if (spec.quarot) {
+    // Rotations live in the transformed model (R4 runs inside the forward pass, before the hooks).
     const q = quarotTransform(base, spec.quarot.seed);
     model = q.model;
-    for (let l = 0; l < c.nLayers; l++) rot.push([null, null, null, q.r4]);
-    labels.push(`R1 ${q.r1Label} fused`, `R4 ${q.r4.label} online before down`);
+    for (let l = 0; l < c.nLayers; l++) rot.push([null, null, null, null]);
+    labels.push(...q.labels);
   } else {
     for (let l = 0; l < c.nLayers; l++) {
       const row: (DenseRotation | null)[] = [];
