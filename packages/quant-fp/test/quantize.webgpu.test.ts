@@ -1,0 +1,78 @@
+import { type Matrix, NqInputError, Rng, matrix } from '@nq/core';
+import { describe, expect, it } from 'vitest';
+import { fakeQuant, gemmError } from '../src/index.js';
+import { fakeQuantWebGPU, gemmErrorWebGPU } from '../src/webgpu/index.js';
+
+function llmLike(rows: number, cols: number, seed: number): Matrix {
+  const rng = new Rng(seed);
+  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * ((i % cols) % 53 === 3 ? 30 : 1)));
+}
+
+/**
+ * GPU (float32 arithmetic) vs CPU (float64 then rounded): elements near a rounding boundary (or a block
+ * whose E4M3 scale lands on the other side of a midpoint) may differ; they must be rare and the
+ * difference between the two outputs must be tiny next to the quantization error itself.
+ */
+function conform(gpu: Float32Array, cpu: Float32Array, x: Float32Array, maxOffFrac = 0.003): void {
+  let scale = 0;
+  for (const v of x) scale = Math.max(scale, Math.abs(v));
+  let off = 0;
+  let dd = 0;
+  let qe = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    const d = Math.abs(gpu[i]! - cpu[i]!);
+    if (d > 1e-6 * scale) off++;
+    dd += d * d;
+    qe += (cpu[i]! - x[i]!) ** 2;
+  }
+  expect(off, `${off} of ${cpu.length} elements differ`).toBeLessThanOrEqual(maxOffFrac * cpu.length);
+  expect(dd).toBeLessThanOrEqual(0.01 * qe);
+}
+
+describe('webgpu FP fake-quant conforms to the CPU reference', () => {
+  const x = llmLike(16, 256, 5);
+  const specs = [
+    { format: 'fp8_e4m3', granularity: 'tensor' },
+    { format: 'fp8_e4m3', granularity: 'token' },
+    { format: 'fp8_e4m3', granularity: 'channel' },
+    { format: 'fp8_e5m2', granularity: 'group', groupSize: 32 },
+    { format: 'fp8_e4m3', granularity: 'token', clipSearch: { grid: 20, maxShrink: 0.5, norm: 2 } },
+    { format: 'nvfp4' },
+    { format: 'mxfp4' },
+    { format: 'int', bits: 4, granularity: 'group', groupSize: 64, symmetric: false },
+  ] as const;
+  for (const spec of specs) {
+    it(JSON.stringify(spec), async () => {
+      const gpu = await fakeQuantWebGPU(x, spec);
+      conform(gpu.data, fakeQuant(x, spec).data, x.data);
+    });
+  }
+
+  it('grid points, midpoints (ties to even), subnormals and saturation on the GPU', async () => {
+    // E4M3 per tensor with max 448 → s = 1: values map straight onto the grid
+    const e4 = await fakeQuantWebGPU(matrix(1, 8, [448, 1.0625, 1.1875, 2 ** -10, 3 * 2 ** -10, -0.1, 300, -(2 ** -9)]), { format: 'fp8_e4m3' });
+    expect(Array.from(e4.data, (v) => v + 0)).toEqual([448, 1, 1.25, 0, 2 ** -8, -0.1015625, 288, -(2 ** -9)]);
+    // MXFP4 block with amax 6 → scale 1: E2M1 midpoints
+    const d = new Float32Array(32);
+    d.set([6, 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5, -5, -0.75]);
+    const mx = await fakeQuantWebGPU(matrix(1, 32, d), { format: 'mxfp4' });
+    expect(Array.from(mx.data.subarray(0, 10), (v) => v + 0)).toEqual([6, 0, 1, 1, 2, 2, 4, 4, -4, -1]);
+  });
+
+  it('fused GEMM error with FP formats matches the CPU', async () => {
+    const xx = llmLike(70, 64, 8);
+    const w = llmLike(40, 64, 9);
+    for (const [a, wq] of [[{ format: 'nvfp4' }, { format: 'nvfp4' }], [{ format: 'mxfp4' }, { format: 'fp8_e4m3', granularity: 'token' }]] as const) {
+      const g = await gemmErrorWebGPU(xx, w, { activation: a, weight: wq });
+      const c = gemmError(xx, w, { activation: a, weight: wq });
+      expect(Math.abs(g.gemm.mse - c.gemm.mse) / c.gemm.mse).toBeLessThan(0.02);
+      expect(Math.abs(g.activation.mse - c.activation.mse) / c.activation.mse).toBeLessThan(0.02);
+      expect(Math.abs(g.weight.mse - c.weight.mse) / c.weight.mse).toBeLessThan(0.02);
+    }
+  });
+
+  it('bad input: typed errors', async () => {
+    await expect(fakeQuantWebGPU(llmLike(2, 24, 1), { format: 'nvfp4' })).rejects.toThrow(NqInputError);
+    await expect(fakeQuantWebGPU(matrix(1, 32, new Float32Array(32).fill(Number.NaN)), { format: 'mxfp4' })).rejects.toThrow(NqInputError);
+  });
+});
