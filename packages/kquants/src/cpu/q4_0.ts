@@ -2,8 +2,13 @@
 // j+16 (high nibble).
 //   Q4_0: f16 d + 16 bytes (18 bytes, 4.5 bpw), x ≈ d·(q − 8), d = (signed max by magnitude)/−8.
 //   Q4_1: f16 d, f16 m + 16 bytes (20 bytes, 5 bpw), x ≈ d·q + m, d = (max − min)/15, m = min.
-import { fr } from './fp32.js';
-import { HALF_TO_F32, toHalf } from './half.js';
+import * as fp32Mod from './fp32.js';
+import * as halfMod from './half.js';
+
+// Module-local bindings: test runners rewrite imports into namespace property reads, which
+// the JIT optimises poorly inside hot loops.
+const fr = Math.fround;
+const { HALF_TO_F32, toHalf } = halfMod;
 
 export const Q4_0_BYTES = 18;
 export const Q4_1_BYTES = 20;

@@ -2,10 +2,18 @@
 //   f16 d, f16 dmin, 12 bytes of 6-bit scales/mins (kscales.ts), 128 bytes of 4-bit codes.
 // Weight i of sub-block j: x ≈ d·scale_j·q − dmin·min_j. Codes: 64-weight chunk c uses bytes
 // 32c..32c+31; sub-block 2c in the low nibbles, sub-block 2c+1 in the high nibbles.
-import { fmaf, fr, nearestInt } from './fp32.js';
-import { HALF_TO_F32, toHalf } from './half.js';
-import { kMin, kScale, packKScales } from './kscales.js';
-import { makeQkx2Quants } from './search.js';
+import * as fp32Mod from './fp32.js';
+import * as halfMod from './half.js';
+import * as kscalesMod from './kscales.js';
+import * as searchMod from './search.js';
+
+// Module-local bindings: test runners rewrite imports into namespace property reads, which
+// the JIT optimises poorly inside hot loops.
+const { fmaf, nearestInt } = fp32Mod;
+const fr = Math.fround;
+const { HALF_TO_F32, toHalf } = halfMod;
+const { kMin, kScale, packKScales } = kscalesMod;
+const { makeQkx2Quants } = searchMod;
 
 export const Q4_K_BYTES = 144;
 

@@ -3,8 +3,13 @@
 //   Q5_0: f16 d, qh, 16 bytes (22 bytes, 5.5 bpw), x ≈ d·(q − 16), d = (signed max by magnitude)/−16.
 //   Q5_1: f16 d, f16 m, qh, 16 bytes (24 bytes, 6 bpw), x ≈ d·q + m, d = (max − min)/31.
 // llama.cpp uses them where a row is not a multiple of 256 (Q4_K → Q5_0, Q5_K → Q5_1).
-import { fr } from './fp32.js';
-import { HALF_TO_F32, toHalf } from './half.js';
+import * as fp32Mod from './fp32.js';
+import * as halfMod from './half.js';
+
+// Module-local bindings: test runners rewrite imports into namespace property reads, which
+// the JIT optimises poorly inside hot loops.
+const fr = Math.fround;
+const { HALF_TO_F32, toHalf } = halfMod;
 
 export const Q5_0_BYTES = 22;
 export const Q5_1_BYTES = 24;

@@ -1,10 +1,17 @@
 // Q5_K: super-blocks of 256 weights (176 bytes, 5.5 bits/weight): f16 d, f16 dmin, 12 bytes of 6-bit
 // scales/mins (as Q4_K), 32 bytes qh of fifth bits, 128 bytes of low nibbles (laid out as Q4_K).
 // The fifth bit of weight l of sub-block j is bit j of qh[l].  x ≈ d·scale_j·q − dmin·min_j.
-import { fr } from './fp32.js';
-import { HALF_TO_F32 } from './half.js';
-import { kMin, kScale } from './kscales.js';
-import { quantizeKSuperBlock } from './q4_k.js';
+import * as fp32Mod from './fp32.js';
+import * as halfMod from './half.js';
+import * as kscalesMod from './kscales.js';
+import * as q4kMod from './q4_k.js';
+
+// Module-local bindings: test runners rewrite imports into namespace property reads, which
+// the JIT optimises poorly inside hot loops.
+const fr = Math.fround;
+const { HALF_TO_F32 } = halfMod;
+const { kMin, kScale } = kscalesMod;
+const { quantizeKSuperBlock } = q4kMod;
 
 export const Q5_K_BYTES = 176;
 

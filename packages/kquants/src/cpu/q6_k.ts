@@ -3,9 +3,16 @@
 // x ≈ d·scale_s·(q − 32). Within each 128-weight half h: weight l (0..31) of quarter k (0..3) has
 // its low nibble in ql[64h + l + 32·(k&1)] (k < 2: low nibble, else high) and its high bits at
 // 2k..2k+1 of qh[32h + l]; its scale is scales[8h + 2k + l/16].
-import { fr, nearestInt } from './fp32.js';
-import { HALF_TO_F32, toHalf } from './half.js';
-import { makeQxQuants } from './search.js';
+import * as fp32Mod from './fp32.js';
+import * as halfMod from './half.js';
+import * as searchMod from './search.js';
+
+// Module-local bindings: test runners rewrite imports into namespace property reads, which
+// the JIT optimises poorly inside hot loops.
+const { nearestInt } = fp32Mod;
+const fr = Math.fround;
+const { HALF_TO_F32, toHalf } = halfMod;
+const { makeQxQuants } = searchMod;
 
 export const Q6_K_BYTES = 210;
 

@@ -1,7 +1,13 @@
 // Q8_0: blocks of 32 weights = f16 scale d + 32 int8 codes (34 bytes, 8.5 bits/weight).
 // x ≈ d·q with d = amax/127 (llama.cpp quantize_row_q8_0_ref).
-import { fr, roundAway } from './fp32.js';
-import { HALF_TO_F32, toHalf } from './half.js';
+import * as fp32Mod from './fp32.js';
+import * as halfMod from './half.js';
+
+// Module-local bindings: test runners rewrite imports into namespace property reads, which
+// the JIT optimises poorly inside hot loops.
+const { roundAway } = fp32Mod;
+const fr = Math.fround;
+const { HALF_TO_F32, toHalf } = halfMod;
 
 export const Q8_0_BLOCK = 32;
 export const Q8_0_BYTES = 34;

@@ -3,7 +3,12 @@
 //
 // `fused` selects how `a*b + c` is evaluated: false = two roundings (strict C), true = one fused
 // multiply-add wherever GCC's default contraction fuses one (a product whose only use is an add).
-import { fmaf, fr, nearestInt } from './fp32.js';
+import * as fp32Mod from './fp32.js';
+
+// Module-local bindings: test runners rewrite imports into namespace property reads, which
+// the JIT optimises poorly inside hot loops.
+const { fmaf, nearestInt } = fp32Mod;
+const fr = Math.fround;
 
 const GROUP_MAX_EPS = fr(1e-15);
 const TENTH = fr(0.1);
@@ -30,6 +35,7 @@ export function makeQxQuants(
   qw: Float32Array | null = null,
   qwo = 0,
 ): number {
+  if (!fused) return makeQxQuantsStrict(n, nmax, x, xo, L, lo, qw, qwo);
   let max = 0;
   let amax = 0;
   for (let i = 0; i < n; i++) {
@@ -104,6 +110,7 @@ export function makeQkx2Quants(
   nstep: number,
   fused: boolean,
 ): number {
+  if (!fused) return makeQkx2QuantsStrict(n, nmax, x, xo, weights, L, lo, mins, mi, Laux, rmin, rdelta, nstep);
   let min = x[xo]!;
   let max = x[xo]!;
   let sumW = weights[0]!;
@@ -176,5 +183,168 @@ export function makeQkx2Quants(
     }
   }
   mins[mi] = -min;
+  return scale;
+}
+
+// x − min for the current min, cached across trials (it changes only when a trial wins).
+const xmScratch = new Float64Array(256);
+
+/**
+ * makeQkx2Quants with two roundings per multiply-add, written out flat: the hot loop of K-quant
+ * quantization (same operations, same order, same results as the general version with fused=false).
+ */
+function makeQkx2QuantsStrict(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  weights: Float32Array,
+  L: Uint8Array,
+  lo: number,
+  mins: Float32Array,
+  mi: number,
+  Laux: Uint8Array,
+  rmin: number,
+  rdelta: number,
+  nstep: number,
+): number {
+  const xm = xmScratch;
+  let min = x[xo]!;
+  let max = x[xo]!;
+  let sumW = weights[0]!;
+  let sumX = fr(sumW * x[xo]!);
+  for (let i = 1; i < n; i++) {
+    const xi = x[xo + i]!;
+    if (xi < min) min = xi;
+    if (xi > max) max = xi;
+    const w = weights[i]!;
+    sumW = fr(sumW + w);
+    sumX = fr(sumX + fr(w * xi));
+  }
+  if (min > 0) min = 0;
+  if (max === min) {
+    L.fill(0, lo, lo + n);
+    mins[mi] = -min;
+    return 0;
+  }
+  for (let i = 0; i < n; i++) xm[i] = fr(x[xo + i]! - min);
+  let iscale = fr(nmax / fr(max - min));
+  let scale = fr(1 / iscale);
+  let bestError = 0;
+  for (let i = 0; i < n; i++) {
+    let l = fr(fr(iscale * xm[i]!) + 12582912) - 12582912;
+    l = l < 0 ? 0 : l > nmax ? nmax : l;
+    L[lo + i] = l;
+    let diff = fr(fr(fr(scale * l) + min) - x[xo + i]!);
+    diff = fr(diff * diff);
+    bestError = fr(bestError + fr(weights[i]! * diff));
+  }
+  if (nstep < 1) {
+    mins[mi] = -min;
+    return scale;
+  }
+  for (let is = 0; is <= nstep; is++) {
+    iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
+    let sumL = 0;
+    let sumL2 = 0;
+    let sumXL = 0;
+    for (let i = 0; i < n; i++) {
+      let l = fr(fr(iscale * xm[i]!) + 12582912) - 12582912;
+      l = l < 0 ? 0 : l > nmax ? nmax : l;
+      Laux[i] = l;
+      const wl = fr(weights[i]! * l);
+      sumL = fr(sumL + wl);
+      sumL2 = fr(sumL2 + fr(wl * l));
+      sumXL = fr(sumXL + fr(wl * x[xo + i]!));
+    }
+    const D = fr(fr(sumW * sumL2) - fr(sumL * sumL));
+    if (D > 0) {
+      let thisScale = fr(fr(fr(sumW * sumXL) - fr(sumX * sumL)) / D);
+      let thisMin = fr(fr(fr(sumL2 * sumX) - fr(sumL * sumXL)) / D);
+      if (thisMin > 0) {
+        thisMin = 0;
+        thisScale = fr(sumXL / sumL2);
+      }
+      let curError = 0;
+      for (let i = 0; i < n; i++) {
+        let diff = fr(fr(fr(thisScale * Laux[i]!) + thisMin) - x[xo + i]!);
+        diff = fr(diff * diff);
+        curError = fr(curError + fr(weights[i]! * diff));
+      }
+      if (curError < bestError) {
+        for (let i = 0; i < n; i++) L[lo + i] = Laux[i]!;
+        bestError = curError;
+        scale = thisScale;
+        if (thisMin !== min) {
+          min = thisMin;
+          for (let i = 0; i < n; i++) xm[i] = fr(x[xo + i]! - min);
+        }
+      }
+    }
+  }
+  mins[mi] = -min;
+  return scale;
+}
+
+const wScratch = new Float64Array(256);
+const wxScratch = new Float64Array(256);
+
+/** makeQxQuants with two roundings per multiply-add, flat (the Q6_K hot loop). */
+function makeQxQuantsStrict(n: number, nmax: number, x: Float32Array, xo: number, L: Uint8Array, lo: number, qw: Float32Array | null, qwo: number): number {
+  let max = 0;
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[xo + i]!);
+    if (ax > amax) {
+      amax = ax;
+      max = x[xo + i]!;
+    }
+  }
+  if (amax < GROUP_MAX_EPS) {
+    L.fill(0, lo, lo + n);
+    return 0;
+  }
+  const W = wScratch;
+  const WX = wxScratch;
+  for (let i = 0; i < n; i++) {
+    const xi = x[xo + i]!;
+    W[i] = qw ? qw[qwo + i]! : fr(xi * xi);
+    WX[i] = fr(W[i]! * xi);
+  }
+  const lo1 = -nmax;
+  const hi1 = nmax - 1;
+  let iscale = fr(-nmax / max);
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    let l = fr(fr(iscale * x[xo + i]!) + 12582912) - 12582912;
+    l = l < lo1 ? lo1 : l > hi1 ? hi1 : l;
+    L[lo + i] = l + nmax;
+    sumlx = fr(sumlx + fr(WX[i]! * l));
+    suml2 = fr(suml2 + fr(fr(W[i]! * l) * l));
+  }
+  let scale = suml2 !== 0 ? fr(sumlx / suml2) : 0;
+  let best = fr(scale * sumlx);
+  for (let is = -9; is <= 9; is++) {
+    if (is === 0) continue;
+    iscale = fr(-fr(nmax + fr(TENTH * is)) / max);
+    sumlx = 0;
+    suml2 = 0;
+    for (let i = 0; i < n; i++) {
+      let l = fr(fr(iscale * x[xo + i]!) + 12582912) - 12582912;
+      l = l < lo1 ? lo1 : l > hi1 ? hi1 : l;
+      sumlx = fr(sumlx + fr(WX[i]! * l));
+      suml2 = fr(suml2 + fr(fr(W[i]! * l) * l));
+    }
+    if (suml2 > 0 && fr(sumlx * sumlx) > fr(best * suml2)) {
+      for (let i = 0; i < n; i++) {
+        let l = fr(fr(iscale * x[xo + i]!) + 12582912) - 12582912;
+        l = l < lo1 ? lo1 : l > hi1 ? hi1 : l;
+        L[lo + i] = l + nmax;
+      }
+      scale = fr(sumlx / suml2);
+      best = fr(scale * sumlx);
+    }
+  }
   return scale;
 }

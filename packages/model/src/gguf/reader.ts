@@ -195,7 +195,7 @@ function isPowerOfTwo(n: number): boolean {
 
 /** Parses the header (metadata and tensor infos) of a GGUF held by a ByteSource. */
 export function parseGgufHeader(src: ByteSource): GgufHeader {
-  const c = new Cursor(src);
+  const c: Cursor = new Cursor(src);
   if (src.size < 24) c.fail(`is ${src.size} bytes, too short for a GGUF header (24 bytes)`);
   const magic = c.u32('magic');
   if (magic !== GGUF_MAGIC) {
