@@ -1,0 +1,198 @@
+// WGSL kernels of the WebGPU forward pass. Every kernel binds a uniform `p` at binding 0, then its
+// storage buffers in order (≤ 4 storage buffers: WebGPU compatibility mode's limit on llvmpipe).
+
+/** Y[T, N] (= or +=) X[T, K]·W[N, K]ᵀ: 64×64 output tiles, 16×16 threads × 4×4 outputs each, K in steps of 16 through workgroup memory. */
+export const MATMUL_WGSL = /* wgsl */ `
+struct P { T: u32, K: u32, N: u32, accumulate: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+var<workgroup> xs: array<f32, 1024>;
+var<workgroup> ws: array<f32, 1024>;
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row0 = wid.y * 64u;
+  let col0 = wid.x * 64u;
+  let tid = lid.y * 16u + lid.x;
+  var acc: array<f32, 16>;
+  for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
+    for (var i = 0u; i < 4u; i++) {
+      let e = tid + i * 256u;
+      let r = e / 16u;
+      let c = e % 16u;
+      let gk = k0 + c;
+      let gr = row0 + r;
+      let gn = col0 + r;
+      var xv = 0.0;
+      if (gr < p.T && gk < p.K) { xv = x[gr * p.K + gk]; }
+      xs[e] = xv;
+      var wv = 0.0;
+      if (gn < p.N && gk < p.K) { wv = w[gn * p.K + gk]; }
+      ws[e] = wv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        a[i] = xs[(lid.y * 4u + i) * 16u + kk];
+        b[i] = ws[(lid.x * 4u + i) * 16u + kk];
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var j = 0u; j < 4u; j++) { acc[i * 4u + j] += a[i] * b[j]; }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + lid.y * 4u + i;
+    if (r >= p.T) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let c = col0 + lid.x * 4u + j;
+      if (c >= p.N) { continue; }
+      let o = r * p.N + c;
+      if (p.accumulate != 0u) { y[o] = y[o] + acc[i * 4u + j]; } else { y[o] = acc[i * 4u + j]; }
+    }
+  }
+}`;
+
+/** out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ g; one 64-thread workgroup per row. */
+export const RMSNORM_WGSL = /* wgsl */ `
+struct P { T: u32, D: u32, eps: f32, pad: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+var<workgroup> part: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row = wid.x;
+  let base = row * p.D;
+  var s = 0.0;
+  for (var i = lid.x; i < p.D; i += 64u) { let v = x[base + i]; s += v * v; }
+  part[lid.x] = s;
+  workgroupBarrier();
+  for (var stride = 32u; stride > 0u; stride >>= 1u) {
+    if (lid.x < stride) { part[lid.x] += part[lid.x + stride]; }
+    workgroupBarrier();
+  }
+  let inv = inverseSqrt(part[0] / f32(p.D) + p.eps);
+  for (var i = lid.x; i < p.D; i += 64u) { out[base + i] = x[base + i] * inv * g[i]; }
+}`;
+
+/** Interleaved-pair RoPE in place, from a host-computed cos/sin table [pos, hd/2, 2]. */
+export const ROPE_WGSL = /* wgsl */ `
+struct P { T: u32, width: u32, hd: u32, pos0: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> cs: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = gid.x + gid.y * nwg.x * 64u;
+  let pairs = p.width / 2u;
+  if (idx >= p.T * pairs) { return; }
+  let t = idx / pairs;
+  let pr = idx % pairs;
+  let i = pr % (p.hd / 2u);
+  let tb = ((p.pos0 + t) * (p.hd / 2u) + i) * 2u;
+  let c = cs[tb];
+  let s = cs[tb + 1u];
+  let j = t * p.width + pr * 2u;
+  let a = x[j];
+  let b = x[j + 1u];
+  x[j] = a * c - b * s;
+  x[j + 1u] = a * s + b * c;
+}`;
+
+/**
+ * Fused causal grouped-query attention, one 64-thread workgroup per (query t, head h): scores for
+ * every earlier position in workgroup memory, max/sum reductions, then Σ p·v per output channel.
+ */
+export const MAX_ATTENTION_TOKENS = 2048;
+export const ATTENTION_WGSL = /* wgsl */ `
+struct P { T: u32, nHeads: u32, nKv: u32, hd: u32, scale: f32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+var<workgroup> sc: array<f32, ${MAX_ATTENTION_TOKENS}>;
+var<workgroup> red: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let t = wid.x;
+  let h = wid.y;
+  let g = h / (p.nHeads / p.nKv);
+  let qDim = p.nHeads * p.hd;
+  let kvDim = p.nKv * p.hd;
+  let len = t + 1u;
+  let qo = t * qDim + h * p.hd;
+  var m = -3.4e38;
+  for (var s = lid.x; s < len; s += 64u) {
+    let ko = s * kvDim + g * p.hd;
+    var d = 0.0;
+    for (var i = 0u; i < p.hd; i++) { d += q[qo + i] * k[ko + i]; }
+    d *= p.scale;
+    sc[s] = d;
+    m = max(m, d);
+  }
+  red[lid.x] = m;
+  workgroupBarrier();
+  for (var stride = 32u; stride > 0u; stride >>= 1u) {
+    if (lid.x < stride) { red[lid.x] = max(red[lid.x], red[lid.x + stride]); }
+    workgroupBarrier();
+  }
+  let mx = red[0];
+  workgroupBarrier();
+  var sum = 0.0;
+  for (var s = lid.x; s < len; s += 64u) { let e = exp(sc[s] - mx); sc[s] = e; sum += e; }
+  red[lid.x] = sum;
+  workgroupBarrier();
+  for (var stride = 32u; stride > 0u; stride >>= 1u) {
+    if (lid.x < stride) { red[lid.x] += red[lid.x + stride]; }
+    workgroupBarrier();
+  }
+  let inv = 1.0 / red[0];
+  for (var i = lid.x; i < p.hd; i += 64u) {
+    var acc = 0.0;
+    for (var s = 0u; s < len; s++) { acc += sc[s] * v[s * kvDim + g * p.hd + i]; }
+    out[qo + i] = acc * inv;
+  }
+}`;
+
+/** gate ← silu(gate) ⊙ up. */
+export const SWIGLU_WGSL = /* wgsl */ `
+struct P { n: u32, pad0: u32, pad1: u32, pad2: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> gate: array<f32>;
+@group(0) @binding(2) var<storage, read> up: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= p.n) { return; }
+  let g = gate[i];
+  gate[i] = g / (1.0 + exp(-g)) * up[i];
+}`;
+
+/** x[t] = embedding[ids[t]]. */
+export const EMBED_WGSL = /* wgsl */ `
+struct P { T: u32, D: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> table: array<f32>;
+@group(0) @binding(2) var<storage, read> ids: array<u32>;
+@group(0) @binding(3) var<storage, read_write> x: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * 64u;
+  if (i >= p.T * p.D) { return; }
+  let t = i / p.D;
+  x[i] = table[ids[t] * p.D + (i % p.D)];
+}`;
