@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 import { NqError, NqInputError } from '@nq/core';
 import { Command, Option } from 'commander';
-import { benchCommand } from './commands/bench.js';
-import { discoverCommand } from './commands/discover.js';
-import { evalCommand } from './commands/eval.js';
-import { fetchModelCommand } from './commands/fetch-model.js';
-import { reportCommand } from './commands/report.js';
-import { reproduceCommand } from './commands/reproduce.js';
-import { listSweeps, printResolved, sweepCommand } from './commands/sweep.js';
 import { ACT_NAMES_HELP, ROTATION_NAMES_HELP, WEIGHT_NAMES_HELP } from './techniques/catalog.js';
+
+// Each command's module is imported when that command runs: `nq bench` need not load vega, and
+// `nq sweep` need not load the report renderer.
+const sweepMod = () => import('./commands/sweep.js');
 
 /**
  * The `nq` command line. `nq` alone runs the default sweep (sweeps/default.yaml) and prints its
@@ -49,6 +46,7 @@ program
   .option('--print', 'print the sweep with defaults filled in and exit')
   .addHelpText('after', `\nNames a sweep file may use:\n  rotations: ${ROTATION_NAMES_HELP}\n  act:       ${ACT_NAMES_HELP}\n  weight:    ${WEIGHT_NAMES_HELP}\n`)
   .action(async (config: string, opts) => {
+    const { listSweeps, printResolved, sweepCommand } = await sweepMod();
     if (opts.list) {
       for (const s of listSweeps()) process.stdout.write(`${s.name.padEnd(28)} ${s.kind.padEnd(10)} ${s.hypothesis ?? ''}\n`);
       return;
@@ -76,6 +74,7 @@ program
   .option('-o, --out <dir>', 'output folder (default: results/report)')
   .option('--stdout', 'also print the markdown to stdout')
   .action(async (results: string[], opts) => {
+    const { reportCommand } = await import('./commands/report.js');
     await reportCommand(results, { outDir: opts.out, stdout: !!opts.stdout });
   });
 
@@ -91,6 +90,7 @@ program
   .option('--seed <n>', 'seed of random rotations', (v) => intArg('--seed', v), 0)
   .option('--json', 'print one JSON object (ppl, ppl_se, kld_mean, kld_se, kld_median, kld_p99, top1, windows, tokens_scored, seconds)')
   .action(async (opts) => {
+    const { evalCommand } = await import('./commands/eval.js');
     process.exitCode = await evalCommand(opts);
   });
 
@@ -108,6 +108,7 @@ program
     if (opts.json) args.push('--json');
     if (opts.quick) args.push('--quick');
     if (opts.list) args.push('--list');
+    const { benchCommand } = await import('./commands/bench.js');
     process.exitCode = await benchCommand(args);
   });
 
@@ -118,6 +119,7 @@ program
   .option('-r, --results <file...>', 'results files to look in (default: every results/*.jsonl)')
   .option('--tolerance <rel>', 'accepted relative difference (default 0: exact)', (v) => Number(v), 0)
   .action(async (rowId: string, opts) => {
+    const { reproduceCommand } = await import('./commands/reproduce.js');
     process.exitCode = await reproduceCommand(rowId, { results: opts.results, tolerance: opts.tolerance });
   });
 
@@ -126,6 +128,7 @@ program
   .description('evolution-strategy search for structured rotations (needs @nq/es-search: not implemented yet)')
   .allowUnknownOption()
   .action(async () => {
+    const { discoverCommand } = await import('./commands/discover.js');
     await discoverCommand();
   });
 
@@ -137,6 +140,7 @@ program
   .option('--include <glob>', 'only files matching this pattern (e.g. "*Q8_0.gguf")')
   .option('--revision <rev>', 'branch, tag or commit', 'main')
   .action(async (target: string, opts) => {
+    const { fetchModelCommand } = await import('./commands/fetch-model.js');
     await fetchModelCommand(target, { dir: opts.dir, include: opts.include, revision: opts.revision });
   });
 

@@ -3,12 +3,18 @@ import type { CellSpec } from '../sweep/cell.js';
 import type { Cell } from '../sweep/grid.js';
 import { cpuOps } from '../techniques/ops.js';
 import { runKernelCell } from './kernel-study.js';
-import { modelStudyUnavailable, runModelCell } from './model-study.js';
 
-/** The executor for every study kind, on the CPU backends. */
+/**
+ * The executor for every study kind, on the CPU backends. The model study (and with it @nq/model's
+ * forward pass and @nq/eval-ppl) is loaded only when a model cell runs.
+ */
 export function cpuExecutor(): Executor {
   const ops = cpuOps();
-  return async (spec: CellSpec) => (spec.study === 'kernel' ? runKernelCell(spec, ops) : runModelCell(spec));
+  return async (spec: CellSpec) => {
+    if (spec.study === 'kernel') return runKernelCell(spec, ops);
+    const { runModelCell } = await import('./model-study.js');
+    return runModelCell(spec);
+  };
 }
 
 /** Splits cells into runnable ones and notes for those whose technique package is not available. */
@@ -17,10 +23,7 @@ export function filterAvailable(cells: Cell[]): { cells: Cell[]; notes: string[]
   const reasons = new Map<string, number>();
   const out: Cell[] = [];
   for (const c of cells) {
-    const why =
-      c.spec.study === 'kernel'
-        ? (ops.unavailable(c.spec.rotation.spec, c.spec.act.spec) ?? ops.unavailable(null, c.spec.weight.spec?.quant ?? null))
-        : modelStudyUnavailable();
+    const why = c.spec.study === 'kernel' ? (ops.unavailable(c.spec.rotation.spec, c.spec.act.spec) ?? ops.unavailable(null, c.spec.weight.spec?.quant ?? null)) : null;
     if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
     else out.push(c);
   }

@@ -5,10 +5,6 @@ import type { ModelCell } from '../sweep/cell.js';
 import { resolvePortable } from '../util/paths.js';
 import type { CellOutcome } from './kernel-study.js';
 
-/** Model-level cells are evaluable (kept for symmetry with techniques that may not have landed). */
-export function modelStudyUnavailable(): string | null {
-  return null;
-}
 
 /** Bits per weight/activation element of a recipe (16 for full precision), for Pareto plots. */
 export function recipeBits(spec: RecipeSpec): { wbits: number; abits: number } {

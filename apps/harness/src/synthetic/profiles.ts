@@ -48,7 +48,7 @@ type ProfileParams = Omit<SyntheticSpec, 'profile' | 'tokens' | 'channels' | 'ou
  */
 export const PROFILES: Record<string, ProfileParams> = {
   'docs5m-attn': { nu: 20, channelSpread: 0.08, outlierChannels: 0, outlierLo: 1, outlierHi: 1, massiveTokens: 0, massiveChannels: 0, massiveScale: 0 },
-  'docs5m-down': { nu: 5, channelSpread: 0.5, outlierChannels: 2, outlierLo: 3, outlierHi: 6, massiveTokens: 1, massiveChannels: 1, massiveScale: 70 },
+  'docs5m-down': { nu: 5, channelSpread: 0.5, outlierChannels: 2, outlierLo: 3, outlierHi: 6, massiveTokens: 1, massiveChannels: 1, massiveScale: 80 },
   'llm-outlier': { nu: 6, channelSpread: 0.3, outlierChannels: 4, outlierLo: 20, outlierHi: 100, massiveTokens: 2, massiveChannels: 2, massiveScale: 500 },
 };
 
