@@ -95,33 +95,55 @@ describe('BPE semantics on hand-made vocabularies', () => {
 
   it('keeps merging into longer pieces only through pieces in the vocabulary', () => {
     // ▁ a b c: ▁a (-1) merges, then ▁ab (-2) needs "▁a"+"b"; "abc" unreachable because "bc" is absent.
-    const tok = build({ pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['c', -9], ['▁a', -1], ['▁ab', -2], ['abc', 0]] });
+    const tok = build({
+      pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['c', -9], ['▁a', -1], ['▁ab', -2], ['abc', 0]],
+    });
     expect(Array.from(tok.encode('abc'))).toEqual(ids(tok, ['▁ab', 'c']));
   });
 
   it('never merges a user-defined piece with its neighbours', () => {
     // ▁ a [bc] — "bc" is matched as one frozen symbol, so "abc" (best score) can never form.
-    const tok = build({ pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['c', -9], ['▁a', -1], ['abc', 0], ['bc', 0, PieceType.UserDefined]] });
+    const tok = build({
+      pieces: [
+        ...SPECIALS,
+        ['▁', -9],
+        ['a', -9],
+        ['b', -9],
+        ['c', -9],
+        ['▁a', -1],
+        ['abc', 0],
+        ['bc', 0, PieceType.UserDefined],
+      ],
+    });
     expect(Array.from(tok.encode('abc'))).toEqual(ids(tok, ['▁a', 'bc']));
     expect(tok.decode(tok.encode('abc'))).toBe('abc');
   });
 
   it('splits a merged UNUSED piece back into the symbols it was made from', () => {
     // "ab" (UNUSED, best score) merges first, then is resegmented into a, b — not re-merged as ▁a b.
-    const tok = build({ pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['▁a', -1], ['ab', 0, PieceType.Unused]] });
+    const tok = build({
+      pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['▁a', -1], ['ab', 0, PieceType.Unused]],
+    });
     expect(Array.from(tok.encode('ab'))).toEqual(ids(tok, ['▁', 'a', 'b']));
   });
 
   it('does not cut at spaces when a piece spans one (x▁ pieces)', () => {
     // ▁ a ▁ b: "a▁" (0) beats "▁a" (-1) and "▁b" (-2); cutting before each ▁ would give ▁a ▁b.
-    const tok = build({ pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['▁a', -1], ['▁b', -2], ['a▁', 0]] });
+    const tok = build({
+      pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['▁a', -1], ['▁b', -2], ['a▁', 0]],
+    });
     expect(Array.from(tok.encode('a b'))).toEqual(ids(tok, ['▁', 'a▁', 'b']));
   });
 
   it('without byte fallback, maps unknown characters to <unk> and collapses runs of them', () => {
     const tok = build({ pieces: [...SPECIALS, ['▁', -9], ['a', -9], ['b', -9], ['▁a', -1]] });
     const unk = tok.unkId;
-    expect(Array.from(tok.encode('a☃☃ b'))).toEqual([tok.pieceToId('▁a'), unk, tok.pieceToId('▁'), tok.pieceToId('b')]);
+    expect(Array.from(tok.encode('a☃☃ b'))).toEqual([
+      tok.pieceToId('▁a'),
+      unk,
+      tok.pieceToId('▁'),
+      tok.pieceToId('b'),
+    ]);
     expect(tok.decode(tok.encode('a☃☃ b'))).toBe('a ⁇  b');
     // Without a ▁ piece the whole text is unknown; the run spans our internal chunk boundary.
     const noSpace = build({ pieces: [...SPECIALS, ['a', -9]] });
@@ -130,14 +152,32 @@ describe('BPE semantics on hand-made vocabularies', () => {
   });
 
   it('with byte fallback, writes unknown characters as their UTF-8 bytes', () => {
-    const bytes: PieceDef[] = Array.from({ length: 256 }, (_, b) => [`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0, PieceType.Byte]);
+    const bytes: PieceDef[] = Array.from({ length: 256 }, (_, b) => [
+      `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`,
+      0,
+      PieceType.Byte,
+    ]);
     const tok = build({ pieces: [...SPECIALS, ...bytes, ['▁', -9], ['a', -9]], byteFallback: true });
     const byte = (b: number) => 3 + b;
     // é = C3 A9, 🙂 = F0 9F 99 82
-    expect(Array.from(tok.encode('aé🙂'))).toEqual([tok.pieceToId('▁'), tok.pieceToId('a'), byte(0xc3), byte(0xa9), byte(0xf0), byte(0x9f), byte(0x99), byte(0x82)]);
+    expect(Array.from(tok.encode('aé🙂'))).toEqual([
+      tok.pieceToId('▁'),
+      tok.pieceToId('a'),
+      byte(0xc3),
+      byte(0xa9),
+      byte(0xf0),
+      byte(0x9f),
+      byte(0x99),
+      byte(0x82),
+    ]);
     expect(tok.decode(tok.encode('aé🙂'))).toBe('aé🙂');
     // A lone surrogate is malformed text: SentencePiece sees U+FFFD (EF BF BD).
-    expect(Array.from(tok.encode('\uD800'))).toEqual([tok.pieceToId('▁'), byte(0xef), byte(0xbf), byte(0xbd)]);
+    expect(Array.from(tok.encode('\uD800'))).toEqual([
+      tok.pieceToId('▁'),
+      byte(0xef),
+      byte(0xbf),
+      byte(0xbd),
+    ]);
     // Structurally invalid byte runs decode to one U+FFFD per bad byte, like SentencePiece.
     expect(tok.decode([byte(0xe3), byte(0x81)])).toBe('\uFFFD\uFFFD');
     expect(tok.decode([byte(0xe3), byte(0x81), byte(0xae), byte(0xff)])).toBe('の\uFFFD');
@@ -193,7 +233,20 @@ describe('bad .model files → typed errors', () => {
     const wrongWire = Uint8Array.from([...lenField(1, [...strField(1, 'x'), ...intField(2, 3)]), ...good]);
     expect(() => Tokenizer.fromSentencePieceModel(wrongWire)).toThrow(/wire type/);
     // An 11-byte varint.
-    const longVarint = Uint8Array.from([...key(4, 0), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    const longVarint = Uint8Array.from([
+      ...key(4, 0),
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0x01,
+    ]);
     expect(() => Tokenizer.fromSentencePieceModel(longVarint)).toThrow(NqFormatError);
     // Field number 0 / wire type 7.
     expect(() => Tokenizer.fromSentencePieceModel(Uint8Array.from([0x00, 0x01]))).toThrow(NqFormatError);
@@ -207,16 +260,26 @@ describe('bad .model files → typed errors', () => {
     const cuts = [1, 2, 5, 100, full.length - 1, full.length - 2, full.length - 30];
     for (let i = 0; i < 120; i++) cuts.push(1 + rng.int(full.length - 1));
     for (const cut of cuts) {
-      expect(() => Tokenizer.fromSentencePieceModel(full.subarray(0, cut)), `cut at ${cut}`).toThrow(NqFormatError);
+      expect(() => Tokenizer.fromSentencePieceModel(full.subarray(0, cut)), `cut at ${cut}`).toThrow(
+        NqFormatError,
+      );
     }
   });
 
   it('rejects inconsistent vocabularies with NqFormatError', () => {
     const dup = modelProto({ pieces: [...SPECIALS, ['a', 0], ['a', -1]] });
     expect(() => Tokenizer.fromSentencePieceModel(dup)).toThrow(/defined twice/);
-    const noUnk = modelProto({ pieces: [['<s>', 0, PieceType.Control], ['a', 0]] });
+    const noUnk = modelProto({
+      pieces: [
+        ['<s>', 0, PieceType.Control],
+        ['a', 0],
+      ],
+    });
     expect(() => Tokenizer.fromSentencePieceModel(noUnk)).toThrow(/unknown piece/);
-    const missingBytes = modelProto({ pieces: [...SPECIALS, ['<0x00>', 0, PieceType.Byte], ['a', 0]], byteFallback: true });
+    const missingBytes = modelProto({
+      pieces: [...SPECIALS, ['<0x00>', 0, PieceType.Byte], ['a', 0]],
+      byteFallback: true,
+    });
     expect(() => Tokenizer.fromSentencePieceModel(missingBytes)).toThrow(/256/);
     const badType = modelProto({ pieces: [...SPECIALS, ['a', 0, 9]] });
     expect(() => Tokenizer.fromSentencePieceModel(badType)).toThrow(/unknown type 9/);
@@ -227,9 +290,13 @@ describe('bad .model files → typed errors', () => {
   });
 
   it('rejects what it cannot reproduce exactly with NqUnsupportedError', () => {
-    expect(() => Tokenizer.fromSentencePieceModel(modelProto({ ...basic, modelType: 1 }))).toThrow(NqUnsupportedError);
+    expect(() => Tokenizer.fromSentencePieceModel(modelProto({ ...basic, modelType: 1 }))).toThrow(
+      NqUnsupportedError,
+    );
     expect(() => Tokenizer.fromSentencePieceModel(modelProto({ ...basic, modelType: 1 }))).toThrow(/UNIGRAM/);
-    expect(() => Tokenizer.fromSentencePieceModel(modelProto({ ...basic, charsmap: [4, 0, 0, 0, 1, 2, 3, 4, 0] }))).toThrow(NqUnsupportedError);
+    expect(() =>
+      Tokenizer.fromSentencePieceModel(modelProto({ ...basic, charsmap: [4, 0, 0, 0, 1, 2, 3, 4, 0] })),
+    ).toThrow(NqUnsupportedError);
   });
 });
 
@@ -252,7 +319,14 @@ describe('bad llama2.c tokenizer.bin files → typed errors', () => {
     return Uint8Array.from(parts);
   }
   const enc = (s: string) => [...new TextEncoder().encode(s)];
-  const good: [number, number[]][] = [[0, enc('<unk>')], [0, enc('\n<s>\n')], [0, enc('\n</s>\n')], [-1, enc(' a')], [-2, enc('a')], [-3, enc(' ')]];
+  const good: [number, number[]][] = [
+    [0, enc('<unk>')],
+    [0, enc('\n<s>\n')],
+    [0, enc('\n</s>\n')],
+    [-1, enc(' a')],
+    [-2, enc('a')],
+    [-3, enc(' ')],
+  ];
 
   it('reads a hand-made file: BOS/EOS, ▁ written as a space', () => {
     const tok = Tokenizer.fromLlama2cBin(bin(6, good));
@@ -285,15 +359,21 @@ describe('bad llama2.c tokenizer.bin files → typed errors', () => {
     expect(() => Tokenizer.fromLlama2cBin(full, { vocabSize: 0 })).toThrow(NqInputError);
   });
 
-  it.skipIf(!existsSync(tok4096BinPath))('rejects every truncation of the real tok4096.bin when vocab_size is known', () => {
-    const full = new Uint8Array(readFileSync(tok4096BinPath));
-    expect(Tokenizer.fromLlama2cBin(full, { vocabSize: 4096 }).vocabSize).toBe(4096);
-    const rng = new Rng(11);
-    for (let i = 0; i < 60; i++) {
-      const cut = rng.int(full.length);
-      expect(() => Tokenizer.fromLlama2cBin(full.subarray(0, cut), { vocabSize: 4096 }), `cut at ${cut}`).toThrow(NqFormatError);
-    }
-  });
+  it.skipIf(!existsSync(tok4096BinPath))(
+    'rejects every truncation of the real tok4096.bin when vocab_size is known',
+    () => {
+      const full = new Uint8Array(readFileSync(tok4096BinPath));
+      expect(Tokenizer.fromLlama2cBin(full, { vocabSize: 4096 }).vocabSize).toBe(4096);
+      const rng = new Rng(11);
+      for (let i = 0; i < 60; i++) {
+        const cut = rng.int(full.length);
+        expect(
+          () => Tokenizer.fromLlama2cBin(full.subarray(0, cut), { vocabSize: 4096 }),
+          `cut at ${cut}`,
+        ).toThrow(NqFormatError);
+      }
+    },
+  );
 });
 
 describe('GGUF metadata → tokenizer', () => {
@@ -352,7 +432,12 @@ describe('bad arguments → NqInputError', () => {
     expect(() => tok.decode([1.5])).toThrow(NqInputError);
     expect(() => tok.idToPiece(-1)).toThrow(NqInputError);
     expect(() => tok.score(1e9)).toThrow(NqInputError);
-    const noBos = build({ pieces: [['<unk>', 0, PieceType.Unknown], ['a', 0]] });
+    const noBos = build({
+      pieces: [
+        ['<unk>', 0, PieceType.Unknown],
+        ['a', 0],
+      ],
+    });
     expect(noBos.bosId).toBe(-1);
     expect(() => noBos.encode('a', { bos: true })).toThrow(/options.bos/);
     expect(() => noBos.encode('a', { eos: true })).toThrow(/options.eos/);

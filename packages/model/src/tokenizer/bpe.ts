@@ -146,7 +146,11 @@ export class BpeModel {
       const isMergeable = t === PieceType.Normal || t === PieceType.UserDefined || t === PieceType.Unused;
       const map = isMergeable ? this.mergeable : this.reserved;
       if (p.length === 0) throw new NqFormatError(source, `piece ${id} is empty`);
-      if (map.has(p)) throw new NqFormatError(source, `piece ${JSON.stringify(p)} is defined twice (ids ${map.get(p)} and ${id})`);
+      if (map.has(p))
+        throw new NqFormatError(
+          source,
+          `piece ${JSON.stringify(p)} is defined twice (ids ${map.get(p)} and ${id})`,
+        );
       map.set(p, id);
       if (isMergeable) maxLen = Math.max(maxLen, p.length);
       if (t === PieceType.UserDefined) userDefined.push(p);
@@ -157,14 +161,19 @@ export class BpeModel {
       }
       if (t === PieceType.Byte) {
         const m = /^<0x([0-9A-F]{2})>$/.exec(p);
-        if (m === null) throw new NqFormatError(source, `byte piece ${id} is ${JSON.stringify(p)}, expected <0xNN>`);
+        if (m === null)
+          throw new NqFormatError(source, `byte piece ${id} is ${JSON.stringify(p)}, expected <0xNN>`);
         this.byteToId[Number.parseInt(m[1] as string, 16)] = id;
       }
     }
-    if (unkId < 0) throw new NqFormatError(source, 'no unknown piece (type UNKNOWN); SentencePiece requires one');
+    if (unkId < 0)
+      throw new NqFormatError(source, 'no unknown piece (type UNKNOWN); SentencePiece requires one');
     this.unkId = unkId;
     if (spec.byteFallback && this.byteToId.includes(-1)) {
-      throw new NqFormatError(source, 'byte_fallback is on but the 256 <0xNN> byte pieces are not all present');
+      throw new NqFormatError(
+        source,
+        'byte_fallback is on but the 256 <0xNN> byte pieces are not all present',
+      );
     }
     this.byteFallback = spec.byteFallback;
     this.hasUnused = hasUnused;
@@ -172,9 +181,11 @@ export class BpeModel {
     this.matcher = userDefined.length > 0 ? new UserDefinedMatcher(userDefined) : null;
     this.maxPieceLength = maxLen;
     this.outputId = new Int32Array(pieces.length);
-    for (let id = 0; id < pieces.length; id++) this.outputId[id] = this.reserved.get(pieces[id] as string) ?? id;
+    for (let id = 0; id < pieces.length; id++)
+      this.outputId[id] = this.reserved.get(pieces[id] as string) ?? id;
     this.unitId = new Int32Array(65536).fill(unkId);
-    for (const [p, id] of this.mergeable) if (p.length === 1) this.unitId[p.charCodeAt(0)] = this.outputId[id] as number;
+    for (const [p, id] of this.mergeable)
+      if (p.length === 1) this.unitId[p.charCodeAt(0)] = this.outputId[id] as number;
     for (const [p, id] of this.reserved) if (p.length === 1) this.unitId[p.charCodeAt(0)] = id;
     this.unitMergeable = new Int32Array(65536).fill(-1);
     for (const [p, id] of this.mergeable) if (p.length === 1) this.unitMergeable[p.charCodeAt(0)] = id;
@@ -191,7 +202,8 @@ export class BpeModel {
       }
     }
     this.pairs = new PairTable(splits.length / 3);
-    for (let i = 0; i < splits.length; i += 3) this.pairs.set(splits[i] as number, splits[i + 1] as number, splits[i + 2] as number);
+    for (let i = 0; i < splits.length; i += 3)
+      this.pairs.set(splits[i] as number, splits[i + 1] as number, splits[i + 2] as number);
   }
 
   /** SentencePiece's PieceToId: reserved pieces first, then mergeable ones, else the unknown id. */

@@ -24,7 +24,8 @@ function unwrap(v: unknown): unknown {
 
 function asArray(v: unknown): unknown[] | undefined {
   if (Array.isArray(v)) return v;
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<unknown>);
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+    return Array.from(v as unknown as ArrayLike<unknown>);
   return undefined;
 }
 
@@ -42,7 +43,10 @@ export interface GgufTokenizerInfo {
   addEos: boolean;
 }
 
-export function specFromGgufMetadata(meta: Record<string, unknown>, file = 'GGUF metadata'): GgufTokenizerInfo {
+export function specFromGgufMetadata(
+  meta: Record<string, unknown>,
+  file = 'GGUF metadata',
+): GgufTokenizerInfo {
   if (meta === null || typeof meta !== 'object') throw new NqFormatError(file, 'metadata is not an object');
   const get = (k: string): unknown => unwrap(meta[KEY + k]);
   const fail = (problem: string): never => {
@@ -52,7 +56,10 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, file = 'GGUF
   const model = get('model');
   if (model === undefined) fail(`no ${KEY}model key (the file carries no tokenizer)`);
   if (model !== 'llama') {
-    throw new NqUnsupportedError(`${file}: tokenizer model ${JSON.stringify(model)}`, 'Only "llama" (SentencePiece BPE) tokenizers are supported.');
+    throw new NqUnsupportedError(
+      `${file}: tokenizer model ${JSON.stringify(model)}`,
+      'Only "llama" (SentencePiece BPE) tokenizers are supported.',
+    );
   }
 
   const tokens = asArray(get('tokens')) ?? fail(`${KEY}tokens is missing or not an array`);
@@ -95,7 +102,8 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, file = 'GGUF
     const raw = get(k);
     if (raw === undefined) return undefined;
     const v = asNumber(raw);
-    if (v === undefined || !Number.isInteger(v) || v < 0 || v >= n) fail(`${KEY}${k} is ${String(raw)}, expected an id in 0..${n - 1}`);
+    if (v === undefined || !Number.isInteger(v) || v < 0 || v >= n)
+      fail(`${KEY}${k} is ${String(raw)}, expected an id in 0..${n - 1}`);
     return v;
   };
   const bosId = idKey('bos_token_id');
@@ -119,7 +127,10 @@ export function specFromGgufMetadata(meta: Record<string, unknown>, file = 'GGUF
 
   const charsmap = asArray(get('precompiled_charsmap'));
   if (charsmap !== undefined && charsmap.length > 0) {
-    throw new NqUnsupportedError(`${file}: a precompiled normalization charsmap`, 'Only the identity normalizer is supported.');
+    throw new NqUnsupportedError(
+      `${file}: a precompiled normalization charsmap`,
+      'Only the identity normalizer is supported.',
+    );
   }
 
   let byteCount = 0;

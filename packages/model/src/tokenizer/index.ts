@@ -1,6 +1,11 @@
 // SentencePiece BPE tokenizer: .model protobuf, llama2.c tokenizer.bin and GGUF metadata.
-export { Tokenizer, type EncodeOptions } from './tokenizer.js';
+
+export { type GgufTokenizerInfo, specFromGgufMetadata } from './gguf-tokenizer.js';
+export { type Llama2cTokenizerOptions, specFromLlama2cTokenizer } from './llama2c-tokenizer.js';
+export {
+  parseSentencePieceModelProto,
+  type SentencePieceModelProto,
+  specFromSentencePieceModel,
+} from './sentencepiece-model.js';
 export { PieceType, SPACE_SYMBOL, type TokenizerSpec } from './spec.js';
-export { specFromSentencePieceModel, parseSentencePieceModelProto, type SentencePieceModelProto } from './sentencepiece-model.js';
-export { specFromLlama2cTokenizer, type Llama2cTokenizerOptions } from './llama2c-tokenizer.js';
-export { specFromGgufMetadata, type GgufTokenizerInfo } from './gguf-tokenizer.js';
+export { type EncodeOptions, Tokenizer } from './tokenizer.js';

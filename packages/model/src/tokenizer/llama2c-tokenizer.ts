@@ -26,18 +26,29 @@ export interface Llama2cTokenizerOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const BYTE_PIECE = /^<0x[0-9A-F]{2}>$/;
 
-export function specFromLlama2cTokenizer(bytes: Uint8Array, options: Llama2cTokenizerOptions = {}): TokenizerSpec {
+export function specFromLlama2cTokenizer(
+  bytes: Uint8Array,
+  options: Llama2cTokenizerOptions = {},
+): TokenizerSpec {
   const file = options.file ?? 'tokenizer.bin';
   const { vocabSize } = options;
   if (vocabSize !== undefined && !(Number.isInteger(vocabSize) && vocabSize > 0)) {
-    throw new NqInputError('options.vocabSize', `must be a positive integer, got ${vocabSize}`, 'Pass the checkpoint vocab_size or leave it out.');
+    throw new NqInputError(
+      'options.vocabSize',
+      `must be a positive integer, got ${vocabSize}`,
+      'Pass the checkpoint vocab_size or leave it out.',
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 4) throw new NqFormatError(file, `${bytes.length} bytes: too short for the max_token_length header`);
+  if (bytes.length < 4)
+    throw new NqFormatError(file, `${bytes.length} bytes: too short for the max_token_length header`);
   const maxTokenLength = view.getInt32(0, true);
   // The longest SentencePiece piece is far below 64 KiB; an absurd value means this is not a tokenizer.bin.
   if (maxTokenLength <= 0 || maxTokenLength > 65536) {
-    throw new NqFormatError(file, `max_token_length is ${maxTokenLength}, expected 1..65536 (not a llama2.c tokenizer.bin?)`);
+    throw new NqFormatError(
+      file,
+      `max_token_length is ${maxTokenLength}, expected 1..65536 (not a llama2.c tokenizer.bin?)`,
+    );
   }
   const pieces: string[] = [];
   const scores: number[] = [];
@@ -46,14 +57,19 @@ export function specFromLlama2cTokenizer(bytes: Uint8Array, options: Llama2cToke
   let sawUnknown = false;
   while (pos < bytes.length && (vocabSize === undefined || pieces.length < vocabSize)) {
     const id = pieces.length;
-    if (pos + 8 > bytes.length) throw new NqFormatError(file, `token ${id}: truncated record header at byte ${pos}`);
+    if (pos + 8 > bytes.length)
+      throw new NqFormatError(file, `token ${id}: truncated record header at byte ${pos}`);
     const score = view.getFloat32(pos, true);
     const len = view.getInt32(pos + 4, true);
     pos += 8;
     if (len <= 0 || len > maxTokenLength) {
-      throw new NqFormatError(file, `token ${id}: length ${len} outside 1..max_token_length (${maxTokenLength})`);
+      throw new NqFormatError(
+        file,
+        `token ${id}: length ${len} outside 1..max_token_length (${maxTokenLength})`,
+      );
     }
-    if (pos + len > bytes.length) throw new NqFormatError(file, `token ${id}: ${len} bytes of text run past the end of the file`);
+    if (pos + len > bytes.length)
+      throw new NqFormatError(file, `token ${id}: ${len} bytes of text run past the end of the file`);
     if (!Number.isFinite(score)) throw new NqFormatError(file, `token ${id}: score is ${score}`);
     const text = utf8.decode(bytes.subarray(pos, pos + len));
     pos += len;

@@ -104,7 +104,8 @@ export class ProtobufReader {
   lengthDelimited(): { start: number; end: number } {
     const len = this.varint();
     const start = this.pos;
-    if (len > this.end - start) this.fail(`length-delimited field of ${len} bytes exceeds the ${this.end - start} bytes left`);
+    if (len > this.end - start)
+      this.fail(`length-delimited field of ${len} bytes exceeds the ${this.end - start} bytes left`);
     this.pos = start + len;
     return { start, end: start + len };
   }

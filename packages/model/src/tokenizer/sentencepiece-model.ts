@@ -60,7 +60,10 @@ function readPiece(r: ProtobufReader, id: number): { piece: string; score: numbe
     throw new NqFormatError(r.file, `piece ${id} has no text (a SentencePiece piece must be non-empty)`);
   }
   if (type < PieceType.Normal || type > PieceType.Byte) {
-    throw new NqFormatError(r.file, `piece ${id} (${JSON.stringify(piece)}) has unknown type ${type} (expected 1..6)`);
+    throw new NqFormatError(
+      r.file,
+      `piece ${id} (${JSON.stringify(piece)}) has unknown type ${type} (expected 1..6)`,
+    );
   }
   return { piece, score, type };
 }
@@ -167,8 +170,12 @@ function readNormalizerSpec(r: ProtobufReader): SentencePieceModelProto['normali
 }
 
 /** Parses the protobuf without interpreting it (no BPE-specific checks). */
-export function parseSentencePieceModelProto(bytes: Uint8Array, file = 'tokenizer.model'): SentencePieceModelProto {
-  if (bytes.length === 0) throw new NqFormatError(file, 'file is empty (expected a SentencePiece ModelProto)');
+export function parseSentencePieceModelProto(
+  bytes: Uint8Array,
+  file = 'tokenizer.model',
+): SentencePieceModelProto {
+  if (bytes.length === 0)
+    throw new NqFormatError(file, 'file is empty (expected a SentencePiece ModelProto)');
   const r = new ProtobufReader(bytes, file);
   const pieces: string[] = [];
   const scores: number[] = [];
@@ -207,7 +214,8 @@ export function parseSentencePieceModelProto(bytes: Uint8Array, file = 'tokenize
   }
   if (pieces.length === 0) throw new NqFormatError(file, 'no pieces (is this a SentencePiece .model file?)');
   // SentencePiece writes both specs after the pieces; a file without them was cut short.
-  if (trainer === undefined) throw new NqFormatError(file, `no trainer_spec after ${pieces.length} pieces (truncated file?)`);
+  if (trainer === undefined)
+    throw new NqFormatError(file, `no trainer_spec after ${pieces.length} pieces (truncated file?)`);
   if (normalizer === undefined) throw new NqFormatError(file, 'no normalizer_spec (truncated file?)');
   return {
     pieces,
@@ -229,7 +237,10 @@ export function specFromSentencePieceModel(bytes: Uint8Array, file = 'tokenizer.
     );
   }
   if (m.trainer.treatWhitespaceAsSuffix) {
-    throw new NqUnsupportedError(`${file}: treat_whitespace_as_suffix = true`, 'Only whitespace-as-prefix models are supported.');
+    throw new NqUnsupportedError(
+      `${file}: treat_whitespace_as_suffix = true`,
+      'Only whitespace-as-prefix models are supported.',
+    );
   }
   if (m.normalizer.precompiledCharsmap.length > 0) {
     throw new NqUnsupportedError(
@@ -238,7 +249,10 @@ export function specFromSentencePieceModel(bytes: Uint8Array, file = 'tokenizer.
     );
   }
   if (m.hasDenormalizerRules) {
-    throw new NqUnsupportedError(`${file}: denormalizer rules`, 'Only models without a denormalizer are supported.');
+    throw new NqUnsupportedError(
+      `${file}: denormalizer rules`,
+      'Only models without a denormalizer are supported.',
+    );
   }
   return {
     pieces: m.pieces,

@@ -14,7 +14,11 @@ export function readNpyInts(bytes: Uint8Array): Int32Array {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (/'fortran_order':\s*True/.test(header)) throw new Error('fortran order not supported');
-  const dims = (shape ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const dims = (shape ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   const count = dims.reduce((a, b) => a * b, 1);
   const data = headerStart + headerLen;
   const out = new Int32Array(count);
@@ -37,27 +41,45 @@ export function readGgufMetadata(bytes: Uint8Array): Record<string, unknown> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const td = new TextDecoder('utf-8', { ignoreBOM: true });
   let pos = 0;
-  const u32 = () => ((pos += 4), view.getUint32(pos - 4, true));
-  const u64 = () => ((pos += 8), Number(view.getBigUint64(pos - 8, true)));
+  /** Returns the current offset and advances past `n` bytes. */
+  const take = (n: number): number => {
+    const at = pos;
+    pos += n;
+    return at;
+  };
+  const u32 = () => view.getUint32(take(4), true);
+  const u64 = () => Number(view.getBigUint64(take(8), true));
   const str = () => {
     const n = u64();
-    pos += n;
-    return td.decode(bytes.subarray(pos - n, pos));
+    const at = take(n);
+    return td.decode(bytes.subarray(at, at + n));
   };
   const scalar = (type: number): unknown => {
     switch (type) {
-      case 0: return view.getUint8(pos++);
-      case 1: return view.getInt8(pos++);
-      case 2: return ((pos += 2), view.getUint16(pos - 2, true));
-      case 3: return ((pos += 2), view.getInt16(pos - 2, true));
-      case 4: return u32();
-      case 5: return ((pos += 4), view.getInt32(pos - 4, true));
-      case 6: return ((pos += 4), view.getFloat32(pos - 4, true));
-      case 7: return view.getUint8(pos++) !== 0;
-      case 8: return str();
-      case 10: return ((pos += 8), view.getBigUint64(pos - 8, true));
-      case 11: return ((pos += 8), view.getBigInt64(pos - 8, true));
-      case 12: return ((pos += 8), view.getFloat64(pos - 8, true));
+      case 0:
+        return view.getUint8(take(1));
+      case 1:
+        return view.getInt8(take(1));
+      case 2:
+        return view.getUint16(take(2), true);
+      case 3:
+        return view.getInt16(take(2), true);
+      case 4:
+        return u32();
+      case 5:
+        return view.getInt32(take(4), true);
+      case 6:
+        return view.getFloat32(take(4), true);
+      case 7:
+        return view.getUint8(take(1)) !== 0;
+      case 8:
+        return str();
+      case 10:
+        return view.getBigUint64(take(8), true);
+      case 11:
+        return view.getBigInt64(take(8), true);
+      case 12:
+        return view.getFloat64(take(8), true);
       case 9: {
         const itemType = u32();
         const n = u64();
@@ -65,7 +87,8 @@ export function readGgufMetadata(bytes: Uint8Array): Record<string, unknown> {
         for (let i = 0; i < n; i++) arr[i] = scalar(itemType);
         return arr;
       }
-      default: throw new Error(`GGUF value type ${type}`);
+      default:
+        throw new Error(`GGUF value type ${type}`);
     }
   };
   if (u32() !== 0x46554747) throw new Error('not a GGUF file');

@@ -57,7 +57,11 @@ export class Tokenizer {
   constructor(spec: TokenizerSpec, defaults: { addBos?: boolean; addEos?: boolean } = {}) {
     const n = spec.pieces.length;
     if (spec.scores.length !== n || spec.types.length !== n) {
-      throw new NqInputError('spec', `has ${n} pieces, ${spec.scores.length} scores and ${spec.types.length} types`, 'Give one score and one type per piece.');
+      throw new NqInputError(
+        'spec',
+        `has ${n} pieces, ${spec.scores.length} scores and ${spec.types.length} types`,
+        'Give one score and one type per piece.',
+      );
     }
     this.spec = spec;
     this.vocabSize = n;
@@ -97,17 +101,26 @@ export class Tokenizer {
   /** Reads a file (Node only): `.bin` → llama2.c tokenizer.bin, anything else → SentencePiece `.model`. */
   static async fromFile(path: string): Promise<Tokenizer> {
     if (typeof process === 'undefined' || process.versions?.node === undefined) {
-      throw new NqUnsupportedError('Tokenizer.fromFile outside Node', 'In a browser, fetch the bytes and call Tokenizer.fromSentencePieceModel or fromLlama2cBin.');
+      throw new NqUnsupportedError(
+        'Tokenizer.fromFile outside Node',
+        'In a browser, fetch the bytes and call Tokenizer.fromSentencePieceModel or fromLlama2cBin.',
+      );
     }
     const { readFile } = await import('node:fs/promises');
     const bytes = new Uint8Array(await readFile(path));
-    return path.endsWith('.bin') ? Tokenizer.fromLlama2cBin(bytes, { file: path }) : Tokenizer.fromSentencePieceModel(bytes, { file: path });
+    return path.endsWith('.bin')
+      ? Tokenizer.fromLlama2cBin(bytes, { file: path })
+      : Tokenizer.fromSentencePieceModel(bytes, { file: path });
   }
 
   /** Text → ids, exactly as SentencePiece's EncodeAsIds (plus optional BOS/EOS). */
   encode(text: string, options: EncodeOptions = {}): Int32Array {
     if (typeof text !== 'string') {
-      throw new NqInputError('text', `is ${typeof text}, not a string`, 'Pass the text to encode as a string.');
+      throw new NqInputError(
+        'text',
+        `is ${typeof text}, not a string`,
+        'Pass the text to encode as a string.',
+      );
     }
     const out = new IdBuffer((text.length >> 2) + 8);
     if (options.bos) out.push(this.specialId('bos'));
@@ -124,7 +137,11 @@ export class Tokenizer {
   private specialId(which: 'bos' | 'eos'): number {
     const id = which === 'bos' ? this.bosId : this.eosId;
     if (id < 0) {
-      throw new NqInputError(`options.${which}`, `this vocabulary has no ${which.toUpperCase()} piece`, `Call encode without ${which}: true.`);
+      throw new NqInputError(
+        `options.${which}`,
+        `this vocabulary has no ${which.toUpperCase()} piece`,
+        `Call encode without ${which}: true.`,
+      );
     }
     return id;
   }
@@ -166,11 +183,20 @@ export class Tokenizer {
   }
 
   /** Encodes the chunk [▁ if lead] + src[from, to) (with ' ' read as ▁ if mapSpace); `h` is its hash. */
-  private encodeChunk(src: string, from: number, to: number, lead: boolean, mapSpace: boolean, h: number, out: IdBuffer): void {
+  private encodeChunk(
+    src: string,
+    from: number,
+    to: number,
+    lead: boolean,
+    mapSpace: boolean,
+    h: number,
+    out: IdBuffer,
+  ): void {
     const len = to - from + (lead ? 1 : 0);
     const cacheable = len <= MAX_CACHED_CHUNK;
     let ids: Int32Array;
-    const cache = (this.cache ??= new ChunkCache());
+    if (this.cache === undefined) this.cache = new ChunkCache();
+    const cache = this.cache;
     const hit = cacheable ? cache.find(src, from, to, lead, mapSpace, h) : -1;
     if (hit >= 0) {
       ids = cache.ids(hit);
@@ -232,7 +258,11 @@ export class Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
       if (!(id >= 0 && id < n && Number.isInteger(id))) {
-        throw new NqInputError(`ids[${i}]`, `is ${id}, outside 0..${n - 1}`, 'Decode only ids produced by this tokenizer.');
+        throw new NqInputError(
+          `ids[${i}]`,
+          `is ${id}, outside 0..${n - 1}`,
+          'Decode only ids produced by this tokenizer.',
+        );
       }
       const surface = surfaces[id];
       if (surface === null) {
@@ -255,7 +285,11 @@ export class Tokenizer {
           isBosWs = false;
         } else {
           const t = types[id];
-          if (t !== PieceType.Control && t !== PieceType.Unknown && pieces[id]?.charCodeAt(0) === SPACE_CODE) {
+          if (
+            t !== PieceType.Control &&
+            t !== PieceType.Unknown &&
+            pieces[id]?.charCodeAt(0) === SPACE_CODE
+          ) {
             text += surface.slice(1);
             bosWsSeen = !this.spec.removeExtraWhitespaces;
             continue;
@@ -291,7 +325,11 @@ export class Tokenizer {
 
   private checkId(id: number, name: string): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-      throw new NqInputError(name, `is ${id}, outside 0..${this.vocabSize - 1}`, 'Use an id of this vocabulary.');
+      throw new NqInputError(
+        name,
+        `is ${id}, outside 0..${this.vocabSize - 1}`,
+        'Use an id of this vocabulary.',
+      );
     }
   }
 }
