@@ -21,3 +21,4 @@ export {
   tokenizerKv,
   fileTypeOf,
 } from './llama.js';
+export { loadGgufTokenizer } from './tokenizer.js';
