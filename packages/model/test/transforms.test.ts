@@ -1,4 +1,5 @@
 import { NqInputError, NqUnsupportedError, Rng } from '@nq/core';
+import { blockHadamard, randomHadamard } from '@nq/hadamard';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   denseOrthogonal,
@@ -6,6 +7,7 @@ import {
   fuseNorms,
   loadLlama2c,
   normsAreFused,
+  onlineHadamardDown,
   onlineRotateDown,
   randomModel,
   randomOrthogonal,
@@ -91,6 +93,18 @@ describe('function-preserving transforms on a tiny random model', () => {
     expect(maxDiff(m.weights.layers[0]!.v.data, tiny.weights.layers[0]!.v.data)).toBeGreaterThan(0.01);
   });
 
+  it('@nq/hadamard RotationSpecs plug in directly: R1 = randomHadamard(32), R4 = Hadamard 48 = 12⊗4, R2 = Hadamard 8', () => {
+    const c = TINY_CONFIG;
+    const r1 = rotateResidual(fuseNorms(tiny), randomHadamard(c.dim, 7));
+    expect(relErr(forward(r1, ids).data, base)).toBeLessThan(1e-5);
+    const r4 = onlineHadamardDown(r1, 3);
+    expect(r4.transforms?.[2]).toBe('onlineRotateDown:hadamard-48-seed3');
+    expect(relErr(forward(r4, ids).data, base)).toBeLessThan(1e-5);
+    const r2 = rotateValueOutput(r4, blockHadamard(c.dim / c.nHeads, c.dim / c.nHeads));
+    expect(relErr(forward(r2, ids).data, base)).toBeLessThan(1e-5);
+    expect(() => rotateResidual(fuseNorms(tiny), randomHadamard(64, 1))).toThrow(NqInputError);
+  });
+
   it('all together (fuse → R1 → R4 → R2): logits unchanged', () => {
     const c = TINY_CONFIG;
     const m = rotateValueOutput(onlineRotateDown(rotateResidual(fuseNorms(tiny), randomOrthogonal(c.dim, 1)), randomOrthogonal(c.hiddenDim, 2)), randomOrthogonal(c.dim / c.nHeads, 3));
@@ -111,10 +125,10 @@ describe.skipIf(!HAVE_NQ5M)(`transforms on nq-docs-5M (${HAVE_NQ5M ? 'present' :
     plain = forward(model, prompt).data;
   });
 
-  it('fuseNorms, R1 (256), R4 (768 = 12·64) and R2 (32) each and together keep logits within 1e-4 of the reference', () => {
+  it('fuseNorms, R1 (Hadamard 256), R4 (Hadamard 768 = 12⊗64) and R2 (random 32) each and together keep logits within 1e-4 of the reference', () => {
     const fused = fuseNorms(model);
-    const r1 = rotateResidual(fused, randomOrthogonal(256, 11));
-    const r4 = onlineRotateDown(r1, randomOrthogonal(768, 12));
+    const r1 = rotateResidual(fused, randomHadamard(256, 11));
+    const r4 = onlineHadamardDown(r1, 12);
     const r2 = rotateValueOutput(r4, randomOrthogonal(32, 13));
     for (const m of [fused, r1, r4, r2]) {
       const y = forward(m, prompt).data;

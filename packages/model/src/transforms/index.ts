@@ -1,3 +1,4 @@
-export { fuseNorms, normsAreFused, rotateResidual, onlineRotateDown, rotateValueOutput } from './transforms.js';
+export { fuseNorms, normsAreFused, rotateResidual, onlineRotateDown, onlineHadamardDown, rotateValueOutput } from './transforms.js';
 export { denseOrthogonal, randomOrthogonal, randomOrthogonalMatrix } from './orthogonal.js';
 export { cloneModel, scaleColumns, rotateInput, rotateOutput } from './weights.js';
+export { rotationOperator, asOperator } from './rotation-spec.js';

@@ -1,5 +1,7 @@
 import { NqInputError, NqUnsupportedError } from '@nq/core';
+import { blockHadamard, type RotationSpec } from '@nq/hadamard';
 import type { LoadedModel, OrthogonalOperator } from '../types.js';
+import { asOperator, rotationOperator } from './rotation-spec.js';
 import { cloneModel, rotateInput, rotateOutput, scaleColumns } from './weights.js';
 
 // Transforms that keep the model's full-precision function: each returns a NEW model whose logits
@@ -44,10 +46,11 @@ export function fuseNorms(model: LoadedModel): LoadedModel {
   return m;
 }
 
-function checkDim(r: OrthogonalOperator, n: number, argument: string, what: string): void {
-  if (!r || typeof r.applyRight !== 'function' || r.dim !== n) {
+function checkDim(r: OrthogonalOperator | RotationSpec, n: number, argument: string, what: string): OrthogonalOperator {
+  if (!r || typeof r !== 'object' || r.dim !== n) {
     throw new NqInputError(argument, `must be an orthogonal operator of size ${n} (${what}), got ${r?.dim ?? String(r)}`, `Build a ${n}×${n} rotation (e.g. randomOrthogonal(${n}, seed) or a Hadamard of size ${n}).`);
   }
+  return asOperator(r);
 }
 
 /**
@@ -55,8 +58,8 @@ function checkDim(r: OrthogonalOperator, n: number, argument: string, what: stri
  * residual becomes x·R: embeddings E·R; linears reading it (q, k, v, gate, up, classifier) take
  * W·R; linears writing it (o, down) take Rᵀ·W. Requires fused norms (call `fuseNorms` first).
  */
-export function rotateResidual(model: LoadedModel, r: OrthogonalOperator): LoadedModel {
-  checkDim(r, model.config.dim, 'r', 'the model dim');
+export function rotateResidual(model: LoadedModel, rotation: OrthogonalOperator | RotationSpec): LoadedModel {
+  const r = checkDim(rotation, model.config.dim, 'rotation', 'the model dim');
   if (!normsAreFused(model)) {
     throw new NqInputError('model', 'has RMSNorm scales ≠ 1, which do not commute with a residual rotation', 'Call fuseNorms(model) first.');
   }
@@ -82,8 +85,8 @@ export function rotateResidual(model: LoadedModel, r: OrthogonalOperator): Loade
  * spreads the SwiGLU output's outliers) with down's weight pre-rotated to W·R, so down(h·R) = down(h).
  * The forward pass applies R at run time (`model.online.downInput`); hooks see h·R.
  */
-export function onlineRotateDown(model: LoadedModel, r: OrthogonalOperator): LoadedModel {
-  checkDim(r, model.config.hiddenDim, 'r', 'the SwiGLU hidden size');
+export function onlineRotateDown(model: LoadedModel, rotation: OrthogonalOperator | RotationSpec): LoadedModel {
+  const r = checkDim(rotation, model.config.hiddenDim, 'rotation', 'the SwiGLU hidden size');
   if (model.online?.downInput) {
     throw new NqUnsupportedError('a second online rotation before down_proj', 'Apply onlineRotateDown once (compose the rotations yourself if needed).');
   }
@@ -99,10 +102,10 @@ export function onlineRotateDown(model: LoadedModel, r: OrthogonalOperator): Loa
  * v·R (headDim × headDim, W_v,h' = Rᵀ·W_v,h), attention mixes rotated values into rotated outputs,
  * and o_proj absorbs it (each head's block of columns W_o,h' = W_o,h·R). Offline only, no run-time cost.
  */
-export function rotateValueOutput(model: LoadedModel, r: OrthogonalOperator): LoadedModel {
+export function rotateValueOutput(model: LoadedModel, rotation: OrthogonalOperator | RotationSpec): LoadedModel {
   const c = model.config;
   const hd = c.dim / c.nHeads;
-  checkDim(r, hd, 'r', 'the head size');
+  const r = checkDim(rotation, hd, 'rotation', 'the head size');
   const m = cloneModel(model);
   for (const l of m.weights.layers) {
     // v: [nKvHeads·hd, dim], rotate each head's block of rows.
@@ -121,4 +124,14 @@ export function rotateValueOutput(model: LoadedModel, r: OrthogonalOperator): Lo
   }
   m.transforms!.push(`rotateValueOutput:${r.label ?? `orthogonal-${r.dim}`}`);
   return m;
+}
+
+/**
+ * R4 with a Hadamard: `onlineRotateDown` with @nq/hadamard's `blockHadamard(hiddenDim, hiddenDim, seed)`
+ * (a Kronecker construction for non-powers of two, e.g. 768 = 12⊗64; random ±1 signs when `seed` is
+ * given). Sizes @nq/hadamard cannot build throw its NqUnsupportedError listing the nearest ones.
+ */
+export function onlineHadamardDown(model: LoadedModel, seed?: number): LoadedModel {
+  const n = model.config.hiddenDim;
+  return onlineRotateDown(model, rotationOperator(blockHadamard(n, n, seed), `hadamard-${n}${seed === undefined ? '' : `-seed${seed}`}`));
 }
