@@ -51,7 +51,7 @@ export function layerIndex(name: string): number {
  * format of similar size (Q4_K → Q5_0, Q5_K → Q5_1, Q6_K → Q8_0), and from a 32-block format to F16
  * when even 32 does not divide the row.
  */
-function fitRow(type: KnownFormat, rowLength: number): KnownFormat {
+export function fitRow(type: KnownFormat, rowLength: number): KnownFormat {
   let t = type;
   if (formatOf(t).blockSize === QK_K && rowLength % QK_K !== 0) {
     t = t === 'Q4_K' ? 'Q5_0' : t === 'Q5_K' ? 'Q5_1' : 'Q8_0';

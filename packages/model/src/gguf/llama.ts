@@ -2,7 +2,7 @@
 // architecture, mapped onto nq's ModelConfig / ModelWeights. GGUF llama stores q/k rows in the
 // interleaved-pairs rotary order nq uses internally, so no permutation happens here.
 import { NqFormatError, NqInputError, NqUnsupportedError } from '@nq/core';
-import { type KnownFormat, type Recipe, formatOf, quantize } from '@nq/kquants';
+import { type KnownFormat, type Recipe, fitRow, formatOf, quantize } from '@nq/kquants';
 import type { LayerWeights, LoadedModel, ModelConfig } from '../types.js';
 import { type GgufFile, metaNumber, metaString, openGguf } from './reader.js';
 import { GGUF_VALUE_TYPE, type GgufKV, type GgufMetadata, type GgufTensorInfo } from './types.js';
@@ -157,12 +157,15 @@ export function fileTypeOf(type: KnownFormat): number {
   return t[type];
 }
 
-/** How to store each tensor: one type for every 2-D weight (norms stay F32), or a recipe. */
+/**
+ * How to store each tensor: one type for every 2-D weight (norms stay F32; rows that are not whole
+ * blocks fall back as llama.cpp does: K-quant → Q5_0/Q5_1/Q8_0 → F16), or a recipe.
+ */
 export type TensorTyping = { type: KnownFormat } | { recipe: Recipe };
 
 function typeFor(typing: TensorTyping, name: string, dims: readonly number[], nLayers: number, hasOutput: boolean): KnownFormat {
   if ('recipe' in typing) return typing.recipe.typeFor({ name, dims, nLayers, hasOutput });
-  return dims.length >= 2 ? typing.type : 'F32';
+  return dims.length >= 2 ? fitRow(typing.type, dims[0]!) : 'F32';
 }
 
 function fileTypeFor(typing: TensorTyping): number {

@@ -154,6 +154,12 @@ function plan(kv: readonly GgufKV[], tensors: readonly GgufTensorToWrite[]): { h
     if (names.has(t.name)) throw new NqInputError('tensors', `duplicate tensor "${t.name}"`, 'Give every tensor a unique name');
     names.add(t.name);
     const f = formatOf(t.type as never);
+    if (t.dims.length < 1 || t.dims.length > 4 || t.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw new NqInputError(`tensor "${t.name}"`, `dims [${t.dims.join(', ')}] are invalid`, 'Give 1 to 4 non-negative integer dims (ggml order)');
+    }
+    if (t.dims[0]! % f.blockSize !== 0) {
+      throw new NqInputError(`tensor "${t.name}"`, `rows of ${t.dims[0]} are not whole ${f.name} blocks of ${f.blockSize}`, 'Pick a type whose block size divides the row length (see fitRow in @nq/kquants)');
+    }
     const elements = t.dims.reduce((a, b) => a * b, 1);
     const size = byteSize(f.name, elements);
     planned.push({ name: t.name, dims: t.dims, type: f.id, size, offset, data: t.data });
