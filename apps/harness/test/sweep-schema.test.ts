@@ -55,12 +55,12 @@ describe('sweep files: precise errors', () => {
   it('checks rules across fields: a study is required, blocks fit the channels, a verdict needs a hypothesis', () => {
     expect(bad('empty.yaml', 'name: x\n')).toContain('a sweep needs a kernel study, a model study, or both');
     expect(bad('block.yaml', 'name: x\nkernel:\n  data: [docs5m-down]\n  rotations: [bhad512]\n  act: [int4-token]\n  channels: 256\n')).toContain(
-      'kernel.rotations[0]: "bhad512" — block 512 is larger than channels (256)',
+      'kernel.rotations[0]: "bhad512" — block 512 does not divide channels (256)',
     );
     expect(bad('verdict.yaml', `name: x\nverdict: { metric: act_rel_mse, baseline: { rotation: none }, treatment: { rotation: had } }\n${OK_KERNEL}`)).toContain(
       'hypothesis',
     );
-    expect(bad('pow2.yaml', `name: x\n${OK_KERNEL}  channels: 768\n`)).toContain('kernel.channels: 768 — channels must be a power of two');
+    expect(bad('size.yaml', `name: x\n${OK_KERNEL}  channels: 50\n`)).toContain('kernel.channels: 50 — channels must be a Hadamard size @nq/hadamard supports');
   });
 
   it('reports YAML syntax errors and non-mapping files', () => {

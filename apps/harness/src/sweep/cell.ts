@@ -16,7 +16,8 @@ export interface KernelCell {
   v: 1;
   study: 'kernel';
   data: SyntheticSpec;
-  rotation: { name: string; spec: RotationDescriptor };
+  /** `builder` names the function that turns the descriptor into a RotationSpec (see techniques/ops.ts). */
+  rotation: { name: string; spec: RotationDescriptor; builder: string };
   act: { name: string; spec: QuantDescriptor | null };
   weight: { name: string; spec: WeightDescriptor | null };
   seed: number;

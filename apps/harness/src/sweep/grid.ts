@@ -5,6 +5,7 @@ import { discoverModels } from '../util/discover-models.js';
 import { portablePath, sharedDir } from '../util/paths.js';
 import { syntheticSpec } from '../synthetic/profiles.js';
 import { parseQuant, parseRotation, parseWeight } from '../techniques/catalog.js';
+import { ROTATION_BUILDERS } from '../techniques/ops.js';
 import type { CellSpec, KernelCell, ModelCell } from './cell.js';
 import { TEXT_NAMES, type Sweep } from './schema.js';
 
@@ -45,7 +46,7 @@ export function expandGrid(sweep: Sweep): Grid {
                 v: 1,
                 study: 'kernel',
                 data,
-                rotation: { name: rot, spec: parseRotation(rot)! },
+                rotation: { name: rot, spec: parseRotation(rot)!, builder: ROTATION_BUILDERS[parseRotation(rot)!.kind] },
                 act: { name: act, spec: act === 'none' ? null : parseQuant(act)! },
                 weight: { name: w, spec: w === 'none' ? null : parseWeight(w)! },
                 seed,

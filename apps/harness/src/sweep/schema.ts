@@ -1,3 +1,4 @@
+import { isSupportedSize } from '@nq/hadamard';
 import { z } from 'zod';
 import { PROFILE_NAMES } from '../synthetic/profiles.js';
 import {
@@ -16,7 +17,6 @@ import {
  */
 
 const nameRe = /^[a-z0-9][a-z0-9._-]*$/;
-const isPow2 = (n: number) => (n & (n - 1)) === 0;
 
 const rotationName = z.string().refine((s) => parseRotation(s) !== null, { message: `allowed: ${ROTATION_NAMES_HELP}` });
 const actName = z.string().refine((s) => s === 'none' || parseQuant(s) !== null, { message: `allowed: ${ACT_NAMES_HELP}` });
@@ -37,7 +37,7 @@ export const KernelStudySchema = z.strictObject({
   weight: z.array(weightName).default(['none']),
   tokens: dim('tokens', 1 << 16).default(256),
   channels: dim('channels', 1 << 15)
-    .refine(isPow2, { message: 'channels must be a power of two (full Hadamard needs it)' })
+    .refine(isSupportedSize, { message: 'channels must be a Hadamard size @nq/hadamard supports (a power of two, or m·2^k such as 768 = 12·64)' })
     .default(1024),
   out: dim('out', 1 << 15).default(256),
 });
@@ -98,8 +98,8 @@ export const SweepSchema = z
     if (s.kernel) {
       for (const [i, r] of s.kernel.rotations.entries()) {
         const d = parseRotation(r);
-        if (d?.kind === 'block-hadamard' && d.block > s.kernel.channels) {
-          ctx.addIssue({ code: 'custom', path: ['kernel', 'rotations', i], message: `block ${d.block} is larger than channels (${s.kernel.channels}); use a block ≤ channels` });
+        if (d?.kind === 'block-hadamard' && (d.block > s.kernel.channels || s.kernel.channels % d.block !== 0)) {
+          ctx.addIssue({ code: 'custom', path: ['kernel', 'rotations', i], message: `block ${d.block} does not divide channels (${s.kernel.channels}); use a block that divides it` });
         }
       }
     }

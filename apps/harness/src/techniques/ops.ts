@@ -1,51 +1,68 @@
-import { type Matrix, NqUnsupportedError } from '@nq/core';
-import { randomOrthogonal, type OrthogonalOperator } from '@nq/model';
-import { fakeQuantInt } from '@nq/quant-int4/cpu';
+import type { Matrix } from '@nq/core';
+import { blockHadamard, compileRotation, type CompiledRotation, randomHadamard, randomOrthogonal, rotate, type RotationSpec } from '@nq/hadamard';
+import { fakeQuant } from '@nq/quant-fp';
 import type { KernelOps } from '../studies/kernel-study.js';
 import type { QuantDescriptor, RotationDescriptor } from './catalog.js';
 
 /**
- * The bridge from sweep descriptors to the technique packages (CPU backends). Techniques whose
- * package has not landed yet are reported by `unavailable()` so the grid leaves their cells out with
- * a note instead of failing mid-sweep; nothing here re-implements a technique.
+ * The bridge from sweep descriptors to the technique packages (CPU reference backends):
  *
- *   rotation none                   → identity
- *   rotation ro                     → @nq/model randomOrthogonal(n, seed) (Haar, Gram–Schmidt on Rng normals)
- *   rotation had / bhad<b>          → @nq/hadamard (not in the workspace yet)
- *   quant int (token/tensor/group)  → @nq/quant-int4 fakeQuantInt
- *   quant nvfp4 / mxfp4             → @nq/quant-fp (not exported yet)
+ *   rotation none        → identity (no work)
+ *   rotation had         → @nq/hadamard randomHadamard(channels, seed)        R = D·H/√n
+ *   rotation bhad<b>     → @nq/hadamard blockHadamard(channels, b, seed)      one sign vector, b×b blocks
+ *   rotation ro          → @nq/hadamard randomOrthogonal(channels, seed)      Haar (QR of Rng normals)
+ *   every quantizer      → @nq/quant-fp fakeQuant(x, QuantSpec)               int via @nq/quant-int4
+ *
+ * The rotation's RotationSpec is not stored in rows (a random orthogonal one holds n² numbers); the
+ * descriptor plus the builder name and the seed regenerate it exactly (`ROTATION_BUILDERS`, part of
+ * the cell spec so a change of builder is a new cell).
  */
+export const ROTATION_BUILDERS: Record<RotationDescriptor['kind'], string> = {
+  none: 'identity',
+  hadamard: '@nq/hadamard randomHadamard(dim, seed)',
+  'block-hadamard': '@nq/hadamard blockHadamard(dim, block, seed)',
+  'random-orthogonal': '@nq/hadamard randomOrthogonal(dim, seed)',
+};
+
 export type CpuOps = KernelOps & { unavailable(r: RotationDescriptor | null, q: QuantDescriptor | null): string | null };
 
+/** The RotationSpec a descriptor stands for at this size and seed (null for none). */
+export function rotationSpecFor(d: RotationDescriptor, dim: number, seed: number): RotationSpec | null {
+  switch (d.kind) {
+    case 'none':
+      return null;
+    case 'hadamard':
+      return randomHadamard(dim, seed);
+    case 'block-hadamard':
+      return blockHadamard(dim, d.block, seed);
+    case 'random-orthogonal':
+      return randomOrthogonal(dim, seed);
+  }
+}
+
 export function cpuOps(): CpuOps {
-  // Building a dense n×n rotation is O(n³); the same (kind, n, seed) always gives the same matrix, so
+  // Building a rotation (n³ for a random orthogonal one) is deterministic in (descriptor, n, seed):
   // caching it per process changes no number, only the time.
-  const cache = new Map<string, OrthogonalOperator>();
-  const rotation = (spec: RotationDescriptor, n: number, seed: number): OrthogonalOperator | null => {
-    if (spec.kind === 'none') return null;
-    const key = `${JSON.stringify(spec)}:${n}:${seed}`;
-    let op = cache.get(key);
-    if (!op) {
-      if (spec.kind === 'random-orthogonal') op = randomOrthogonal(n, seed);
-      else throw new NqUnsupportedError(`rotation ${spec.kind}`, 'Hadamard rotations need @nq/hadamard, which is not in this workspace yet.');
-      cache.set(key, op);
+  const cache = new Map<string, CompiledRotation | null>();
+  const compiled = (d: RotationDescriptor, n: number, seed: number): CompiledRotation | null => {
+    const key = `${JSON.stringify(d)}:${n}:${seed}`;
+    if (!cache.has(key)) {
+      const spec = rotationSpecFor(d, n, seed);
+      cache.set(key, spec ? compileRotation(spec) : null);
     }
-    return op;
+    return cache.get(key)!;
   };
   return {
     backend: 'cpu',
-    implementations: { rotation: '@nq/model randomOrthogonal', int: '@nq/quant-int4/cpu fakeQuantInt' },
-    rotate(x: Matrix, spec: RotationDescriptor, seed: number): Matrix {
-      const op = rotation(spec, x.cols, seed);
-      return op ? op.applyRight(x) : x;
+    implementations: { rotation: '@nq/hadamard rotate (cpu)', quant: '@nq/quant-fp fakeQuant (cpu)' },
+    rotate(x: Matrix, d: RotationDescriptor, seed: number): Matrix {
+      const r = compiled(d, x.cols, seed);
+      return r ? rotate(x, r) : x;
     },
     quantize(x: Matrix, spec: QuantDescriptor): Matrix {
-      if (spec.format === 'int') return fakeQuantInt(x, spec, 'activation');
-      throw new NqUnsupportedError(`quantizer ${spec.format}`, 'NVFP4/MXFP4 need @nq/quant-fp, which does not export its API yet.');
+      return fakeQuant(x, spec, 'x');
     },
-    unavailable(r, q) {
-      if (r && (r.kind === 'hadamard' || r.kind === 'block-hadamard')) return `rotation ${r.kind}: @nq/hadamard not available yet`;
-      if (q && q.format !== 'int') return `quantizer ${q.format}: @nq/quant-fp not available yet`;
+    unavailable() {
       return null;
     },
   };
