@@ -184,6 +184,24 @@ for (const ref of refSets) {
   );
 }
 
+const refJson = file('nq-docs-5M', 'nq-docs-5M.ref.json');
+describe.skipIf(!existsSync(refJson))('nq-docs-5M reference prompt and greedy text', () => {
+  it('reproduces the prompt ids of the reference logits and the greedy continuation text', () => {
+    const ref = JSON.parse(readFileSync(refJson, 'utf8')) as {
+      greedy: { prompt: string; ids: number[]; text: string };
+      ref_logits: { prompt_ids: number[] };
+    };
+    const tok = Tokenizer.fromSentencePieceModel(read(file('nq-docs-5M', 'tok4096.model')));
+    const prompt = Array.from(tok.encode(ref.greedy.prompt, { bos: true }));
+    expect(ref.greedy.ids.slice(0, prompt.length)).toEqual(prompt);
+    expect(tok.decode(ref.greedy.ids)).toBe(ref.greedy.text);
+    // BOS + the first 63 tokens of docs-valid.txt (encoded whole).
+    const docs = readFileSync(path.join(data, 'docs-valid.txt'), 'utf8');
+    const n = ref.ref_logits.prompt_ids.length;
+    expect(Array.from(tok.encode(docs, { bos: true }).subarray(0, n))).toEqual(ref.ref_logits.prompt_ids);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // An independent BPE, written straight from the definition and deliberately naive (O(n²)): start
 // from characters, repeatedly merge the adjacent pair with the highest-scoring piece (leftmost on
