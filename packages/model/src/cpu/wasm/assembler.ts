@@ -110,8 +110,9 @@ export class Func {
   simd(opcode: number, ...imm: number[]): this {
     return this.op(0xfd, ...uleb(opcode), ...imm);
   }
-  v128Load(): this {
-    return this.simd(0x00, 2, 0);
+  /** v128.load with a constant byte offset folded into the instruction. */
+  v128Load(offset = 0): this {
+    return this.simd(0x00, 2, ...uleb(offset));
   }
   v128Zero(): this {
     return this.simd(0x0c, ...new Array(16).fill(0));
