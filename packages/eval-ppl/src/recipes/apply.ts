@@ -1,6 +1,6 @@
 import { type Matrix, Rng } from '@nq/core';
 import type { ForwardHooks, LayerWeights, LinearName, LoadedModel } from '@nq/model';
-import { gemmABt } from '@nq/model/cpu';
+import { fastGemm } from './gemm.js';
 import { quarotTransform } from './quarot.js';
 import { fakeQuantActivations, fakeQuantRowInPlace, fakeQuantWeight } from './quantize.js';
 import { adaptiveBlock, type DenseRotation, randomBlockHadamard, randomOrthogonal } from './rotation.js';
@@ -112,12 +112,12 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
       const xi = grow(xin, g, T * K);
       // q/k/v (and gate/up) receive the same input: rotate and quantize it once, at the first one.
       if (FIRST[name]) {
-        if (r) gemmABt(x.data, T, K, r.rT, K, xi);
+        if (r) fastGemm()(x.data, T, K, r.rT, K, xi);
         else xi.set(x.data);
         if (act) fakeQuantActivations(xi, T, K, act, xi);
       }
       const y = grow(ys, name, T * w.rows);
-      gemmABt(xi, T, K, w.data, w.rows, y);
+      fastGemm()(xi, T, K, w.data, w.rows, y);
       return { rows: T, cols: w.rows, data: y };
     };
   }
@@ -131,6 +131,6 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
 /** W·R for W [out, in] and R [in, in] (R given as Rᵀ): row i of the result is w_i·R. */
 export function rotateRows(w: Matrix, r: DenseRotation): Matrix {
   const y = new Float32Array(w.rows * w.cols);
-  gemmABt(w.data, w.rows, w.cols, r.rT, r.n, y);
+  fastGemm()(w.data, w.rows, w.cols, r.rT, r.n, y);
   return { rows: w.rows, cols: w.cols, data: y };
 }

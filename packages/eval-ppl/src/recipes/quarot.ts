@@ -1,6 +1,6 @@
 import { type Matrix, Rng } from '@nq/core';
 import { fuseNorms, type LoadedModel, onlineRotateDown, type OrthogonalOperator, rotateResidual } from '@nq/model';
-import { gemmABt } from '@nq/model/cpu';
+import { fastGemm } from './gemm.js';
 import { type DenseRotation, randomBlockHadamard } from './rotation.js';
 
 /** A dense rotation as @nq/model's OrthogonalOperator (m ↦ m·R). */
@@ -10,7 +10,7 @@ export function asOperator(r: DenseRotation): OrthogonalOperator {
     label: r.label,
     applyRight(m: Matrix): Matrix {
       const y = new Float32Array(m.rows * r.n);
-      gemmABt(m.data, m.rows, m.cols, r.rT, r.n, y);
+      fastGemm()(m.data, m.rows, m.cols, r.rT, r.n, y);
       return { rows: m.rows, cols: r.n, data: y };
     },
   };
