@@ -45,7 +45,16 @@ interface StageBuffers {
   matrices: GPUBuffer | null;
 }
 
+/** Kernel shape overrides (benchmark tuning); by default chosen from the chunk size and device limits. */
+export interface WebGPUTuning {
+  /** Elements per thread in the FWHT kernel (power of two ≥ 4). */
+  elementsPerThread?: number;
+  /** Target threads per workgroup (several chunks share a workgroup up to this). */
+  threadsPerWorkgroup?: number;
+}
+
 interface Prepared extends WebGPURotation {
+  tuning: WebGPUTuning;
   stages: StageBuffers[];
   pmax: number;
   uniforms: Map<string, GPUBuffer>;
@@ -67,7 +76,7 @@ function maxChunk(device: GPUDevice): number {
 }
 
 /** Uploads a rotation's constants to the process-wide WebGPU device. */
-export async function prepareRotationWebGPU(spec: RotationLike): Promise<WebGPURotation> {
+export async function prepareRotationWebGPU(spec: RotationLike, tuning: WebGPUTuning = {}): Promise<WebGPURotation> {
   const compiled = asCompiled(spec);
   const { device } = await getWebGPUDevice();
   if (compiled.dim % 4 !== 0) {
@@ -83,6 +92,7 @@ export async function prepareRotationWebGPU(spec: RotationLike): Promise<WebGPUR
     dim: compiled.dim,
     compiled,
     device,
+    tuning,
     stages,
     pmax: maxChunk(device),
     uniforms: new Map(),
@@ -126,13 +136,13 @@ function pass(device: GPUDevice, encoder: GPUCommandEncoder, code: string, buffe
 }
 
 /** Threads and elements per thread for a chunk of P floats within this device's limits. */
-function fwhtShape(device: GPUDevice, P: number): { E: number; rowsPerWg: number } {
-  let E = P >= 1024 ? 16 : P >= 8 ? 8 : 4;
+function fwhtShape(device: GPUDevice, P: number, tuning: WebGPUTuning): { E: number; rowsPerWg: number } {
+  let E = Math.min(P, tuning.elementsPerThread ?? (P >= 1024 ? 16 : P >= 8 ? 8 : 4));
   const maxThreads = Math.min(device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
   while (P / E > maxThreads) E *= 2;
   const T = P / E;
   const floats = Math.floor(device.limits.maxComputeWorkgroupStorageSize / 4);
-  let rowsPerWg = Math.max(1, Math.floor(256 / T));
+  let rowsPerWg = Math.max(1, Math.floor((tuning.threadsPerWorkgroup ?? 256) / T));
   while (rowsPerWg > 1 && (rowsPerWg * P > floats || rowsPerWg * T > maxThreads)) rowsPerWg >>= 1;
   return { E, rowsPerWg };
 }
@@ -222,7 +232,7 @@ function encodeFwht(
     return;
   }
   const chunk = Math.min(p, rot.pmax);
-  const { E, rowsPerWg } = fwhtShape(device, chunk);
+  const { E, rowsPerWg } = fwhtShape(device, chunk, rot.tuning);
   const chunks = total / chunk;
   const highBits: [number, number][] = [];
   for (let lo = log2(chunk); lo < log2(p); lo += 3) highBits.push([lo, Math.min(lo + 3, log2(p))]);

@@ -32,11 +32,56 @@ export interface FwhtKernelConfig {
 
 const log2 = (n: number): number => Math.round(Math.log2(n));
 
-/** Index expression (u32) of register j in a window [lo, lo+e) pattern, thread index `t`. */
-function windowIndex(lo: number, e: number, j: number): string {
-  const lowMask = (1 << lo) - 1;
-  const low = lo > 0 ? `(t & ${lowMask}u)` : '0u';
-  return `(${low} | ${j << lo}u | ((t >> ${lo}u) << ${lo + e}u))`;
+/**
+ * A thread's element pattern in a window round: its E registers differ in element bits [lo, lo+e);
+ * its thread index t fills the other bits, either low thread bits into the bits below the window
+ * first ('below') or into the bits above it first ('above'). Both are valid; the generator picks,
+ * per round, the one with fewer workgroup-memory bank conflicts (see bankCost).
+ */
+interface Pattern {
+  wgsl: (j: number) => string;
+  js: (t: number, j: number) => number;
+}
+
+function windowPattern(L: number, lo: number, e: number, order: 'below' | 'above'): Pattern {
+  if (order === 'below') {
+    const lowMask = (1 << lo) - 1;
+    return {
+      wgsl: (j) => `(${lo > 0 ? `(t & ${lowMask}u)` : '0u'} | ${j << lo}u | ((t >> ${lo}u) << ${lo + e}u))`,
+      js: (t, j) => (t & lowMask) | (j << lo) | ((t >> lo) << (lo + e)),
+    };
+  }
+  const hb = L - lo - e;
+  const hiMask = (1 << hb) - 1;
+  return {
+    wgsl: (j) => `(((t & ${hiMask}u) << ${lo + e}u) | ${j << lo}u | (t >> ${hb}u))`,
+    js: (t, j) => ((t & hiMask) << (lo + e)) | (j << lo) | (t >> hb),
+  };
+}
+
+/**
+ * Workgroup memory is addressed through an XOR swizzle, a ^ (((a >> 5) ^ (a >> 10)) & 31): a
+ * bijection that folds higher address bits into the bank bits, so the strided patterns of the rounds
+ * (and neighbouring chunks in one warp) land in different banks.
+ */
+const swizzleJs = (a: number) => a ^ (((a >> 5) ^ (a >> 10)) & 31);
+const SWIZZLE_WGSL = 'fn sw(a: u32) -> u32 { return a ^ (((a >> 5u) ^ (a >> 10u)) & 31u); }';
+
+/** Sum over registers and the first warps of the worst bank multiplicity of a pattern (32 banks). */
+function bankCost(P: number, T: number, rowsPerWg: number, E: number, f: (t: number, j: number) => number): number {
+  let cost = 0;
+  const threads = T * rowsPerWg;
+  for (let w0 = 0; w0 < Math.min(threads, 256); w0 += 32)
+    for (let j = 0; j < E; j++) {
+      const count = new Int32Array(32);
+      let worst = 0;
+      for (let li = w0; li < Math.min(w0 + 32, threads); li++) {
+        const bank = swizzleJs(Math.floor(li / T) * P + f(li % T, j)) & 31;
+        worst = Math.max(worst, ++count[bank]!);
+      }
+      cost += worst;
+    }
+  return cost;
 }
 
 function butterflies(regs: string[], bits: number[]): string {
@@ -84,11 +129,14 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
   while (cur < end) {
     const lo = Math.min(cur, L - e);
     const stop = Math.min(cur + e, end);
-    const idx = (j: number) => windowIndex(lo, e, j);
+    const below = windowPattern(L, lo, e, 'below');
+    const above = windowPattern(L, lo, e, 'above');
+    const pick = bankCost(P, T, rowsPerWg, E, above.js) < bankCost(P, T, rowsPerWg, E, below.js) ? above : below;
+    const idx = pick.wgsl;
     if (!first) body.push('workgroupBarrier();');
-    for (let j = 0; j < E; j++) body.push(`sh[base + ${prev(j)}] = r${j};`);
+    for (let j = 0; j < E; j++) body.push(`sh[sw(base + ${prev(j)})] = r${j};`);
     body.push('workgroupBarrier();');
-    for (let j = 0; j < E; j++) body.push(`r${j} = sh[base + ${idx(j)}];`);
+    for (let j = 0; j < E; j++) body.push(`r${j} = sh[sw(base + ${idx(j)})];`);
     const bits: number[] = [];
     for (let b = cur; b < stop; b++) bits.push(b - lo);
     body.push(butterflies(regs, bits));
@@ -99,9 +147,9 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
   // ---- back to the round-0 pattern for coalesced stores
   if (tb > 0) {
     if (!first) body.push('workgroupBarrier();');
-    for (let j = 0; j < E; j++) body.push(`sh[base + ${prev(j)}] = r${j};`);
+    for (let j = 0; j < E; j++) body.push(`sh[sw(base + ${prev(j)})] = r${j};`);
     body.push('workgroupBarrier();');
-    for (let j = 0; j < E; j++) body.push(`r${j} = sh[base + ${r0Index(j)}];`);
+    for (let j = 0; j < E; j++) body.push(`r${j} = sh[sw(base + ${r0Index(j)})];`);
   }
   if (c.post !== 'none') {
     for (let j = 0; j < E; j++) {
@@ -125,6 +173,7 @@ ${bindings}
 @group(0) @binding(${next}) var<uniform> P: Params;
 ${needSigns ? `@group(0) @binding(${next + 1}) var<storage, read> signs: array<f32>;` : ''}
 var<workgroup> sh: array<f32, ${P * rowsPerWg}>;
+${SWIZZLE_WGSL}
 @compute @workgroup_size(${T * rowsPerWg})
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = li % ${T}u;
