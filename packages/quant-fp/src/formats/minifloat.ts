@@ -47,6 +47,10 @@ export function decodeMiniFloat(fmt: MiniFloatFormat, code: number): number {
   return sign * (1 + m / (1 << fmt.mbits)) * 2 ** (e - fmt.bias);
 }
 
+const RNE_MAGIC = 6755399441055744; // 1.5 · 2^52
+// 2^e for e in [−1100, 1100] (Math.pow / ** are slow in V8's hot loops); 2^e = POW2[e + 1100].
+const POW2 = Float64Array.from({ length: 2201 }, (_, i) => 2 ** (i - 1100));
+
 // Exponent of a double via its bits (exact, unlike Math.log2 near powers of two).
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
@@ -69,11 +73,10 @@ export function roundToMiniFloat(fmt: MiniFloatFormat, v: number, saturate = tru
   if (a === Number.POSITIVE_INFINITY) return (saturate ? fmt.max : fmt.hasInf ? a : Number.NaN) * Math.sign(v);
   const e = floorLog2(a);
   // quantum (spacing of the grid) in a's binade; below 2^emin the grid is the subnormal one
-  const q = 2 ** ((e < fmt.emin ? fmt.emin : e) - fmt.mbits);
-  let r = a / q; // exact: division by a power of two
-  const f = Math.floor(r);
-  const d = r - f;
-  r = d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+  const q = POW2[(e < fmt.emin ? fmt.emin : e) - fmt.mbits + 1100]!;
+  // a/q is exact (division by a power of two) and small (< 2^(mbits+2)), so the 1.5·2^52 trick
+  // rounds it half to even exactly (see roundHalfEven in @nq/quant-int4)
+  const r = a / q + RNE_MAGIC - RNE_MAGIC;
   let out = r * q;
   if (out > fmt.max) {
     if (saturate) out = fmt.max;

@@ -1,6 +1,11 @@
 import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
 import { type ScaleLayout, scaleLayout } from '../layout.js';
 import { roundHalfEven } from '../round.js';
+
+// Inline round-half-to-even for the hot loops (same trick as round.ts; the call is not always inlined).
+const MAGIC = 6755399441055744; // 1.5·2^52
+const LIMIT = 2251799813685248; // 2^51
+const rne = (t: number): number => (t < LIMIT && t > -LIMIT ? t + MAGIC - MAGIC : roundHalfEven(t));
 import { type QuantSpec, type ResolvedQuantSpec, clipSearchRatios, resolveSpec } from '../spec.js';
 
 /**
@@ -124,7 +129,7 @@ function unitError(d: Float32Array, start: number, stride: number, count: number
     const qmax = (1 << (bits - 1)) - 1;
     for (let t = 0, f = start; t < count; t++, f += stride) {
       const v = d[f]!;
-      let q = inv === 0 ? 0 : roundHalfEven(v / s);
+      let q = inv === 0 ? 0 : rne(v / s);
       q = q < qmin ? qmin : q > qmax ? qmax : q;
       const e = Math.abs(Math.fround(q * s) - v);
       err += norm === 2 ? e * e : e ** norm;
@@ -133,7 +138,7 @@ function unitError(d: Float32Array, start: number, stride: number, count: number
     const qmax = (1 << bits) - 1;
     for (let t = 0, f = start; t < count; t++, f += stride) {
       const v = d[f]!;
-      let q = (inv === 0 ? 0 : roundHalfEven(v / s)) + z;
+      let q = (inv === 0 ? 0 : rne(v / s)) + z;
       q = q < 0 ? 0 : q > qmax ? qmax : q;
       const e = Math.abs(Math.fround((q - z) * s) - v);
       err += norm === 2 ? e * e : e ** norm;
@@ -198,7 +203,7 @@ export function quantizeInt(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name
     const qmax = (1 << (bits - 1)) - 1;
     for (let f = 0; f < n; f++) {
       const s = scales[unitOfFlat(layout, f)]!;
-      let q = s === 0 ? 0 : roundHalfEven(d[f]! / s);
+      let q = s === 0 ? 0 : rne(d[f]! / s);
       q = q < qmin ? qmin : q > qmax ? qmax : q;
       codes[f] = q;
     }
@@ -209,7 +214,7 @@ export function quantizeInt(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name
   for (let f = 0; f < n; f++) {
     const u = unitOfFlat(layout, f);
     const s = scales[u]!;
-    let q = (s === 0 ? 0 : roundHalfEven(d[f]! / s)) + zeros![u]!;
+    let q = (s === 0 ? 0 : rne(d[f]! / s)) + zeros![u]!;
     q = q < 0 ? 0 : q > qmax ? qmax : q;
     codes[f] = q;
   }
@@ -254,7 +259,7 @@ export function fakeQuantIntWithParams(d: Float32Array, out: Float32Array, layou
       for (let j = 0; j < c; j++) {
         const s = scales[j]!;
         const z = sym ? 0 : zeros[j]!;
-        let q = (s === 0 ? 0 : roundHalfEven(d[o + j]! / s)) + z;
+        let q = (s === 0 ? 0 : rne(d[o + j]! / s)) + z;
         q = q < lo ? lo : q > hi ? hi : q;
         out[o + j] = (q - z) * s;
       }
@@ -271,7 +276,8 @@ export function fakeQuantIntWithParams(d: Float32Array, out: Float32Array, layou
       continue;
     }
     for (let f = u * span; f < end; f++) {
-      let q = roundHalfEven(d[f]! / s) + z;
+      const t = d[f]! / s;
+      let q = (t < LIMIT && t > -LIMIT ? t + MAGIC - MAGIC : roundHalfEven(t)) + z;
       q = q < lo ? lo : q > hi ? hi : q;
       out[f] = (q - z) * s;
     }
