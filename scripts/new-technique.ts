@@ -153,6 +153,7 @@ export function newTechnique(options: NewTechniqueOptions): NewTechniqueResult {
       );
       writeFileSync(benchPkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
     }
+    formatWithBiome(root, written, log);
     if (options.install ?? true) {
       log('new-technique: pnpm install (links the new package into the workspace)');
       const r = spawnSync('pnpm', ['install'], { cwd: root, stdio: 'inherit' });
@@ -166,6 +167,17 @@ export function newTechnique(options: NewTechniqueOptions): NewTechniqueResult {
     throw e;
   }
   return { packageDir: pkgDir, files: written };
+}
+
+/**
+ * Formats and import-sorts the generated files with the workspace's biome (when it is installed), so
+ * `pnpm lint` stays clean whatever the name sorts like. Best effort: templates are already formatted.
+ */
+function formatWithBiome(root: string, files: string[], log: (m: string) => void): void {
+  const biome = path.join(root, 'node_modules', '.bin', 'biome');
+  if (!existsSync(biome)) return;
+  const r = spawnSync(biome, ['check', '--write', ...files], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) log(`new-technique: biome left remarks on the generated files:\n${r.stdout}${r.stderr}`);
 }
 
 function main(argv: string[]): number {

@@ -9,6 +9,8 @@ export interface SuiteCase extends BenchCase {
   baseline?: string;
   /** Which figure the ratio compares (default 'gbps'). */
   metric?: 'gbps' | 'gflops';
+  /** What ran it, when not the CPU (e.g. the WebGPU adapter name); default ctx.machine. */
+  machine?: string;
   /** Released after the case, pass or fail (GPU buffers, workers). */
   teardown?: () => unknown | Promise<unknown>;
 }
@@ -28,7 +30,7 @@ export async function measureCases(
     if (ctx.backend && c.backend !== ctx.backend) continue;
     const label = `${suite} ${c.op} ${c.backend} n=${c.n}${c.shape ? ` ${c.shape}` : ''}`;
     try {
-      const rec = await measure(suite, c, ctx.machine);
+      const rec = await measure(suite, c, c.machine ?? ctx.machine);
       const name = c.baseline ?? (c.backend === 'cpu' ? 'triad-1t' : 'triad-all');
       const base = ctx.baselines.get(name);
       out.push(base !== undefined ? withBaseline(rec, name, base, c.metric ?? 'gbps') : rec);
@@ -36,7 +38,7 @@ export async function measureCases(
     } catch (e) {
       ctx.log(`  ${label}: FAILED ${(e as Error)?.message ?? e}`);
       out.push({
-        ...errorRecord(suite, c.backend, e, ctx.machine),
+        ...errorRecord(suite, c.backend, e, c.machine ?? ctx.machine),
         op: c.op,
         n: c.n,
         ...(c.shape ? { shape: c.shape } : {}),
