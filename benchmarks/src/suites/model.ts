@@ -7,8 +7,8 @@ import {
   createGemmPool,
   createKvCache,
   forward,
-  gemmABt,
   type GemmPool,
+  gemmABt,
   type LoadedModel,
   loadModel,
   type ModelConfig,
@@ -42,7 +42,10 @@ interface NodeLlamaCpp {
   getLlama(o: object): Promise<{
     loadModel(o: object): Promise<{
       createContext(o: object): Promise<{
-        getSequence(): { clearHistory(): Promise<void>; evaluateWithoutGeneratingNewTokens(t: number[]): Promise<void> };
+        getSequence(): {
+          clearHistory(): Promise<void>;
+          evaluateWithoutGeneratingNewTokens(t: number[]): Promise<void>;
+        };
         dispose(): Promise<void>;
       }>;
       dispose(): Promise<void>;
@@ -58,7 +61,9 @@ async function importNodeLlamaCpp(log: (m: string) => void): Promise<NodeLlamaCp
     const name = 'node-llama-cpp';
     return (await import(name)) as NodeLlamaCpp;
   } catch (e) {
-    log(`  model: node-llama-cpp not available (${(e as Error).message.split('\n')[0]}); skipping the llama.cpp comparison`);
+    log(
+      `  model: node-llama-cpp not available (${(e as Error).message.split('\n')[0]}); skipping the llama.cpp comparison`,
+    );
     return null;
   }
 }
@@ -69,7 +74,8 @@ function tokensPerSecond(rec: BenchRecord, T: number): number {
 
 const suite: Suite = {
   name: 'model',
-  description: 'LLaMA prefill tokens/s on nq-docs-5M (CPU 1/2 threads, SIMD vs JS, vs single-token loop and node-llama-cpp)',
+  description:
+    'LLaMA prefill tokens/s on nq-docs-5M (CPU 1/2 threads, SIMD vs JS, vs single-token loop and node-llama-cpp)',
   async run(ctx: SuiteContext): Promise<BenchRecord[]> {
     const bin = path.join(SHARED, 'nq-docs-5M.bin');
     if (!fs.existsSync(bin)) {
@@ -111,8 +117,18 @@ const suite: Suite = {
     // 2. nq prefill: JS kernel, SIMD on 1 thread, SIMD on 2 threads; all logits and last only.
     let pool: GemmPool | null = null;
     const cases: SuiteCase[] = [
-      { ...base, op: 'prefill-all-logits js-kernel 1t', flops: prefillFlops(c, T, T), fn: () => forward(model, tokens, { gemm: gemmABt }) },
-      { ...base, op: 'prefill-all-logits simd 1t', flops: prefillFlops(c, T, T), fn: () => forward(model, tokens) },
+      {
+        ...base,
+        op: 'prefill-all-logits js-kernel 1t',
+        flops: prefillFlops(c, T, T),
+        fn: () => forward(model, tokens, { gemm: gemmABt }),
+      },
+      {
+        ...base,
+        op: 'prefill-all-logits simd 1t',
+        flops: prefillFlops(c, T, T),
+        fn: () => forward(model, tokens),
+      },
       {
         ...base,
         op: 'prefill-all-logits simd 2t',
@@ -122,7 +138,12 @@ const suite: Suite = {
         },
         fn: () => forward(model, tokens, { gemm: pool!.gemm }),
       },
-      { ...base, op: 'prefill-last-logits simd 1t', flops: prefillFlops(c, T, 1), fn: () => forward(model, tokens, { lastOnly: true }) },
+      {
+        ...base,
+        op: 'prefill-last-logits simd 1t',
+        flops: prefillFlops(c, T, 1),
+        fn: () => forward(model, tokens, { lastOnly: true }),
+      },
       {
         ...base,
         op: 'prefill-last-logits simd 2t',

@@ -28,7 +28,11 @@ export function kvDim(c: ModelConfig): number {
 export function validateConfig(c: ModelConfig, file?: string): void {
   const fail = (problem: string): never => {
     if (file !== undefined) throw new NqFormatError(file, `invalid model config: ${problem}`);
-    throw new NqInputError('config', problem, 'Pass a consistent ModelConfig (dim divisible by nHeads, nHeads by nKvHeads, positive sizes).');
+    throw new NqInputError(
+      'config',
+      problem,
+      'Pass a consistent ModelConfig (dim divisible by nHeads, nHeads by nKvHeads, positive sizes).',
+    );
   };
   const ints: [keyof typeof CONFIG_LIMITS | 'nKvHeads', number][] = [
     ['dim', CONFIG_LIMITS.dim],
@@ -47,5 +51,6 @@ export function validateConfig(c: ModelConfig, file?: string): void {
   if (c.nHeads % c.nKvHeads !== 0) fail(`nHeads ${c.nHeads} is not divisible by nKvHeads ${c.nKvHeads}`);
   if ((c.dim / c.nHeads) % 2 !== 0) fail(`head size ${c.dim / c.nHeads} is odd (RoPE rotates pairs)`);
   if (!(c.normEps > 0 && c.normEps < 1)) fail(`normEps = ${c.normEps} (must be in (0, 1))`);
-  if (!(c.ropeTheta > 1 && Number.isFinite(c.ropeTheta))) fail(`ropeTheta = ${c.ropeTheta} (must be a finite number > 1)`);
+  if (!(c.ropeTheta > 1 && Number.isFinite(c.ropeTheta)))
+    fail(`ropeTheta = ${c.ropeTheta} (must be a finite number > 1)`);
 }

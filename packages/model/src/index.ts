@@ -1,12 +1,24 @@
-export * from './types.js';
-export * from './tokenizer/index.js';
+export { CONFIG_LIMITS, headDim, kvDim, validateConfig } from './config.js';
+export {
+  argmaxRow,
+  createGemmPool,
+  createKvCache,
+  type ForwardOptions,
+  forward,
+  type GemmFn,
+  type GemmPool,
+  gemmABt,
+  generateGreedy,
+  type KvCache,
+  resetKvCache,
+} from './cpu/index.js';
 export * from './gguf/index.js';
-export { headDim, kvDim, validateConfig, CONFIG_LIMITS } from './config.js';
-export { parseNpy, readNpy, type NpyArray, type NpyData } from './npy.js';
-export { loadLlama2c } from './loaders/llama2c.js';
-export { loadSafetensors, readHfConfig, unpermuteRotary } from './loaders/safetensors.js';
-export { loadModel, detectModelFormat, type ModelFormat } from './loaders/load-model.js';
 export type { ForwardHooks } from './hooks.js';
-export { forward, generateGreedy, argmaxRow, createKvCache, resetKvCache, createGemmPool, gemmABt, type ForwardOptions, type KvCache, type GemmFn, type GemmPool } from './cpu/index.js';
+export { loadLlama2c } from './loaders/llama2c.js';
+export { detectModelFormat, loadModel, type ModelFormat } from './loaders/load-model.js';
+export { loadSafetensors, readHfConfig, unpermuteRotary } from './loaders/safetensors.js';
+export { type NpyArray, type NpyData, parseNpy, readNpy } from './npy.js';
 export { randomModel, TINY_CONFIG } from './random-model.js';
+export * from './tokenizer/index.js';
 export * from './transforms/index.js';
+export * from './types.js';

@@ -26,7 +26,11 @@ export function randomModel(config: ModelConfig, seed: number): LoadedModel {
   const { dim, hiddenDim, vocabSize } = config;
   const hd = dim / config.nHeads;
   const kv = hd * config.nKvHeads;
-  const mat = (rows: number, cols: number, std: number): Matrix => ({ rows, cols, data: rng.normals(rows * cols, 0, std) });
+  const mat = (rows: number, cols: number, std: number): Matrix => ({
+    rows,
+    cols,
+    data: rng.normals(rows * cols, 0, std),
+  });
   const norm = (): Float32Array => rng.normals(dim, 1, 0.2);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < config.nLayers; l++) {
@@ -44,7 +48,12 @@ export function randomModel(config: ModelConfig, seed: number): LoadedModel {
   }
   return {
     config: { ...config },
-    weights: { tokenEmbedding: mat(vocabSize, dim, 1), layers, finalNorm: norm(), output: mat(vocabSize, dim, 1 / Math.sqrt(dim)) },
+    weights: {
+      tokenEmbedding: mat(vocabSize, dim, 1),
+      layers,
+      finalNorm: norm(),
+      output: mat(vocabSize, dim, 1 / Math.sqrt(dim)),
+    },
     source: { format: 'memory' },
   };
 }

@@ -14,7 +14,16 @@ import {
 } from '../src/index.js';
 import type { LoadedModel } from '../src/types.js';
 import { naiveForward } from './helpers/naive-forward.js';
-import { HAVE_NQ5M, NQ5M_BIN, NQ5M_GGUF, NQ5M_REF_LOGITS, NQ5M_SKIP_REASON, NQ5M_ST, readRef, relErr } from './helpers/shared.js';
+import {
+  HAVE_NQ5M,
+  NQ5M_BIN,
+  NQ5M_GGUF,
+  NQ5M_REF_LOGITS,
+  NQ5M_SKIP_REASON,
+  NQ5M_ST,
+  readRef,
+  relErr,
+} from './helpers/shared.js';
 
 const tiny = randomModel(TINY_CONFIG, 11);
 const tinyIds = (n: number, seed: number) => {
@@ -35,7 +44,7 @@ describe('forward on a tiny random model', () => {
     const full = forward(tiny, ids);
     const cache = createKvCache(tiny.config, 32);
     const steps = new Float32Array(full.data.length);
-    ids.forEach((id, t) => steps.set(forward(tiny, [id], { cache }).data, t * full.cols));
+    for (let t = 0; t < ids.length; t++) steps.set(forward(tiny, [ids[t]!], { cache }).data, t * full.cols);
     expect(cache.length).toBe(19);
     expect(relErr(steps, full.data)).toBeLessThan(1e-5);
     const c2 = createKvCache(tiny.config, 32);
@@ -77,36 +86,42 @@ describe('forward on a tiny random model', () => {
   });
 });
 
-describe.skipIf(!HAVE_NQ5M)(`nq-docs-5M against the shipped PyTorch reference (${HAVE_NQ5M ? 'present' : NQ5M_SKIP_REASON})`, () => {
-  let ref: ReturnType<typeof readRef>;
-  let refLogits: Float32Array;
-  let fromBin: LoadedModel;
-  let fromSt: LoadedModel;
-  beforeAll(async () => {
-    ref = readRef();
-    refLogits = readNpy(NQ5M_REF_LOGITS).data as Float32Array;
-    fromBin = await loadLlama2c(NQ5M_BIN);
-    fromSt = await loadSafetensors(NQ5M_ST);
-  });
+describe.skipIf(!HAVE_NQ5M)(
+  `nq-docs-5M against the shipped PyTorch reference (${HAVE_NQ5M ? 'present' : NQ5M_SKIP_REASON})`,
+  () => {
+    let ref: ReturnType<typeof readRef>;
+    let refLogits: Float32Array;
+    let fromBin: LoadedModel;
+    let fromSt: LoadedModel;
+    beforeAll(async () => {
+      ref = readRef();
+      refLogits = readNpy(NQ5M_REF_LOGITS).data as Float32Array;
+      fromBin = await loadLlama2c(NQ5M_BIN);
+      fromSt = await loadSafetensors(NQ5M_ST);
+    });
 
-  it('logits at all 64 positions of the reference prompt match to ≤ 1e-4 relative (.bin and safetensors)', () => {
-    for (const m of [fromBin, fromSt]) {
-      const y = forward(m, ref.ref_logits.prompt_ids);
-      expect([y.rows, y.cols]).toEqual(ref.ref_logits.shape);
-      expect(relErr(y.data, refLogits)).toBeLessThan(1e-4);
-    }
-  });
+    it('logits at all 64 positions of the reference prompt match to ≤ 1e-4 relative (.bin and safetensors)', () => {
+      for (const m of [fromBin, fromSt]) {
+        const y = forward(m, ref.ref_logits.prompt_ids);
+        expect([y.rows, y.cols]).toEqual(ref.ref_logits.shape);
+        expect(relErr(y.data, refLogits)).toBeLessThan(1e-4);
+      }
+    });
 
-  it('greedy decoding of BOS + "The kernel" reproduces the shipped 40-token continuation', () => {
-    const want = ref.greedy.ids;
-    const prompt = want.slice(0, 3); // BOS + encode("The kernel") per the reference file
-    expect(generateGreedy(fromBin, prompt, want.length - prompt.length)).toEqual(want);
-    expect(generateGreedy(fromSt, prompt, want.length - prompt.length)).toEqual(want);
-  });
+    it('greedy decoding of BOS + "The kernel" reproduces the shipped 40-token continuation', () => {
+      const want = ref.greedy.ids;
+      const prompt = want.slice(0, 3); // BOS + encode("The kernel") per the reference file
+      expect(generateGreedy(fromBin, prompt, want.length - prompt.length)).toEqual(want);
+      expect(generateGreedy(fromSt, prompt, want.length - prompt.length)).toEqual(want);
+    });
 
-  const haveGgufLoader = typeof (gguf as Record<string, unknown>).loadGgufModel === 'function';
-  it.skipIf(!haveGgufLoader)(`F32 GGUF through loadModel matches the reference logits (${haveGgufLoader ? 'loader present' : 'loadGgufModel not exported yet by ./gguf'})`, async () => {
-    const m = await loadModel(NQ5M_GGUF);
-    expect(relErr(forward(m, ref.ref_logits.prompt_ids).data, refLogits)).toBeLessThan(1e-4);
-  });
-});
+    const haveGgufLoader = typeof (gguf as Record<string, unknown>).loadGgufModel === 'function';
+    it.skipIf(!haveGgufLoader)(
+      `F32 GGUF through loadModel matches the reference logits (${haveGgufLoader ? 'loader present' : 'loadGgufModel not exported yet by ./gguf'})`,
+      async () => {
+        const m = await loadModel(NQ5M_GGUF);
+        expect(relErr(forward(m, ref.ref_logits.prompt_ids).data, refLogits)).toBeLessThan(1e-4);
+      },
+    );
+  },
+);

@@ -1,7 +1,7 @@
 import { Rng } from '@nq/core';
 import { getWebGPUDevice } from '@nq/core/webgpu';
 import { describe, expect, it } from 'vitest';
-import { forward, randomModel, readNpy, loadLlama2c, TINY_CONFIG } from '../src/index.js';
+import { forward, loadLlama2c, randomModel, readNpy, TINY_CONFIG } from '../src/index.js';
 import { forwardWebGPU, uploadModel } from '../src/webgpu/index.js';
 import { HAVE_NQ5M, NQ5M_BIN, NQ5M_REF_LOGITS, NQ5M_SKIP_REASON, readRef, relErr } from './helpers/shared.js';
 
@@ -29,16 +29,19 @@ describe('WebGPU forward', () => {
     }
   });
 
-  it.skipIf(!HAVE_NQ5M)(`nq-docs-5M, first 16 reference positions: ≤ 1e-4 relative to the PyTorch logits (${HAVE_NQ5M ? 'present' : NQ5M_SKIP_REASON})`, async () => {
-    const model = await loadLlama2c(NQ5M_BIN);
-    const ids = readRef().ref_logits.prompt_ids.slice(0, 16);
-    const ref = (readNpy(NQ5M_REF_LOGITS).data as Float32Array).subarray(0, 16 * 4096);
-    const gm = await uploadModel(model);
-    try {
-      const gpu = await forwardWebGPU(gm, ids);
-      expect(relErr(gpu.data, ref)).toBeLessThan(1e-4);
-    } finally {
-      gm.destroy();
-    }
-  });
+  it.skipIf(!HAVE_NQ5M)(
+    `nq-docs-5M, first 16 reference positions: ≤ 1e-4 relative to the PyTorch logits (${HAVE_NQ5M ? 'present' : NQ5M_SKIP_REASON})`,
+    async () => {
+      const model = await loadLlama2c(NQ5M_BIN);
+      const ids = readRef().ref_logits.prompt_ids.slice(0, 16);
+      const ref = (readNpy(NQ5M_REF_LOGITS).data as Float32Array).subarray(0, 16 * 4096);
+      const gm = await uploadModel(model);
+      try {
+        const gpu = await forwardWebGPU(gm, ids);
+        expect(relErr(gpu.data, ref)).toBeLessThan(1e-4);
+      } finally {
+        gm.destroy();
+      }
+    },
+  );
 });

@@ -15,7 +15,9 @@ const SHAPES: [number, number, number][] = [
   [9, 6, 4], // K not a multiple of 4: the SIMD path hands over to the JS kernel
 ];
 
-function check(gemm: (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void): void {
+function check(
+  gemm: (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void,
+): void {
   for (const [T, K, N] of SHAPES) {
     const x = { rows: T, cols: K, data: rng.normals(T * K) };
     const w = { rows: N, cols: K, data: rng.normals(N * K) };
@@ -60,7 +62,9 @@ describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
       check(pool.gemm);
       const m = randomModel({ ...TINY_CONFIG, vocabSize: 70 }, 4);
       const ids = Array.from({ length: 23 }, (_, i) => (i * 7) % 70);
-      expect(relErr(forward(m, ids, { gemm: pool.gemm }).data, forward(m, ids, { gemm: gemmABt }).data)).toBeLessThan(1e-6);
+      expect(
+        relErr(forward(m, ids, { gemm: pool.gemm }).data, forward(m, ids, { gemm: gemmABt }).data),
+      ).toBeLessThan(1e-6);
     });
 
     it('rejects a bad thread count', async () => {

@@ -1,6 +1,6 @@
-import { matmulABt, NqInputError, Rng, type Matrix } from '@nq/core';
+import { type Matrix, matmulABt, NqInputError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { forward, generateGreedy, randomModel, TINY_CONFIG, type LinearName } from '../src/index.js';
+import { forward, generateGreedy, type LinearName, randomModel, TINY_CONFIG } from '../src/index.js';
 import { cloneModel } from '../src/transforms/index.js';
 import { relErr } from './helpers/shared.js';
 
@@ -62,7 +62,11 @@ describe('replaceLinear', () => {
 
   it('a fake-quant replacement of one linear equals a model whose weight was quantized offline', () => {
     // Round layer-1 'up' weights to a 1/8 grid inside the hook vs. in a copied model.
-    const q = (w: Matrix): Matrix => ({ rows: w.rows, cols: w.cols, data: w.data.map((v) => Math.round(v * 8) / 8) });
+    const q = (w: Matrix): Matrix => ({
+      rows: w.rows,
+      cols: w.cols,
+      data: w.data.map((v) => Math.round(v * 8) / 8),
+    });
     const viaHook = forward(model, ids, {
       hooks: { replaceLinear: (l, n, x, w) => (l === 1 && n === 'up' ? matmulABt(x, q(w)) : undefined) },
     });
@@ -75,7 +79,12 @@ describe('replaceLinear', () => {
   it('a result of the wrong shape is a typed error naming hooks.replaceLinear', () => {
     const e = (() => {
       try {
-        forward(model, ids, { hooks: { replaceLinear: (_l, n) => (n === 'o' ? { rows: 1, cols: 1, data: new Float32Array(1) } : undefined) } });
+        forward(model, ids, {
+          hooks: {
+            replaceLinear: (_l, n) =>
+              n === 'o' ? { rows: 1, cols: 1, data: new Float32Array(1) } : undefined,
+          },
+        });
       } catch (err) {
         return err;
       }
@@ -88,13 +97,22 @@ describe('replaceLinear', () => {
 describe('quantizeKv', () => {
   it('an identity hook changes nothing; it is called once per layer × {k, v} × KV head × position', () => {
     let calls = 0;
-    const y = forward(model, ids, { hooks: { quantizeKv: (_l, _k, _h, _p, row) => { calls++; expect(row.length).toBe(TINY_CONFIG.dim / TINY_CONFIG.nHeads); } } });
+    const y = forward(model, ids, {
+      hooks: {
+        quantizeKv: (_l, _k, _h, _p, row) => {
+          calls++;
+          expect(row.length).toBe(TINY_CONFIG.dim / TINY_CONFIG.nHeads);
+        },
+      },
+    });
     expect(y.data).toEqual(base);
     expect(calls).toBe(TINY_CONFIG.nLayers * 2 * TINY_CONFIG.nKvHeads * ids.length);
   });
 
   it('zeroing every V row equals a model whose v_proj weights are zero', () => {
-    const zeroV = forward(model, ids, { hooks: { quantizeKv: (_l, kind, _h, _p, row) => kind === 'v' && row.fill(0) } });
+    const zeroV = forward(model, ids, {
+      hooks: { quantizeKv: (_l, kind, _h, _p, row) => kind === 'v' && row.fill(0) },
+    });
     const m = cloneModel(model);
     for (const l of m.weights.layers) l.v.data.fill(0);
     expect(relErr(zeroV.data, forward(m, ids).data)).toBeLessThan(1e-6);
@@ -103,7 +121,9 @@ describe('quantizeKv', () => {
   it('rows are quantized once when cached: greedy decoding with a KV hook sees each position once per layer/kind/head', () => {
     const seen = new Map<string, number>();
     generateGreedy(model, ids.slice(0, 4), 6, {
-      hooks: { quantizeKv: (l, k, h, p) => seen.set(`${l}${k}${h}@${p}`, (seen.get(`${l}${k}${h}@${p}`) ?? 0) + 1) },
+      hooks: {
+        quantizeKv: (l, k, h, p) => seen.set(`${l}${k}${h}@${p}`, (seen.get(`${l}${k}${h}@${p}`) ?? 0) + 1),
+      },
     });
     // 4 prompt + 5 decoded inputs (the 6th new token is never fed back).
     expect(seen.size).toBe(TINY_CONFIG.nLayers * 2 * TINY_CONFIG.nKvHeads * 9);

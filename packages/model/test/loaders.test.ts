@@ -2,7 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NqFormatError, NqInputError, NqUnsupportedError } from '@nq/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { detectModelFormat, forward, loadLlama2c, loadModel, loadSafetensors, randomModel, TINY_CONFIG } from '../src/index.js';
+import {
+  detectModelFormat,
+  forward,
+  loadLlama2c,
+  loadModel,
+  loadSafetensors,
+  randomModel,
+  TINY_CONFIG,
+} from '../src/index.js';
 import type { LoadedModel } from '../src/types.js';
 import { HAVE_NQ5M, NQ5M_BIN, NQ5M_SKIP_REASON, NQ5M_ST, relErr, tmpDir } from './helpers/shared.js';
 import { llama2cBytes, safetensorsBytes, writeFile } from './helpers/writers.js';
@@ -57,14 +65,22 @@ describe('loadLlama2c', () => {
   it('reads version-1 files (ak42 header), shared and separate', async () => {
     const a = await loadLlama2c(writeFile(path.join(dir, 'v1.bin'), llama2cBytes(model, { version: 1 })));
     expectSameWeights(a, model);
-    const b = await loadLlama2c(writeFile(path.join(dir, 'v1s.bin'), llama2cBytes(model, { version: 1, shared: true })));
+    const b = await loadLlama2c(
+      writeFile(path.join(dir, 'v1s.bin'), llama2cBytes(model, { version: 1, shared: true })),
+    );
     expect(b.weights.output.data).toEqual(model.weights.tokenEmbedding.data);
   });
 
   it('rejects truncated files, wrong classifier sign, hostile headers and bad geometry before allocating', async () => {
     const good = llama2cBytes(model);
-    await expectFormatError(loadLlama2c(writeFile(path.join(dir, 't1.bin'), good.subarray(0, good.length - 4))), /does not match its header/);
-    await expectFormatError(loadLlama2c(writeFile(path.join(dir, 't2.bin'), good.subarray(0, 20))), /too short/);
+    await expectFormatError(
+      loadLlama2c(writeFile(path.join(dir, 't1.bin'), good.subarray(0, good.length - 4))),
+      /does not match its header/,
+    );
+    await expectFormatError(
+      loadLlama2c(writeFile(path.join(dir, 't2.bin'), good.subarray(0, 20))),
+      /too short/,
+    );
     // Sign flipped to "shared": the file now has one classifier too many, and the message says so.
     const flipped = good.slice();
     new DataView(flipped.buffer).setInt32(20, TINY_CONFIG.vocabSize, true);
@@ -90,7 +106,9 @@ describe('loadLlama2c', () => {
     const v1 = llama2cBytes(model, { version: 1 });
     const v2 = v1.slice();
     new DataView(v2.buffer).setInt32(4, 2, true);
-    await expect(loadLlama2c(writeFile(path.join(dir, 't8.bin'), v2))).rejects.toBeInstanceOf(NqUnsupportedError);
+    await expect(loadLlama2c(writeFile(path.join(dir, 't8.bin'), v2))).rejects.toBeInstanceOf(
+      NqUnsupportedError,
+    );
     const badFlag = v1.slice();
     badFlag[36] = 7;
     await expectFormatError(loadLlama2c(writeFile(path.join(dir, 't9.bin'), badFlag)), /shared_classifier/);
@@ -138,7 +156,10 @@ describe('loadSafetensors', () => {
     const huge = bytes.slice();
     new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
     await expectFormatError(loadSafetensors(put('huge.safetensors', huge)), /absurd/);
-    await expectFormatError(loadSafetensors(put('trunc.safetensors', bytes.subarray(0, bytes.length - 100))), /outside|truncated/);
+    await expectFormatError(
+      loadSafetensors(put('trunc.safetensors', bytes.subarray(0, bytes.length - 100))),
+      /outside|truncated/,
+    );
     await expectFormatError(loadSafetensors(put('tiny.safetensors', bytes.subarray(0, 5))), /too short/);
     const badJson = bytes.slice();
     badJson[8] = 0x5b; // '[' instead of '{'
@@ -165,7 +186,9 @@ describe('loadSafetensors', () => {
     const i8 = structuredClone(header);
     i8['model.norm.weight'].dtype = 'I8';
     i8['model.norm.weight'].data_offsets = [0, TINY_CONFIG.dim];
-    await expect(loadSafetensors(put('i8.safetensors', rewrite(i8)))).rejects.toBeInstanceOf(NqUnsupportedError);
+    await expect(loadSafetensors(put('i8.safetensors', rewrite(i8)))).rejects.toBeInstanceOf(
+      NqUnsupportedError,
+    );
   });
 
   it('needs config.json: missing → NqInputError naming configPath; unsupported rope scaling → NqUnsupportedError', async () => {
@@ -177,10 +200,15 @@ describe('loadSafetensors', () => {
     expect((e as NqInputError).argument).toBe('configPath');
     const cfg = JSON.parse(safetensorsBytes(model).config);
     cfg.rope_scaling = { type: 'linear', factor: 2 };
-    await expect(loadSafetensors(p, writeFile(path.join(sub, 'c.json'), JSON.stringify(cfg)))).rejects.toBeInstanceOf(NqUnsupportedError);
+    await expect(
+      loadSafetensors(p, writeFile(path.join(sub, 'c.json'), JSON.stringify(cfg))),
+    ).rejects.toBeInstanceOf(NqUnsupportedError);
     cfg.rope_scaling = null;
     cfg.num_attention_heads = 5;
-    await expectFormatError(loadSafetensors(p, writeFile(path.join(sub, 'c2.json'), JSON.stringify(cfg))), /divisible/);
+    await expectFormatError(
+      loadSafetensors(p, writeFile(path.join(sub, 'c2.json'), JSON.stringify(cfg))),
+      /divisible/,
+    );
   });
 });
 
@@ -192,15 +220,32 @@ describe('loadModel', () => {
     expect((await loadModel(st)).source.format).toBe('safetensors');
     const bin = writeFile(path.join(dir, 'l.bin'), llama2cBytes(model));
     expect(detectModelFormat(bin)).toBe('llama2c');
-    expect(detectModelFormat(writeFile(path.join(dir, 'v1.dat'), llama2cBytes(model, { version: 1 })))).toBe('llama2c');
-    expect(detectModelFormat(writeFile(path.join(dir, 'x.gguf'), new TextEncoder().encode('GGUF\x03\0\0\0')))).toBe('gguf');
-    expect(() => detectModelFormat(writeFile(path.join(dir, 'x.txt'), 'hello world'))).toThrow(NqUnsupportedError);
+    expect(detectModelFormat(writeFile(path.join(dir, 'v1.dat'), llama2cBytes(model, { version: 1 })))).toBe(
+      'llama2c',
+    );
+    expect(
+      detectModelFormat(writeFile(path.join(dir, 'x.gguf'), new TextEncoder().encode('GGUF\x03\0\0\0'))),
+    ).toBe('gguf');
+    expect(() => detectModelFormat(writeFile(path.join(dir, 'x.txt'), 'hello world'))).toThrow(
+      NqUnsupportedError,
+    );
   });
 
-  it.skipIf(!HAVE_NQ5M)(`loads nq-docs-5M from .bin and safetensors to identical weights (${HAVE_NQ5M ? 'shared files present' : NQ5M_SKIP_REASON})`, async () => {
-    const a = await loadModel(NQ5M_BIN);
-    const b = await loadModel(NQ5M_ST);
-    expect(a.config).toMatchObject({ dim: 256, nLayers: 4, nHeads: 8, nKvHeads: 2, hiddenDim: 768, vocabSize: 4096, seqLen: 256 });
-    expectSameWeights(a, b);
-  });
+  it.skipIf(!HAVE_NQ5M)(
+    `loads nq-docs-5M from .bin and safetensors to identical weights (${HAVE_NQ5M ? 'shared files present' : NQ5M_SKIP_REASON})`,
+    async () => {
+      const a = await loadModel(NQ5M_BIN);
+      const b = await loadModel(NQ5M_ST);
+      expect(a.config).toMatchObject({
+        dim: 256,
+        nLayers: 4,
+        nHeads: 8,
+        nKvHeads: 2,
+        hiddenDim: 768,
+        vocabSize: 4096,
+        seqLen: 256,
+      });
+      expectSameWeights(a, b);
+    },
+  );
 });

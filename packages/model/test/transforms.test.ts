@@ -62,7 +62,9 @@ describe('function-preserving transforms on a tiny random model', () => {
   it('rotateResidual (R1): needs fused norms; then logits unchanged while every residual weight changed', () => {
     const r = randomOrthogonal(TINY_CONFIG.dim, 9);
     expect(() => rotateResidual(tiny, r)).toThrow(/fuseNorms/);
-    expect(() => rotateResidual(fuseNorms(tiny), randomOrthogonal(TINY_CONFIG.dim / 2, 9))).toThrow(NqInputError);
+    expect(() => rotateResidual(fuseNorms(tiny), randomOrthogonal(TINY_CONFIG.dim / 2, 9))).toThrow(
+      NqInputError,
+    );
     const f = fuseNorms(tiny);
     const rot = rotateResidual(f, r);
     expect(relErr(forward(rot, ids).data, base)).toBeLessThan(1e-5);
@@ -80,8 +82,12 @@ describe('function-preserving transforms on a tiny random model', () => {
     // The captured down input of the rotated model is the plain model's down input times R.
     const plain: Float32Array[] = [];
     const rotated: Float32Array[] = [];
-    forward(tiny, ids, { hooks: { captureLinearInput: (l, n, x) => n === 'down' && l === 0 && plain.push(x.data.slice()) } });
-    forward(m, ids, { hooks: { captureLinearInput: (l, n, x) => n === 'down' && l === 0 && rotated.push(x.data.slice()) } });
+    forward(tiny, ids, {
+      hooks: { captureLinearInput: (l, n, x) => n === 'down' && l === 0 && plain.push(x.data.slice()) },
+    });
+    forward(m, ids, {
+      hooks: { captureLinearInput: (l, n, x) => n === 'down' && l === 0 && rotated.push(x.data.slice()) },
+    });
     const expected = r.applyRight({ rows: ids.length, cols: TINY_CONFIG.hiddenDim, data: plain[0]! }).data;
     expect(relErr(rotated[0]!, expected)).toBeLessThan(1e-6);
   });
@@ -107,7 +113,13 @@ describe('function-preserving transforms on a tiny random model', () => {
 
   it('all together (fuse → R1 → R4 → R2): logits unchanged', () => {
     const c = TINY_CONFIG;
-    const m = rotateValueOutput(onlineRotateDown(rotateResidual(fuseNorms(tiny), randomOrthogonal(c.dim, 1)), randomOrthogonal(c.hiddenDim, 2)), randomOrthogonal(c.dim / c.nHeads, 3));
+    const m = rotateValueOutput(
+      onlineRotateDown(
+        rotateResidual(fuseNorms(tiny), randomOrthogonal(c.dim, 1)),
+        randomOrthogonal(c.hiddenDim, 2),
+      ),
+      randomOrthogonal(c.dim / c.nHeads, 3),
+    );
     expect(relErr(forward(m, ids).data, base)).toBeLessThan(1e-5);
     expect(m.transforms?.length).toBe(4);
   });

@@ -1,14 +1,21 @@
-import { NqInputError, type Matrix } from '@nq/core';
+import { type Matrix, NqInputError } from '@nq/core';
 import type { ForwardHooks } from '../hooks.js';
 import type { LinearName, LoadedModel } from '../types.js';
 import { AttentionScratch, attentionByGemm } from './attention-gemm.js';
 import { gemmABt } from './gemm.js';
-import { defaultWasmGemm } from './wasm/wasm-gemm.js';
 import type { KvCache } from './kv-cache.js';
 import { addInPlace, applyRope, attention, RopeTable, rmsNorm, swiglu } from './ops.js';
+import { defaultWasmGemm } from './wasm/wasm-gemm.js';
 
 /** Y[T, N] = X[T, K] · W[N, K]ᵀ; the default is the single-thread blocked GEMM. */
-export type GemmFn = (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void;
+export type GemmFn = (
+  x: Float32Array,
+  T: number,
+  K: number,
+  w: Float32Array,
+  N: number,
+  y: Float32Array,
+) => void;
 
 export interface ForwardOptions {
   /** Capture/replace hooks (see hooks.ts). */
@@ -93,7 +100,11 @@ const workspaces = new WeakMap<LoadedModel, Workspace>();
 function workspaceFor(model: LoadedModel): Workspace {
   let ws = workspaces.get(model);
   // Config can only change by building a new model object, but guard against in-place edits.
-  if (!ws || ws.rope.theta !== model.config.ropeTheta || ws.acc.length !== model.config.dim / model.config.nHeads) {
+  if (
+    !ws ||
+    ws.rope.theta !== model.config.ropeTheta ||
+    ws.acc.length !== model.config.dim / model.config.nHeads
+  ) {
     ws = new Workspace(model);
     workspaces.set(model, ws);
   }
@@ -111,7 +122,11 @@ function checkTokens(tokens: ArrayLike<number>, vocab: number): void {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (!Number.isInteger(t) || t < 0 || t >= vocab) {
-      throw new NqInputError(`tokens[${i}]`, `is ${t}, outside [0, ${vocab})`, 'Pass integer ids from this model\'s tokenizer.');
+      throw new NqInputError(
+        `tokens[${i}]`,
+        `is ${t}, outside [0, ${vocab})`,
+        "Pass integer ids from this model's tokenizer.",
+      );
     }
   }
 }
@@ -138,30 +153,63 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
   let pos0 = opts.startPos ?? 0;
   if (cache) {
     if (opts.startPos !== undefined && opts.startPos !== cache.length) {
-      throw new NqInputError('startPos', `is ${opts.startPos} but the cache holds ${cache.length} positions`, 'Omit startPos when passing a cache.');
+      throw new NqInputError(
+        'startPos',
+        `is ${opts.startPos} but the cache holds ${cache.length} positions`,
+        'Omit startPos when passing a cache.',
+      );
     }
     if (cache.kvDim !== kv || cache.k.length !== c.nLayers) {
-      throw new NqInputError('cache', 'was made for a different model shape', 'Create it with createKvCache(model.config).');
+      throw new NqInputError(
+        'cache',
+        'was made for a different model shape',
+        'Create it with createKvCache(model.config).',
+      );
     }
     if (cache.length + T > cache.maxLen) {
-      throw new NqInputError('tokens', `${T} more tokens overflow the cache (${cache.length} of ${cache.maxLen} used)`, 'Create a larger cache or reset it.');
+      throw new NqInputError(
+        'tokens',
+        `${T} more tokens overflow the cache (${cache.length} of ${cache.maxLen} used)`,
+        'Create a larger cache or reset it.',
+      );
     }
     storeBase = cache.length;
     pos0 = cache.length;
   } else if (!Number.isInteger(pos0) || pos0 < 0) {
-    throw new NqInputError('startPos', `must be a non-negative integer, got ${pos0}`, 'Pass the position of the first token.');
+    throw new NqInputError(
+      'startPos',
+      `must be a non-negative integer, got ${pos0}`,
+      'Pass the position of the first token.',
+    );
   }
   const ws = workspaceFor(model);
   ws.ensure(T, Math.max(pos0 + T, storeBase + T));
 
-  const linear = (layer: number, name: LinearName, x: Float32Array, K: number, wm: Matrix, y: Float32Array): void => {
+  const linear = (
+    layer: number,
+    name: LinearName,
+    x: Float32Array,
+    K: number,
+    wm: Matrix,
+    y: Float32Array,
+  ): void => {
     if (hooks && (hooks.captureLinearInput || hooks.replaceLinear)) {
       const xm = view(x, T, K);
       hooks.captureLinearInput?.(layer, name, xm);
       const r = hooks.replaceLinear?.(layer, name, xm, wm);
       if (r !== undefined) {
-        if (!r || r.rows !== T || r.cols !== wm.rows || !(r.data instanceof Float32Array) || r.data.length !== T * wm.rows) {
-          throw new NqInputError('hooks.replaceLinear', `returned a ${r?.rows}×${r?.cols} result for layer ${layer} ${name}, expected ${T}×${wm.rows}`, 'Return a [T, out] Matrix or undefined.');
+        if (
+          !r ||
+          r.rows !== T ||
+          r.cols !== wm.rows ||
+          !(r.data instanceof Float32Array) ||
+          r.data.length !== T * wm.rows
+        ) {
+          throw new NqInputError(
+            'hooks.replaceLinear',
+            `returned a ${r?.rows}×${r?.cols} result for layer ${layer} ${name}, expected ${T}×${wm.rows}`,
+            'Return a [T, out] Matrix or undefined.',
+          );
         }
         y.set(r.data);
         return;
@@ -201,7 +249,8 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       }
     }
     // Prefill: attention as GEMMs (SIMD); decode (few tokens): the direct loop, no copies.
-    if (T >= ATTENTION_GEMM_MIN_TOKENS) attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, T, storeBase, c.nHeads, c.nKvHeads, hd);
+    if (T >= ATTENTION_GEMM_MIN_TOKENS)
+      attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, T, storeBase, c.nHeads, c.nKvHeads, hd);
     else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, T, storeBase, c.nHeads, c.nKvHeads, hd);
     linear(l, 'o', ws.att, qDim, L.o, ws.proj);
     addInPlace(x, ws.proj, T * dim);

@@ -28,7 +28,11 @@ export function generateGreedy(
   opts: Pick<ForwardOptions, 'hooks' | 'gemm'> & { stopAt?: number } = {},
 ): number[] {
   if (!Number.isInteger(newTokens) || newTokens < 0) {
-    throw new NqInputError('newTokens', `must be a non-negative integer, got ${newTokens}`, 'Pass how many tokens to generate.');
+    throw new NqInputError(
+      'newTokens',
+      `must be a non-negative integer, got ${newTokens}`,
+      'Pass how many tokens to generate.',
+    );
   }
   const ids = Array.from(prompt);
   const cache = createKvCache(model.config, ids.length + newTokens);

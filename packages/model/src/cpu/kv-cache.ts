@@ -19,7 +19,11 @@ export interface KvCache {
 
 export function createKvCache(config: ModelConfig, maxLen: number = config.seqLen): KvCache {
   if (!Number.isInteger(maxLen) || maxLen <= 0 || maxLen > 1 << 20) {
-    throw new NqInputError('maxLen', `must be a positive integer ≤ 2^20, got ${maxLen}`, 'Pass the longest context you will decode.');
+    throw new NqInputError(
+      'maxLen',
+      `must be a positive integer ≤ 2^20, got ${maxLen}`,
+      'Pass the longest context you will decode.',
+    );
   }
   const w = kvDim(config);
   return {

@@ -4,7 +4,14 @@
  */
 
 /** out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ weight, for T rows of width `dim`. */
-export function rmsNorm(x: Float32Array, weight: Float32Array, out: Float32Array, T: number, dim: number, eps: number): void {
+export function rmsNorm(
+  x: Float32Array,
+  weight: Float32Array,
+  out: Float32Array,
+  T: number,
+  dim: number,
+  eps: number,
+): void {
   for (let t = 0; t < T; t++) {
     const o = t * dim;
     let ss = 0;

@@ -58,7 +58,14 @@ class ThreadedGemm extends WasmGemm {
     return this.ctrl.buffer as SharedArrayBuffer;
   }
 
-  override gemm = (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array): void => {
+  override gemm = (
+    x: Float32Array,
+    T: number,
+    K: number,
+    w: Float32Array,
+    N: number,
+    y: Float32Array,
+  ): void => {
     if (T < 4 || K % 4 !== 0) {
       gemmABt(x, T, K, w, N, y);
       return;
@@ -74,7 +81,14 @@ class ThreadedGemm extends WasmGemm {
       const n1 = Math.min(N, (p + 1) * step);
       if (n0 >= n1) break;
       const o = (p - 1) * CTRL;
-      c[o + 2] = xp; c[o + 3] = wp; c[o + 4] = yp; c[o + 5] = T; c[o + 6] = K; c[o + 7] = n0; c[o + 8] = n1; c[o + 9] = N;
+      c[o + 2] = xp;
+      c[o + 3] = wp;
+      c[o + 4] = yp;
+      c[o + 5] = T;
+      c[o + 6] = K;
+      c[o + 7] = n0;
+      c[o + 8] = n1;
+      c[o + 9] = N;
       const seq = c[o]! + 1;
       Atomics.store(c, o, seq);
       Atomics.notify(c, o);
@@ -91,14 +105,24 @@ class ThreadedGemm extends WasmGemm {
 }
 
 /** A GEMM engine on `threads` threads (1 = main thread only, SIMD if available). */
-export async function createGemmPool(options: { threads?: number; minWork?: number } = {}): Promise<GemmPool> {
+export async function createGemmPool(
+  options: { threads?: number; minWork?: number } = {},
+): Promise<GemmPool> {
   const threads = options.threads ?? 2;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw new NqInputError('threads', `must be an integer in [1, 64], got ${threads}`, 'Pass the number of CPU threads to use (os.availableParallelism()).');
+    throw new NqInputError(
+      'threads',
+      `must be an integer in [1, 64], got ${threads}`,
+      'Pass the number of CPU threads to use (os.availableParallelism()).',
+    );
   }
   const module = gemmModule();
   if (!module) {
-    if (threads > 1) throw new NqBackendError('cpu', 'WebAssembly SIMD with shared memory is not available here, so GEMM cannot use worker threads');
+    if (threads > 1)
+      throw new NqBackendError(
+        'cpu',
+        'WebAssembly SIMD with shared memory is not available here, so GEMM cannot use worker threads',
+      );
     return { threads: 1, gemm: gemmABt, close: async () => {} };
   }
   if (threads === 1) {
@@ -108,7 +132,10 @@ export async function createGemmPool(options: { threads?: number; minWork?: numb
   const { Worker } = await import('node:worker_threads');
   const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18);
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
-    const wk = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory: engine.memory, ctrl: engine.ctrlBuffer, index } });
+    const wk = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { module, memory: engine.memory, ctrl: engine.ctrlBuffer, index },
+    });
     wk.unref();
     return wk;
   });

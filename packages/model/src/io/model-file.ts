@@ -20,18 +20,31 @@ export class ModelFile {
 
   static open(path: string, argument = 'path'): ModelFile {
     if (typeof path !== 'string' || path.length === 0) {
-      throw new NqInputError(argument, `must be a file path, got ${String(path)}`, 'Pass the path of a model file.');
+      throw new NqInputError(
+        argument,
+        `must be a file path, got ${String(path)}`,
+        'Pass the path of a model file.',
+      );
     }
     let fd: number;
     try {
       fd = fs.openSync(path, 'r');
     } catch (e) {
-      throw new NqInputError(argument, `cannot open ${path} (${(e as Error).message})`, 'Check that the file exists and is readable.', { cause: e });
+      throw new NqInputError(
+        argument,
+        `cannot open ${path} (${(e as Error).message})`,
+        'Check that the file exists and is readable.',
+        { cause: e },
+      );
     }
     const st = fs.fstatSync(fd);
     if (!st.isFile()) {
       fs.closeSync(fd);
-      throw new NqInputError(argument, `${path} is not a regular file`, 'Pass the path of a model file, not a directory.');
+      throw new NqInputError(
+        argument,
+        `${path} is not a regular file`,
+        'Pass the path of a model file, not a directory.',
+      );
     }
     return new ModelFile(path, fd, st.size);
   }
@@ -74,8 +87,17 @@ export class ModelFile {
   }
 
   private checkRange(offset: number, length: number, what: string): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new NqFormatError(this.path, `${what} needs bytes [${offset}, ${offset + length}) but the file has ${this.size} bytes (truncated or corrupt)`);
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > this.size
+    ) {
+      throw new NqFormatError(
+        this.path,
+        `${what} needs bytes [${offset}, ${offset + length}) but the file has ${this.size} bytes (truncated or corrupt)`,
+      );
     }
   }
 }

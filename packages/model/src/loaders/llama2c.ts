@@ -1,4 +1,4 @@
-import { NqFormatError, NqUnsupportedError, type Matrix } from '@nq/core';
+import { type Matrix, NqFormatError, NqUnsupportedError } from '@nq/core';
 import { CONFIG_LIMITS, kvDim, validateConfig } from '../config.js';
 import { HOST_LITTLE_ENDIAN, ModelFile } from '../io/model-file.js';
 import type { LayerWeights, LoadedModel, ModelConfig } from '../types.js';
@@ -32,8 +32,13 @@ export async function loadLlama2c(path: string): Promise<LoadedModel> {
 }
 
 function readLlama2c(f: ModelFile): LoadedModel {
-  if (!HOST_LITTLE_ENDIAN) throw new NqUnsupportedError('a big-endian host', 'llama2.c files are little-endian; run on a little-endian machine.');
-  if (f.size < 28) throw new NqFormatError(f.path, `${f.size} bytes is too short for a llama2.c header (28 bytes)`);
+  if (!HOST_LITTLE_ENDIAN)
+    throw new NqUnsupportedError(
+      'a big-endian host',
+      'llama2.c files are little-endian; run on a little-endian machine.',
+    );
+  if (f.size < 28)
+    throw new NqFormatError(f.path, `${f.size} bytes is too short for a llama2.c header (28 bytes)`);
   const head = f.bytes(0, Math.min(f.size, 256), 'header');
   const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let version = 0;
@@ -43,7 +48,10 @@ function readLlama2c(f: ModelFile): LoadedModel {
   if (dv.getUint32(0, true) === V1_MAGIC) {
     version = dv.getInt32(4, true);
     if (version !== 1) {
-      throw new NqUnsupportedError(`llama2.c checkpoint version ${version} (${f.path})`, 'Supported: legacy (v0) and version 1 float32 checkpoints.');
+      throw new NqUnsupportedError(
+        `llama2.c checkpoint version ${version} (${f.path})`,
+        'Supported: legacy (v0) and version 1 float32 checkpoints.',
+      );
     }
     if (f.size < 256) throw new NqFormatError(f.path, 'version-1 header is truncated (needs 256 bytes)');
     ints = Array.from({ length: 7 }, (_, i) => dv.getInt32(8 + 4 * i, true));
@@ -57,10 +65,29 @@ function readLlama2c(f: ModelFile): LoadedModel {
     ints[5] = Math.abs(ints[5]!);
     dataStart = 28;
   }
-  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen] = ints as [number, number, number, number, number, number, number];
-  const config: ModelConfig = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, normEps: 1e-5, ropeTheta: 10000 };
+  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen] = ints as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const config: ModelConfig = {
+    dim,
+    hiddenDim,
+    nLayers,
+    nHeads,
+    nKvHeads,
+    vocabSize,
+    seqLen,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+  };
   validateConfig(config, f.path);
-  if (version === 0 && seqLen > CONFIG_LIMITS.seqLen) throw new NqFormatError(f.path, `seq_len ${seqLen} is absurd`);
+  if (version === 0 && seqLen > CONFIG_LIMITS.seqLen)
+    throw new NqFormatError(f.path, `seq_len ${seqLen} is absurd`);
 
   // Sizes in floats, all checked against the file size before anything large is allocated.
   const kv = kvDim(config);
@@ -78,7 +105,10 @@ function readLlama2c(f: ModelFile): LoadedModel {
   const expected = dataStart + 4 * floats;
   if (f.size !== expected) {
     const alt = expected + (shared ? 4 : -4) * vocabSize * dim;
-    const hint = f.size === alt ? ` (the size would fit a ${shared ? 'separate' : 'shared'} classifier: the vocab-size sign or the flag is wrong)` : '';
+    const hint =
+      f.size === alt
+        ? ` (the size would fit a ${shared ? 'separate' : 'shared'} classifier: the vocab-size sign or the flag is wrong)`
+        : '';
     throw new NqFormatError(
       f.path,
       `size ${f.size} bytes does not match its header (dim ${dim}, hidden ${hiddenDim}, layers ${nLayers}, heads ${nHeads}/${nKvHeads}, vocab ${vocabSize}, seq ${seqLen}, ${shared ? 'shared' : 'separate'} classifier) which needs ${expected} bytes${hint}`,
@@ -91,9 +121,15 @@ function readLlama2c(f: ModelFile): LoadedModel {
     off += 4 * count;
     return a;
   };
-  const mat = (rows: number, cols: number, what: string): Matrix => ({ rows, cols, data: take(rows * cols, what) });
-  const perLayerMats = (rows: number, cols: number, what: string): Matrix[] => Array.from({ length: nLayers }, (_, l) => mat(rows, cols, `${what}[${l}]`));
-  const perLayerVecs = (n: number, what: string): Float32Array[] => Array.from({ length: nLayers }, (_, l) => take(n, `${what}[${l}]`));
+  const mat = (rows: number, cols: number, what: string): Matrix => ({
+    rows,
+    cols,
+    data: take(rows * cols, what),
+  });
+  const perLayerMats = (rows: number, cols: number, what: string): Matrix[] =>
+    Array.from({ length: nLayers }, (_, l) => mat(rows, cols, `${what}[${l}]`));
+  const perLayerVecs = (n: number, what: string): Float32Array[] =>
+    Array.from({ length: nLayers }, (_, l) => take(n, `${what}[${l}]`));
 
   let tokenEmbedding: Matrix;
   let attnNorm: Float32Array[];
@@ -120,8 +156,11 @@ function readLlama2c(f: ModelFile): LoadedModel {
     finalNorm = take(dim, 'rms_final');
     off += 4 * rope;
   }
-  const output: Matrix = shared ? { rows: vocabSize, cols: dim, data: tokenEmbedding.data.slice() } : mat(vocabSize, dim, 'wcls');
-  if (off !== f.size) throw new NqFormatError(f.path, `internal size mismatch: read up to ${off} of ${f.size} bytes`);
+  const output: Matrix = shared
+    ? { rows: vocabSize, cols: dim, data: tokenEmbedding.data.slice() }
+    : mat(vocabSize, dim, 'wcls');
+  if (off !== f.size)
+    throw new NqFormatError(f.path, `internal size mismatch: read up to ${off} of ${f.size} bytes`);
 
   const layers: LayerWeights[] = Array.from({ length: nLayers }, (_, l) => ({
     attnNorm: attnNorm[l]!,
@@ -134,5 +173,9 @@ function readLlama2c(f: ModelFile): LoadedModel {
     up: w3[l]!,
     down: w2[l]!,
   }));
-  return { config, weights: { tokenEmbedding, layers, finalNorm: finalNorm!, output }, source: { format: 'llama2c', path: f.path } };
+  return {
+    config,
+    weights: { tokenEmbedding, layers, finalNorm: finalNorm!, output },
+    source: { format: 'llama2c', path: f.path },
+  };
 }

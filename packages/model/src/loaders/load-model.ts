@@ -18,7 +18,8 @@ export function detectModelFormat(path: string): ModelFormat {
     // llama2.c version-1 magic "ak42" as a little-endian u32.
     if (ascii === '24ka') return 'llama2c';
     // safetensors: u64 header length, then the JSON header's '{'.
-    if (head.length === 9 && head[8] === 0x7b && head[5] === 0 && head[6] === 0 && head[7] === 0) return 'safetensors';
+    if (head.length === 9 && head[8] === 0x7b && head[5] === 0 && head[6] === 0 && head[7] === 0)
+      return 'safetensors';
   } finally {
     f.close();
   }
@@ -26,7 +27,10 @@ export function detectModelFormat(path: string): ModelFormat {
   if (ext === '.gguf') return 'gguf';
   if (ext === '.safetensors') return 'safetensors';
   if (ext === '.bin') return 'llama2c';
-  throw new NqUnsupportedError(`model file ${path}`, 'Supported: llama2.c .bin, .safetensors (+ config.json), .gguf.');
+  throw new NqUnsupportedError(
+    `model file ${path}`,
+    'Supported: llama2.c .bin, .safetensors (+ config.json), .gguf.',
+  );
 }
 
 /**
@@ -38,9 +42,14 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   if (format === 'llama2c') return loadLlama2c(path);
   if (format === 'safetensors') return loadSafetensors(path);
   // Looked up by name so that this module builds whether or not the GGUF loader exists yet.
-  const loadGguf = (gguf as Record<string, unknown>).loadGgufModel as ((p: string) => Promise<LoadedModel>) | undefined;
+  const loadGguf = (gguf as Record<string, unknown>).loadGgufModel as
+    | ((p: string) => Promise<LoadedModel>)
+    | undefined;
   if (typeof loadGguf !== 'function') {
-    throw new NqUnsupportedError(`GGUF model ${path}`, 'The GGUF loader (loadGgufModel) is not available in this build; use the .bin or .safetensors file.');
+    throw new NqUnsupportedError(
+      `GGUF model ${path}`,
+      'The GGUF loader (loadGgufModel) is not available in this build; use the .bin or .safetensors file.',
+    );
   }
   return loadGguf(path);
 }

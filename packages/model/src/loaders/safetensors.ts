@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { NqFormatError, NqInputError, NqUnsupportedError, type Matrix } from '@nq/core';
+import { type Matrix, NqFormatError, NqInputError, NqUnsupportedError } from '@nq/core';
 import { validateConfig } from '../config.js';
 import { HOST_LITTLE_ENDIAN, ModelFile } from '../io/model-file.js';
 import type { LayerWeights, LoadedModel, ModelConfig } from '../types.js';
@@ -35,7 +35,12 @@ export function readHfConfig(configPath: string): ModelConfig {
     raw = JSON.parse(fs.readFileSync(configPath, 'utf8'));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NqInputError('configPath', `${configPath} does not exist`, 'Put config.json beside the safetensors file or pass its path.', { cause: e });
+      throw new NqInputError(
+        'configPath',
+        `${configPath} does not exist`,
+        'Put config.json beside the safetensors file or pass its path.',
+        { cause: e },
+      );
     }
     throw new NqFormatError(configPath, `not readable JSON (${(e as Error).message})`, { cause: e });
   }
@@ -49,10 +54,16 @@ export function readHfConfig(configPath: string): ModelConfig {
   };
   const mt = j.model_type;
   if (mt !== undefined && mt !== 'llama' && mt !== 'mistral') {
-    throw new NqUnsupportedError(`model_type "${String(mt)}" (${configPath})`, 'Supported: HF Llama-layout models (model_type "llama").');
+    throw new NqUnsupportedError(
+      `model_type "${String(mt)}" (${configPath})`,
+      'Supported: HF Llama-layout models (model_type "llama").',
+    );
   }
   if (j.rope_scaling != null) {
-    throw new NqUnsupportedError(`rope_scaling ${JSON.stringify(j.rope_scaling)} (${configPath})`, 'Only plain RoPE is implemented.');
+    throw new NqUnsupportedError(
+      `rope_scaling ${JSON.stringify(j.rope_scaling)} (${configPath})`,
+      'Only plain RoPE is implemented.',
+    );
   }
   const nHeads = num('num_attention_heads');
   const config: ModelConfig = {
@@ -68,48 +79,89 @@ export function readHfConfig(configPath: string): ModelConfig {
   };
   const headDimField = j.head_dim;
   if (typeof headDimField === 'number' && headDimField !== config.dim / nHeads) {
-    throw new NqUnsupportedError(`head_dim ${headDimField} ≠ hidden_size / num_attention_heads (${configPath})`, 'Only models with head_dim = hidden_size / heads are supported.');
+    throw new NqUnsupportedError(
+      `head_dim ${headDimField} ≠ hidden_size / num_attention_heads (${configPath})`,
+      'Only models with head_dim = hidden_size / heads are supported.',
+    );
   }
   validateConfig(config, configPath);
   return config;
 }
 
 /** Parses and validates the safetensors header: every tensor inside the data region, sizes consistent. */
-export function readSafetensorsHeader(f: ModelFile): { tensors: Map<string, TensorEntry>; dataStart: number } {
+export function readSafetensorsHeader(f: ModelFile): {
+  tensors: Map<string, TensorEntry>;
+  dataStart: number;
+} {
   if (f.size < 8) throw new NqFormatError(f.path, `${f.size} bytes is too short for a safetensors file`);
   const lenBytes = f.bytes(0, 8, 'header length');
   const len = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
-  if (len < 2 || len > MAX_HEADER_BYTES) throw new NqFormatError(f.path, `header length ${len} is absurd (expected 2..${MAX_HEADER_BYTES} bytes): not a safetensors file, or corrupt`);
-  if (8 + len > f.size) throw new NqFormatError(f.path, `header length ${len} runs past the end of the ${f.size}-byte file (truncated)`);
+  if (len < 2 || len > MAX_HEADER_BYTES)
+    throw new NqFormatError(
+      f.path,
+      `header length ${len} is absurd (expected 2..${MAX_HEADER_BYTES} bytes): not a safetensors file, or corrupt`,
+    );
+  if (8 + len > f.size)
+    throw new NqFormatError(
+      f.path,
+      `header length ${len} runs past the end of the ${f.size}-byte file (truncated)`,
+    );
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(f.bytes(8, len, 'header')));
   } catch (e) {
     throw new NqFormatError(f.path, `header is not valid JSON (${(e as Error).message})`, { cause: e });
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new NqFormatError(f.path, 'header is not a JSON object');
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    throw new NqFormatError(f.path, 'header is not a JSON object');
   const dataStart = 8 + len;
   const dataBytes = f.size - dataStart;
   const names = Object.keys(header).filter((k) => k !== '__metadata__');
-  if (names.length > MAX_TENSORS) throw new NqFormatError(f.path, `${names.length} tensors is absurd (limit ${MAX_TENSORS})`);
+  if (names.length > MAX_TENSORS)
+    throw new NqFormatError(f.path, `${names.length} tensors is absurd (limit ${MAX_TENSORS})`);
   const tensors = new Map<string, TensorEntry>();
   for (const name of names) {
     const e = header[name] as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!e || typeof e !== 'object' || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      typeof e.dtype !== 'string' ||
+      !Array.isArray(e.shape) ||
+      !Array.isArray(e.data_offsets) ||
+      e.data_offsets.length !== 2
+    ) {
       throw new NqFormatError(f.path, `tensor "${name}" has a malformed entry`);
     }
     const shape = e.shape as unknown[];
-    if (shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) throw new NqFormatError(f.path, `tensor "${name}" has a bad shape ${JSON.stringify(shape)}`);
+    if (shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0))
+      throw new NqFormatError(f.path, `tensor "${name}" has a bad shape ${JSON.stringify(shape)}`);
     const [begin, end] = e.data_offsets as [unknown, unknown];
-    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (end as number) < (begin as number) || (end as number) > dataBytes) {
-      throw new NqFormatError(f.path, `tensor "${name}" has offsets ${JSON.stringify(e.data_offsets)} outside the ${dataBytes}-byte data region (truncated or corrupt)`);
+    if (
+      !Number.isSafeInteger(begin) ||
+      !Number.isSafeInteger(end) ||
+      (begin as number) < 0 ||
+      (end as number) < (begin as number) ||
+      (end as number) > dataBytes
+    ) {
+      throw new NqFormatError(
+        f.path,
+        `tensor "${name}" has offsets ${JSON.stringify(e.data_offsets)} outside the ${dataBytes}-byte data region (truncated or corrupt)`,
+      );
     }
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const elBytes = DTYPE_BYTES[e.dtype];
     if (elBytes !== undefined && count * elBytes !== (end as number) - (begin as number)) {
-      throw new NqFormatError(f.path, `tensor "${name}" ${e.dtype}[${shape.join(', ')}] needs ${count * elBytes} bytes but its offsets span ${(end as number) - (begin as number)}`);
+      throw new NqFormatError(
+        f.path,
+        `tensor "${name}" ${e.dtype}[${shape.join(', ')}] needs ${count * elBytes} bytes but its offsets span ${(end as number) - (begin as number)}`,
+      );
     }
-    tensors.set(name, { dtype: e.dtype, shape: shape as number[], begin: begin as number, end: end as number });
+    tensors.set(name, {
+      dtype: e.dtype,
+      shape: shape as number[],
+      begin: begin as number,
+      end: end as number,
+    });
   }
   return { tensors, dataStart };
 }
@@ -143,7 +195,10 @@ function readTensor(f: ModelFile, dataStart: number, t: TensorEntry, name: strin
     }
     return out;
   }
-  throw new NqUnsupportedError(`safetensors dtype ${t.dtype} (tensor "${name}" in ${f.path})`, 'Supported: F32, F16, BF16.');
+  throw new NqUnsupportedError(
+    `safetensors dtype ${t.dtype} (tensor "${name}" in ${f.path})`,
+    'Supported: F32, F16, BF16.',
+  );
 }
 
 /** Undoes HF's rotate-half permutation of q/k rows, head by head (see the file comment). */
@@ -169,7 +224,8 @@ export function unpermuteRotary(w: Matrix, nHeads: number): Matrix {
  * The returned model uses nq's interleaved rotary convention.
  */
 export async function loadSafetensors(path: string, configPath?: string): Promise<LoadedModel> {
-  if (!HOST_LITTLE_ENDIAN) throw new NqUnsupportedError('a big-endian host', 'safetensors files are little-endian.');
+  if (!HOST_LITTLE_ENDIAN)
+    throw new NqUnsupportedError('a big-endian host', 'safetensors files are little-endian.');
   const config = readHfConfig(configPath ?? nodePath.join(nodePath.dirname(path), 'config.json'));
   const f = ModelFile.open(path);
   try {
@@ -180,11 +236,18 @@ export async function loadSafetensors(path: string, configPath?: string): Promis
       const t = tensors.get(name);
       if (!t) throw new NqFormatError(f.path, `tensor "${name}" is missing (expected the HF Llama layout)`);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new NqFormatError(f.path, `tensor "${name}" has shape [${t.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
+        throw new NqFormatError(
+          f.path,
+          `tensor "${name}" has shape [${t.shape.join(', ')}], config.json implies [${shape.join(', ')}]`,
+        );
       }
       return readTensor(f, dataStart, t, name);
     };
-    const mat = (name: string, rows: number, cols: number): Matrix => ({ rows, cols, data: get(name, [rows, cols]) });
+    const mat = (name: string, rows: number, cols: number): Matrix => ({
+      rows,
+      cols,
+      data: get(name, [rows, cols]),
+    });
     const tokenEmbedding = mat('model.embed_tokens.weight', vocabSize, dim);
     const layers: LayerWeights[] = [];
     for (let l = 0; l < nLayers; l++) {
@@ -205,7 +268,11 @@ export async function loadSafetensors(path: string, configPath?: string): Promis
     const output: Matrix = tensors.has('lm_head.weight')
       ? mat('lm_head.weight', vocabSize, dim)
       : { rows: vocabSize, cols: dim, data: tokenEmbedding.data.slice() };
-    return { config, weights: { tokenEmbedding, layers, finalNorm, output }, source: { format: 'safetensors', path: f.path } };
+    return {
+      config,
+      weights: { tokenEmbedding, layers, finalNorm, output },
+      source: { format: 'safetensors', path: f.path },
+    };
   } finally {
     f.close();
   }

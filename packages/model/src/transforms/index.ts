@@ -1,4 +1,11 @@
-export { fuseNorms, normsAreFused, rotateResidual, onlineRotateDown, onlineHadamardDown, rotateValueOutput } from './transforms.js';
 export { denseOrthogonal, randomOrthogonal, randomOrthogonalMatrix } from './orthogonal.js';
-export { cloneModel, scaleColumns, rotateInput, rotateOutput } from './weights.js';
-export { rotationOperator, asOperator } from './rotation-spec.js';
+export { asOperator, rotationOperator } from './rotation-spec.js';
+export {
+  fuseNorms,
+  normsAreFused,
+  onlineHadamardDown,
+  onlineRotateDown,
+  rotateResidual,
+  rotateValueOutput,
+} from './transforms.js';
+export { cloneModel, rotateInput, rotateOutput, scaleColumns } from './weights.js';

@@ -5,8 +5,13 @@ import type { OrthogonalOperator } from '../types.js';
  * Dense orthogonal operators: the generic fallback for any size, and the reference against which
  * structured ones (@nq/hadamard's FWHT / Kronecker rotations) can be checked. x·R costs n² per row.
  */
-export function denseOrthogonal(r: Matrix, label = `dense-${r.rows}`, checkTolerance = 1e-4): OrthogonalOperator {
-  if (r.rows !== r.cols) throw new NqInputError('r', `is ${r.rows}×${r.cols}, not square`, 'Pass an n×n orthogonal matrix.');
+export function denseOrthogonal(
+  r: Matrix,
+  label = `dense-${r.rows}`,
+  checkTolerance = 1e-4,
+): OrthogonalOperator {
+  if (r.rows !== r.cols)
+    throw new NqInputError('r', `is ${r.rows}×${r.cols}, not square`, 'Pass an n×n orthogonal matrix.');
   const n = r.rows;
   if (checkTolerance > 0) {
     // ‖RᵀR − I‖max, in float64: a non-orthogonal R would silently change the model's function.
@@ -18,7 +23,11 @@ export function denseOrthogonal(r: Matrix, label = `dense-${r.rows}`, checkToler
         worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
       }
     if (worst > checkTolerance) {
-      throw new NqInputError('r', `is not orthogonal (max |RᵀR − I| = ${worst.toExponential(2)})`, 'Pass an orthogonal matrix (e.g. from randomOrthogonal or a normalized Hadamard).');
+      throw new NqInputError(
+        'r',
+        `is not orthogonal (max |RᵀR − I| = ${worst.toExponential(2)})`,
+        'Pass an orthogonal matrix (e.g. from randomOrthogonal or a normalized Hadamard).',
+      );
     }
   }
   const data = r.data;
@@ -26,7 +35,12 @@ export function denseOrthogonal(r: Matrix, label = `dense-${r.rows}`, checkToler
     dim: n,
     label,
     applyRight(m: Matrix): Matrix {
-      if (m.cols !== n) throw new NqInputError('m', `has ${m.cols} columns, the rotation is ${n}×${n}`, 'Rotate rows of width equal to the rotation size.');
+      if (m.cols !== n)
+        throw new NqInputError(
+          'm',
+          `has ${m.cols} columns, the rotation is ${n}×${n}`,
+          'Rotate rows of width equal to the rotation size.',
+        );
       const out = new Float32Array(m.rows * n);
       const acc = new Float64Array(n);
       for (let i = 0; i < m.rows; i++) {
@@ -50,7 +64,8 @@ export function denseOrthogonal(r: Matrix, label = `dense-${r.rows}`, checkToler
  * matrix, with signs fixed so that the distribution is uniform.
  */
 export function randomOrthogonalMatrix(n: number, seed: number): Matrix {
-  if (!Number.isInteger(n) || n <= 0 || n > 8192) throw new NqInputError('n', `must be an integer in [1, 8192], got ${n}`, 'Pass the rotation size.');
+  if (!Number.isInteger(n) || n <= 0 || n > 8192)
+    throw new NqInputError('n', `must be an integer in [1, 8192], got ${n}`, 'Pass the rotation size.');
   const rng = new Rng(seed);
   const q = new Float64Array(n * n); // rows are the basis vectors
   for (let i = 0; i < n * n; i++) q[i] = rng.normal();

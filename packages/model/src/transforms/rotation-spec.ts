@@ -9,7 +9,9 @@ import type { OrthogonalOperator } from '../types.js';
  */
 export function rotationOperator(spec: RotationSpec, label?: string): OrthogonalOperator {
   const compiled = compileRotation(spec, 'spec');
-  const stages = spec.stages.map((s) => `${s.kind}${s.block}${s.kind === 'hadamard' && s.signs ? 's' : ''}`).join('·');
+  const stages = spec.stages
+    .map((s) => `${s.kind}${s.block}${s.kind === 'hadamard' && s.signs ? 's' : ''}`)
+    .join('·');
   return {
     dim: spec.dim,
     label: label ?? `rotation-${spec.dim}[${stages}]`,
@@ -19,5 +21,7 @@ export function rotationOperator(spec: RotationSpec, label?: string): Orthogonal
 
 /** Accepts either form: an operator as is, a RotationSpec wrapped by `rotationOperator`. */
 export function asOperator(r: OrthogonalOperator | RotationSpec): OrthogonalOperator {
-  return typeof (r as OrthogonalOperator).applyRight === 'function' ? (r as OrthogonalOperator) : rotationOperator(r as RotationSpec);
+  return typeof (r as OrthogonalOperator).applyRight === 'function'
+    ? (r as OrthogonalOperator)
+    : rotationOperator(r as RotationSpec);
 }

@@ -19,7 +19,9 @@ function allOnes(v: Float32Array): boolean {
 
 /** True when every RMSNorm scale is exactly 1 (after `fuseNorms`). */
 export function normsAreFused(m: LoadedModel): boolean {
-  return allOnes(m.weights.finalNorm) && m.weights.layers.every((l) => allOnes(l.attnNorm) && allOnes(l.ffnNorm));
+  return (
+    allOnes(m.weights.finalNorm) && m.weights.layers.every((l) => allOnes(l.attnNorm) && allOnes(l.ffnNorm))
+  );
 }
 
 /**
@@ -46,9 +48,18 @@ export function fuseNorms(model: LoadedModel): LoadedModel {
   return m;
 }
 
-function checkDim(r: OrthogonalOperator | RotationSpec, n: number, argument: string, what: string): OrthogonalOperator {
+function checkDim(
+  r: OrthogonalOperator | RotationSpec,
+  n: number,
+  argument: string,
+  what: string,
+): OrthogonalOperator {
   if (!r || typeof r !== 'object' || r.dim !== n) {
-    throw new NqInputError(argument, `must be an orthogonal operator of size ${n} (${what}), got ${r?.dim ?? String(r)}`, `Build a ${n}×${n} rotation (e.g. randomOrthogonal(${n}, seed) or a Hadamard of size ${n}).`);
+    throw new NqInputError(
+      argument,
+      `must be an orthogonal operator of size ${n} (${what}), got ${r?.dim ?? String(r)}`,
+      `Build a ${n}×${n} rotation (e.g. randomOrthogonal(${n}, seed) or a Hadamard of size ${n}).`,
+    );
   }
   return asOperator(r);
 }
@@ -61,7 +72,11 @@ function checkDim(r: OrthogonalOperator | RotationSpec, n: number, argument: str
 export function rotateResidual(model: LoadedModel, rotation: OrthogonalOperator | RotationSpec): LoadedModel {
   const r = checkDim(rotation, model.config.dim, 'rotation', 'the model dim');
   if (!normsAreFused(model)) {
-    throw new NqInputError('model', 'has RMSNorm scales ≠ 1, which do not commute with a residual rotation', 'Call fuseNorms(model) first.');
+    throw new NqInputError(
+      'model',
+      'has RMSNorm scales ≠ 1, which do not commute with a residual rotation',
+      'Call fuseNorms(model) first.',
+    );
   }
   const m = cloneModel(model);
   const w = m.weights;
@@ -85,10 +100,16 @@ export function rotateResidual(model: LoadedModel, rotation: OrthogonalOperator 
  * spreads the SwiGLU output's outliers) with down's weight pre-rotated to W·R, so down(h·R) = down(h).
  * The forward pass applies R at run time (`model.online.downInput`); hooks see h·R.
  */
-export function onlineRotateDown(model: LoadedModel, rotation: OrthogonalOperator | RotationSpec): LoadedModel {
+export function onlineRotateDown(
+  model: LoadedModel,
+  rotation: OrthogonalOperator | RotationSpec,
+): LoadedModel {
   const r = checkDim(rotation, model.config.hiddenDim, 'rotation', 'the SwiGLU hidden size');
   if (model.online?.downInput) {
-    throw new NqUnsupportedError('a second online rotation before down_proj', 'Apply onlineRotateDown once (compose the rotations yourself if needed).');
+    throw new NqUnsupportedError(
+      'a second online rotation before down_proj',
+      'Apply onlineRotateDown once (compose the rotations yourself if needed).',
+    );
   }
   const m = cloneModel(model);
   for (const l of m.weights.layers) l.down = rotateInput(l.down, r);
@@ -102,7 +123,10 @@ export function onlineRotateDown(model: LoadedModel, rotation: OrthogonalOperato
  * v·R (headDim × headDim, W_v,h' = Rᵀ·W_v,h), attention mixes rotated values into rotated outputs,
  * and o_proj absorbs it (each head's block of columns W_o,h' = W_o,h·R). Offline only, no run-time cost.
  */
-export function rotateValueOutput(model: LoadedModel, rotation: OrthogonalOperator | RotationSpec): LoadedModel {
+export function rotateValueOutput(
+  model: LoadedModel,
+  rotation: OrthogonalOperator | RotationSpec,
+): LoadedModel {
   const c = model.config;
   const hd = c.dim / c.nHeads;
   const r = checkDim(rotation, hd, 'rotation', 'the head size');
@@ -117,7 +141,8 @@ export function rotateValueOutput(model: LoadedModel, rotation: OrthogonalOperat
     const qDim = c.nHeads * hd;
     const block = { rows: c.dim, cols: hd, data: new Float32Array(c.dim * hd) };
     for (let h = 0; h < c.nHeads; h++) {
-      for (let i = 0; i < c.dim; i++) block.data.set(l.o.data.subarray(i * qDim + h * hd, i * qDim + (h + 1) * hd), i * hd);
+      for (let i = 0; i < c.dim; i++)
+        block.data.set(l.o.data.subarray(i * qDim + h * hd, i * qDim + (h + 1) * hd), i * hd);
       const rb = rotateInput(block, r);
       for (let i = 0; i < c.dim; i++) l.o.data.set(rb.data.subarray(i * hd, (i + 1) * hd), i * qDim + h * hd);
     }
@@ -133,5 +158,8 @@ export function rotateValueOutput(model: LoadedModel, rotation: OrthogonalOperat
  */
 export function onlineHadamardDown(model: LoadedModel, seed?: number): LoadedModel {
   const n = model.config.hiddenDim;
-  return onlineRotateDown(model, rotationOperator(blockHadamard(n, n, seed), `hadamard-${n}${seed === undefined ? '' : `-seed${seed}`}`));
+  return onlineRotateDown(
+    model,
+    rotationOperator(blockHadamard(n, n, seed), `hadamard-${n}${seed === undefined ? '' : `-seed${seed}`}`),
+  );
 }

@@ -1,8 +1,24 @@
 import { type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
-import { createStorageBuffer, createUniformBuffer, dispatch, getPipeline, getWebGPUDevice, readBuffer, workgroupGrid } from '@nq/core/webgpu';
+import {
+  createStorageBuffer,
+  createUniformBuffer,
+  dispatch,
+  getPipeline,
+  getWebGPUDevice,
+  readBuffer,
+  workgroupGrid,
+} from '@nq/core/webgpu';
 import { RopeTable } from '../cpu/ops.js';
 import type { LinearName, LoadedModel } from '../types.js';
-import { ATTENTION_WGSL, EMBED_WGSL, MATMUL_WGSL, MAX_ATTENTION_TOKENS, RMSNORM_WGSL, ROPE_WGSL, SWIGLU_WGSL } from './shaders.js';
+import {
+  ATTENTION_WGSL,
+  EMBED_WGSL,
+  MATMUL_WGSL,
+  MAX_ATTENTION_TOKENS,
+  RMSNORM_WGSL,
+  ROPE_WGSL,
+  SWIGLU_WGSL,
+} from './shaders.js';
 
 /**
  * WebGPU forward pass: the model's weights uploaded once and kept on the GPU (`uploadModel`), then
@@ -21,13 +37,23 @@ export interface GpuModel {
   /** Frees every GPU buffer of the model. */
   destroy(): void;
   /** @internal */
-  readonly buffers: { embed: GPUBuffer; layers: LayerBuffers[]; finalNorm: GPUBuffer; output: GPUBuffer; rope: GPUBuffer; ropePositions: number };
+  readonly buffers: {
+    embed: GPUBuffer;
+    layers: LayerBuffers[];
+    finalNorm: GPUBuffer;
+    output: GPUBuffer;
+    rope: GPUBuffer;
+    ropePositions: number;
+  };
 }
 
 /** Uploads `model` to the process's WebGPU device (weights resident until `destroy()`). */
 export async function uploadModel(model: LoadedModel): Promise<GpuModel> {
   if (model.online?.downInput) {
-    throw new NqUnsupportedError('online rotations (model.online) on the webgpu backend', 'Run models with online rotations on the cpu backend.');
+    throw new NqUnsupportedError(
+      'online rotations (model.online) on the webgpu backend',
+      'Run models with online rotations on the cpu backend.',
+    );
   }
   const ctx = await getWebGPUDevice();
   const device = ctx.device;
@@ -56,7 +82,14 @@ export async function uploadModel(model: LoadedModel): Promise<GpuModel> {
     cs[2 * i] = rt.cos[i]!;
     cs[2 * i + 1] = rt.sin[i]!;
   }
-  const buffers = { embed: up(w.tokenEmbedding.data), layers, finalNorm: up(w.finalNorm), output: up(w.output.data), rope: up(cs), ropePositions: rt.positions };
+  const buffers = {
+    embed: up(w.tokenEmbedding.data),
+    layers,
+    finalNorm: up(w.finalNorm),
+    output: up(w.output.data),
+    rope: up(cs),
+    ropePositions: rt.positions,
+  };
   return {
     model,
     device,
@@ -81,10 +114,18 @@ export async function forwardWebGPU(gm: GpuModel, tokens: ArrayLike<number>): Pr
   if (T === 0) throw new NqInputError('tokens', 'is empty', 'Pass at least one token id.');
   for (let i = 0; i < T; i++) {
     const t = tokens[i]!;
-    if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new NqInputError(`tokens[${i}]`, `is ${t}, outside [0, ${c.vocabSize})`, "Pass integer ids from this model's tokenizer.");
+    if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize)
+      throw new NqInputError(
+        `tokens[${i}]`,
+        `is ${t}, outside [0, ${c.vocabSize})`,
+        "Pass integer ids from this model's tokenizer.",
+      );
   }
   if (T > gm.buffers.ropePositions) {
-    throw new NqUnsupportedError(`${T} tokens on the webgpu backend`, `At most ${gm.buffers.ropePositions} (min(seqLen, ${MAX_ATTENTION_TOKENS})) per forward.`);
+    throw new NqUnsupportedError(
+      `${T} tokens on the webgpu backend`,
+      `At most ${gm.buffers.ropePositions} (min(seqLen, ${MAX_ATTENTION_TOKENS})) per forward.`,
+    );
   }
   const hd = c.dim / c.nHeads;
   const qDim = c.nHeads * hd;
@@ -122,10 +163,25 @@ export async function forwardWebGPU(gm: GpuModel, tokens: ArrayLike<number>): Pr
   const grid64 = (n: number) => workgroupGrid(device, Math.ceil(n / 64));
   const f32u = (f: number) => new Uint32Array(new Float32Array([f]).buffer)[0]!;
 
-  const matmul = (xin: GPUBuffer, K: number, wgt: GPUBuffer, N: number, out: GPUBuffer, accumulate: boolean) =>
-    dispatch(device, pMatmul, [uni(u32s(T, K, N, accumulate ? 1 : 0)), xin, wgt, out], [Math.ceil(N / 64), Math.ceil(T / 64)], enc);
-  const norm = (xin: GPUBuffer, g: GPUBuffer, out: GPUBuffer) => dispatch(device, pNorm, [uni(u32s(T, c.dim, f32u(c.normEps), 0)), xin, g, out], [T], enc);
-  const rope = (b: GPUBuffer, width: number) => dispatch(device, pRope, [uni(u32s(T, width, hd, 0)), b, gm.buffers.rope], grid64((T * width) / 2), enc);
+  const matmul = (
+    xin: GPUBuffer,
+    K: number,
+    wgt: GPUBuffer,
+    N: number,
+    out: GPUBuffer,
+    accumulate: boolean,
+  ) =>
+    dispatch(
+      device,
+      pMatmul,
+      [uni(u32s(T, K, N, accumulate ? 1 : 0)), xin, wgt, out],
+      [Math.ceil(N / 64), Math.ceil(T / 64)],
+      enc,
+    );
+  const norm = (xin: GPUBuffer, g: GPUBuffer, out: GPUBuffer) =>
+    dispatch(device, pNorm, [uni(u32s(T, c.dim, f32u(c.normEps), 0)), xin, g, out], [T], enc);
+  const rope = (b: GPUBuffer, width: number) =>
+    dispatch(device, pRope, [uni(u32s(T, width, hd, 0)), b, gm.buffers.rope], grid64((T * width) / 2), enc);
 
   dispatch(device, pEmbed, [uni(u32s(T, c.dim, 0, 0)), gm.buffers.embed, ids, x], grid64(T * c.dim), enc);
   for (const L of gm.buffers.layers) {
@@ -135,7 +191,13 @@ export async function forwardWebGPU(gm: GpuModel, tokens: ArrayLike<number>): Pr
     matmul(xn, c.dim, L.v, kv, v, false);
     rope(q, qDim);
     rope(k, kv);
-    dispatch(device, pAttn, [uni(u32s(T, c.nHeads, c.nKvHeads, hd, f32u(1 / Math.sqrt(hd)), 0, 0, 0)), q, k, v, att], [T, c.nHeads], enc);
+    dispatch(
+      device,
+      pAttn,
+      [uni(u32s(T, c.nHeads, c.nKvHeads, hd, f32u(1 / Math.sqrt(hd)), 0, 0, 0)), q, k, v, att],
+      [T, c.nHeads],
+      enc,
+    );
     matmul(att, qDim, L.o, c.dim, x, true);
     norm(x, L.ffnNorm, xn);
     matmul(xn, c.dim, L.gate, c.hiddenDim, gate, false);

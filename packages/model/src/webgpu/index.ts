@@ -1,2 +1,10 @@
-export { uploadModel, forwardWebGPU, type GpuModel } from './forward.js';
-export { MATMUL_WGSL, ATTENTION_WGSL, RMSNORM_WGSL, ROPE_WGSL, SWIGLU_WGSL, EMBED_WGSL, MAX_ATTENTION_TOKENS } from './shaders.js';
+export { forwardWebGPU, type GpuModel, uploadModel } from './forward.js';
+export {
+  ATTENTION_WGSL,
+  EMBED_WGSL,
+  MATMUL_WGSL,
+  MAX_ATTENTION_TOKENS,
+  RMSNORM_WGSL,
+  ROPE_WGSL,
+  SWIGLU_WGSL,
+} from './shaders.js';

@@ -1,4 +1,4 @@
-import { matmulABt, type Matrix } from '@nq/core';
+import { type Matrix, matmulABt } from '@nq/core';
 import type { LoadedModel } from '../../src/types.js';
 
 /**
@@ -8,7 +8,6 @@ import type { LoadedModel } from '../../src/types.js';
  */
 export function naiveForward(m: LoadedModel, tokens: number[]): Float64Array {
   const c = m.config;
-  const T = tokens.length;
   const hd = c.dim / c.nHeads;
   const rows = (mat: Matrix, r: number) => Array.from(mat.data.subarray(r * mat.cols, (r + 1) * mat.cols));
   const norm = (v: number[], w: Float32Array) => {
@@ -17,7 +16,9 @@ export function naiveForward(m: LoadedModel, tokens: number[]): Float64Array {
   };
   const lin = (x: number[][], w: Matrix) => {
     const y = matmulABt({ rows: x.length, cols: w.cols, data: Float32Array.from(x.flat()) }, w);
-    return Array.from({ length: x.length }, (_, t) => Array.from(y.data.subarray(t * w.rows, (t + 1) * w.rows)));
+    return Array.from({ length: x.length }, (_, t) =>
+      Array.from(y.data.subarray(t * w.rows, (t + 1) * w.rows)),
+    );
   };
   const rope = (v: number[], pos: number) => {
     const out = v.slice();
@@ -62,6 +63,9 @@ export function naiveForward(m: LoadedModel, tokens: number[]): Float64Array {
     const d = lin(hmid, L.down);
     x = x.map((r, t) => r.map((val, i) => val + d[t]![i]!));
   }
-  const logits = lin(x.map((r) => norm(r, m.weights.finalNorm)), m.weights.output);
+  const logits = lin(
+    x.map((r) => norm(r, m.weights.finalNorm)),
+    m.weights.output,
+  );
   return Float64Array.from(logits.flat());
 }

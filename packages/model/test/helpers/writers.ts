@@ -14,7 +14,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
-const bytesOf = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+const bytesOf = (a: Float32Array): Uint8Array =>
+  new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
 
 /** llama2.c legacy (v0) or version-1 checkpoint bytes for `m`. */
 export function llama2cBytes(m: LoadedModel, opts: { shared?: boolean; version?: 0 | 1 } = {}): Uint8Array {
@@ -25,7 +26,15 @@ export function llama2cBytes(m: LoadedModel, opts: { shared?: boolean; version?:
   const all = (f: (l: (typeof L)[number]) => Float32Array) => L.map((l) => bytesOf(f(l)));
   const hd = c.dim / c.nHeads;
   if ((opts.version ?? 0) === 0) {
-    const header = new Int32Array([c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, shared ? c.vocabSize : -c.vocabSize, c.seqLen]);
+    const header = new Int32Array([
+      c.dim,
+      c.hiddenDim,
+      c.nLayers,
+      c.nHeads,
+      c.nKvHeads,
+      shared ? c.vocabSize : -c.vocabSize,
+      c.seqLen,
+    ]);
     return concat([
       bytesOf(new Float32Array(header.buffer)),
       bytesOf(w.tokenEmbedding.data),
@@ -47,7 +56,8 @@ export function llama2cBytes(m: LoadedModel, opts: { shared?: boolean; version?:
   const dv = new DataView(header.buffer);
   dv.setUint32(0, 0x616b3432, true);
   dv.setInt32(4, 1, true);
-  [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen].forEach((v, i) => dv.setInt32(8 + 4 * i, v, true));
+  const ints = [c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, c.vocabSize, c.seqLen];
+  for (let i = 0; i < ints.length; i++) dv.setInt32(8 + 4 * i, ints[i]!, true);
   header[36] = shared ? 1 : 0;
   return concat([
     header,
@@ -74,7 +84,10 @@ export function hfPermute(data: Float32Array, rows: number, cols: number, heads:
     for (let r = 0; r < hd; r++) {
       const i = r >> 1;
       const p = r & 1;
-      out.set(data.subarray((h * hd + r) * cols, (h * hd + r + 1) * cols), (h * hd + p * (hd / 2) + i) * cols);
+      out.set(
+        data.subarray((h * hd + r) * cols, (h * hd + r + 1) * cols),
+        (h * hd + p * (hd / 2) + i) * cols,
+      );
     }
   return out;
 }
@@ -86,7 +99,8 @@ function encode(a: Float32Array, dtype: StDtype): Uint8Array {
   const out = new Uint16Array(a.length);
   const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
   for (let i = 0; i < a.length; i++) {
-    if (dtype === 'BF16') out[i] = u[i]! >>> 16; // truncation: exact for the loader's widening check
+    if (dtype === 'BF16')
+      out[i] = u[i]! >>> 16; // truncation: exact for the loader's widening check
     else out[i] = toF16(a[i]!);
   }
   return new Uint8Array(out.buffer);
@@ -103,16 +117,22 @@ export function toF16(v: number): number {
   if (exp >= 31) return sign | 0x7c00;
   let h = sign | (exp << 10) | (mant >>> 13);
   mant &= 0x1fff;
-  if (mant > 0x1000 || (mant === 0x1000 && (h & 1))) h++;
+  if (mant > 0x1000 || (mant === 0x1000 && h & 1)) h++;
   return h;
 }
 
 /** A safetensors file (HF Llama names, q/k permuted to rotate-half) plus its config.json text. */
-export function safetensorsBytes(m: LoadedModel, dtype: StDtype = 'F32', opts: { tied?: boolean } = {}): { bytes: Uint8Array; config: string } {
+export function safetensorsBytes(
+  m: LoadedModel,
+  dtype: StDtype = 'F32',
+  opts: { tied?: boolean } = {},
+): { bytes: Uint8Array; config: string } {
   const c = m.config;
   const w = m.weights;
   const kv = (c.dim / c.nHeads) * c.nKvHeads;
-  const tensors: [string, number[], Float32Array][] = [['model.embed_tokens.weight', [c.vocabSize, c.dim], w.tokenEmbedding.data]];
+  const tensors: [string, number[], Float32Array][] = [
+    ['model.embed_tokens.weight', [c.vocabSize, c.dim], w.tokenEmbedding.data],
+  ];
   w.layers.forEach((l, i) => {
     const p = `model.layers.${i}.`;
     tensors.push(

@@ -141,11 +141,23 @@ export class Func {
 }
 
 /** A module importing one (optionally shared) memory "env"."memory" and exporting `funcs`. */
-export function buildModule(funcs: Func[], memory: { initialPages: number; maxPages: number; shared: boolean }): Uint8Array<ArrayBuffer> {
+export function buildModule(
+  funcs: Func[],
+  memory: { initialPages: number; maxPages: number; shared: boolean },
+): Uint8Array<ArrayBuffer> {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0x00]);
-  const limits = memory.shared ? [0x03, ...uleb(memory.initialPages), ...uleb(memory.maxPages)] : [0x01, ...uleb(memory.initialPages), ...uleb(memory.maxPages)];
+  const limits = memory.shared
+    ? [0x03, ...uleb(memory.initialPages), ...uleb(memory.maxPages)]
+    : [0x01, ...uleb(memory.initialPages), ...uleb(memory.maxPages)];
   const bytes = [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...limits]])),
     ...section(3, vec(funcs.map((_, i) => uleb(i)))),

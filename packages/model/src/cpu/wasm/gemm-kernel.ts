@@ -20,7 +20,17 @@ export const TILE_SHAPES: readonly [number, number][] = [
 
 function gemmTile(tr: number, nr: number, unroll = 1): Func {
   // params: xp, wp, yp, t0, t1, n0, n1, K, ldy (byte pointers, element counts)
-  const f = new Func(`gemm_${tr}x${nr}${unroll > 1 ? `_u${unroll}` : ''}`, [I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const f = new Func(`gemm_${tr}x${nr}${unroll > 1 ? `_u${unroll}` : ''}`, [
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+  ]);
   const [xp, wp, yp, t0, t1, n0, n1, K, ldy] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const t = f.local(I32);
   const n = f.local(I32);
@@ -45,16 +55,28 @@ function gemmTile(tr: number, nr: number, unroll = 1): Func {
   f.i32(0).set(k);
   f.loop();
   for (let u = 0; u < unroll; u++) {
-    for (let j = 0; j < nr; j++) f.get(wrow[j]!).get(k).add().v128Load(16 * u).set(wv[j]!);
+    for (let j = 0; j < nr; j++)
+      f.get(wrow[j]!)
+        .get(k)
+        .add()
+        .v128Load(16 * u)
+        .set(wv[j]!);
     for (let i = 0; i < tr; i++) {
-      f.get(xrow[i]!).get(k).add().v128Load(16 * u).set(xv);
+      f.get(xrow[i]!)
+        .get(k)
+        .add()
+        .v128Load(16 * u)
+        .set(xv);
       for (let j = 0; j < nr; j++) {
         const a = acc[i * nr + j]!;
         f.get(a).get(xv).get(wv[j]!).f32x4Mul().f32x4Add().set(a);
       }
     }
   }
-  f.get(k).i32(16 * unroll).add().set(k);
+  f.get(k)
+    .i32(16 * unroll)
+    .add()
+    .set(k);
   f.get(k).get(kEnd).ltS().brIf(0);
   f.end();
   for (let i = 0; i < tr; i++) {
@@ -62,7 +84,17 @@ function gemmTile(tr: number, nr: number, unroll = 1): Func {
       const a = acc[i * nr + j]!;
       // address = yp + ((t + i)·ldy + n + j)·4
       f.get(t).i32(i).add().get(ldy).mul().get(n).add().i32(j).add().i32(2).shl().get(yp).add();
-      f.get(a).f32x4Lane(0).get(a).f32x4Lane(1).f32Add().get(a).f32x4Lane(2).f32Add().get(a).f32x4Lane(3).f32Add();
+      f.get(a)
+        .f32x4Lane(0)
+        .get(a)
+        .f32x4Lane(1)
+        .f32Add()
+        .get(a)
+        .f32x4Lane(2)
+        .f32Add()
+        .get(a)
+        .f32x4Lane(3)
+        .f32Add();
       f.f32Store();
     }
   }
@@ -76,7 +108,11 @@ function gemmTile(tr: number, nr: number, unroll = 1): Func {
 }
 
 /** Module bytes exporting gemm_<TR>x<NR> for every TILE_SHAPES entry, importing env.memory. */
-export function gemmModuleBytes(shared: boolean, maxPages: number, shapes: readonly (readonly [number, number] | readonly [number, number, number])[] = TILE_SHAPES): Uint8Array<ArrayBuffer> {
+export function gemmModuleBytes(
+  shared: boolean,
+  maxPages: number,
+  shapes: readonly (readonly [number, number] | readonly [number, number, number])[] = TILE_SHAPES,
+): Uint8Array<ArrayBuffer> {
   return buildModule(
     shapes.map(([a, b, u]) => gemmTile(a, b, u ?? 1)),
     { initialPages: 1, maxPages, shared },

@@ -15,7 +15,10 @@ const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const TR = 4;
 const NR = 2;
 
-export type KernelExports = Record<'gemm_4x2' | 'gemm_1x2' | 'gemm_4x1' | 'gemm_1x1', (...a: number[]) => void>;
+export type KernelExports = Record<
+  'gemm_4x2' | 'gemm_1x2' | 'gemm_4x1' | 'gemm_1x1',
+  (...a: number[]) => void
+>;
 
 let moduleCache: WebAssembly.Module | null | undefined;
 
@@ -24,7 +27,10 @@ export function gemmModule(): WebAssembly.Module | null {
   if (moduleCache === undefined) {
     try {
       const bytes = gemmModuleBytes(true, MAX_PAGES);
-      moduleCache = typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      moduleCache =
+        typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes)
+          ? new WebAssembly.Module(bytes)
+          : null;
       if (moduleCache) new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
     } catch {
       moduleCache = null;
@@ -34,9 +40,19 @@ export function gemmModule(): WebAssembly.Module | null {
 }
 
 /** Runs the kernel over t ∈ [0, T), n ∈ [n0, n1) with pointers into the kernel's memory. */
-export function runKernel(k: KernelExports, xp: number, wp: number, yp: number, T: number, K: number, n0: number, n1: number, ldy: number): void {
+export function runKernel(
+  k: KernelExports,
+  xp: number,
+  wp: number,
+  yp: number,
+  T: number,
+  K: number,
+  n0: number,
+  n1: number,
+  ldy: number,
+): void {
   const tm = T - (T % TR);
-  const nm = n0 + ((n1 - n0) - ((n1 - n0) % NR));
+  const nm = n0 + (n1 - n0 - ((n1 - n0) % NR));
   if (tm > 0 && nm > n0) k.gemm_4x2(xp, wp, yp, 0, tm, n0, nm, K, ldy);
   if (tm < T && nm > n0) k.gemm_1x2(xp, wp, yp, tm, T, n0, nm, K, ldy);
   if (tm > 0 && nm < n1) k.gemm_4x1(xp, wp, yp, 0, tm, nm, n1, K, ldy);
@@ -51,12 +67,19 @@ export class WasmGemm {
 
   constructor(module: WebAssembly.Module) {
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } })
+      .exports as unknown as KernelExports;
     this.f32 = new Float32Array(this.memory.buffer);
   }
 
   /** Copies X and W in and returns the byte pointers [xp, wp, yp]; grows memory when needed. */
-  protected stage(x: Float32Array, T: number, K: number, w: Float32Array, N: number): [number, number, number] {
+  protected stage(
+    x: Float32Array,
+    T: number,
+    K: number,
+    w: Float32Array,
+    N: number,
+  ): [number, number, number] {
     const xn = T * K;
     const wn = N * K;
     const need = (xn + wn + T * N) * 4;
@@ -64,7 +87,8 @@ export class WasmGemm {
       this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / PAGE));
     }
     // A shared memory's buffer object is replaced on growth: refresh the view.
-    if (this.f32.length * 4 !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
+    if (this.f32.length * 4 !== this.memory.buffer.byteLength)
+      this.f32 = new Float32Array(this.memory.buffer);
     this.f32.set(xn === x.length ? x : x.subarray(0, xn), 0);
     this.f32.set(wn === w.length ? w : w.subarray(0, wn), xn);
     return [0, xn * 4, (xn + wn) * 4];
