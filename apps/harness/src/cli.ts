@@ -18,7 +18,9 @@ let stopRequested = false;
 function installSigint(): () => boolean {
   process.on('SIGINT', () => {
     if (stopRequested) {
-      process.stderr.write('\nnq: second Ctrl-C, abandoning the current cell; every finished row is on disk\n');
+      process.stderr.write(
+        '\nnq: second Ctrl-C, abandoning the current cell; every finished row is on disk\n',
+      );
       process.exit(130);
     }
     stopRequested = true;
@@ -35,7 +37,9 @@ const program = new Command()
 
 program
   .command('sweep', { isDefault: true })
-  .description('run a sweep file (default: sweeps/default.yaml); finished cells are skipped, results appended to results/<name>.jsonl')
+  .description(
+    'run a sweep file (default: sweeps/default.yaml); finished cells are skipped, results appended to results/<name>.jsonl',
+  )
   .argument('[config]', 'sweep file (.yaml/.json) or the name of one in sweeps/', 'default')
   .option('-o, --out <file>', 'results file (default results/<sweep name>.jsonl)')
   .option('-f, --force', 'recompute cells that already have a row (the new row supersedes the old)')
@@ -44,11 +48,15 @@ program
   .option('--max-cells <n>', 'stop after computing n cells (resume later)', (v) => intArg('--max-cells', v))
   .option('--list', 'list the named sweeps with their hypotheses and exit')
   .option('--print', 'print the sweep with defaults filled in and exit')
-  .addHelpText('after', `\nNames a sweep file may use:\n  rotations: ${ROTATION_NAMES_HELP}\n  act:       ${ACT_NAMES_HELP}\n  weight:    ${WEIGHT_NAMES_HELP}\n`)
+  .addHelpText(
+    'after',
+    `\nNames a sweep file may use:\n  rotations: ${ROTATION_NAMES_HELP}\n  act:       ${ACT_NAMES_HELP}\n  weight:    ${WEIGHT_NAMES_HELP}\n`,
+  )
   .action(async (config: string, opts) => {
     const { listSweeps, printResolved, sweepCommand } = await sweepMod();
     if (opts.list) {
-      for (const s of listSweeps()) process.stdout.write(`${s.name.padEnd(28)} ${s.kind.padEnd(10)} ${s.hypothesis ?? ''}\n`);
+      for (const s of listSweeps())
+        process.stdout.write(`${s.name.padEnd(28)} ${s.kind.padEnd(10)} ${s.hypothesis ?? ''}\n`);
       return;
     }
     if (opts.print) {
@@ -83,12 +91,20 @@ program
   .description('perplexity and KL divergence of a recipe on a text (via @nq/eval-ppl)')
   .requiredOption('--model <file>', 'model checkpoint (.bin, .gguf, .safetensors)')
   .requiredOption('--data <file>', 'text file')
-  .requiredOption('--recipe <name-or-json>', 'recipe name (fp, w4a4-rtn-token, had-w4a4, …) or a recipe JSON file')
+  .requiredOption(
+    '--recipe <name-or-json>',
+    'recipe name (fp, w4a4-rtn-token, had-w4a4, …) or a recipe JSON file',
+  )
   .option('--ctx <n>', 'context (window) length', (v) => intArg('--ctx', v), 256)
-  .option('--stride <n>', 'sliding-window stride (default: non-overlapping windows)', (v) => intArg('--stride', v))
+  .option('--stride <n>', 'sliding-window stride (default: non-overlapping windows)', (v) =>
+    intArg('--stride', v),
+  )
   .option('--windows <n>', 'evaluate only the first n windows', (v) => intArg('--windows', v))
   .option('--seed <n>', 'seed of random rotations', (v) => intArg('--seed', v), 0)
-  .option('--json', 'print one JSON object (ppl, ppl_se, kld_mean, kld_se, kld_median, kld_p99, top1, windows, tokens_scored, seconds)')
+  .option(
+    '--json',
+    'print one JSON object (ppl, ppl_se, kld_mean, kld_se, kld_median, kld_p99, top1, windows, tokens_scored, seconds)',
+  )
   .action(async (opts) => {
     const { evalCommand } = await import('./commands/eval.js');
     process.exitCode = await evalCommand(opts);
@@ -96,7 +112,9 @@ program
 
 program
   .command('bench')
-  .description('run the tinybench suites (benchmarks/src/suites) — arguments are passed to the benchmarks runner')
+  .description(
+    'run the tinybench suites (benchmarks/src/suites) — arguments are passed to the benchmarks runner',
+  )
   .argument('[suite...]', 'suites to run (default: all)')
   .addOption(new Option('--backend <b>', 'only this backend').choices(['cpu', 'webgpu', 'gpujs']))
   .option('--json', 'one JSON record per line')
@@ -125,7 +143,9 @@ program
 
 program
   .command('discover')
-  .description('evolution-strategy search for structured rotations (needs @nq/es-search: not implemented yet)')
+  .description(
+    'evolution-strategy search for structured rotations (needs @nq/es-search: not implemented yet)',
+  )
   .allowUnknownOption()
   .action(async () => {
     const { discoverCommand } = await import('./commands/discover.js');
@@ -146,7 +166,12 @@ program
 
 function intArg(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new NqInputError(name, `must be a non-negative integer, got ${JSON.stringify(v)}`, `Pass e.g. ${name} 4.`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new NqInputError(
+      name,
+      `must be a non-negative integer, got ${JSON.stringify(v)}`,
+      `Pass e.g. ${name} 4.`,
+    );
   return n;
 }
 
@@ -156,7 +181,8 @@ async function main(): Promise<void> {
   } catch (e) {
     if (e instanceof NqError) {
       process.stderr.write(`nq: ${e.name}: ${e.message}\n`);
-      process.exitCode = e.code === 'NQ_INPUT' || e.code === 'NQ_FORMAT' ? 2 : e.code === 'NQ_UNSUPPORTED' ? 3 : 1;
+      process.exitCode =
+        e.code === 'NQ_INPUT' || e.code === 'NQ_FORMAT' ? 2 : e.code === 'NQ_UNSUPPORTED' ? 3 : 1;
     } else {
       process.stderr.write(`nq: ${(e as Error)?.stack ?? e}\n`);
       process.exitCode = 1;

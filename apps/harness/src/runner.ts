@@ -1,10 +1,10 @@
 import { SingleBar } from 'cli-progress';
-import { cellLabels, type CellSpec } from './sweep/cell.js';
-import type { Cell } from './sweep/grid.js';
-import type { CellOutcome } from './studies/kernel-study.js';
+import { hashFiles, runFacts } from './store/provenance.js';
 import type { ResultsStore } from './store/results-store.js';
 import type { ResultRow } from './store/row.js';
-import { hashFiles, runFacts } from './store/provenance.js';
+import type { CellOutcome } from './studies/kernel-study.js';
+import { type CellSpec, cellLabels } from './sweep/cell.js';
+import type { Cell } from './sweep/grid.js';
 
 export type Executor = (spec: CellSpec) => Promise<CellOutcome>;
 
@@ -43,8 +43,12 @@ export async function runCells(o: RunOptions): Promise<RunSummary> {
   const todo = o.cells.filter((c) => o.force || !o.store.has(c.id));
   const skipped = o.cells.length - todo.length;
   const t0 = performance.now();
-  if (skipped > 0) log(`${o.sweepName}: ${skipped}/${o.cells.length} cells already in ${o.store.file}, skipped${o.force ? '' : ' (--force recomputes)'}`);
-  if (todo.length === 0) return { total: o.cells.length, computed: 0, skipped, interrupted: false, seconds: 0 };
+  if (skipped > 0)
+    log(
+      `${o.sweepName}: ${skipped}/${o.cells.length} cells already in ${o.store.file}, skipped${o.force ? '' : ' (--force recomputes)'}`,
+    );
+  if (todo.length === 0)
+    return { total: o.cells.length, computed: 0, skipped, interrupted: false, seconds: 0 };
 
   const tty = o.progress ?? !!process.stderr.isTTY;
   const bar = tty
@@ -104,7 +108,9 @@ export async function runCells(o: RunOptions): Promise<RunSummary> {
           lastPct = pct;
           const el = (performance.now() - t0) / 1000;
           const eta = (el / computed) * (todo.length - computed);
-          log(`${o.sweepName}: ${computed}/${todo.length} cells, ${el.toFixed(1)} s, ETA ${eta.toFixed(0)} s`);
+          log(
+            `${o.sweepName}: ${computed}/${todo.length} cells, ${el.toFixed(1)} s, ETA ${eta.toFixed(0)} s`,
+          );
         }
       }
     }

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ResultsStore } from '../src/store/results-store.js';
 import { runCli, SHARED, tmpDir } from './helpers.js';
 
-const haveModel = fs.existsSync(path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.bin')) && fs.existsSync(path.join(SHARED, 'data/docs-valid.txt'));
+const haveModel =
+  fs.existsSync(path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.bin')) &&
+  fs.existsSync(path.join(SHARED, 'data/docs-valid.txt'));
 
 describe('nq CLI', () => {
   it('runs the default sweep (reduced: --quick), prints the table, and a second run recomputes nothing', () => {
@@ -28,7 +30,9 @@ describe('nq CLI', () => {
 
     // nq reproduce: a stored CPU row recomputes bit-for-bit (kernel row; and a model row when a model is there).
     const rows = ResultsStore.openRead(out).latest();
-    const kernelRow = rows.find((x) => x.spec.study === 'kernel' && x.labels.rotation === 'ro' && x.labels.weight !== 'none')!;
+    const kernelRow = rows.find(
+      (x) => x.spec.study === 'kernel' && x.labels.rotation === 'ro' && x.labels.weight !== 'none',
+    )!;
     const rep = runCli(['reproduce', kernelRow.cell.slice(0, 10), '--results', out]);
     expect(rep.code, rep.stdout + rep.stderr).toBe(0);
     expect(rep.stdout).toContain('reproduced exactly');
@@ -43,8 +47,13 @@ describe('nq CLI', () => {
     expect(md).toContain('| default-quick | 📏 baseline');
     expect(md).toContain(kernelRow.cell);
     const svgs = fs.readdirSync(rd).filter((f) => f.endsWith('.svg'));
-    expect(svgs).toEqual(expect.arrayContaining(['default-quick.pareto.svg', 'default-quick.activation-stats.svg']));
-    for (const f of svgs) expect(fs.readFileSync(path.join(rd, f), 'utf8')).toMatch(/^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svgs).toEqual(
+      expect.arrayContaining(['default-quick.pareto.svg', 'default-quick.activation-stats.svg']),
+    );
+    for (const f of svgs)
+      expect(fs.readFileSync(path.join(rd, f), 'utf8')).toMatch(
+        /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/,
+      );
   });
 
   it('exits with typed errors: bad input 2, not implemented 3', () => {
@@ -64,12 +73,35 @@ describe('nq CLI', () => {
   it.skipIf(!haveModel)('nq eval --json prints the issue-7 fields', () => {
     const dir = tmpDir('eval');
     const r = runCli(
-      ['eval', '--model', path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.bin'), '--data', path.join(SHARED, 'data/docs-valid.txt'), '--recipe', 'w4a4-rtn-token', '--windows', '2', '--json'],
+      [
+        'eval',
+        '--model',
+        path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.bin'),
+        '--data',
+        path.join(SHARED, 'data/docs-valid.txt'),
+        '--recipe',
+        'w4a4-rtn-token',
+        '--windows',
+        '2',
+        '--json',
+      ],
       { NQ_CACHE_DIR: dir },
     );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    for (const k of ['ppl', 'ppl_se', 'kld_mean', 'kld_se', 'kld_median', 'kld_p99', 'top1', 'windows', 'tokens_scored', 'seconds']) expect(j).toHaveProperty(k);
+    for (const k of [
+      'ppl',
+      'ppl_se',
+      'kld_mean',
+      'kld_se',
+      'kld_median',
+      'kld_p99',
+      'top1',
+      'windows',
+      'tokens_scored',
+      'seconds',
+    ])
+      expect(j).toHaveProperty(k);
     expect(j.windows).toBe(2);
     expect(j.tokens_scored).toBe(2 * 255);
     expect(j.kld_mean).toBeGreaterThan(0);

@@ -27,7 +27,9 @@ beforeAll(async () => {
           siblings: Object.entries(files).map(([rfilename, b]) => ({
             rfilename,
             size: b.length,
-            ...(rfilename.endsWith('.gguf') ? { lfs: { size: b.length, sha256: createHash('sha256').update(b).digest('hex') } } : {}),
+            ...(rfilename.endsWith('.gguf')
+              ? { lfs: { size: b.length, sha256: createHash('sha256').update(b).digest('hex') } }
+              : {}),
           })),
         }),
       );
@@ -56,12 +58,20 @@ describe('nq fetch-model', () => {
     expect(fs.readFileSync(path.join(dir, 'acme__tiny', 'model.Q8_0.gguf'))).toEqual(weights);
     expect(fs.existsSync(path.join(dir, 'acme__tiny', 'model.Q8_0.gguf.part'))).toBe(false);
     // --include narrows; a direct URL downloads one file.
-    const only = await fetchModelCommand('acme/tiny', { dir: tmpDir('fetch2'), include: '*.json', log: () => {} });
+    const only = await fetchModelCommand('acme/tiny', {
+      dir: tmpDir('fetch2'),
+      include: '*.json',
+      log: () => {},
+    });
     expect(only.map((f) => path.basename(f))).toEqual(['config.json']);
     const one = await fetchModelCommand(`${base}/acme/tiny/resolve/main/config.json`, { dir, log: () => {} });
     expect(fs.readFileSync(one[0]!, 'utf8')).toBe('{"dim":8}');
-    await expect(fetchModelCommand('acme/missing', { dir, log: () => {} })).rejects.toThrow(/was not found \(HTTP 404\)/);
-    await expect(fetchModelCommand('not a repo', { dir, log: () => {} })).rejects.toThrow(/neither a URL nor a Hugging Face repo id/);
+    await expect(fetchModelCommand('acme/missing', { dir, log: () => {} })).rejects.toThrow(
+      /was not found \(HTTP 404\)/,
+    );
+    await expect(fetchModelCommand('not a repo', { dir, log: () => {} })).rejects.toThrow(
+      /neither a URL nor a Hugging Face repo id/,
+    );
   });
 
   it('fails with a clear offline message when the host cannot be reached', async () => {

@@ -14,13 +14,25 @@ export function tmpDir(label: string): string {
 /** Node args that run the CLI from source, as `pnpm nq` does. */
 export const NODE_ARGS = ['--conditions=source', '--import', 'tsx', CLI];
 
-export function runCli(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 110_000 });
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...NODE_ARGS, ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 110_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function spawnCli(args: string[], env: Record<string, string> = {}) {
-  return spawn(process.execPath, [...NODE_ARGS, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...NODE_ARGS, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Number of complete lines in a file (0 if missing). */

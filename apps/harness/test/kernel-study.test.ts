@@ -1,14 +1,18 @@
-import { describe, expect, it } from 'vitest';
 import { gemmError } from '@nq/quant-int4';
+import { describe, expect, it } from 'vitest';
+import { runKernelCell } from '../src/studies/kernel-study.js';
 import type { KernelCell } from '../src/sweep/cell.js';
 import { expandGrid } from '../src/sweep/grid.js';
 import { parseSweep } from '../src/sweep/load.js';
-import { runKernelCell } from '../src/studies/kernel-study.js';
 import { syntheticActivations, syntheticWeights } from '../src/synthetic/profiles.js';
 import { cpuOps } from '../src/techniques/ops.js';
 
 function cells(rotations: string[], act: string[], weight: string[]): KernelCell[] {
-  const s = parseSweep({ name: 'k', seeds: [7], kernel: { data: ['docs5m-down'], rotations, act, weight, tokens: 24, channels: 64, out: 12 } });
+  const s = parseSweep({
+    name: 'k',
+    seeds: [7],
+    kernel: { data: ['docs5m-down'], rotations, act, weight, tokens: 24, channels: 64, out: 12 },
+  });
   return expandGrid(s).cells.map((c) => c.spec as KernelCell);
 }
 
@@ -25,7 +29,9 @@ function refQuantRows(x: Float32Array, rows: number, cols: number, bits: number)
     let m = 0;
     for (let c = 0; c < cols; c++) m = Math.max(m, Math.abs(x[r * cols + c]!));
     const s = Math.fround(m / qmax);
-    for (let c = 0; c < cols; c++) out[r * cols + c] = s === 0 ? 0 : Math.fround(Math.min(qmax, Math.max(-qmax - 1, rne(x[r * cols + c]! / s))) * s);
+    for (let c = 0; c < cols; c++)
+      out[r * cols + c] =
+        s === 0 ? 0 : Math.fround(Math.min(qmax, Math.max(-qmax - 1, rne(x[r * cols + c]! / s))) * s);
   }
   return out;
 }
@@ -68,7 +74,9 @@ describe('kernel-level cell metrics', () => {
       });
       const theirs = rep.gemm.sse / rep.gemm.signal;
       expect(Math.abs(m.gemm_rel_mse! - theirs) / theirs).toBeLessThan(1e-4);
-      expect(Math.abs(m.act_rel_mse! - rep.activation.sse / rep.activation.signal) / m.act_rel_mse!).toBeLessThan(1e-4);
+      expect(
+        Math.abs(m.act_rel_mse! - rep.activation.sse / rep.activation.signal) / m.act_rel_mse!,
+      ).toBeLessThan(1e-4);
     }
   });
 

@@ -8,7 +8,15 @@ import { lineCount, runCli, spawnCli, tmpDir, writeSmallSweep } from './helpers.
 
 // Cells big enough (~0.1 s each) that a kill lands mid-sweep.
 
-const bigger = (f: string) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('tokens: 32', 'tokens: 256').replace('channels: 64', 'channels: 256').replace('out: 16', 'out: 128'));
+const bigger = (f: string) =>
+  fs.writeFileSync(
+    f,
+    fs
+      .readFileSync(f, 'utf8')
+      .replace('tokens: 32', 'tokens: 256')
+      .replace('channels: 64', 'channels: 256')
+      .replace('out: 16', 'out: 128'),
+  );
 
 async function waitForRows(file: string, n: number, child: ReturnType<typeof spawnCli>): Promise<void> {
   const t0 = Date.now();
@@ -19,7 +27,9 @@ async function waitForRows(file: string, n: number, child: ReturnType<typeof spa
   }
 }
 
-function exitOf(child: ReturnType<typeof spawnCli>): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+function exitOf(
+  child: ReturnType<typeof spawnCli>,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   let stderr = '';
   child.stderr!.on('data', (d) => {
     stderr += d;

@@ -14,7 +14,16 @@ function row(cell: string, value: number): ResultRow {
     labels: { cell },
     metrics: { x: value, tiny: 1e-300, neg: -0.1 },
     timings: {},
-    provenance: { git: 'g', packages: {}, node: 'v', platform: 'p', cpu: 'c', backend: 'cpu', seeds: {}, files: {} },
+    provenance: {
+      git: 'g',
+      packages: {},
+      node: 'v',
+      platform: 'p',
+      cpu: 'c',
+      backend: 'cpu',
+      seeds: {},
+      files: {},
+    },
     created: '2020-01-01T00:00:00.000Z',
   };
 }
@@ -32,7 +41,8 @@ describe('results store (JSONL + per-line checksum)', () => {
     expect(r.get('b')!.metrics.x).toBe(Math.PI);
     expect(r.skipped).toBe(0);
     // Every line is standalone JSON (jq-friendly) with a checksum over the row.
-    for (const line of fs.readFileSync(f, 'utf8').trim().split('\n')) expect(JSON.parse(line).sum).toMatch(/^[0-9a-f]{16}$/);
+    for (const line of fs.readFileSync(f, 'utf8').trim().split('\n'))
+      expect(JSON.parse(line).sum).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('ignores a torn last line and a writer truncates it', () => {

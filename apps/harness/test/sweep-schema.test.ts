@@ -25,13 +25,19 @@ const OK_KERNEL = 'kernel:\n  data: [docs5m-down]\n  rotations: [none]\n  act: [
 
 describe('sweep files: precise errors', () => {
   it('names the field, the value and the allowed values for a bad rotation', () => {
-    const m = bad('rot.yaml', 'name: x\nkernel:\n  data: [docs5m-down]\n  rotations: [none, bhad33]\n  act: [int4-token]\n');
+    const m = bad(
+      'rot.yaml',
+      'name: x\nkernel:\n  data: [docs5m-down]\n  rotations: [none, bhad33]\n  act: [int4-token]\n',
+    );
     expect(m).toContain('kernel.rotations[1]: "bhad33"');
     expect(m).toMatch(/allowed: none, had .*bhad<b>.*ro/);
   });
 
   it('lists the allowed quantizer names and data profiles', () => {
-    const m = bad('act.yaml', 'name: x\nkernel:\n  data: [gpt-huge]\n  rotations: [none]\n  act: [int4-token, int16-token]\n');
+    const m = bad(
+      'act.yaml',
+      'name: x\nkernel:\n  data: [gpt-huge]\n  rotations: [none]\n  act: [int4-token, int16-token]\n',
+    );
     expect(m).toContain('kernel.data[0]: "gpt-huge"');
     expect(m).toContain('allowed: docs5m-attn, docs5m-down, llm-outlier');
     expect(m).toContain('kernel.act[1]: "int16-token"');
@@ -42,7 +48,9 @@ describe('sweep files: precise errors', () => {
     const m = bad('keys.yaml', `name: x\nseed: 3\n${OK_KERNEL}  rotation: [had]\n`);
     expect(m).toContain('(top level): unknown field(s) "seed"');
     expect(m).toMatch(/allowed: name, description, kind, hypothesis, verdict, seeds, kernel, model/);
-    expect(m).toContain('kernel: unknown field(s) "rotation"; allowed: data, rotations, act, weight, tokens, channels, out');
+    expect(m).toContain(
+      'kernel: unknown field(s) "rotation"; allowed: data, rotations, act, weight, tokens, channels, out',
+    );
   });
 
   it('reports wrong types, missing fields, and enum values with what is allowed', () => {
@@ -54,13 +62,21 @@ describe('sweep files: precise errors', () => {
 
   it('checks rules across fields: a study is required, blocks fit the channels, a verdict needs a hypothesis', () => {
     expect(bad('empty.yaml', 'name: x\n')).toContain('a sweep needs a kernel study, a model study, or both');
-    expect(bad('block.yaml', 'name: x\nkernel:\n  data: [docs5m-down]\n  rotations: [bhad512]\n  act: [int4-token]\n  channels: 256\n')).toContain(
-      'kernel.rotations[0]: "bhad512" — block 512 does not divide channels (256)',
+    expect(
+      bad(
+        'block.yaml',
+        'name: x\nkernel:\n  data: [docs5m-down]\n  rotations: [bhad512]\n  act: [int4-token]\n  channels: 256\n',
+      ),
+    ).toContain('kernel.rotations[0]: "bhad512" — block 512 does not divide channels (256)');
+    expect(
+      bad(
+        'verdict.yaml',
+        `name: x\nverdict: { metric: act_rel_mse, baseline: { rotation: none }, treatment: { rotation: had } }\n${OK_KERNEL}`,
+      ),
+    ).toContain('hypothesis');
+    expect(bad('size.yaml', `name: x\n${OK_KERNEL}  channels: 50\n`)).toContain(
+      'kernel.channels: 50 — channels must be a Hadamard size @nq/hadamard supports',
     );
-    expect(bad('verdict.yaml', `name: x\nverdict: { metric: act_rel_mse, baseline: { rotation: none }, treatment: { rotation: had } }\n${OK_KERNEL}`)).toContain(
-      'hypothesis',
-    );
-    expect(bad('size.yaml', `name: x\n${OK_KERNEL}  channels: 50\n`)).toContain('kernel.channels: 50 — channels must be a Hadamard size @nq/hadamard supports');
   });
 
   it('reports YAML syntax errors and non-mapping files', () => {
@@ -85,7 +101,16 @@ describe('sweep files: precise errors', () => {
 
 describe('grid and cell ids', () => {
   it('expands data × rotations × act × weight × seeds', () => {
-    const s = parseSweep({ name: 'g', seeds: [0, 5], kernel: { data: ['docs5m-down', 'llm-outlier'], rotations: ['none', 'ro', 'bhad32'], act: ['int4-token', 'none'], weight: ['none', 'rtn-int4-row'] } });
+    const s = parseSweep({
+      name: 'g',
+      seeds: [0, 5],
+      kernel: {
+        data: ['docs5m-down', 'llm-outlier'],
+        rotations: ['none', 'ro', 'bhad32'],
+        act: ['int4-token', 'none'],
+        weight: ['none', 'rtn-int4-row'],
+      },
+    });
     const g = expandGrid(s);
     expect(g.cells).toHaveLength(2 * 2 * 3 * 2 * 2);
     expect(new Set(g.cells.map((c) => c.id)).size).toBe(g.cells.length);

@@ -52,30 +52,42 @@ describe('synthetic LLM-like activations', () => {
     expect(st.absmax / st.median_abs).toBeGreaterThan(spec.massiveScale * 0.95);
   });
 
-  it.skipIf(!fs.existsSync(REF))('matches nq-docs-5M linear-input statistics (ref.json) on the same shapes', () => {
-    const stats = JSON.parse(fs.readFileSync(REF, 'utf8')).linear_input_stats as { tap: string; kurtosis: number; top_channel_max_over_median: number }[];
-    const band = (rows: typeof stats, key: 'kurtosis' | 'top_channel_max_over_median') => {
-      const v = rows.map((r) => r[key]);
-      // The real range widened by 30% each way: a profile must land in the same regime, not on one layer.
-      return [Math.min(...v) * 0.7, Math.max(...v) * 1.3] as const;
-    };
-    const cases = [
-      { profile: 'docs5m-attn', rows: stats.filter((s) => s.tap !== 'down_in'), channels: 256 },
-      { profile: 'docs5m-down', rows: stats.filter((s) => s.tap === 'down_in'), channels: 768 },
-    ];
-    for (const c of cases) {
-      const [k0, k1] = band(c.rows, 'kurtosis');
-      const [t0, t1] = band(c.rows, 'top_channel_max_over_median');
-      for (const seed of [0, 1, 2]) {
-        // The reference prompt is 64 tokens; the table's channels are dim (256) or hidden (768).
-        const st = activationStats(syntheticActivations(syntheticSpec(c.profile, { tokens: 64, channels: c.channels, out: 8 }), seed));
-        expect(st.kurtosis, `${c.profile} seed ${seed} kurtosis`).toBeGreaterThan(k0);
-        expect(st.kurtosis, `${c.profile} seed ${seed} kurtosis`).toBeLessThan(k1);
-        expect(st.top_channel_ratio, `${c.profile} seed ${seed} top-channel ratio`).toBeGreaterThan(t0);
-        expect(st.top_channel_ratio, `${c.profile} seed ${seed} top-channel ratio`).toBeLessThan(t1);
+  it.skipIf(!fs.existsSync(REF))(
+    'matches nq-docs-5M linear-input statistics (ref.json) on the same shapes',
+    () => {
+      const stats = JSON.parse(fs.readFileSync(REF, 'utf8')).linear_input_stats as {
+        tap: string;
+        kurtosis: number;
+        top_channel_max_over_median: number;
+      }[];
+      const band = (rows: typeof stats, key: 'kurtosis' | 'top_channel_max_over_median') => {
+        const v = rows.map((r) => r[key]);
+        // The real range widened by 30% each way: a profile must land in the same regime, not on one layer.
+        return [Math.min(...v) * 0.7, Math.max(...v) * 1.3] as const;
+      };
+      const cases = [
+        { profile: 'docs5m-attn', rows: stats.filter((s) => s.tap !== 'down_in'), channels: 256 },
+        { profile: 'docs5m-down', rows: stats.filter((s) => s.tap === 'down_in'), channels: 768 },
+      ];
+      for (const c of cases) {
+        const [k0, k1] = band(c.rows, 'kurtosis');
+        const [t0, t1] = band(c.rows, 'top_channel_max_over_median');
+        for (const seed of [0, 1, 2]) {
+          // The reference prompt is 64 tokens; the table's channels are dim (256) or hidden (768).
+          const st = activationStats(
+            syntheticActivations(
+              syntheticSpec(c.profile, { tokens: 64, channels: c.channels, out: 8 }),
+              seed,
+            ),
+          );
+          expect(st.kurtosis, `${c.profile} seed ${seed} kurtosis`).toBeGreaterThan(k0);
+          expect(st.kurtosis, `${c.profile} seed ${seed} kurtosis`).toBeLessThan(k1);
+          expect(st.top_channel_ratio, `${c.profile} seed ${seed} top-channel ratio`).toBeGreaterThan(t0);
+          expect(st.top_channel_ratio, `${c.profile} seed ${seed} top-channel ratio`).toBeLessThan(t1);
+        }
       }
-    }
-  });
+    },
+  );
 
   it('computes the statistics by their definitions on a hand-made matrix', () => {
     // Channels: max|x| = 4 and 1 and 2 → ratio 4 / median(4,1,2)=2 → 2.

@@ -27,7 +27,10 @@ function rows(treat: (seed: number, act: string) => number, base = 1): ResultRow
 
 describe('experiment registry verdicts', () => {
   it('success when every seed improves by at least min_effect (pairs matched on the other axes)', () => {
-    const j = judge(sweep, rows(() => 0.5));
+    const j = judge(
+      sweep,
+      rows(() => 0.5),
+    );
     expect(j.outcome).toBe('success');
     expect(j.agreement).toBe('3 of 3 seeds support');
     expect(j.seeds.map((s) => s.pairs)).toEqual([2, 2, 2]);
@@ -35,14 +38,25 @@ describe('experiment registry verdicts', () => {
   });
 
   it('failure when every seed is no better', () => {
-    const j = judge(sweep, rows(() => 1.2));
+    const j = judge(
+      sweep,
+      rows(() => 1.2),
+    );
     expect(j.outcome).toBe('failure');
     expect(j.agreement).toBe('3 of 3 seeds contradict');
   });
 
   it('inconclusive when seeds disagree or effects are below the threshold', () => {
-    expect(judge(sweep, rows((seed) => (seed === 1 ? 1.3 : 0.5))).outcome).toBe('inconclusive');
-    const weak = judge(sweep, rows(() => 0.95));
+    expect(
+      judge(
+        sweep,
+        rows((seed) => (seed === 1 ? 1.3 : 0.5)),
+      ).outcome,
+    ).toBe('inconclusive');
+    const weak = judge(
+      sweep,
+      rows(() => 0.95),
+    );
     expect(weak.outcome).toBe('inconclusive');
     expect(weak.seeds.every((s) => s.says === 'weak')).toBe(true);
     expect(judge(sweep, []).evidence).toContain('no (treatment, baseline) pairs');
@@ -55,7 +69,12 @@ describe('experiment registry verdicts', () => {
     expect(judge(sweep, rs).outcome).not.toBe('success');
     expect(judge(scoped, rs).outcome).toBe('success');
     const higher = { ...sweep, verdict: { ...sweep.verdict!, better: 'higher' as const } };
-    expect(judge(higher, rows(() => 0.5)).outcome).toBe('failure');
+    expect(
+      judge(
+        higher,
+        rows(() => 0.5),
+      ).outcome,
+    ).toBe('failure');
     expect(judge({ ...sweep, kind: 'baseline' }, rs).outcome).toBe('baseline');
   });
 });

@@ -13,9 +13,16 @@ import { repoRoot } from '../util/paths.js';
 export function benchCommand(args: string[]): Promise<number> {
   const root = repoRoot();
   const cli = path.join(root, 'benchmarks', 'src', 'cli.ts');
-  if (!fs.existsSync(cli)) throw new NqUnsupportedError('`nq bench`', `the benchmarks runner ${cli} is not present in this checkout.`);
+  if (!fs.existsSync(cli))
+    throw new NqUnsupportedError(
+      '`nq bench`',
+      `the benchmarks runner ${cli} is not present in this checkout.`,
+    );
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', cli, ...args], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', cli, ...args], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     const forward = () => child.kill('SIGINT');
     process.once('SIGINT', forward);
     child.on('error', reject);

@@ -1,7 +1,7 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { NqBackendError, NqFormatError, NqInputError } from '@nq/core';
 import { SingleBar } from 'cli-progress';
 
@@ -13,7 +13,8 @@ export interface FetchOptions {
 }
 
 /** Files worth downloading from a model repository: weights, their configs and tokenizers. */
-const WANTED = /(\.gguf|\.safetensors|^config\.json|^tokenizer\.(model|json)|^tokenizer_config\.json|^generation_config\.json|\.safetensors\.index\.json)$/;
+const WANTED =
+  /(\.gguf|\.safetensors|^config\.json|^tokenizer\.(model|json)|^tokenizer_config\.json|^generation_config\.json|\.safetensors\.index\.json)$/;
 
 /** HF_ENDPOINT as in huggingface_hub (a mirror, or a local server in tests). */
 function endpoint(): string {
@@ -30,7 +31,9 @@ function endpoint(): string {
  */
 export async function fetchModelCommand(target: string, o: FetchOptions = {}): Promise<string[]> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const baseDir = path.resolve(o.dir ?? process.env.NQ_MODELS ?? path.join(os.homedir(), '.cache', 'nq', 'models'));
+  const baseDir = path.resolve(
+    o.dir ?? process.env.NQ_MODELS ?? path.join(os.homedir(), '.cache', 'nq', 'models'),
+  );
   if (/^https?:\/\//.test(target)) {
     const url = new URL(target);
     const name = decodeURIComponent(url.pathname.split('/').pop() || 'model');
@@ -39,19 +42,40 @@ export async function fetchModelCommand(target: string, o: FetchOptions = {}): P
     return [dest];
   }
   if (!/^[\w.-]+\/[\w.-]+$/.test(target)) {
-    throw new NqInputError('repo-or-url', `"${target}" is neither a URL nor a Hugging Face repo id (owner/name)`, 'Pass e.g. TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF or https://host/path/model.gguf.');
+    throw new NqInputError(
+      'repo-or-url',
+      `"${target}" is neither a URL nor a Hugging Face repo id (owner/name)`,
+      'Pass e.g. TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF or https://host/path/model.gguf.',
+    );
   }
   const rev = o.revision ?? 'main';
   const api = `${endpoint()}/api/models/${target}/revision/${encodeURIComponent(rev)}?blobs=true`;
   const res = await get(api);
-  if (res.status === 404 || res.status === 401) throw new NqInputError('repo-or-url', `${target}@${rev} was not found (HTTP ${res.status}) at ${endpoint()}`, 'Check the repo id and revision; gated repos need a token (not supported).');
+  if (res.status === 404 || res.status === 401)
+    throw new NqInputError(
+      'repo-or-url',
+      `${target}@${rev} was not found (HTTP ${res.status}) at ${endpoint()}`,
+      'Check the repo id and revision; gated repos need a token (not supported).',
+    );
   if (!res.ok) throw new NqBackendError('network', `${api} answered HTTP ${res.status}`);
-  const info = (await res.json()) as { siblings?: { rfilename: string; size?: number; lfs?: { sha256?: string; size?: number } }[] };
-  if (!Array.isArray(info.siblings)) throw new NqFormatError(api, 'the repository listing has no "siblings" array');
+  const info = (await res.json()) as {
+    siblings?: { rfilename: string; size?: number; lfs?: { sha256?: string; size?: number } }[];
+  };
+  if (!Array.isArray(info.siblings))
+    throw new NqFormatError(api, 'the repository listing has no "siblings" array');
   const pattern = o.include ? globToRegExp(o.include) : null;
-  const files = info.siblings.filter((s) => (pattern ? pattern.test(s.rfilename) : WANTED.test(path.basename(s.rfilename))));
+  const files = info.siblings.filter((s) =>
+    pattern ? pattern.test(s.rfilename) : WANTED.test(path.basename(s.rfilename)),
+  );
   if (files.length === 0) {
-    throw new NqInputError('--include', `no file of ${target} matches ${o.include ?? 'GGUF/safetensors/config/tokenizer'} (files: ${info.siblings.slice(0, 8).map((s) => s.rfilename).join(', ')}…)`, 'Pick files with --include "<glob>".');
+    throw new NqInputError(
+      '--include',
+      `no file of ${target} matches ${o.include ?? 'GGUF/safetensors/config/tokenizer'} (files: ${info.siblings
+        .slice(0, 8)
+        .map((s) => s.rfilename)
+        .join(', ')}…)`,
+      'Pick files with --include "<glob>".',
+    );
   }
   const dir = path.join(baseDir, target.replace('/', '__'));
   const out: string[] = [];
@@ -80,7 +104,13 @@ async function get(url: string): Promise<Response> {
   }
 }
 
-async function download(url: string, dest: string, size: number | undefined, sha256: string | undefined, log: (s: string) => void): Promise<void> {
+async function download(
+  url: string,
+  dest: string,
+  size: number | undefined,
+  sha256: string | undefined,
+  log: (s: string) => void,
+): Promise<void> {
   if (size !== undefined && fs.existsSync(dest) && fs.statSync(dest).size === size) {
     log(`${path.basename(dest)}: already there (${size} bytes)`);
     return;
@@ -92,7 +122,13 @@ async function download(url: string, dest: string, size: number | undefined, sha
   const part = `${dest}.part`;
   const fd = fs.openSync(part, 'w');
   const hash = createHash('sha256');
-  const bar = process.stderr.isTTY && total > 0 ? new SingleBar({ stream: process.stderr, format: `${path.basename(dest)} [{bar}] {percentage}% | ETA {eta_formatted}` }) : null;
+  const bar =
+    process.stderr.isTTY && total > 0
+      ? new SingleBar({
+          stream: process.stderr,
+          format: `${path.basename(dest)} [{bar}] {percentage}% | ETA {eta_formatted}`,
+        })
+      : null;
   bar?.start(total, 0);
   let got = 0;
   try {
@@ -121,6 +157,9 @@ async function download(url: string, dest: string, size: number | undefined, sha
 }
 
 function globToRegExp(glob: string): RegExp {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const re = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`(^|/)${re}$`);
 }

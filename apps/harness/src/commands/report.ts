@@ -27,7 +27,11 @@ function resolveResults(r: string): string {
   if (fs.existsSync(r)) return path.resolve(r);
   const p = path.join(resultsDir(), `${r}.jsonl`);
   if (fs.existsSync(p)) return p;
-  throw new NqInputError('results', `${r} is neither a file nor a sweep with results in ${resultsDir()}`, 'Pass a results .jsonl file written by `nq sweep`.');
+  throw new NqInputError(
+    'results',
+    `${r} is neither a file nor a sweep with results in ${resultsDir()}`,
+    'Pass a results .jsonl file written by `nq sweep`.',
+  );
 }
 
 /** The sweep definition a set of rows came from (sweeps/<name>.yaml; "-quick" maps to the quick variant). */
@@ -47,7 +51,9 @@ function sweepFor(name: string): Sweep | null {
   return null;
 }
 
-function readPerLayerStats(): { layer: number; tap: string; kurtosis: number; top_channel_max_over_median: number }[] | undefined {
+function readPerLayerStats():
+  | { layer: number; tap: string; kurtosis: number; top_channel_max_over_median: number }[]
+  | undefined {
   const f = path.join(sharedDir(), 'models', 'nq-docs-5M', 'nq-docs-5M.ref.json');
   if (!fs.existsSync(f)) return undefined;
   try {
@@ -57,7 +63,12 @@ function readPerLayerStats(): { layer: number; tap: string; kurtosis: number; to
   }
 }
 
-const BADGE: Record<string, string> = { success: '✅ success', failure: '❌ failure', inconclusive: '❔ inconclusive', baseline: '📏 baseline' };
+const BADGE: Record<string, string> = {
+  success: '✅ success',
+  failure: '❌ failure',
+  inconclusive: '❔ inconclusive',
+  baseline: '📏 baseline',
+};
 
 /**
  * `nq report <results...>`: for each sweep found in the files, its hypothesis and verdict (the
@@ -79,9 +90,15 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
       bySweep.get(r.sweep)!.push(r);
     }
   }
-  if (bySweep.size === 0) throw new NqInputError('results', `no rows in ${files.join(', ')}`, 'Run `nq sweep` first.');
+  if (bySweep.size === 0)
+    throw new NqInputError('results', `no rows in ${files.join(', ')}`, 'Run `nq sweep` first.');
 
-  const md: string[] = ['# nq report', '', `Generated ${new Date().toISOString()} from ${files.map((f) => `\`${path.basename(f)}\``).join(', ')}.`, ''];
+  const md: string[] = [
+    '# nq report',
+    '',
+    `Generated ${new Date().toISOString()} from ${files.map((f) => `\`${path.basename(f)}\``).join(', ')}.`,
+    '',
+  ];
   const judgements: Judgement[] = [];
   const svgFiles: string[] = [];
   const perLayer = readPerLayerStats();
@@ -90,10 +107,26 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
   const sweeps = [...bySweep.keys()].sort();
   for (const name of sweeps) {
     const def = sweepFor(name);
-    judgements.push(def ? judge(def, bySweep.get(name)!) : { sweep: name, outcome: 'inconclusive', agreement: '–', seeds: [], evidence: `no sweep file sweeps/${name.replace(/-quick$/, '')}.yaml to read the hypothesis from` });
+    judgements.push(
+      def
+        ? judge(def, bySweep.get(name)!)
+        : {
+            sweep: name,
+            outcome: 'inconclusive',
+            agreement: '–',
+            seeds: [],
+            evidence: `no sweep file sweeps/${name.replace(/-quick$/, '')}.yaml to read the hypothesis from`,
+          },
+    );
   }
   md.push('## Experiment registry', '');
-  md.push(renderTable(['sweep', 'outcome', 'agreement', 'hypothesis'], judgements.map((j) => [j.sweep, BADGE[j.outcome]!, j.agreement, j.hypothesis ?? '–']), true));
+  md.push(
+    renderTable(
+      ['sweep', 'outcome', 'agreement', 'hypothesis'],
+      judgements.map((j) => [j.sweep, BADGE[j.outcome]!, j.agreement, j.hypothesis ?? '–']),
+      true,
+    ),
+  );
 
   for (const name of sweeps) {
     const rows = bySweep.get(name)!;
@@ -102,7 +135,12 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
     if (j.hypothesis) md.push(`**Hypothesis.** ${j.hypothesis}`, '');
     md.push(`**Outcome: ${BADGE[j.outcome]}** (${j.agreement}). ${j.evidence}`, '');
     const kt = kernelPivot(rows, true);
-    if (kt) md.push('Kernel level, synthetic activations — SQNR in dB (higher is better), mean over seeds:', '', kt);
+    if (kt)
+      md.push(
+        'Kernel level, synthetic activations — SQNR in dB (higher is better), mean over seeds:',
+        '',
+        kt,
+      );
     const mt = modelTable(rows, true);
     if (mt) md.push('Model level:', '', mt);
     const plots: [string, string | null][] = [
@@ -120,24 +158,44 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
     md.push('<details><summary>All rows (id → `nq reproduce <id>`)</summary>', '');
     md.push(rowListing(rows), '</details>', '');
     const prov = rows[0]!.provenance;
-    md.push(`Provenance of the first row: git \`${prov.git}\`, ${prov.backend}${prov.adapter ? ` (${prov.adapter})` : ''}, ${prov.cpu}, node ${prov.node}.`, '');
+    md.push(
+      `Provenance of the first row: git \`${prov.git}\`, ${prov.backend}${prov.adapter ? ` (${prov.adapter})` : ''}, ${prov.cpu}, node ${prov.node}.`,
+      '',
+    );
   }
   const markdownFile = path.join(outDir, 'report.md');
   fs.writeFileSync(markdownFile, md.join('\n'));
   if (o.stdout) print(md.join('\n'));
   else {
-    print(renderTable(['sweep', 'outcome', 'agreement'], judgements.map((j) => [j.sweep, j.outcome, j.agreement])));
+    print(
+      renderTable(
+        ['sweep', 'outcome', 'agreement'],
+        judgements.map((j) => [j.sweep, j.outcome, j.agreement]),
+      ),
+    );
     print(`report: ${markdownFile} (+ ${svgFiles.length} SVG plots)\n`);
   }
   return { markdownFile, svgFiles, judgements };
 }
 
 function rowListing(rows: ResultRow[]): string {
-  const metricNames = ['act_sqnr_db', 'w_sqnr_db', 'gemm_sqnr_db', 'gemm_rel_mse', 'ppl', 'kld_mean', 'top1'].filter((m) => rows.some((r) => r.metrics[m] !== undefined));
+  const metricNames = [
+    'act_sqnr_db',
+    'w_sqnr_db',
+    'gemm_sqnr_db',
+    'gemm_rel_mse',
+    'ppl',
+    'kld_mean',
+    'top1',
+  ].filter((m) => rows.some((r) => r.metrics[m] !== undefined));
   const labelNames = [...new Set(rows.flatMap((r) => Object.keys(r.labels)))].filter((l) => l !== 'study');
   return renderTable(
     ['id', ...labelNames, ...metricNames],
-    rows.map((r) => [r.cell, ...labelNames.map((l) => r.labels[l] ?? ''), ...metricNames.map((m) => fmt(r.metrics[m], 4))]),
+    rows.map((r) => [
+      r.cell,
+      ...labelNames.map((l) => r.labels[l] ?? ''),
+      ...metricNames.map((m) => fmt(r.metrics[m], 4)),
+    ]),
     true,
   );
 }

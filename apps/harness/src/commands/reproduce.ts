@@ -34,23 +34,49 @@ export interface ReproduceResult {
 
 /** Finds the row in the given results files (default: every results/*.jsonl). */
 export function findRow(rowId: string, files?: string[]): ResultRow {
-  const list = files?.length ? files : fs.existsSync(resultsDir()) ? fs.readdirSync(resultsDir()).filter((f) => f.endsWith('.jsonl')).map((f) => path.join(resultsDir(), f)) : [];
-  if (list.length === 0) throw new NqInputError('--results', 'no results files to look in', 'Run a sweep first, or pass --results <file.jsonl>.');
+  const list = files?.length
+    ? files
+    : fs.existsSync(resultsDir())
+      ? fs
+          .readdirSync(resultsDir())
+          .filter((f) => f.endsWith('.jsonl'))
+          .map((f) => path.join(resultsDir(), f))
+      : [];
+  if (list.length === 0)
+    throw new NqInputError(
+      '--results',
+      'no results files to look in',
+      'Run a sweep first, or pass --results <file.jsonl>.',
+    );
   const hits: ResultRow[] = [];
   for (const f of list) {
     const s = ResultsStore.openRead(f);
     for (const r of s.latest()) if (r.cell.startsWith(rowId)) hits.push(r);
   }
   const cells = new Set(hits.map((h) => h.cell));
-  if (cells.size === 0) throw new NqInputError('row-id', `no row with id starting "${rowId}" in ${list.length} results file(s)`, 'Copy the id from the "id" column of `nq report`.');
-  if (cells.size > 1) throw new NqInputError('row-id', `"${rowId}" matches ${cells.size} rows`, 'Give more characters of the id.');
+  if (cells.size === 0)
+    throw new NqInputError(
+      'row-id',
+      `no row with id starting "${rowId}" in ${list.length} results file(s)`,
+      'Copy the id from the "id" column of `nq report`.',
+    );
+  if (cells.size > 1)
+    throw new NqInputError(
+      'row-id',
+      `"${rowId}" matches ${cells.size} rows`,
+      'Give more characters of the id.',
+    );
   return hits[hits.length - 1]!;
 }
 
 /** Recomputes a row from its stored spec and compares every metric. */
 export async function reproduceRow(row: ResultRow, tolerance = 0): Promise<ReproduceResult> {
   if (specId(row.spec) !== row.cell) {
-    throw new NqInputError('row', `its spec hashes to ${specId(row.spec)}, not its id ${row.cell} (edited by hand?)`, 'Reproduce an unedited row.');
+    throw new NqInputError(
+      'row',
+      `its spec hashes to ${specId(row.spec)}, not its id ${row.cell} (edited by hand?)`,
+      'Reproduce an unedited row.',
+    );
   }
   const out = await cpuExecutor()(row.spec);
   const diffs: MetricDiff[] = [];
@@ -80,15 +106,34 @@ export async function reproduceCommand(rowId: string, o: ReproduceOptions = {}):
   const print = o.print ?? ((s: string) => process.stdout.write(s));
   const row = findRow(rowId, o.results);
   const r = await reproduceRow(row, o.tolerance ?? 0);
-  print(`row ${row.cell} (${row.sweep}: ${Object.entries(row.labels).map(([k, v]) => `${k}=${v}`).join(' ')})\n`);
-  print(`stored ${row.created} at ${row.provenance.git} on ${row.provenance.backend}${row.provenance.adapter ? ` (${row.provenance.adapter})` : ''}\n`);
+  print(
+    `row ${row.cell} (${row.sweep}: ${Object.entries(row.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')})\n`,
+  );
+  print(
+    `stored ${row.created} at ${row.provenance.git} on ${row.provenance.backend}${row.provenance.adapter ? ` (${row.provenance.adapter})` : ''}\n`,
+  );
   print(
     renderTable(
       ['metric', 'stored', 'now', 'abs diff', 'rel diff', ''],
-      r.diffs.map((d) => [d.metric, fmt(d.stored, 6), fmt(d.now, 6), fmt(d.absDiff, 2), fmt(d.relDiff, 2), d.absDiff === 0 ? 'same' : d.ok ? 'within tol' : 'DIFFERS']),
+      r.diffs.map((d) => [
+        d.metric,
+        fmt(d.stored, 6),
+        fmt(d.now, 6),
+        fmt(d.absDiff, 2),
+        fmt(d.relDiff, 2),
+        d.absDiff === 0 ? 'same' : d.ok ? 'within tol' : 'DIFFERS',
+      ]),
     ),
   );
   for (const f of r.fileChanges) print(`warning: input file ${f} changed since the row was stored\n`);
-  print(r.identical ? 'reproduced exactly\n' : r.withinTolerance ? `reproduced within relative tolerance ${o.tolerance}\n` : 'NOT reproduced\n');
+  print(
+    r.identical
+      ? 'reproduced exactly\n'
+      : r.withinTolerance
+        ? `reproduced within relative tolerance ${o.tolerance}\n`
+        : 'NOT reproduced\n',
+  );
   return r.withinTolerance ? 0 : 1;
 }

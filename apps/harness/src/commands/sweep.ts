@@ -3,7 +3,7 @@ import path from 'node:path';
 import { NqInputError } from '@nq/core';
 import YAML from 'yaml';
 import { kernelPivot, modelTable } from '../report/table.js';
-import { runCells, type RunSummary } from '../runner.js';
+import { type RunSummary, runCells } from '../runner.js';
 import { ResultsStore } from '../store/results-store.js';
 import { cpuExecutor, filterAvailable } from '../studies/execute.js';
 import { expandGrid } from '../sweep/grid.js';
@@ -32,7 +32,11 @@ export function resolveSweepPath(config: string | undefined): string {
     if (fs.existsSync(p)) return p;
   }
   const names = listSweeps().map((s) => s.name);
-  throw new NqInputError('config', `no sweep file ${c} (looked in ${sweepsDir()} too)`, `Pass a .yaml/.json file or one of: ${names.join(', ')}.`);
+  throw new NqInputError(
+    'config',
+    `no sweep file ${c} (looked in ${sweepsDir()} too)`,
+    `Pass a .yaml/.json file or one of: ${names.join(', ')}.`,
+  );
 }
 
 export function listSweeps(): { name: string; file: string; kind: string; hypothesis?: string }[] {
@@ -66,7 +70,9 @@ export function quickVariant(s: Sweep): Sweep {
       tokens: Math.min(s.kernel.tokens, 64),
       channels: Math.min(s.kernel.channels, 256),
       out: Math.min(s.kernel.out, 64),
-      rotations: s.kernel.rotations.filter((r) => !/^bhad(\d+)$/.test(r) || Number(r.slice(4)) <= Math.min(s.kernel!.channels, 256)),
+      rotations: s.kernel.rotations.filter(
+        (r) => !/^bhad(\d+)$/.test(r) || Number(r.slice(4)) <= Math.min(s.kernel!.channels, 256),
+      ),
     };
   }
   if (s.model) q.model = { ...s.model, windows: 1 };
@@ -80,7 +86,10 @@ export interface SweepResult {
   notes: string[];
 }
 
-export async function sweepCommand(config: string | undefined, o: SweepCommandOptions = {}): Promise<SweepResult> {
+export async function sweepCommand(
+  config: string | undefined,
+  o: SweepCommandOptions = {},
+): Promise<SweepResult> {
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const print = o.out_stream ?? ((m: string) => process.stdout.write(m));
   const file = resolveSweepPath(config);
@@ -92,7 +101,10 @@ export async function sweepCommand(config: string | undefined, o: SweepCommandOp
   for (const n of notes) log(`note: ${n}`);
   const storeFile = path.resolve(o.out ?? path.join(resultsDir(), `${sweep.name}.jsonl`));
   const store = ResultsStore.openWrite(storeFile);
-  if (store.truncatedBytes) log(`note: dropped a torn last line (${store.truncatedBytes} bytes) from ${storeFile}: that cell is recomputed`);
+  if (store.truncatedBytes)
+    log(
+      `note: dropped a torn last line (${store.truncatedBytes} bytes) from ${storeFile}: that cell is recomputed`,
+    );
   if (store.skipped) log(`note: ${store.skipped} unverifiable line(s) in ${storeFile} ignored`);
   let summary: RunSummary;
   let budget = o.maxCells ?? Number.POSITIVE_INFINITY;
@@ -115,7 +127,10 @@ export async function sweepCommand(config: string | undefined, o: SweepCommandOp
     const rows = store.latest().filter((r) => ids.has(r.cell));
     const kt = kernelPivot(rows);
     const mt = modelTable(rows);
-    if (kt) print(`\n${sweep.name} — kernel level (synthetic activations; SQNR dB, higher is better; mean over seeds)\n${kt}`);
+    if (kt)
+      print(
+        `\n${sweep.name} — kernel level (synthetic activations; SQNR dB, higher is better; mean over seeds)\n${kt}`,
+      );
     if (mt) print(`\n${sweep.name} — model level\n${mt}`);
     print(
       `\n${summary.computed} computed, ${summary.skipped} already stored, ${rows.length}/${avail.cells.length} cells in ${path.relative(process.cwd(), storeFile) || storeFile}` +

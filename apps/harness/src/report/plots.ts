@@ -46,8 +46,16 @@ export async function paretoPlot(rows: ResultRow[]): Promise<string | null> {
       data: r.labels.data,
     }));
   const modelPts = rows
-    .filter((r) => r.spec.study === 'model' && r.metrics.kld_mean !== undefined && r.metrics.bits !== undefined)
-    .map((r) => ({ bits: r.metrics.bits!, error: Math.max(r.metrics.kld_mean!, 1e-9), rotation: r.labels.recipe, quantizer: r.labels.recipe, data: `${r.labels.model} KLD` }));
+    .filter(
+      (r) => r.spec.study === 'model' && r.metrics.kld_mean !== undefined && r.metrics.bits !== undefined,
+    )
+    .map((r) => ({
+      bits: r.metrics.bits!,
+      error: Math.max(r.metrics.kld_mean!, 1e-9),
+      rotation: r.labels.recipe,
+      quantizer: r.labels.recipe,
+      data: `${r.labels.model} KLD`,
+    }));
   const all = [...pts, ...modelPts];
   if (all.length === 0) return null;
   // Pareto front per data source: lowest error at ≤ bits.
@@ -55,10 +63,11 @@ export async function paretoPlot(rows: ResultRow[]): Promise<string | null> {
   for (const d of new Set(all.map((p) => p.data))) {
     const ps = all.filter((p) => p.data === d).sort((a, b) => a.bits - b.bits || a.error - b.error);
     let best = Number.POSITIVE_INFINITY;
-    for (const p of ps) if (p.error < best) {
-      best = p.error;
-      front.push(p);
-    }
+    for (const p of ps)
+      if (p.error < best) {
+        best = p.error;
+        front.push(p);
+      }
   }
   return renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -82,7 +91,10 @@ export async function paretoPlot(rows: ResultRow[]): Promise<string | null> {
         {
           data: { values: front },
           mark: { type: 'line', color: 'black', point: false, strokeWidth: 1 },
-          encoding: { x: { field: 'bits', type: 'quantitative' }, y: { field: 'error', type: 'quantitative' } },
+          encoding: {
+            x: { field: 'bits', type: 'quantitative' },
+            y: { field: 'error', type: 'quantitative' },
+          },
         },
       ],
     },
@@ -94,7 +106,10 @@ export async function paretoPlot(rows: ResultRow[]): Promise<string | null> {
 export async function blockSpectrumPlot(rows: ResultRow[]): Promise<string | null> {
   const pts = kernelRows(rows)
     .map((r) => ({ r, b: blockOf(r) }))
-    .filter(({ r, b }) => b !== null && (r.metrics.act_sqnr_db !== undefined || r.metrics.gemm_sqnr_db !== undefined))
+    .filter(
+      ({ r, b }) =>
+        b !== null && (r.metrics.act_sqnr_db !== undefined || r.metrics.gemm_sqnr_db !== undefined),
+    )
     .map(({ r, b }) => ({
       block: b!,
       sqnr: r.metrics.act_sqnr_db ?? r.metrics.gemm_sqnr_db!,
@@ -114,8 +129,19 @@ export async function blockSpectrumPlot(rows: ResultRow[]): Promise<string | nul
       height: 220,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'block', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'block size (log2)' },
-        y: { aggregate: 'mean', field: 'sqnr', type: 'quantitative', title: 'SQNR dB (higher is better)', scale: { zero: false } },
+        x: {
+          field: 'block',
+          type: 'quantitative',
+          scale: { type: 'log', base: 2 },
+          title: 'block size (log2)',
+        },
+        y: {
+          aggregate: 'mean',
+          field: 'sqnr',
+          type: 'quantitative',
+          title: 'SQNR dB (higher is better)',
+          scale: { zero: false },
+        },
         color: { field: 'quantizer', type: 'nominal' },
       },
     },
@@ -127,28 +153,53 @@ export async function blockSpectrumPlot(rows: ResultRow[]): Promise<string | nul
  * rotation flattens outliers), per data profile; plus the per-layer reference statistics of a real
  * model when given (nq-docs-5M's ref.json `linear_input_stats`).
  */
-export async function statsPlot(rows: ResultRow[], perLayer?: { layer: number; tap: string; kurtosis: number; top_channel_max_over_median: number }[]): Promise<string | null> {
+export async function statsPlot(
+  rows: ResultRow[],
+  perLayer?: { layer: number; tap: string; kurtosis: number; top_channel_max_over_median: number }[],
+): Promise<string | null> {
   const pts = kernelRows(rows).flatMap((r) =>
     r.metrics.x_kurtosis === undefined
       ? []
       : [
-          { source: r.labels.data!, rotation: r.labels.rotation!, stage: 'after rotation', kurtosis: r.metrics.xr_kurtosis! },
-          { source: r.labels.data!, rotation: r.labels.rotation!, stage: 'before', kurtosis: r.metrics.x_kurtosis! },
+          {
+            source: r.labels.data!,
+            rotation: r.labels.rotation!,
+            stage: 'after rotation',
+            kurtosis: r.metrics.xr_kurtosis!,
+          },
+          {
+            source: r.labels.data!,
+            rotation: r.labels.rotation!,
+            stage: 'before',
+            kurtosis: r.metrics.x_kurtosis!,
+          },
         ],
   );
-  const layers = (perLayer ?? []).map((s) => ({ source: `nq-docs-5M layer ${s.layer}`, rotation: s.tap, stage: 'real model (ref.json)', kurtosis: s.kurtosis }));
+  const layers = (perLayer ?? []).map((s) => ({
+    source: `nq-docs-5M layer ${s.layer}`,
+    rotation: s.tap,
+    stage: 'real model (ref.json)',
+    kurtosis: s.kurtosis,
+  }));
   const all = [...pts.filter((p) => p.stage === 'after rotation'), ...layers];
   if (all.length === 0) return null;
   return renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Kurtosis of linear-layer inputs: synthetic profiles after each rotation, and nq-docs-5M per layer',
+    title:
+      'Kurtosis of linear-layer inputs: synthetic profiles after each rotation, and nq-docs-5M per layer',
     data: { values: all },
     width: 420,
     height: { step: 14 },
     mark: { type: 'point', filled: true, size: 60 },
     encoding: {
       y: { field: 'source', type: 'nominal', title: null },
-      x: { aggregate: 'mean', field: 'kurtosis', type: 'quantitative', scale: { type: 'log' }, title: 'kurtosis (log; 3 = Gaussian)' },
+      x: {
+        aggregate: 'mean',
+        field: 'kurtosis',
+        type: 'quantitative',
+        scale: { type: 'log' },
+        title: 'kurtosis (log; 3 = Gaussian)',
+      },
       color: { field: 'rotation', type: 'nominal', title: 'rotation / tap' },
     },
   } as unknown as vl.TopLevelSpec);

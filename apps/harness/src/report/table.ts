@@ -4,12 +4,16 @@ import type { ResultRow } from '../store/row.js';
 export function renderTable(header: string[], rows: string[][], markdown = false): string {
   if (markdown) {
     const esc = (s: string) => s.replace(/\|/g, '\\|');
-    const lines = [`| ${header.map(esc).join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+    const lines = [
+      `| ${header.map(esc).join(' | ')} |`,
+      `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ];
     for (const r of rows) lines.push(`| ${r.map(esc).join(' | ')} |`);
     return `${lines.join('\n')}\n`;
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return `${[line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -46,8 +50,25 @@ export function kernelPivot(rows: ResultRow[], markdown = false): string {
   for (const [key, rs] of groups) {
     const [data, act, weight] = key.split('\u0000') as [string, string, string];
     const metric = weight !== 'none' || act === 'none' ? 'gemm_sqnr_db' : 'act_sqnr_db';
-    const cells = rots.map((rot) => fmt(mean(rs.filter((r) => r.labels.rotation === rot).map((r) => r.metrics[metric]!).filter((v) => v !== undefined)), 1));
-    body.push([data, act, weight, metric.replace('_sqnr_db', ' SQNR dB'), ...cells, String(unique(rs.map((r) => r.labels.seed!)).length)]);
+    const cells = rots.map((rot) =>
+      fmt(
+        mean(
+          rs
+            .filter((r) => r.labels.rotation === rot)
+            .map((r) => r.metrics[metric]!)
+            .filter((v) => v !== undefined),
+        ),
+        1,
+      ),
+    );
+    body.push([
+      data,
+      act,
+      weight,
+      metric.replace('_sqnr_db', ' SQNR dB'),
+      ...cells,
+      String(unique(rs.map((r) => r.labels.seed!)).length),
+    ]);
   }
   return renderTable(header, body, markdown);
 }
@@ -66,7 +87,8 @@ export function modelTable(rows: ResultRow[], markdown = false): string {
   const body: string[][] = [];
   for (const [key, rs] of groups) {
     const [model, text, recipe] = key.split('\u0000') as [string, string, string];
-    const avg = (name: string) => mean(rs.map((r) => r.metrics[name]).filter((v): v is number => v !== undefined));
+    const avg = (name: string) =>
+      mean(rs.map((r) => r.metrics[name]).filter((v): v is number => v !== undefined));
     body.push([
       model,
       text,

@@ -53,10 +53,24 @@ function matches(labels: Record<string, string>, sel: Selector | undefined): boo
 export function judge(sweep: Sweep, rows: ResultRow[]): Judgement {
   const base = { sweep: sweep.name, hypothesis: sweep.hypothesis };
   if (sweep.kind === 'baseline' || !sweep.verdict) {
-    return { ...base, outcome: 'baseline', agreement: `${new Set(rows.map((r) => r.labels.seed)).size} seed(s)`, seeds: [], evidence: sweep.kind === 'baseline' ? 'baseline sweep: reference numbers, no hypothesis to judge' : 'no verdict rule in the sweep file' };
+    return {
+      ...base,
+      outcome: 'baseline',
+      agreement: `${new Set(rows.map((r) => r.labels.seed)).size} seed(s)`,
+      seeds: [],
+      evidence:
+        sweep.kind === 'baseline'
+          ? 'baseline sweep: reference numbers, no hypothesis to judge'
+          : 'no verdict rule in the sweep file',
+    };
   }
   const v: Verdict = sweep.verdict;
-  const scoped = rows.filter((r) => matches(r.labels, v.where) && r.metrics[v.metric] !== undefined && Number.isFinite(r.metrics[v.metric]!));
+  const scoped = rows.filter(
+    (r) =>
+      matches(r.labels, v.where) &&
+      r.metrics[v.metric] !== undefined &&
+      Number.isFinite(r.metrics[v.metric]!),
+  );
   const selKeys = new Set([...Object.keys(v.baseline), ...Object.keys(v.treatment)]);
   const keyOf = (r: ResultRow) =>
     Object.entries(r.labels)
@@ -96,14 +110,25 @@ export function judge(sweep: Sweep, rows: ResultRow[]): Judgement {
   const n = seeds.length;
   const sup = seeds.filter((s) => s.says === 'supports').length;
   const con = seeds.filter((s) => s.says === 'contradicts').length;
-  const outcome: Outcome = n === 0 ? 'inconclusive' : sup === n ? 'success' : con === n ? 'failure' : 'inconclusive';
-  const agreement = n === 0 ? 'no matched pairs' : outcome === 'failure' ? `${con} of ${n} seeds contradict` : `${sup} of ${n} seeds support`;
+  const outcome: Outcome =
+    n === 0 ? 'inconclusive' : sup === n ? 'success' : con === n ? 'failure' : 'inconclusive';
+  const agreement =
+    n === 0
+      ? 'no matched pairs'
+      : outcome === 'failure'
+        ? `${con} of ${n} seeds contradict`
+        : `${sup} of ${n} seeds support`;
   const pct = (x: number) => `${fmt(100 * x, 1)}%`;
   const evidence =
     n === 0
       ? `no (treatment, baseline) pairs with metric ${v.metric}: the rows needed are missing`
       : `${v.metric} (${v.better} is better), treatment ${show(v.treatment)} vs baseline ${show(v.baseline)}${v.where ? ` where ${show(v.where)}` : ''}: ` +
-        seeds.map((s) => `seed ${s.seed}: median improvement ${pct(s.medianImprovement)} over ${s.pairs} pairs (range ${pct(s.minImprovement)} … ${pct(s.maxImprovement)})`).join('; ') +
+        seeds
+          .map(
+            (s) =>
+              `seed ${s.seed}: median improvement ${pct(s.medianImprovement)} over ${s.pairs} pairs (range ${pct(s.minImprovement)} … ${pct(s.maxImprovement)})`,
+          )
+          .join('; ') +
         `; threshold ${pct(v.min_effect)}`;
   return { ...base, outcome, metric: v.metric, agreement, seeds, evidence };
 }

@@ -31,13 +31,21 @@ export function runFacts(): RunFacts {
 
 function gitCommit(root: string): string {
   try {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    // Dirty = uncommitted changes in tracked files of the packages that compute numbers.
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'packages', 'apps'], {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], {
       cwd: root,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
+    // Dirty = uncommitted changes in tracked files of the packages that compute numbers.
+    const dirty = execFileSync(
+      'git',
+      ['status', '--porcelain', '--untracked-files=no', '--', 'packages', 'apps'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    ).trim();
     return dirty ? `${head}-dirty` : head;
   } catch {
     return 'unknown (not a git checkout)';

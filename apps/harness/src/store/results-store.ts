@@ -92,7 +92,14 @@ export class ResultsStore {
       else this.skipped++;
     }
     // A non-empty tail without a newline is a torn write: never a row, even if it happens to parse.
-    if (lastNewline + 1 < buf.length && buf.subarray(lastNewline + 1).toString('utf8').trim() !== '') this.skipped++;
+    if (
+      lastNewline + 1 < buf.length &&
+      buf
+        .subarray(lastNewline + 1)
+        .toString('utf8')
+        .trim() !== ''
+    )
+      this.skipped++;
     return lastNewline + 1;
   }
 
@@ -103,7 +110,12 @@ export class ResultsStore {
 
   /** Appends one row and fsyncs before returning: once this returns, the row survives a crash. */
   append(row: ResultRow): void {
-    if (this.fd === null) throw new NqInputError('store', 'is open read-only or closed', 'Open it with ResultsStore.openWrite().');
+    if (this.fd === null)
+      throw new NqInputError(
+        'store',
+        'is open read-only or closed',
+        'Open it with ResultsStore.openWrite().',
+      );
     const line = formatLine(row);
     // One write() call per line: with O_APPEND the line lands contiguously.
     fs.writeSync(this.fd, line);
@@ -123,10 +135,18 @@ export class ResultsStore {
   find(prefix: string): ResultRow {
     const hits = [...this.byCell.keys()].filter((k) => k.startsWith(prefix));
     if (hits.length === 0) {
-      throw new NqInputError('row-id', `no row with id starting "${prefix}" in ${this.file}`, 'List ids with `nq report <results>` (column "id").');
+      throw new NqInputError(
+        'row-id',
+        `no row with id starting "${prefix}" in ${this.file}`,
+        'List ids with `nq report <results>` (column "id").',
+      );
     }
     if (hits.length > 1) {
-      throw new NqInputError('row-id', `"${prefix}" matches ${hits.length} rows (${hits.slice(0, 4).join(', ')}…)`, 'Give more characters of the id.');
+      throw new NqInputError(
+        'row-id',
+        `"${prefix}" matches ${hits.length} rows (${hits.slice(0, 4).join(', ')}…)`,
+        'Give more characters of the id.',
+      );
     }
     return this.byCell.get(hits[0]!)!;
   }
@@ -235,7 +255,13 @@ function fsyncDir(dir: string): void {
 
 /** Throws NqFormatError if the file exists and has no verifiable row at all but is not empty. */
 export function assertLooksLikeStore(file: string): void {
-  if (!fs.existsSync(file)) throw new NqInputError('results', `${file} does not exist`, 'Pass the .jsonl file a sweep wrote (default results/<sweep>.jsonl).');
+  if (!fs.existsSync(file))
+    throw new NqInputError(
+      'results',
+      `${file} does not exist`,
+      'Pass the .jsonl file a sweep wrote (default results/<sweep>.jsonl).',
+    );
   const s = ResultsStore.openRead(file);
-  if (s.size === 0 && s.skipped > 0) throw new NqFormatError(file, `none of its ${s.skipped} lines is a verifiable nq result row`);
+  if (s.size === 0 && s.skipped > 0)
+    throw new NqFormatError(file, `none of its ${s.skipped} lines is a verifiable nq result row`);
 }

@@ -23,7 +23,11 @@ export function filterAvailable(cells: Cell[]): { cells: Cell[]; notes: string[]
   const reasons = new Map<string, number>();
   const out: Cell[] = [];
   for (const c of cells) {
-    const why = c.spec.study === 'kernel' ? (ops.unavailable(c.spec.rotation.spec, c.spec.act.spec) ?? ops.unavailable(null, c.spec.weight.spec?.quant ?? null)) : null;
+    const why =
+      c.spec.study === 'kernel'
+        ? (ops.unavailable(c.spec.rotation.spec, c.spec.act.spec) ??
+          ops.unavailable(null, c.spec.weight.spec?.quant ?? null))
+        : null;
     if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
     else out.push(c);
   }

@@ -74,7 +74,13 @@ export function runKernelCell(cell: KernelCell, ops: KernelOps): CellOutcome {
   metrics.xr_top_channel_ratio = sxr.top_channel_ratio;
   return {
     metrics,
-    timings: { data_ms: t1 - t0, rotate_ms: t2 - t1, quantize_ms: t3 - t2, gemm_ms: t4 - t3, total_ms: performance.now() - t0 },
+    timings: {
+      data_ms: t1 - t0,
+      rotate_ms: t2 - t1,
+      quantize_ms: t3 - t2,
+      gemm_ms: t4 - t3,
+      total_ms: performance.now() - t0,
+    },
     seeds: { data: cell.seed, rotation: rotSeed },
     files: [],
     backend: ops.backend,

@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { evaluate, type EvalProgress, type EvalResult, type RecipeSpec, resolveRecipe } from '@nq/eval-ppl';
+import { type EvalProgress, type EvalResult, evaluate, type RecipeSpec, resolveRecipe } from '@nq/eval-ppl';
 import type { ModelCell } from '../sweep/cell.js';
 import { resolvePortable } from '../util/paths.js';
 import type { CellOutcome } from './kernel-study.js';
 
-
 /** Bits per weight/activation element of a recipe (16 for full precision), for Pareto plots. */
 export function recipeBits(spec: RecipeSpec): { wbits: number; abits: number } {
-  const w = spec.weights ? spec.weights.bits + (spec.weights.granularity === 'group' ? 32 / (spec.weights.groupSize ?? 128) : 0) : 16;
+  const w = spec.weights
+    ? spec.weights.bits + (spec.weights.granularity === 'group' ? 32 / (spec.weights.groupSize ?? 128) : 0)
+    : 16;
   const a = spec.activations ? spec.activations.bits : 16;
   return { wbits: w, abits: a };
 }
@@ -28,7 +29,10 @@ function tokenizerBeside(model: string): string | null {
  * One model-level cell: @nq/eval-ppl's evaluate() (PPL, and KLD / top-1 against the full-precision
  * model on the same windows; the reference log-probs are cached on disk after the first cell).
  */
-export async function runModelCell(cell: ModelCell, onProgress?: (p: EvalProgress) => void): Promise<CellOutcome> {
+export async function runModelCell(
+  cell: ModelCell,
+  onProgress?: (p: EvalProgress) => void,
+): Promise<CellOutcome> {
   const model = resolvePortable(cell.model);
   const text = resolvePortable(cell.text);
   const recipe = typeof cell.recipe === 'string' ? cell.recipe : (cell.recipe as unknown as RecipeSpec);
@@ -63,8 +67,17 @@ export async function runModelCell(cell: ModelCell, onProgress?: (p: EvalProgres
       abits: bits.abits,
       bits: Math.max(bits.wbits, bits.abits),
     },
-    extra: { recipe: r.spec, kld_method: r.kld_method, rotations: r.provenance.rotations, reference_cached: r.reference.cached },
-    timings: { total_ms: r.seconds * 1000, candidate_ms: r.candidate_seconds * 1000, reference_ms: r.reference.seconds * 1000 },
+    extra: {
+      recipe: r.spec,
+      kld_method: r.kld_method,
+      rotations: r.provenance.rotations,
+      reference_cached: r.reference.cached,
+    },
+    timings: {
+      total_ms: r.seconds * 1000,
+      candidate_ms: r.candidate_seconds * 1000,
+      reference_ms: r.reference.seconds * 1000,
+    },
     seeds: { rotation: cell.seed },
     files: [model, text, ...(tok ? [tok] : [])],
     backend: 'cpu',

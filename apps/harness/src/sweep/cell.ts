@@ -1,5 +1,5 @@
-import type { QuantDescriptor, RotationDescriptor, WeightDescriptor } from '../techniques/catalog.js';
 import type { SyntheticSpec } from '../synthetic/profiles.js';
+import type { QuantDescriptor, RotationDescriptor, WeightDescriptor } from '../techniques/catalog.js';
 
 /**
  * One cell of a sweep grid, the full specification of one result row. Everything that can change a
@@ -50,13 +50,20 @@ export function cellLabels(c: CellSpec): Record<string, string> {
       seed: String(c.seed),
     };
   }
-  const modelName = c.model.split('/').pop()!.replace(/\.(bin|gguf|safetensors)$/, '');
-  const textName = c.text.split('/').pop()!.replace(/\.txt$/, '');
+  const modelName = c.model
+    .split('/')
+    .pop()!
+    .replace(/\.(bin|gguf|safetensors)$/, '');
+  const textName = c.text
+    .split('/')
+    .pop()!
+    .replace(/\.txt$/, '');
   return {
     study: 'model',
     model: modelName,
     text: textName,
-    recipe: typeof c.recipe === 'string' ? c.recipe : String((c.recipe as { name?: unknown }).name ?? 'custom'),
+    recipe:
+      typeof c.recipe === 'string' ? c.recipe : String((c.recipe as { name?: unknown }).name ?? 'custom'),
     seed: String(c.seed),
   };
 }

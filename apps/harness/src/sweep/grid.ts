@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { specId } from '../util/canonical.js';
-import { discoverModels } from '../util/discover-models.js';
-import { portablePath, sharedDir } from '../util/paths.js';
 import { syntheticSpec } from '../synthetic/profiles.js';
 import { parseQuant, parseRotation, parseWeight } from '../techniques/catalog.js';
 import { ROTATION_BUILDERS } from '../techniques/ops.js';
+import { specId } from '../util/canonical.js';
+import { discoverModels } from '../util/discover-models.js';
+import { portablePath, sharedDir } from '../util/paths.js';
 import type { CellSpec, KernelCell, ModelCell } from './cell.js';
-import { TEXT_NAMES, type Sweep } from './schema.js';
+import { type Sweep, TEXT_NAMES } from './schema.js';
 
 export interface Cell {
   id: string;
@@ -46,7 +46,11 @@ export function expandGrid(sweep: Sweep): Grid {
                 v: 1,
                 study: 'kernel',
                 data,
-                rotation: { name: rot, spec: parseRotation(rot)!, builder: ROTATION_BUILDERS[parseRotation(rot)!.kind] },
+                rotation: {
+                  name: rot,
+                  spec: parseRotation(rot)!,
+                  builder: ROTATION_BUILDERS[parseRotation(rot)!.kind],
+                },
                 act: { name: act, spec: act === 'none' ? null : parseQuant(act)! },
                 weight: { name: w, spec: w === 'none' ? null : parseWeight(w)! },
                 seed,
@@ -91,7 +95,8 @@ function resolveModels(names: string[], notes: string[]): string[] {
   for (const n of names) {
     if (n === 'auto' || n === 'all') {
       const found = discoverModels();
-      if (found.length === 0) notes.push('model study skipped: no model found (set NQ_MODELS or put models in ../shared/models)');
+      if (found.length === 0)
+        notes.push('model study skipped: no model found (set NQ_MODELS or put models in ../shared/models)');
       out.push(...(n === 'auto' ? found.slice(0, 1) : found).map((f) => f.file));
     } else if (fs.existsSync(n)) out.push(path.resolve(n));
     else notes.push(`model ${n} not found: its cells are left out`);
@@ -100,7 +105,9 @@ function resolveModels(names: string[], notes: string[]): string[] {
 }
 
 function resolveText(t: string, notes: string[]): string | null {
-  const p = (TEXT_NAMES as readonly string[]).includes(t) ? path.join(sharedDir(), 'data', `${t}.txt`) : path.resolve(t);
+  const p = (TEXT_NAMES as readonly string[]).includes(t)
+    ? path.join(sharedDir(), 'data', `${t}.txt`)
+    : path.resolve(t);
   if (fs.existsSync(p)) return p;
   notes.push(`text ${t} not found at ${p}: its model cells are left out`);
   return null;

@@ -12,21 +12,33 @@ import { type Sweep, SweepSchema } from './schema.js';
  */
 export function loadSweepFile(file: string): Sweep {
   if (!fs.existsSync(file)) {
-    throw new NqInputError('config', `${file} does not exist`, 'Pass a sweep file (.yaml or .json), or a name from sweeps/ (see `nq sweep --list`).');
+    throw new NqInputError(
+      'config',
+      `${file} does not exist`,
+      'Pass a sweep file (.yaml or .json), or a name from sweeps/ (see `nq sweep --list`).',
+    );
   }
   const text = fs.readFileSync(file, 'utf8');
   let raw: unknown;
   try {
     raw = /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
   } catch (e) {
-    throw new NqInputError(file, `is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message}`, 'Fix the syntax.');
+    throw new NqInputError(
+      file,
+      `is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message}`,
+      'Fix the syntax.',
+    );
   }
   return parseSweep(raw, file);
 }
 
 export function parseSweep(raw: unknown, source = 'sweep'): Sweep {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new NqInputError(source, 'must be a mapping (name:, kernel: / model:, …) at the top level', 'See sweeps/default.yaml for the shape.');
+    throw new NqInputError(
+      source,
+      'must be a mapping (name:, kernel: / model:, …) at the top level',
+      'See sweeps/default.yaml for the shape.',
+    );
   }
   const r = SweepSchema.safeParse(raw);
   if (r.success) return r.data;
@@ -39,7 +51,12 @@ export function parseSweep(raw: unknown, source = 'sweep'): Sweep {
 }
 
 function formatIssue(iss: z.core.$ZodIssue, raw: unknown): string {
-  const where = iss.path.length ? iss.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+  const where = iss.path.length
+    ? iss.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '')
+    : '(top level)';
   const found = valueAt(raw, iss.path);
   let msg = iss.message;
   if (iss.code === 'unrecognized_keys') {
@@ -49,7 +66,8 @@ function formatIssue(iss: z.core.$ZodIssue, raw: unknown): string {
     return `${where}: ${msg}`;
   }
   if (iss.code === 'invalid_value') msg = `allowed: ${iss.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (iss.code === 'invalid_type' && found === undefined) return `${where}: missing (${iss.expected} required)`;
+  if (iss.code === 'invalid_type' && found === undefined)
+    return `${where}: missing (${iss.expected} required)`;
   return `${where}: ${show(found)} — ${msg}`;
 }
 

@@ -18,10 +18,18 @@ import {
 
 const nameRe = /^[a-z0-9][a-z0-9._-]*$/;
 
-const rotationName = z.string().refine((s) => parseRotation(s) !== null, { message: `allowed: ${ROTATION_NAMES_HELP}` });
-const actName = z.string().refine((s) => s === 'none' || parseQuant(s) !== null, { message: `allowed: ${ACT_NAMES_HELP}` });
-const weightName = z.string().refine((s) => s === 'none' || parseWeight(s) !== null, { message: `allowed: ${WEIGHT_NAMES_HELP}` });
-const profileName = z.string().refine((s) => PROFILE_NAMES.includes(s), { message: `allowed: ${PROFILE_NAMES.join(', ')}` });
+const rotationName = z
+  .string()
+  .refine((s) => parseRotation(s) !== null, { message: `allowed: ${ROTATION_NAMES_HELP}` });
+const actName = z
+  .string()
+  .refine((s) => s === 'none' || parseQuant(s) !== null, { message: `allowed: ${ACT_NAMES_HELP}` });
+const weightName = z
+  .string()
+  .refine((s) => s === 'none' || parseWeight(s) !== null, { message: `allowed: ${WEIGHT_NAMES_HELP}` });
+const profileName = z
+  .string()
+  .refine((s) => PROFILE_NAMES.includes(s), { message: `allowed: ${PROFILE_NAMES.join(', ')}` });
 
 const dim = (what: string, max: number) =>
   z
@@ -37,7 +45,10 @@ export const KernelStudySchema = z.strictObject({
   weight: z.array(weightName).default(['none']),
   tokens: dim('tokens', 1 << 16).default(256),
   channels: dim('channels', 1 << 15)
-    .refine(isSupportedSize, { message: 'channels must be a Hadamard size @nq/hadamard supports (a power of two, or m·2^k such as 768 = 12·64)' })
+    .refine(isSupportedSize, {
+      message:
+        'channels must be a Hadamard size @nq/hadamard supports (a power of two, or m·2^k such as 768 = 12·64)',
+    })
     .default(1024),
   out: dim('out', 1 << 15).default(256),
 });
@@ -54,7 +65,9 @@ export const ModelStudySchema = z.strictObject({
     .refine((a) => a.every((t) => (TEXT_NAMES as readonly string[]).includes(t) || /\.txt$/.test(t)), {
       message: `allowed: ${TEXT_NAMES.join(', ')} or a path ending in .txt`,
     }),
-  recipes: z.array(z.union([z.string().min(1), z.record(z.string(), z.unknown())])).min(1, { message: 'list at least one recipe (e.g. fp)' }),
+  recipes: z
+    .array(z.union([z.string().min(1), z.record(z.string(), z.unknown())]))
+    .min(1, { message: 'list at least one recipe (e.g. fp)' }),
   ctx: dim('ctx', 1 << 16).default(256),
   windows: dim('windows', 1 << 20).default(4),
   stride: dim('stride', 1 << 16).optional(),
@@ -76,30 +89,55 @@ export const VerdictSchema = z.strictObject({
 
 export const SweepSchema = z
   .strictObject({
-    name: z.string().regex(nameRe, { message: 'name must be lower-case letters, digits, ".", "_" or "-" (it names results/<name>.jsonl)' }),
+    name: z.string().regex(nameRe, {
+      message: 'name must be lower-case letters, digits, ".", "_" or "-" (it names results/<name>.jsonl)',
+    }),
     description: z.string().optional(),
     /** experiment: has a hypothesis judged by `verdict`; baseline: reference numbers, no verdict. */
     kind: z.enum(['experiment', 'baseline']).default('experiment'),
     hypothesis: z.string().min(10, { message: 'state the hypothesis in a sentence' }).optional(),
     verdict: VerdictSchema.optional(),
     seeds: z
-      .array(z.number().int({ message: 'seeds must be integers' }).min(0, { message: 'seeds must be ≥ 0' }).max(Number.MAX_SAFE_INTEGER))
+      .array(
+        z
+          .number()
+          .int({ message: 'seeds must be integers' })
+          .min(0, { message: 'seeds must be ≥ 0' })
+          .max(Number.MAX_SAFE_INTEGER),
+      )
       .min(1, { message: 'list at least one seed' })
       .default([0]),
     kernel: KernelStudySchema.optional(),
     model: ModelStudySchema.optional(),
   })
   .superRefine((s, ctx) => {
-    if (!s.kernel && !s.model) ctx.addIssue({ code: 'custom', path: ['kernel'], message: 'a sweep needs a kernel study, a model study, or both' });
+    if (!s.kernel && !s.model)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kernel'],
+        message: 'a sweep needs a kernel study, a model study, or both',
+      });
     if (s.kind === 'experiment' && s.verdict && !s.hypothesis) {
-      ctx.addIssue({ code: 'custom', path: ['hypothesis'], message: 'a verdict judges a hypothesis: add `hypothesis:`' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hypothesis'],
+        message: 'a verdict judges a hypothesis: add `hypothesis:`',
+      });
     }
-    if (new Set(s.seeds).size !== s.seeds.length) ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'seeds must be distinct' });
+    if (new Set(s.seeds).size !== s.seeds.length)
+      ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'seeds must be distinct' });
     if (s.kernel) {
       for (const [i, r] of s.kernel.rotations.entries()) {
         const d = parseRotation(r);
-        if (d?.kind === 'block-hadamard' && (d.block > s.kernel.channels || s.kernel.channels % d.block !== 0)) {
-          ctx.addIssue({ code: 'custom', path: ['kernel', 'rotations', i], message: `block ${d.block} does not divide channels (${s.kernel.channels}); use a block that divides it` });
+        if (
+          d?.kind === 'block-hadamard' &&
+          (d.block > s.kernel.channels || s.kernel.channels % d.block !== 0)
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['kernel', 'rotations', i],
+            message: `block ${d.block} does not divide channels (${s.kernel.channels}); use a block that divides it`,
+          });
         }
       }
     }

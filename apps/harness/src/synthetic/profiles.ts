@@ -1,6 +1,6 @@
-import { Rng, type Matrix, zeros } from '@nq/core';
-import { median } from './stats.js';
+import { type Matrix, Rng, zeros } from '@nq/core';
 import { pickDistinct, studentTUnitVariance } from './sampling.js';
+import { median } from './stats.js';
 
 /**
  * Synthetic LLM-like activations (tokens × channels) and a matching weight matrix (out × channels),
@@ -47,14 +47,44 @@ type ProfileParams = Omit<SyntheticSpec, 'profile' | 'tokens' | 'channels' | 'ou
  * model's: outlier channels ×20–100 and massive activations ×500 the median on 2 tokens.
  */
 export const PROFILES: Record<string, ProfileParams> = {
-  'docs5m-attn': { nu: 20, channelSpread: 0.08, outlierChannels: 0, outlierLo: 1, outlierHi: 1, massiveTokens: 0, massiveChannels: 0, massiveScale: 0 },
-  'docs5m-down': { nu: 5, channelSpread: 0.5, outlierChannels: 2, outlierLo: 3, outlierHi: 6, massiveTokens: 1, massiveChannels: 1, massiveScale: 80 },
-  'llm-outlier': { nu: 6, channelSpread: 0.3, outlierChannels: 4, outlierLo: 20, outlierHi: 100, massiveTokens: 2, massiveChannels: 2, massiveScale: 500 },
+  'docs5m-attn': {
+    nu: 20,
+    channelSpread: 0.08,
+    outlierChannels: 0,
+    outlierLo: 1,
+    outlierHi: 1,
+    massiveTokens: 0,
+    massiveChannels: 0,
+    massiveScale: 0,
+  },
+  'docs5m-down': {
+    nu: 5,
+    channelSpread: 0.5,
+    outlierChannels: 2,
+    outlierLo: 3,
+    outlierHi: 6,
+    massiveTokens: 1,
+    massiveChannels: 1,
+    massiveScale: 80,
+  },
+  'llm-outlier': {
+    nu: 6,
+    channelSpread: 0.3,
+    outlierChannels: 4,
+    outlierLo: 20,
+    outlierHi: 100,
+    massiveTokens: 2,
+    massiveChannels: 2,
+    massiveScale: 500,
+  },
 };
 
 export const PROFILE_NAMES = Object.keys(PROFILES);
 
-export function syntheticSpec(profile: string, dims: { tokens: number; channels: number; out: number }): SyntheticSpec {
+export function syntheticSpec(
+  profile: string,
+  dims: { tokens: number; channels: number; out: number },
+): SyntheticSpec {
   const p = PROFILES[profile];
   if (!p) throw new Error(`unknown profile ${profile}`); // validated earlier by the sweep schema
   return { profile, ...dims, ...p };

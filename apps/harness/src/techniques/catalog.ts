@@ -36,9 +36,12 @@ export interface WeightDescriptor {
   quant: QuantDescriptor;
 }
 
-export const ROTATION_NAMES_HELP = 'none, had (full random Hadamard), bhad<b> (block-diagonal, b a power of two ≥ 2, e.g. bhad128), ro (random orthogonal)';
-export const ACT_NAMES_HELP = 'none, int<bits>-token, int<bits>-tensor, int<bits>-g<group> (bits 2–8, e.g. int4-token, int8-tensor, int4-g128), nvfp4, mxfp4';
-export const WEIGHT_NAMES_HELP = 'none, rtn-int<bits>-row (symmetric per output row), rtn-int<bits>-g<group> (asymmetric per group), rtn-nvfp4, rtn-mxfp4';
+export const ROTATION_NAMES_HELP =
+  'none, had (full random Hadamard), bhad<b> (block-diagonal, b a power of two ≥ 2, e.g. bhad128), ro (random orthogonal)';
+export const ACT_NAMES_HELP =
+  'none, int<bits>-token, int<bits>-tensor, int<bits>-g<group> (bits 2–8, e.g. int4-token, int8-tensor, int4-g128), nvfp4, mxfp4';
+export const WEIGHT_NAMES_HELP =
+  'none, rtn-int<bits>-row (symmetric per output row), rtn-int<bits>-g<group> (asymmetric per group), rtn-nvfp4, rtn-mxfp4';
 
 const isPow2 = (n: number) => Number.isInteger(n) && n >= 2 && (n & (n - 1)) === 0;
 
@@ -63,9 +66,12 @@ export function parseQuant(name: string): QuantDescriptor | null {
   if (!m) return null;
   const bits = Number(m[1]);
   if (bits < 2 || bits > 8) return null;
-  if (m[2] === 'token' || m[2] === 'tensor') return { format: 'int', bits, granularity: m[2], symmetric: true };
+  if (m[2] === 'token' || m[2] === 'tensor')
+    return { format: 'int', bits, granularity: m[2], symmetric: true };
   const group = Number(m[3]);
-  return isPow2(group) ? { format: 'int', bits, granularity: 'group', groupSize: group, symmetric: false } : null;
+  return isPow2(group)
+    ? { format: 'int', bits, granularity: 'group', groupSize: group, symmetric: false }
+    : null;
 }
 
 export function parseWeight(name: string): WeightDescriptor | null {
@@ -75,9 +81,15 @@ export function parseWeight(name: string): WeightDescriptor | null {
   if (!m) return null;
   const bits = Number(m[1]);
   if (bits < 2 || bits > 8) return null;
-  if (m[2] === 'row') return { method: 'rtn', quant: { format: 'int', bits, granularity: 'token', symmetric: true } };
+  if (m[2] === 'row')
+    return { method: 'rtn', quant: { format: 'int', bits, granularity: 'token', symmetric: true } };
   const group = Number(m[3]);
-  return isPow2(group) ? { method: 'rtn', quant: { format: 'int', bits, granularity: 'group', groupSize: group, symmetric: false } } : null;
+  return isPow2(group)
+    ? {
+        method: 'rtn',
+        quant: { format: 'int', bits, granularity: 'group', groupSize: group, symmetric: false },
+      }
+    : null;
 }
 
 /** Bits per element including scale overhead, for Pareto plots (16 for none). */

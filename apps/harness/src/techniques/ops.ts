@@ -1,5 +1,13 @@
 import type { Matrix } from '@nq/core';
-import { blockHadamard, compileRotation, type CompiledRotation, randomHadamard, randomOrthogonal, rotate, type RotationSpec } from '@nq/hadamard';
+import {
+  blockHadamard,
+  type CompiledRotation,
+  compileRotation,
+  type RotationSpec,
+  randomHadamard,
+  randomOrthogonal,
+  rotate,
+} from '@nq/hadamard';
 import { fakeQuant } from '@nq/quant-fp';
 import type { KernelOps } from '../studies/kernel-study.js';
 import type { QuantDescriptor, RotationDescriptor } from './catalog.js';
@@ -24,7 +32,9 @@ export const ROTATION_BUILDERS: Record<RotationDescriptor['kind'], string> = {
   'random-orthogonal': '@nq/hadamard randomOrthogonal(dim, seed)',
 };
 
-export type CpuOps = KernelOps & { unavailable(r: RotationDescriptor | null, q: QuantDescriptor | null): string | null };
+export type CpuOps = KernelOps & {
+  unavailable(r: RotationDescriptor | null, q: QuantDescriptor | null): string | null;
+};
 
 /** The RotationSpec a descriptor stands for at this size and seed (null for none). */
 export function rotationSpecFor(d: RotationDescriptor, dim: number, seed: number): RotationSpec | null {

@@ -22,10 +22,16 @@ export function discoverModels(dir = modelsDir()): FoundModel[] {
     if (!fs.statSync(d).isDirectory()) continue;
     const files = fs.readdirSync(d);
     const tok = files.find((f) => f.endsWith('.model'));
-    const ckpt = files.find((f) => f === `${sub}.bin`) ?? files.find((f) => f.endsWith('.bin') && !f.startsWith('tok') && f !== 'tokenizer.bin') ?? files.find((f) => f.endsWith('.f32.gguf')) ?? files.find((f) => f.endsWith('.safetensors'));
+    const ckpt =
+      files.find((f) => f === `${sub}.bin`) ??
+      files.find((f) => f.endsWith('.bin') && !f.startsWith('tok') && f !== 'tokenizer.bin') ??
+      files.find((f) => f.endsWith('.f32.gguf')) ??
+      files.find((f) => f.endsWith('.safetensors'));
     if (!ckpt || !tok) continue;
     out.push({ name: sub, file: path.join(d, ckpt), tokenizer: path.join(d, tok) });
   }
-  out.sort((a, b) => (a.name === 'nq-docs-5M' ? -1 : b.name === 'nq-docs-5M' ? 1 : a.name.localeCompare(b.name)));
+  out.sort((a, b) =>
+    a.name === 'nq-docs-5M' ? -1 : b.name === 'nq-docs-5M' ? 1 : a.name.localeCompare(b.name),
+  );
   return out;
 }
