@@ -1,21 +1,7 @@
 import { NqInputError } from '@nq/core';
-import { Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { dequantize, dequantizeInto, formatOf } from '../src/index.js';
-import { BLOCK, refDecode } from './reference.js';
-
-/** Random blocks with finite f16 scales (exponent field < 31) at the format's scale positions. */
-function randomBlocks(type: string, nBlocks: number, seed: number): Uint8Array {
-  const [, size] = BLOCK[type]!;
-  const rng = new Rng(seed);
-  const b = new Uint8Array(size * nBlocks);
-  for (let i = 0; i < b.length; i++) b[i] = rng.int(256);
-  const halves = type === 'Q6_K' ? [208] : type.endsWith('_1') || type === 'Q4_K' || type === 'Q5_K' ? [0, 2] : [0];
-  for (let k = 0; k < nBlocks; k++) {
-    for (const h of halves) b[k * size + h + 1] = b[k * size + h + 1]! & 0x7b; // exponent ≤ 30
-  }
-  return b;
-}
+import { BLOCK, randomBlocks, refDecode } from './reference.js';
 
 describe('dequantization equals the block definition, bit for bit', () => {
   for (const type of Object.keys(BLOCK)) {

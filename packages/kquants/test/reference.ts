@@ -3,6 +3,8 @@
 // Each value is computed in float64 from exact parts and rounded once to float32, which is what
 // llama.cpp's float32 expressions give (every product of an f16 scale and a small integer is exact).
 
+import { Rng } from '@nq/core';
+
 const fr = Math.fround;
 
 export function halfValue(lo: number, hi: number): number {
@@ -113,3 +115,17 @@ export function refDecode(type: string, bytes: Uint8Array, n: number): Float32Ar
   }
   return out;
 }
+
+/** Random blocks with finite f16 scales (exponent field < 31) at the format's scale positions. */
+export function randomBlocks(type: string, nBlocks: number, seed: number): Uint8Array {
+  const [, size] = BLOCK[type]!;
+  const rng = new Rng(seed);
+  const b = new Uint8Array(size * nBlocks);
+  for (let i = 0; i < b.length; i++) b[i] = rng.int(256);
+  const halves = type === 'Q6_K' ? [208] : type.endsWith('_1') || type === 'Q4_K' || type === 'Q5_K' ? [0, 2] : [0];
+  for (let k = 0; k < nBlocks; k++) {
+    for (const h of halves) b[k * size + h + 1] = b[k * size + h + 1]! & 0x7b; // exponent ≤ 30
+  }
+  return b;
+}
+
