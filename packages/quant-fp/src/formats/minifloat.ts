@@ -104,8 +104,8 @@ function magnitudeCode(fmt: MiniFloatFormat, r: number): number {
   if (r === Number.POSITIVE_INFINITY) return eMask << fmt.mbits;
   if (r === 0) return 0;
   const e = floorLog2(r);
-  if (e < fmt.emin) return r / 2 ** (fmt.emin - fmt.mbits); // subnormal: mantissa only
-  const m = r / 2 ** (e - fmt.mbits) - (1 << fmt.mbits);
+  if (e < fmt.emin) return r / POW2[fmt.emin - fmt.mbits + 1100]!; // subnormal: mantissa only
+  const m = r / POW2[e - fmt.mbits + 1100]! - (1 << fmt.mbits);
   return ((e + fmt.bias) << fmt.mbits) | m;
 }
 
