@@ -1,8 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cpu/index.ts', 'src/webgpu/index.ts'],
-  external: ['webgpu'],
+  entry: ['src/index.ts', 'src/cpu/index.ts', 'src/webgpu/index.ts', 'src/gpujs/index.ts'],
+  external: ['webgpu', 'gpu.js'],
   format: ['esm'],
   dts: true,
   clean: true,
