@@ -43,6 +43,21 @@ describe('webgpu rotate matches cpu', () => {
     }
   });
 
+  it.each([
+    [{ swizzle: true, elementsPerThread: 8 }],
+    [{ elementsPerThread: 32, threadsPerWorkgroup: 128 }],
+    [{ elementsPerThread: 4, threadsPerWorkgroup: 64 }],
+  ])('other kernel shapes agree with cpu: %o', async (tuning) => {
+    for (const spec of [randomHadamard(1024, 31), randomHadamard(4096, 32), blockHadamard(512, 128, 33)]) {
+      const x = gaussian(3, spec.dim, 34);
+      const rot = await prepareRotationWebGPU(spec, tuning);
+      for (const inverse of [false, true]) {
+        await checkConformance(`${JSON.stringify(tuning)} n=${spec.dim}`, x, (v) => rotate(v, spec, { inverse }).data, async (v) => (await rotateWebGPU(v, rot, { inverse })).data, TOL);
+      }
+      rot.destroy();
+    }
+  });
+
   it('keeps data on the GPU: out of place, then chained inverse back to x', async () => {
     const { device } = await getWebGPUDevice();
     const spec = randomHadamard(1024, 21);

@@ -51,6 +51,17 @@ export interface WebGPUTuning {
   elementsPerThread?: number;
   /** Target threads per workgroup (several chunks share a workgroup up to this). */
   threadsPerWorkgroup?: number;
+  /** Use subgroup shuffles (default: when the device has 'subgroups' with a fixed size of 32). */
+  subgroups?: boolean;
+  /** Swizzled workgroup memory (see FwhtKernelConfig.swizzle; default off). */
+  swizzle?: boolean;
+}
+
+/** True when subgroup shuffles can replace workgroup-memory rounds: 'subgroups' and size exactly 32. */
+export function subgroupsUsable(device: GPUDevice, adapter?: GPUAdapter): boolean {
+  if (!device.features.has('subgroups')) return false;
+  const info = (adapter?.info ?? (device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+  return info?.subgroupMinSize === 32 && info?.subgroupMaxSize === 32;
 }
 
 interface Prepared extends WebGPURotation {
@@ -78,7 +89,11 @@ function maxChunk(device: GPUDevice): number {
 /** Uploads a rotation's constants to the process-wide WebGPU device. */
 export async function prepareRotationWebGPU(spec: RotationLike, tuning: WebGPUTuning = {}): Promise<WebGPURotation> {
   const compiled = asCompiled(spec);
-  const { device } = await getWebGPUDevice();
+  const { device, adapter } = await getWebGPUDevice();
+  const useSubgroups = tuning.subgroups ?? subgroupsUsable(device, adapter);
+  if (useSubgroups && !device.features.has('subgroups')) {
+    throw new NqUnsupportedError('tuning.subgroups on this device', "The adapter has no 'subgroups' feature: leave tuning.subgroups unset.");
+  }
   if (compiled.dim % 4 !== 0) {
     throw new NqUnsupportedError(`dim = ${compiled.dim} on the webgpu backend`, 'The webgpu kernels move vec4s: use a dim that is a multiple of 4 (or the cpu backend).');
   }
@@ -92,7 +107,7 @@ export async function prepareRotationWebGPU(spec: RotationLike, tuning: WebGPUTu
     dim: compiled.dim,
     compiled,
     device,
-    tuning,
+    tuning: { ...tuning, subgroups: useSubgroups },
     stages,
     pmax: maxChunk(device),
     uniforms: new Map(),
@@ -136,13 +151,20 @@ function pass(device: GPUDevice, encoder: GPUCommandEncoder, code: string, buffe
 }
 
 /** Threads and elements per thread for a chunk of P floats within this device's limits. */
+/**
+ * Default shape. With subgroups: E = P/32 (4 … 32), so up to P = 1024 one subgroup owns a chunk and no
+ * workgroup-memory round is needed, and P = 4096 needs one; small workgroups (128 threads). Without:
+ * E = 4 up to P = 1024, else 8, 256 threads — the best of the H100 sweep of run 1 (README).
+ */
 function fwhtShape(device: GPUDevice, P: number, tuning: WebGPUTuning): { E: number; rowsPerWg: number } {
-  let E = Math.min(P, tuning.elementsPerThread ?? (P >= 1024 ? 16 : P >= 8 ? 8 : 4));
+  const sg = tuning.subgroups === true;
+  const defaultE = sg ? Math.max(4, Math.min(32, P / 32)) : P <= 1024 ? 4 : 8;
+  let E = Math.min(P, tuning.elementsPerThread ?? defaultE);
   const maxThreads = Math.min(device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
   while (P / E > maxThreads) E *= 2;
   const T = P / E;
   const floats = Math.floor(device.limits.maxComputeWorkgroupStorageSize / 4);
-  let rowsPerWg = Math.max(1, Math.floor((tuning.threadsPerWorkgroup ?? 256) / T));
+  let rowsPerWg = Math.max(1, Math.floor((tuning.threadsPerWorkgroup ?? (sg ? 128 : 256)) / T));
   while (rowsPerWg > 1 && (rowsPerWg * P > floats || rowsPerWg * T > maxThreads)) rowsPerWg >>= 1;
   return { E, rowsPerWg };
 }
@@ -237,7 +259,7 @@ function encodeFwht(
   const highBits: [number, number][] = [];
   for (let lo = log2(chunk); lo < log2(p); lo += 3) highBits.push([lo, Math.min(lo + 3, log2(p))]);
   const runChunks = (pre: Mul, post: Mul, from: GPUBuffer | null) => {
-    const code = fwhtKernelWgsl({ P: chunk, E, rowsPerWg, pre, post, outOfPlace: from !== null });
+    const code = fwhtKernelWgsl({ P: chunk, E, rowsPerWg, pre, post, outOfPlace: from !== null, subgroups: rot.tuning.subgroups === true, swizzle: rot.tuning.swizzle === true });
     const u = params(rot, `${key}c`, chunks, scale);
     const bufs = from ? [from, dst, u] : [dst, u];
     pass(device, encoder, code, [...bufs, ...extra(pre === 'none' ? post : pre)], Math.ceil(chunks / rowsPerWg));

@@ -28,6 +28,17 @@ export interface FwhtKernelConfig {
   post: 'none' | 'scale' | 'signs';
   /** Read from a separate input buffer (out of place) or transform in place. */
   outOfPlace: boolean;
+  /**
+   * Use subgroup shuffles for the element bits held by neighbouring lanes (needs the 'subgroups'
+   * feature and a fixed subgroup size of 32 with lanes = consecutive invocations, as on NVIDIA).
+   */
+  subgroups?: boolean;
+  /**
+   * XOR-swizzle workgroup-memory addresses and pick each round's thread-bit mapping by bank-conflict
+   * cost. Fewer conflicts on paper, but measured 1.4–2× slower on the H100 (run 2 vs run 1 in the
+   * README), so off by default.
+   */
+  swizzle?: boolean;
 }
 
 const log2 = (n: number): number => Math.round(Math.log2(n));
@@ -114,16 +125,30 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
     body.push(`let q${k} = src[gv + ${k * T}u + t];`);
     for (let cc = 0; cc < 4; cc++) body.push(`var r${4 * k + cc} = q${k}.${'xyzw'[cc]};`);
   }
-  if (c.pre !== 'none') {
-    for (let j = 0; j < E; j++) {
-      const f = c.pre === 'signs' ? `signs[(g0 + ${r0Index(j)}) % P.dim] * P.scale` : 'P.scale';
-      body.push(`r${j} = r${j} * ${f};`);
+  // signs·scale: one vec4 of signs per vec4 of data (dim is a multiple of 4, so a vec4 never straddles rows)
+  const multiply = (kind: 'none' | 'scale' | 'signs') => {
+    if (kind === 'none') return;
+    for (let k = 0; k < V; k++) {
+      const f = kind === 'signs' ? `signs[((g0 + ${r0Index(4 * k)}) % P.dim) / 4u] * P.scale` : 'vec4f(P.scale)';
+      body.push(`{ let s = ${f}; r${4 * k} *= s.x; r${4 * k + 1} *= s.y; r${4 * k + 2} *= s.z; r${4 * k + 3} *= s.w; }`);
     }
-  }
+  };
+  multiply(c.pre);
   body.push(butterflies(regs, Array.from({ length: e }, (_, b) => b)));
-  // ---- rounds over the thread-index bits [2, 2+tb)
-  let prev: (j: number) => string = r0Index;
+  // ---- subgroup rounds: in the round-0 pattern lane bits 0–4 of t are element bits 2–6, so those
+  // butterflies need no workgroup memory: exchange with lane ^ mask and combine.
   let cur = 2;
+  if (c.subgroups && tb >= 5) {
+    for (let b = 0; b < 5; b++) {
+      const mask = 1 << b;
+      for (let j = 0; j < E; j++) {
+        body.push(`{ let o = subgroupShuffleXor(r${j}, ${mask}u); r${j} = select(r${j} + o, o - r${j}, (t & ${mask}u) != 0u); }`);
+      }
+    }
+    cur = 7;
+  }
+  // ---- rounds over the remaining thread-index bits [cur, 2+tb)
+  let prev: (j: number) => string = r0Index;
   const end = 2 + tb;
   let first = true;
   while (cur < end) {
@@ -131,7 +156,7 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
     const stop = Math.min(cur + e, end);
     const below = windowPattern(L, lo, e, 'below');
     const above = windowPattern(L, lo, e, 'above');
-    const pick = bankCost(P, T, rowsPerWg, E, above.js) < bankCost(P, T, rowsPerWg, E, below.js) ? above : below;
+    const pick = c.swizzle && bankCost(P, T, rowsPerWg, E, above.js) < bankCost(P, T, rowsPerWg, E, below.js) ? above : below;
     const idx = pick.wgsl;
     if (!first) body.push('workgroupBarrier();');
     for (let j = 0; j < E; j++) body.push(`sh[sw(base + ${prev(j)})] = r${j};`);
@@ -145,18 +170,13 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
     first = false;
   }
   // ---- back to the round-0 pattern for coalesced stores
-  if (tb > 0) {
-    if (!first) body.push('workgroupBarrier();');
+  if (!first) {
+    body.push('workgroupBarrier();');
     for (let j = 0; j < E; j++) body.push(`sh[sw(base + ${prev(j)})] = r${j};`);
     body.push('workgroupBarrier();');
     for (let j = 0; j < E; j++) body.push(`r${j} = sh[sw(base + ${r0Index(j)})];`);
   }
-  if (c.post !== 'none') {
-    for (let j = 0; j < E; j++) {
-      const f = c.post === 'signs' ? `signs[(g0 + ${r0Index(j)}) % P.dim] * P.scale` : 'P.scale';
-      body.push(`r${j} = r${j} * ${f};`);
-    }
-  }
+  multiply(c.post);
   body.push('if (live) {');
   for (let k = 0; k < V; k++) body.push(`  dst[gv + ${k * T}u + t] = vec4f(r${4 * k}, r${4 * k + 1}, r${4 * k + 2}, r${4 * k + 3});`);
   body.push('}');
@@ -167,13 +187,13 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
     : `@group(0) @binding(0) var<storage, read_write> dst: array<vec4f>;`;
   const next = c.outOfPlace ? 2 : 1;
   const needSigns = c.pre === 'signs' || c.post === 'signs';
-  const code = `// nq hadamard: FWHT of ${P}-float chunks, ${E} per thread, ${T} threads per chunk, ${rowsPerWg} chunks per workgroup
+  const code = `${c.subgroups && tb >= 5 ? 'enable subgroups;\n' : ''}// nq hadamard: FWHT of ${P}-float chunks, ${E} per thread, ${T} threads per chunk, ${rowsPerWg} chunks per workgroup
 struct Params { chunks: u32, dim: u32, scale: f32, pad: u32 }
 ${bindings}
 @group(0) @binding(${next}) var<uniform> P: Params;
-${needSigns ? `@group(0) @binding(${next + 1}) var<storage, read> signs: array<f32>;` : ''}
+${needSigns ? `@group(0) @binding(${next + 1}) var<storage, read> signs: array<vec4f>;` : ''}
 var<workgroup> sh: array<f32, ${P * rowsPerWg}>;
-${SWIZZLE_WGSL}
+${c.swizzle ? SWIZZLE_WGSL : 'fn sw(a: u32) -> u32 { return a; }'}
 @compute @workgroup_size(${T * rowsPerWg})
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = li % ${T}u;
