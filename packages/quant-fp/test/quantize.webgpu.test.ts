@@ -1,7 +1,7 @@
 import { type Matrix, NqInputError, Rng, matrix } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { fakeQuant, gemmError } from '../src/index.js';
-import { fakeQuantWebGPU, gemmErrorWebGPU } from '../src/webgpu/index.js';
+import { dequantize, fakeQuant, gemmError, quantize } from '../src/index.js';
+import { fakeQuantWebGPU, gemmErrorWebGPU, quantizeWebGPU } from '../src/webgpu/index.js';
 
 function llmLike(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
@@ -68,6 +68,24 @@ describe('webgpu FP fake-quant conforms to the CPU reference', () => {
       expect(Math.abs(g.gemm.mse - c.gemm.mse) / c.gemm.mse).toBeLessThan(0.02);
       expect(Math.abs(g.activation.mse - c.activation.mse) / c.activation.mse).toBeLessThan(0.02);
       expect(Math.abs(g.weight.mse - c.weight.mse) / c.weight.mse).toBeLessThan(0.02);
+    }
+  });
+
+  it('quantize to codes on the GPU: codes and block-scale codes match the CPU', async () => {
+    for (const spec of [{ format: 'fp8_e4m3', granularity: 'token' }, { format: 'fp8_e5m2', granularity: 'channel' }, { format: 'nvfp4' }, { format: 'mxfp4' }] as const) {
+      const g = await quantizeWebGPU(x, spec);
+      const c = quantize(x, spec);
+      let off = 0;
+      for (let i = 0; i < c.codes.length; i++) if (g.codes[i] !== c.codes[i]) off++;
+      expect(off, JSON.stringify(spec)).toBeLessThanOrEqual(0.003 * c.codes.length);
+      if (g.format !== 'int' && c.format !== 'int' && c.blockScaleCodes) {
+        // MXFP4 all-zero blocks aside (none here), block-scale codes agree
+        let boff = 0;
+        for (let u = 0; u < c.blockScaleCodes.length; u++) if (g.blockScaleCodes![u] !== c.blockScaleCodes[u]) boff++;
+        expect(boff).toBeLessThanOrEqual(Math.max(1, 0.01 * c.blockScaleCodes.length));
+        expect(g.globalScale).toBe(c.globalScale);
+      }
+      conform(dequantize(g).data, dequantize(c).data, x.data);
     }
   });
 

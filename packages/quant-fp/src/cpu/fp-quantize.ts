@@ -174,22 +174,31 @@ export function dequantizeFp(q: FpQuantized): Matrix {
 /** Quantize-dequantize in one pass; equals dequantizeFp(quantizeFp(x, spec)) exactly. */
 export function fakeQuantFp(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name = 'x'): Matrix {
   const p = computeFpScales(x, spec, name);
-  const fmt = elementFormat(p.spec.format as FpFormat);
   const out = new Float32Array(x.rows * x.cols);
-  const d = x.data;
-  const l = p.layout;
+  fakeQuantFpWithScales(x.data, out, p.layout, p.scales, p.spec.format as FpFormat);
+  return { rows: x.rows, cols: x.cols, data: out };
+}
+
+/**
+ * The FP fake-quant loop with precomputed effective scales (from computeFpScales), e.g. for GPTQ,
+ * which fixes a group's scales and then quantizes columns as they are updated. Writes into `out`.
+ */
+export function fakeQuantFpWithScales(d: Float32Array, out: Float32Array, l: ScaleLayout, scales: Float32Array, format: FpFormat): void {
+  const fmt = elementFormat(format);
   if (l.span === 0) {
     for (let f = 0; f < out.length; f++) {
-      const s = p.scales[f % l.cols]!;
+      const s = scales[f % l.cols]!;
       out[f] = s === 0 ? 0 : roundToMiniFloat(fmt, d[f]! / s) * s;
     }
   } else {
     for (let u = 0; u < l.units; u++) {
-      const s = p.scales[u]!;
+      const s = scales[u]!;
       const end = (u + 1) * l.span;
-      if (s === 0) continue; // out is already 0
+      if (s === 0) {
+        out.fill(0, u * l.span, end);
+        continue;
+      }
       for (let f = u * l.span; f < end; f++) out[f] = roundToMiniFloat(fmt, d[f]! / s) * s;
     }
   }
-  return { rows: x.rows, cols: x.cols, data: out };
 }

@@ -14,7 +14,11 @@ import {
   tempUniform,
   unitStatsGpu,
 } from '@nq/quant-int4/webgpu';
-import { type GpuMatrix, dispatch, downloadMatrix, getPipeline, getWebGPUDevice, uploadMatrix, workgroupGrid } from '@nq/core/webgpu';
+import { type GpuMatrix, createStorageBuffer, dispatch, downloadMatrix, getPipeline, getWebGPUDevice, readBuffer, uploadMatrix, workgroupGrid } from '@nq/core/webgpu';
+import { quantizeIntWebGPU } from '@nq/quant-int4/webgpu';
+import type { FpFormat, FpQuantized } from '../cpu/fp-quantize.js';
+import type { Quantized } from '../dispatch.js';
+import { encodeE8M0, encodeMiniFloat, floorLog2 } from '../formats/minifloat.js';
 import type { GemmErrorReport } from '@nq/quant-int4';
 import { E2M1, E4M3, E5M2, type MiniFloatFormat } from '../formats/minifloat.js';
 import { fp8ParamsFnWgsl, fpElementWgsl, fpParamsShader, roundFnWgsl } from './kernels.js';
@@ -88,4 +92,55 @@ export function gpuQuantizerFor(spec: QuantSpec | ResolvedQuantSpec): GpuQuantiz
 /** The fused rotate → quantize → GEMM-error path for specs of every format. */
 export function gemmErrorWebGPU(x: Matrix, w: Matrix, options: GemmErrorGpuOptions = {}): Promise<GemmErrorReport> {
   return gemmErrorInt(x, w, options, (s) => gpuQuantizerFor(s));
+}
+
+/**
+ * Codes and scales of any format computed on the GPU, returned in the CPU's shapes (IntQuantized /
+ * FpQuantized). Element codes and effective scales come from the GPU; for NVFP4 the E4M3 block-scale
+ * codes and the global scale, and for MXFP4 the E8M0 codes, are derived on the host from the read-back
+ * effective scales (exact: b = s/g to within 2^-24, far below E4M3's spacing; MXFP4 scales are powers of two).
+ */
+export async function quantizeWebGPU(x: Matrix, spec: QuantSpec | ResolvedQuantSpec): Promise<Quantized> {
+  const s = resolveSpec(spec);
+  if (s.format === 'int') return quantizeIntWebGPU(x, s);
+  assertMatrix(x, 'x');
+  assertNonEmpty(x, 'x');
+  assertFinite(x, 'x');
+  const layout = scaleLayout(x.rows, x.cols, s, 'x');
+  const { device } = await getWebGPUDevice();
+  const gx = uploadMatrix(device, x);
+  const work = beginWork(device);
+  const scales = fpScalesGpu(work, gx, layout, s);
+  const codesF = applyGpu(work, gx, layout, scales, scales, fpElementWgsl(elementFormat(s.format)), true);
+  const sc = createStorageBuffer(device, layout.units * 4);
+  work.encoder.copyBufferToBuffer(scales, 0, sc, 0, layout.units * 4);
+  submitWork(work);
+  const codeVals = new Float32Array(await readBuffer(device, codesF.buffer, x.rows * x.cols * 4));
+  const scaleVals = new Float32Array(await readBuffer(device, sc, layout.units * 4));
+  for (const b of [gx.buffer, codesF.buffer, sc]) b.destroy();
+  const mask = s.format === 'nvfp4' || s.format === 'mxfp4' ? 0xf : 0xff;
+  const codes = Uint8Array.from(codeVals, (c) => c & mask);
+  let blockScaleCodes: Uint8Array | null = null;
+  let globalScale = 1;
+  if (s.format === 'nvfp4') {
+    let t = 0;
+    for (const v of x.data) t = Math.max(t, Math.abs(v));
+    globalScale = Math.fround(t / (6 * 448));
+    blockScaleCodes = Uint8Array.from(scaleVals, (v) => (globalScale === 0 ? 0 : encodeMiniFloat(E4M3, v / globalScale)));
+  } else if (s.format === 'mxfp4') {
+    blockScaleCodes = Uint8Array.from(scaleVals, (v) => (v === 0 ? 0 : encodeE8M0(floorLog2(v))));
+  }
+  const q: FpQuantized = {
+    format: s.format as FpFormat,
+    spec: s,
+    rows: x.rows,
+    cols: x.cols,
+    layout,
+    codes,
+    scales: scaleVals,
+    blockScaleCodes,
+    globalScale,
+    clipRatios: new Float32Array(layout.units).fill(s.clipSearch ? Number.NaN : s.clipRatio),
+  };
+  return q;
 }
