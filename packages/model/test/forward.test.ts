@@ -117,10 +117,12 @@ describe.skipIf(!HAVE_NQ5M)(
 
     const haveGgufLoader = typeof (gguf as Record<string, unknown>).loadGgufModel === 'function';
     it.skipIf(!haveGgufLoader)(
-      `F32 GGUF through loadModel matches the reference logits (${haveGgufLoader ? 'loader present' : 'loadGgufModel not exported yet by ./gguf'})`,
+      `F32 GGUF through loadModel matches the reference logits and greedy ids (${haveGgufLoader ? 'loader present' : 'loadGgufModel not exported yet by ./gguf'})`,
       async () => {
         const m = await loadModel(NQ5M_GGUF);
         expect(relErr(forward(m, ref.ref_logits.prompt_ids).data, refLogits)).toBeLessThan(1e-4);
+        const want = ref.greedy.ids;
+        expect(generateGreedy(m, want.slice(0, 3), want.length - 3)).toEqual(want);
       },
     );
   },

@@ -13,6 +13,7 @@ const SHAPES: [number, number, number][] = [
   [17, 20, 13],
   [33, 64, 48],
   [9, 6, 4], // K not a multiple of 4: the SIMD path hands over to the JS kernel
+  [9, 2048, 21], // K = 2048: 8 weight rows per cache block (default 16384 floats), so 3 blocks with edges
 ];
 
 function check(

@@ -1,6 +1,6 @@
 import { NqBackendError, NqInputError } from '@nq/core';
 import { gemmABt } from './gemm.js';
-import { gemmModule, runKernel, WasmGemm } from './wasm/wasm-gemm.js';
+import { gemmModule, runKernel, WasmGemm, WEIGHT_BLOCK_FLOATS } from './wasm/wasm-gemm.js';
 
 /**
  * GEMM on several threads: the main thread and (threads − 1) worker_threads share the SIMD
@@ -23,7 +23,7 @@ const CTRL = 10;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, index } = workerData;
+const { module, memory, ctrl, index, blockFloats } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const c = new Int32Array(ctrl, index * ${CTRL} * 4, ${CTRL});
 const TR = 4, NR = 2;
@@ -33,12 +33,17 @@ for (;;) {
   seen = Atomics.load(c, 0);
   if (seen < 0) break;
   const xp = c[2], wp = c[3], yp = c[4], T = c[5], K = c[6], n0 = c[7], n1 = c[8], ldy = c[9];
-  const tm = T - (T % TR);
-  const nm = n0 + ((n1 - n0) - ((n1 - n0) % NR));
-  if (tm > 0 && nm > n0) k.gemm_4x2(xp, wp, yp, 0, tm, n0, nm, K, ldy);
-  if (tm < T && nm > n0) k.gemm_1x2(xp, wp, yp, tm, T, n0, nm, K, ldy);
-  if (tm > 0 && nm < n1) k.gemm_4x1(xp, wp, yp, 0, tm, nm, n1, K, ldy);
-  if (tm < T && nm < n1) k.gemm_1x1(xp, wp, yp, tm, T, nm, n1, K, ldy);
+  // Same blocking as runKernel in wasm/wasm-gemm.ts.
+  const nb = Math.max(8, Math.floor(blockFloats / K) & ~7);
+  for (let b0 = n0; b0 < n1; b0 += nb) {
+    const b1 = Math.min(n1, b0 + nb);
+    const tm = T - (T % TR);
+    const nm = b0 + ((b1 - b0) - ((b1 - b0) % NR));
+    if (tm > 0 && nm > b0) k.gemm_4x2(xp, wp, yp, 0, tm, b0, nm, K, ldy);
+    if (tm < T && nm > b0) k.gemm_1x2(xp, wp, yp, tm, T, b0, nm, K, ldy);
+    if (tm > 0 && nm < b1) k.gemm_4x1(xp, wp, yp, 0, tm, nm, b1, K, ldy);
+    if (tm < T && nm < b1) k.gemm_1x1(xp, wp, yp, tm, T, nm, b1, K, ldy);
+  }
   Atomics.store(c, 1, seen);
   Atomics.notify(c, 1);
 }
@@ -134,7 +139,13 @@ export async function createGemmPool(
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
     const wk = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module, memory: engine.memory, ctrl: engine.ctrlBuffer, index },
+      workerData: {
+        module,
+        memory: engine.memory,
+        ctrl: engine.ctrlBuffer,
+        index,
+        blockFloats: WEIGHT_BLOCK_FLOATS,
+      },
     });
     wk.unref();
     return wk;
