@@ -50,6 +50,47 @@ export function fwht(
   if (post && (mul || scale !== 1)) multiply(d, off, n, mul, mulOff, scale);
 }
 
+/**
+ * FWHT of `count` consecutive p-chunks (p ≤ CHUNK, p ≥ 8) at once: the first pass runs per chunk
+ * (multiplier index = chunk start mod `period`, i.e. signs of length dim repeating per row), the
+ * remaining passes sweep the whole batch in one call each — for small p this removes the per-chunk
+ * call and loop-setup overhead that dominates a single 128-point transform.
+ */
+export function fwhtBatch(
+  d: Float32Array,
+  off: number,
+  count: number,
+  p: number,
+  mul: Float32Array | null,
+  period: number,
+  scale: number,
+  post: boolean,
+  src: Float32Array,
+  srcOff: number,
+): void {
+  const total = count * p;
+  for (let c = 0; c < count; c++) {
+    const o = c * p;
+    if (post) first8(d, off + o, p, null, 0, 1, src, srcOff + o);
+    else first8(d, off + o, p, mul, o % period, scale, src, srcOff + o);
+  }
+  let stages = Math.log2(p) - 3;
+  let h = 8;
+  if (stages % 2 === 1) {
+    if (stages >= 3) {
+      radix8Pass(d, off, total, h);
+      h *= 8;
+      stages -= 3;
+    } else {
+      radix2Pass(d, off, total, h);
+      h *= 2;
+      stages -= 1;
+    }
+  }
+  for (; stages > 0; stages -= 2, h *= 4) radix4Pass(d, off, total, h);
+  if (post && (mul || scale !== 1)) for (let c = 0; c < count; c++) multiply(d, off + c * p, p, mul, (c * p) % period, scale);
+}
+
 function multiply(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number): void {
   if (mul) for (let i = 0; i < n; i++) d[off + i] = d[off + i]! * mul[mulOff + i]! * scale;
   else for (let i = 0; i < n; i++) d[off + i] = d[off + i]! * scale;

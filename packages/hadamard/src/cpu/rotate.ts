@@ -1,6 +1,6 @@
 import { type Matrix, NqInputError, assertMatrix, firstNonFinite, zeros } from '@nq/core';
-import { type CompiledRotation, type RotationSpec, compileRotation } from '../spec.js';
-import { fwht } from './fwht.js';
+import { type CompiledRotation, type CompiledStage, type RotationSpec, compileRotation } from '../spec.js';
+import { fwht, fwhtBatch } from './fwht.js';
 import { mixKronecker } from './kronecker.js';
 import { applyOrthogonalBlock } from './orthogonal.js';
 
@@ -46,8 +46,13 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
     if (bad >= 0) throwNonFinite(x, bad);
   }
   const n = rot.dim;
-  const work = new RowWork(rot);
   const inverse = options.inverse === true;
+  const only = rot.stages.length === 1 ? rot.stages[0]! : null;
+  if (only && only.kind === 'hadamard' && only.m === 1 && only.p >= 8 && only.p <= BATCH_FLOATS) {
+    rotateBatched(x, out, only, n, inverse, check && !inPlace);
+    return out;
+  }
+  const work = new RowWork(rot);
   for (let r = 0; r < x.rows; r++) {
     const off = r * n;
     const finite = work.row(x.data, off, out.data, off, inverse);
@@ -90,6 +95,35 @@ function transposeBlocked(m: Matrix): Matrix {
       for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out.data[j * m.rows + i] = m.data[i * m.cols + j]!;
     }
   return out;
+}
+
+/** Floats per batch of the batched path (fits L1 with room to spare). */
+const BATCH_FLOATS = 4096;
+
+/**
+ * Single power-of-two Hadamard stage (randomHadamard / blockHadamard with p ≤ 4096): transform
+ * batches of whole rows with one call per butterfly pass (fwhtBatch), reading x and writing out once.
+ */
+function rotateBatched(x: Matrix, out: Matrix, st: CompiledStage, n: number, inverse: boolean, check: boolean): void {
+  const p = st.p;
+  const rowsPerBatch = Math.max(1, Math.floor(BATCH_FLOATS / n));
+  const chunksPerRow = n / p;
+  for (let r0 = 0; r0 < x.rows; r0 += rowsPerBatch) {
+    const rows = Math.min(rowsPerBatch, x.rows - r0);
+    const off = r0 * n;
+    fwhtBatch(out.data, off, rows * chunksPerRow, p, st.signs, n, st.scale, inverse, x.data, off);
+    if (check) {
+      // A NaN/Inf input makes its chunk's first output non-finite (every output mixes all inputs).
+      for (let c = 0; c < rows * chunksPerRow; c++) {
+        const v = out.data[off + c * p]!;
+        if (v - v !== 0) {
+          const row = r0 + Math.floor(c / chunksPerRow);
+          const bad = firstNonFiniteIn(x.data, row * n, n);
+          if (bad >= 0) throwNonFinite(x, row * n + bad);
+        }
+      }
+    }
+  }
 }
 
 function firstNonFiniteIn(d: Float32Array, off: number, n: number): number {

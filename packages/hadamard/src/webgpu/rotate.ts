@@ -152,13 +152,14 @@ function pass(device: GPUDevice, encoder: GPUCommandEncoder, code: string, buffe
 
 /** Threads and elements per thread for a chunk of P floats within this device's limits. */
 /**
- * Default shape. With subgroups: E = P/32 (4 … 32), so up to P = 1024 one subgroup owns a chunk and no
- * workgroup-memory round is needed, and P = 4096 needs one; small workgroups (128 threads). Without:
- * E = 4 up to P = 1024, else 8, 256 threads — the best of the H100 sweep of run 1 (README).
+ * Default shape, from the H100 sweeps (README, runs 1–3). With subgroups: E = 4 for P ≤ 128, 8 up to
+ * P = 4096, 16 beyond; 128 threads per workgroup up to P = 1024, else one chunk per workgroup
+ * (n = 4096: E = 8, 512 threads, 1721 GB/s vs 1203 for E = 32). Without subgroups: E = 4 up to
+ * P = 1024, else 8, 256 threads.
  */
 function fwhtShape(device: GPUDevice, P: number, tuning: WebGPUTuning): { E: number; rowsPerWg: number } {
   const sg = tuning.subgroups === true;
-  const defaultE = sg ? Math.max(4, Math.min(32, P / 32)) : P <= 1024 ? 4 : 8;
+  const defaultE = sg ? (P <= 128 ? 4 : P <= 4096 ? 8 : 16) : P <= 1024 ? 4 : 8;
   let E = Math.min(P, tuning.elementsPerThread ?? defaultE);
   const maxThreads = Math.min(device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
   while (P / E > maxThreads) E *= 2;
