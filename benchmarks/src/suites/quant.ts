@@ -1,7 +1,7 @@
-import { type Matrix, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
 // Relative imports until benchmarks/package.json lists "@nq/quant-fp" and "@nq/hadamard" as "workspace:*".
-import { type QuantSpec, fakeQuant, gemmError, quantize } from '../../../packages/quant-fp/src/index.js';
+import { fakeQuant, gemmError, type QuantSpec, quantize } from '../../../packages/quant-fp/src/index.js';
 import { measureCases, type SuiteCase } from '../cases.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
@@ -111,7 +111,11 @@ async function webgpuRecords(ctx: SuiteContext): Promise<BenchRecord[]> {
   const out = core.emptyGpuMatrix(device, rows, cols);
   const copyTo = core.emptyGpuMatrix(device, rows, cols);
   await device.queue.onSubmittedWorkDone();
-  const timed = (op: string, encode: (work: ReturnType<typeof qfp.beginWork>) => void, extra: Partial<SuiteCase> = {}): SuiteCase => ({
+  const timed = (
+    op: string,
+    encode: (work: ReturnType<typeof qfp.beginWork>) => void,
+    extra: Partial<SuiteCase> = {},
+  ): SuiteCase => ({
     op,
     backend: 'webgpu',
     n: cols,
@@ -129,10 +133,14 @@ async function webgpuRecords(ctx: SuiteContext): Promise<BenchRecord[]> {
     ...extra,
   });
   try {
-    const copy = await measureCases('quant', localCtx, [timed('copy', (w) => w.encoder.copyBufferToBuffer(x.buffer, 0, copyTo.buffer, 0, bytes))]);
+    const copy = await measureCases('quant', localCtx, [
+      timed('copy', (w) => w.encoder.copyBufferToBuffer(x.buffer, 0, copyTo.buffer, 0, bytes)),
+    ]);
     records.push(...copy);
     if (copy[0]?.gbps) localCtx.baselines.set('webgpu-copy', copy[0].gbps);
-    const cases = SPECS.map(([name, spec]) => timed(`fake-quant ${name}`, (w) => qfp.fakeQuantGpu(w, x, spec, out)));
+    const cases = SPECS.map(([name, spec]) =>
+      timed(`fake-quant ${name}`, (w) => qfp.fakeQuantGpu(w, x, spec, out)),
+    );
     records.push(...(await measureCases('quant', localCtx, cases)));
   } finally {
     for (const b of [x, out, copyTo]) core.destroyGpuMatrix(b);
@@ -142,7 +150,11 @@ async function webgpuRecords(ctx: SuiteContext): Promise<BenchRecord[]> {
 }
 
 /** The fused GEMM-error path, rotation by @nq/hadamard's WebGPU FWHT and by a dense R (a GEMM). */
-async function fusedGemmErrorRecords(ctx: SuiteContext, localCtx: SuiteContext, slow: boolean): Promise<BenchRecord[]> {
+async function fusedGemmErrorRecords(
+  ctx: SuiteContext,
+  localCtx: SuiteContext,
+  slow: boolean,
+): Promise<BenchRecord[]> {
   const core = await import('@nq/core/webgpu');
   const qfp = await import('../../../packages/quant-fp/src/webgpu/index.js');
   const gpu = await core.getWebGPUDevice();
@@ -173,15 +185,16 @@ async function fusedGemmErrorRecords(ctx: SuiteContext, localCtx: SuiteContext, 
     // dense R: a Sylvester Hadamard / √k (the values only matter for not being trivial)
     const rd = new Float32Array(k * k);
     const inv = 1 / Math.sqrt(k);
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
-      let b = i & j;
-      b ^= b >> 16;
-      b ^= b >> 8;
-      b ^= b >> 4;
-      b ^= b >> 2;
-      b ^= b >> 1;
-      rd[i * k + j] = b & 1 ? -inv : inv;
-    }
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < k; j++) {
+        let b = i & j;
+        b ^= b >> 16;
+        b ^= b >> 8;
+        b ^= b >> 4;
+        b ^= b >> 2;
+        b ^= b >> 1;
+        rd[i * k + j] = b & 1 ? -inv : inv;
+      }
     gr = core.uploadMatrix(device, matrix(k, k, rd));
     await device.queue.onSubmittedWorkDone();
     const run = async (rotate: Parameters<typeof qfp.gemmErrorGpu>[3]) => {
@@ -203,7 +216,12 @@ async function fusedGemmErrorRecords(ctx: SuiteContext, localCtx: SuiteContext, 
     };
     const cases: SuiteCase[] = [
       { ...base, op: 'gemm-error-fused no-rotation w4a4-token', flops: 4 * m * n * k, fn: () => run(null) },
-      { ...base, op: 'gemm-error-fused dense-R w4a4-token', flops: 4 * m * n * k + 2 * (m + n) * k * k, fn: () => run(gr!) },
+      {
+        ...base,
+        op: 'gemm-error-fused dense-R w4a4-token',
+        flops: 4 * m * n * k + 2 * (m + n) * k * k,
+        fn: () => run(gr!),
+      },
     ];
     if (hadRot) {
       const rot = (work: ReturnType<typeof qfp.beginWork>, xm: ReturnType<typeof core.uploadMatrix>) => {
@@ -211,7 +229,12 @@ async function fusedGemmErrorRecords(ctx: SuiteContext, localCtx: SuiteContext, 
         had.encodeRotation(hadRot, xm, o, {}, work.encoder);
         return o;
       };
-      cases.push({ ...base, op: 'gemm-error-fused fwht(@nq/hadamard) w4a4-token', flops: 4 * m * n * k, fn: () => run(rot) });
+      cases.push({
+        ...base,
+        op: 'gemm-error-fused fwht(@nq/hadamard) w4a4-token',
+        flops: 4 * m * n * k,
+        fn: () => run(rot),
+      });
     }
     records.push(...(await measureCases('quant', localCtx, cases)));
   } finally {
@@ -225,7 +248,9 @@ async function gpujsRecords(ctx: SuiteContext): Promise<BenchRecord[]> {
   const mod = await import('../../../packages/quant-fp/src/gpujs/index.js');
   const [rows, cols] = ctx.quick ? [64, 1024] : [256, 4096];
   let x = matrix(1, 128, new Float32Array(128));
-  const cases: SuiteCase[] = SPECS.filter(([name]) => ['int4-token', 'int4-g128', 'nvfp4'].includes(name)).map(([name, spec]) => ({
+  const cases: SuiteCase[] = SPECS.filter(([name]) =>
+    ['int4-token', 'int4-g128', 'nvfp4'].includes(name),
+  ).map(([name, spec]) => ({
     op: `fake-quant ${name}`,
     backend: 'gpujs',
     n: cols,
@@ -244,10 +269,12 @@ async function gpujsRecords(ctx: SuiteContext): Promise<BenchRecord[]> {
 
 const suite: Suite = {
   name: 'quant',
-  description: 'Quantizers (INT, FP8, NVFP4, MXFP4): fake-quant/quantize GB/s per backend and granularity; fused rotate→quantize→GEMM-error GFLOP/s',
+  description:
+    'Quantizers (INT, FP8, NVFP4, MXFP4): fake-quant/quantize GB/s per backend and granularity; fused rotate→quantize→GEMM-error GFLOP/s',
   async run(ctx) {
     const records: BenchRecord[] = [];
-    if (!ctx.backend || ctx.backend === 'cpu') records.push(...(await measureCases('quant', ctx, cpuCases(ctx))));
+    if (!ctx.backend || ctx.backend === 'cpu')
+      records.push(...(await measureCases('quant', ctx, cpuCases(ctx))));
     if (!ctx.backend || ctx.backend === 'webgpu') records.push(...(await webgpuRecords(ctx)));
     if (!ctx.backend || ctx.backend === 'gpujs') records.push(...(await gpujsRecords(ctx)));
     return records;

@@ -1,18 +1,18 @@
 import type { Matrix } from '@nq/core';
 import {
-  type GemmErrorOptions,
-  type GemmErrorReport,
-  type IntQuantized,
-  type QuantSpec,
-  type Quantizer,
-  type ResolvedQuantSpec,
   dequantizeInt,
   fakeQuantInt,
+  type GemmErrorOptions,
+  type GemmErrorReport,
   gemmError as gemmErrorInt,
+  type IntQuantized,
+  type Quantizer,
+  type QuantSpec,
   quantizeInt,
+  type ResolvedQuantSpec,
   resolveSpec,
 } from '@nq/quant-int4';
-import { type FpQuantized, dequantizeFp, fakeQuantFp, quantizeFp } from './cpu/fp-quantize.js';
+import { dequantizeFp, type FpQuantized, fakeQuantFp, quantizeFp } from './cpu/fp-quantize.js';
 
 /**
  * The one dispatcher over every QuantSpec format (CPU reference). Users who may get any spec —

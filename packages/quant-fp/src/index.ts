@@ -2,6 +2,6 @@
 // Re-exports @nq/quant-int4 (QuantSpec, INT quantizers, metrics), so this is the one import for users
 // who handle any format. The dispatcher's `gemmError` replaces quant-int4's int-only one.
 export * from '@nq/quant-int4';
-export * from './formats/minifloat.js';
 export * from './cpu/index.js';
-export { type Quantized, quantize, dequantize, fakeQuant, quantizerFor, gemmError } from './dispatch.js';
+export { dequantize, fakeQuant, gemmError, type Quantized, quantize, quantizerFor } from './dispatch.js';
+export * from './formats/minifloat.js';

@@ -1,23 +1,46 @@
-import { type Matrix, NqInputError, NqUnsupportedError, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, NqInputError, NqUnsupportedError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { dequantize, fakeQuant, gemmError, quantize } from '../src/index.js';
-import { type Fmt, decodeBits, e2m1, e4m3, e5m2, nearest } from './grids.js';
+import { decodeBits, e2m1, e4m3, e5m2, type Fmt, nearest } from './grids.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * (i % 23 === 1 ? 30 : 1) * (1 + (i % 7))));
+  return matrix(
+    rows,
+    cols,
+    Float32Array.from(
+      { length: rows * cols },
+      (_, i) => rng.normal() * (i % 23 === 1 ? 30 : 1) * (1 + (i % 7)),
+    ),
+  );
 }
 
 // Independent references from the definitions (brute-force nearest grid search from grids.ts).
-function refFp8(x: Matrix, f: Fmt, fmax: number, gran: 'tensor' | 'token' | 'channel' | 'group', gs = 0): Float32Array {
+function refFp8(
+  x: Matrix,
+  f: Fmt,
+  fmax: number,
+  gran: 'tensor' | 'token' | 'channel' | 'group',
+  gs = 0,
+): Float32Array {
   const out = new Float32Array(x.data.length);
-  const unit = (i: number, j: number) => (gran === 'tensor' ? 0 : gran === 'token' ? i : gran === 'channel' ? j : i * (x.cols / gs) + Math.floor(j / gs));
+  const unit = (i: number, j: number) =>
+    gran === 'tensor'
+      ? 0
+      : gran === 'token'
+        ? i
+        : gran === 'channel'
+          ? j
+          : i * (x.cols / gs) + Math.floor(j / gs);
   const amax = new Map<number, number>();
-  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) amax.set(unit(i, j), Math.max(amax.get(unit(i, j)) ?? 0, Math.abs(x.data[i * x.cols + j]!)));
-  for (let i = 0; i < x.rows; i++) for (let j = 0; j < x.cols; j++) {
-    const s = Math.fround(amax.get(unit(i, j))! / fmax);
-    out[i * x.cols + j] = s === 0 ? 0 : nearest(f, x.data[i * x.cols + j]! / s) * s;
-  }
+  for (let i = 0; i < x.rows; i++)
+    for (let j = 0; j < x.cols; j++)
+      amax.set(unit(i, j), Math.max(amax.get(unit(i, j)) ?? 0, Math.abs(x.data[i * x.cols + j]!)));
+  for (let i = 0; i < x.rows; i++)
+    for (let j = 0; j < x.cols; j++) {
+      const s = Math.fround(amax.get(unit(i, j))! / fmax);
+      out[i * x.cols + j] = s === 0 ? 0 : nearest(f, x.data[i * x.cols + j]! / s) * s;
+    }
   return out;
 }
 
@@ -58,7 +81,10 @@ const plus0 = (a: ArrayLike<number>) => Array.from(a, (v) => v + 0);
 
 describe('FP8 scaled quantization', () => {
   const x = randomMatrix(4, 64, 3);
-  for (const [fmt, f, fmax] of [['fp8_e4m3', e4m3, 448], ['fp8_e5m2', e5m2, 57344]] as const) {
+  for (const [fmt, f, fmax] of [
+    ['fp8_e4m3', e4m3, 448],
+    ['fp8_e5m2', e5m2, 57344],
+  ] as const) {
     for (const g of ['tensor', 'token', 'channel', 'group'] as const) {
       it(`${fmt} ${g}`, () => {
         const spec = { format: fmt, granularity: g, ...(g === 'group' ? { groupSize: 32 } : {}) };
@@ -69,7 +95,8 @@ describe('FP8 scaled quantization', () => {
         // each code decodes (independently) to x̂/s
         if (q.format !== 'int') {
           for (let k = 0; k < 64; k++) {
-            const s = q.scales[g === 'tensor' ? 0 : g === 'token' ? 0 : g === 'channel' ? k : Math.floor(k / 32)]!;
+            const s =
+              q.scales[g === 'tensor' ? 0 : g === 'token' ? 0 : g === 'channel' ? k : Math.floor(k / 32)]!;
             expect(Math.fround(decodeBits(f, q.codes[k]!) * s) + 0).toBe(fq.data[k]! + 0);
           }
         }
@@ -136,7 +163,12 @@ describe('dispatcher and gemmError over every format', () => {
     expect(q.format).toBe('int');
     expect(q.codes).toBeInstanceOf(Int8Array);
     const w = randomMatrix(5, 32, 2);
-    for (const spec of [{ format: 'nvfp4' }, { format: 'mxfp4' }, { format: 'fp8_e4m3', granularity: 'token' }, { format: 'int', granularity: 'token' }] as const) {
+    for (const spec of [
+      { format: 'nvfp4' },
+      { format: 'mxfp4' },
+      { format: 'fp8_e4m3', granularity: 'token' },
+      { format: 'int', granularity: 'token' },
+    ] as const) {
       const rep = gemmError(x, w, { activation: spec, weight: spec });
       expect(rep.gemm.snrDb).toBeGreaterThan(5);
       expect(rep.activation.mse).toBeGreaterThan(0);
@@ -156,7 +188,11 @@ describe('dispatcher and gemmError over every format', () => {
   it('fp8 clip search never does worse than no clipping', () => {
     const x = randomMatrix(4, 64, 5);
     const plain = fakeQuant(x, { format: 'fp8_e4m3', granularity: 'token' });
-    const searched = fakeQuant(x, { format: 'fp8_e4m3', granularity: 'token', clipSearch: { grid: 20, maxShrink: 0.5, norm: 2 } });
+    const searched = fakeQuant(x, {
+      format: 'fp8_e4m3',
+      granularity: 'token',
+      clipSearch: { grid: 20, maxShrink: 0.5, norm: 2 },
+    });
     for (let i = 0; i < 4; i++) {
       let a = 0;
       let b = 0;

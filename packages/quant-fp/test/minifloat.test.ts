@@ -1,7 +1,17 @@
 import { Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { E2M1, E4M3, E5M2, type MiniFloatFormat, decodeE8M0, decodeMiniFloat, encodeE8M0, encodeMiniFloat, roundToMiniFloat } from '../src/formats/minifloat.js';
-import { type Fmt, decodeBits, e2m1, e4m3, e5m2, finiteCodes, nearest } from './grids.js';
+import {
+  decodeE8M0,
+  decodeMiniFloat,
+  E2M1,
+  E4M3,
+  E5M2,
+  encodeE8M0,
+  encodeMiniFloat,
+  type MiniFloatFormat,
+  roundToMiniFloat,
+} from '../src/formats/minifloat.js';
+import { decodeBits, e2m1, e4m3, e5m2, type Fmt, finiteCodes, nearest } from './grids.js';
 
 const pairs: [MiniFloatFormat, Fmt, number][] = [
   [E4M3, e4m3, 256],
@@ -32,14 +42,20 @@ describe('every code decodes to the value its bit fields define', () => {
     expect(decodeMiniFloat(E5M2, 0xfc)).toBe(-Infinity);
     expect(decodeMiniFloat(E5M2, 0x7d)).toBeNaN();
     expect(decodeMiniFloat(E5M2, 0x01)).toBe(2 ** -16);
-    expect(Array.from({ length: 8 }, (_, c) => decodeMiniFloat(E2M1, c))).toEqual([0, 0.5, 1, 1.5, 2, 3, 4, 6]);
-    expect(Array.from({ length: 8 }, (_, c) => decodeMiniFloat(E2M1, c + 8))).toEqual([-0, -0.5, -1, -1.5, -2, -3, -4, -6]);
+    expect(Array.from({ length: 8 }, (_, c) => decodeMiniFloat(E2M1, c))).toEqual([
+      0, 0.5, 1, 1.5, 2, 3, 4, 6,
+    ]);
+    expect(Array.from({ length: 8 }, (_, c) => decodeMiniFloat(E2M1, c + 8))).toEqual([
+      -0, -0.5, -1, -1.5, -2, -3, -4, -6,
+    ]);
   });
 });
 
 describe('encoding picks the nearest value, ties to even', () => {
   for (const [fmt, ref] of pairs) {
-    const grid = finiteCodes(ref).filter((c) => c.value >= 0 && !Object.is(c.value, -0)).sort((a, b) => a.value - b.value);
+    const grid = finiteCodes(ref)
+      .filter((c) => c.value >= 0 && !Object.is(c.value, -0))
+      .sort((a, b) => a.value - b.value);
     it(`${fmt.name}: every representable value encodes to its own code`, () => {
       for (const { code, value } of finiteCodes(ref)) {
         if (value === 0) continue;

@@ -1,11 +1,15 @@
-import { type Matrix, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { fakeQuant } from '../src/index.js';
 import { fakeQuantGpuJs } from '../src/gpujs/index.js';
+import { fakeQuant } from '../src/index.js';
 
 function llmLike(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * ((i % cols) % 53 === 3 ? 30 : 1)));
+  return matrix(
+    rows,
+    cols,
+    Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * ((i % cols) % 53 === 3 ? 30 : 1)),
+  );
 }
 
 // Same rule as the WebGPU conformance: rare near-boundary differences, tiny next to the quantization error.

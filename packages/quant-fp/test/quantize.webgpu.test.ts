@@ -1,11 +1,15 @@
-import { type Matrix, NqInputError, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, NqInputError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { dequantize, fakeQuant, gemmError, quantize } from '../src/index.js';
 import { fakeQuantWebGPU, gemmErrorWebGPU, quantizeWebGPU } from '../src/webgpu/index.js';
 
 function llmLike(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * ((i % cols) % 53 === 3 ? 30 : 1)));
+  return matrix(
+    rows,
+    cols,
+    Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * ((i % cols) % 53 === 3 ? 30 : 1)),
+  );
 }
 
 /**
@@ -50,8 +54,20 @@ describe('webgpu FP fake-quant conforms to the CPU reference', () => {
 
   it('grid points, midpoints (ties to even), subnormals and saturation on the GPU', async () => {
     // E4M3 per tensor with max 448 → s = 1: values map straight onto the grid
-    const e4 = await fakeQuantWebGPU(matrix(1, 8, [448, 1.0625, 1.1875, 2 ** -10, 3 * 2 ** -10, -0.1, 300, -(2 ** -9)]), { format: 'fp8_e4m3' });
-    expect(Array.from(e4.data, (v) => v + 0)).toEqual([448, 1, 1.25, 0, 2 ** -8, -0.1015625, 288, -(2 ** -9)]);
+    const e4 = await fakeQuantWebGPU(
+      matrix(1, 8, [448, 1.0625, 1.1875, 2 ** -10, 3 * 2 ** -10, -0.1, 300, -(2 ** -9)]),
+      { format: 'fp8_e4m3' },
+    );
+    expect(Array.from(e4.data, (v) => v + 0)).toEqual([
+      448,
+      1,
+      1.25,
+      0,
+      2 ** -8,
+      -0.1015625,
+      288,
+      -(2 ** -9),
+    ]);
     // MXFP4 block with amax 6 → scale 1: E2M1 midpoints
     const d = new Float32Array(32);
     d.set([6, 0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5, -5, -0.75]);
@@ -62,7 +78,10 @@ describe('webgpu FP fake-quant conforms to the CPU reference', () => {
   it('fused GEMM error with FP formats matches the CPU', async () => {
     const xx = llmLike(70, 64, 8);
     const w = llmLike(40, 64, 9);
-    for (const [a, wq] of [[{ format: 'nvfp4' }, { format: 'nvfp4' }], [{ format: 'mxfp4' }, { format: 'fp8_e4m3', granularity: 'token' }]] as const) {
+    for (const [a, wq] of [
+      [{ format: 'nvfp4' }, { format: 'nvfp4' }],
+      [{ format: 'mxfp4' }, { format: 'fp8_e4m3', granularity: 'token' }],
+    ] as const) {
       const g = await gemmErrorWebGPU(xx, w, { activation: a, weight: wq });
       const c = gemmError(xx, w, { activation: a, weight: wq });
       expect(Math.abs(g.gemm.mse - c.gemm.mse) / c.gemm.mse).toBeLessThan(0.02);
@@ -72,7 +91,12 @@ describe('webgpu FP fake-quant conforms to the CPU reference', () => {
   });
 
   it('quantize to codes on the GPU: codes and block-scale codes match the CPU', async () => {
-    for (const spec of [{ format: 'fp8_e4m3', granularity: 'token' }, { format: 'fp8_e5m2', granularity: 'channel' }, { format: 'nvfp4' }, { format: 'mxfp4' }] as const) {
+    for (const spec of [
+      { format: 'fp8_e4m3', granularity: 'token' },
+      { format: 'fp8_e5m2', granularity: 'channel' },
+      { format: 'nvfp4' },
+      { format: 'mxfp4' },
+    ] as const) {
       const g = await quantizeWebGPU(x, spec);
       const c = quantize(x, spec);
       let off = 0;
@@ -81,7 +105,8 @@ describe('webgpu FP fake-quant conforms to the CPU reference', () => {
       if (g.format !== 'int' && c.format !== 'int' && c.blockScaleCodes) {
         // MXFP4 all-zero blocks aside (none here), block-scale codes agree
         let boff = 0;
-        for (let u = 0; u < c.blockScaleCodes.length; u++) if (g.blockScaleCodes![u] !== c.blockScaleCodes[u]) boff++;
+        for (let u = 0; u < c.blockScaleCodes.length; u++)
+          if (g.blockScaleCodes![u] !== c.blockScaleCodes[u]) boff++;
         expect(boff).toBeLessThanOrEqual(Math.max(1, 0.01 * c.blockScaleCodes.length));
         expect(g.globalScale).toBe(c.globalScale);
       }
@@ -91,6 +116,8 @@ describe('webgpu FP fake-quant conforms to the CPU reference', () => {
 
   it('bad input: typed errors', async () => {
     await expect(fakeQuantWebGPU(llmLike(2, 24, 1), { format: 'nvfp4' })).rejects.toThrow(NqInputError);
-    await expect(fakeQuantWebGPU(matrix(1, 32, new Float32Array(32).fill(Number.NaN)), { format: 'mxfp4' })).rejects.toThrow(NqInputError);
+    await expect(
+      fakeQuantWebGPU(matrix(1, 32, new Float32Array(32).fill(Number.NaN)), { format: 'mxfp4' }),
+    ).rejects.toThrow(NqInputError);
   });
 });

@@ -1,4 +1,11 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
+import {
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
 import { gemmABt } from './cpu/gemm.js';
 import { fakeQuantInt } from './cpu/int-quantize.js';
 import { type ErrorStats, errorStats } from './metrics.js';
@@ -34,23 +41,40 @@ export interface GemmErrorReport {
 }
 
 /** Turns a spec or function into a Quantizer; specs of non-int formats need @nq/quant-fp's resolver. */
-export function toQuantizer(q: QuantSpec | ResolvedQuantSpec | Quantizer | null | undefined, name: string, resolveFormat?: (spec: ResolvedQuantSpec) => Quantizer): Quantizer {
+export function toQuantizer(
+  q: QuantSpec | ResolvedQuantSpec | Quantizer | null | undefined,
+  name: string,
+  resolveFormat?: (spec: ResolvedQuantSpec) => Quantizer,
+): Quantizer {
   if (q === null || q === undefined) return (m) => m;
   if (typeof q === 'function') return q;
   const s = resolveSpec(q, name);
   if (resolveFormat) return resolveFormat(s);
   if (s.format !== 'int') {
-    throw new NqUnsupportedError(`${name}.format "${s.format}" in @nq/quant-int4's gemmError`, 'Use gemmError from @nq/quant-fp, which handles every format.');
+    throw new NqUnsupportedError(
+      `${name}.format "${s.format}" in @nq/quant-int4's gemmError`,
+      'Use gemmError from @nq/quant-fp, which handles every format.',
+    );
   }
   return (m) => fakeQuantInt(m, s, name);
 }
 
-export function gemmError(x: Matrix, w: Matrix, options: GemmErrorOptions = {}, resolveFormat?: (spec: ResolvedQuantSpec) => Quantizer): GemmErrorReport {
+export function gemmError(
+  x: Matrix,
+  w: Matrix,
+  options: GemmErrorOptions = {},
+  resolveFormat?: (spec: ResolvedQuantSpec) => Quantizer,
+): GemmErrorReport {
   assertMatrix(x, 'x');
   assertMatrix(w, 'w');
   assertNonEmpty(x, 'x');
   assertNonEmpty(w, 'w');
-  if (x.cols !== w.cols) throw new NqInputError('w', `has ${w.cols} input channels but x has ${x.cols}`, 'W is out × in and X is tokens × in; make the inner dimensions equal.');
+  if (x.cols !== w.cols)
+    throw new NqInputError(
+      'w',
+      `has ${w.cols} input channels but x has ${x.cols}`,
+      'W is out × in and X is tokens × in; make the inner dimensions equal.',
+    );
   assertFinite(x, 'x');
   assertFinite(w, 'w');
   const qa = toQuantizer(options.activation, 'activation', resolveFormat);
@@ -59,7 +83,11 @@ export function gemmError(x: Matrix, w: Matrix, options: GemmErrorOptions = {}, 
   const xr = rot(x);
   const wr = rot(w);
   if (xr.rows !== x.rows || xr.cols !== x.cols || wr.rows !== w.rows || wr.cols !== w.cols) {
-    throw new NqInputError('rotate', `changed the shape (${x.rows}×${x.cols} → ${xr.rows}×${xr.cols})`, 'Pass a rotation x ↦ x·R with R square of size in-features.');
+    throw new NqInputError(
+      'rotate',
+      `changed the shape (${x.rows}×${x.cols} → ${xr.rows}×${xr.cols})`,
+      'Pass a rotation x ↦ x·R with R square of size in-features.',
+    );
   }
   const xq = qa(xr);
   const wq = qw(wr);

@@ -15,9 +15,17 @@ export interface ErrorStats {
   count: number;
 }
 
-export function errorStats(reference: ArrayLike<number>, approx: ArrayLike<number>, name = 'approx'): ErrorStats {
+export function errorStats(
+  reference: ArrayLike<number>,
+  approx: ArrayLike<number>,
+  name = 'approx',
+): ErrorStats {
   if (reference.length !== approx.length) {
-    throw new NqInputError(name, `has ${approx.length} elements, the reference has ${reference.length}`, 'Compare arrays of the same shape.');
+    throw new NqInputError(
+      name,
+      `has ${approx.length} elements, the reference has ${reference.length}`,
+      'Compare arrays of the same shape.',
+    );
   }
   let sse = 0;
   let sig = 0;
@@ -28,7 +36,7 @@ export function errorStats(reference: ArrayLike<number>, approx: ArrayLike<numbe
     sse += d * d;
     sig += r * r;
     const a = Math.abs(d);
-    if (a > maxAbs || a !== a) maxAbs = a;
+    if (a > maxAbs || Number.isNaN(a)) maxAbs = a;
   }
   return statsFromSums(sse, sig, maxAbs, reference.length);
 }
@@ -40,6 +48,9 @@ export function statsFromSums(sse: number, signal: number, maxAbs: number, count
   return { mse, snrDb, maxAbs, sse, signal, count };
 }
 
-export const mse = (reference: ArrayLike<number>, approx: ArrayLike<number>): number => errorStats(reference, approx).mse;
-export const snrDb = (reference: ArrayLike<number>, approx: ArrayLike<number>): number => errorStats(reference, approx).snrDb;
-export const maxAbsError = (reference: ArrayLike<number>, approx: ArrayLike<number>): number => errorStats(reference, approx).maxAbs;
+export const mse = (reference: ArrayLike<number>, approx: ArrayLike<number>): number =>
+  errorStats(reference, approx).mse;
+export const snrDb = (reference: ArrayLike<number>, approx: ArrayLike<number>): number =>
+  errorStats(reference, approx).snrDb;
+export const maxAbsError = (reference: ArrayLike<number>, approx: ArrayLike<number>): number =>
+  errorStats(reference, approx).maxAbs;

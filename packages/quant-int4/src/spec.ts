@@ -76,7 +76,16 @@ export interface ResolvedQuantSpec {
 
 export const DEFAULT_CLIP_SEARCH: Required<ClipSearch> = { grid: 100, maxShrink: 0.8, norm: 2.4 };
 
-const KNOWN_KEYS = new Set(['version', 'format', 'bits', 'granularity', 'groupSize', 'symmetric', 'clipRatio', 'clipSearch']);
+const KNOWN_KEYS = new Set([
+  'version',
+  'format',
+  'bits',
+  'granularity',
+  'groupSize',
+  'symmetric',
+  'clipRatio',
+  'clipSearch',
+]);
 
 /**
  * Validates a QuantSpec (e.g. parsed from JSON) and fills its defaults. Throws NqInputError naming
@@ -84,19 +93,35 @@ const KNOWN_KEYS = new Set(['version', 'format', 'bits', 'granularity', 'groupSi
  */
 export function parseQuantSpec(input: unknown, name = 'spec'): ResolvedQuantSpec {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    throw new NqInputError(name, `must be an object like { "format": "int", "bits": 4 }, got ${JSON.stringify(input)}`, 'Pass a QuantSpec object.');
+    throw new NqInputError(
+      name,
+      `must be an object like { "format": "int", "bits": 4 }, got ${JSON.stringify(input)}`,
+      'Pass a QuantSpec object.',
+    );
   }
   const s = input as Record<string, unknown>;
   for (const k of Object.keys(s)) {
-    if (!KNOWN_KEYS.has(k)) throw new NqInputError(`${name}.${k}`, 'is not a QuantSpec field', `Use only ${[...KNOWN_KEYS].join(', ')}.`);
+    if (!KNOWN_KEYS.has(k))
+      throw new NqInputError(
+        `${name}.${k}`,
+        'is not a QuantSpec field',
+        `Use only ${[...KNOWN_KEYS].join(', ')}.`,
+      );
   }
   const version = s.version ?? QUANT_SPEC_VERSION;
   if (version !== QUANT_SPEC_VERSION) {
-    throw new NqUnsupportedError(`${name}.version ${JSON.stringify(version)}`, `This @nq/quant-int4 reads QuantSpec version ${QUANT_SPEC_VERSION}.`);
+    throw new NqUnsupportedError(
+      `${name}.version ${JSON.stringify(version)}`,
+      `This @nq/quant-int4 reads QuantSpec version ${QUANT_SPEC_VERSION}.`,
+    );
   }
   const format = s.format as QuantFormat;
   if (!QUANT_FORMATS.includes(format)) {
-    throw new NqInputError(`${name}.format`, `must be one of ${QUANT_FORMATS.join(', ')}, got ${JSON.stringify(s.format)}`, 'Set format to a supported number format.');
+    throw new NqInputError(
+      `${name}.format`,
+      `must be one of ${QUANT_FORMATS.join(', ')}, got ${JSON.stringify(s.format)}`,
+      'Set format to a supported number format.',
+    );
   }
   const isInt = format === 'int';
 
@@ -105,29 +130,48 @@ export function parseQuantSpec(input: unknown, name = 'spec'): ResolvedQuantSpec
   if (isInt) {
     bits = s.bits === undefined ? 4 : (s.bits as number);
     if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 2 || bits > 8) {
-      throw new NqInputError(`${name}.bits`, `must be an integer in 2..8 for format "int", got ${JSON.stringify(s.bits)}`, 'Use 4 for INT4 or 8 for INT8.');
+      throw new NqInputError(
+        `${name}.bits`,
+        `must be an integer in 2..8 for format "int", got ${JSON.stringify(s.bits)}`,
+        'Use 4 for INT4 or 8 for INT8.',
+      );
     }
   } else {
     bits = format === 'nvfp4' || format === 'mxfp4' ? 4 : 8;
     if (s.bits !== undefined && s.bits !== bits) {
-      throw new NqInputError(`${name}.bits`, `is fixed at ${bits} for format "${format}", got ${JSON.stringify(s.bits)}`, 'Omit bits for floating-point formats.');
+      throw new NqInputError(
+        `${name}.bits`,
+        `is fixed at ${bits} for format "${format}", got ${JSON.stringify(s.bits)}`,
+        'Omit bits for floating-point formats.',
+      );
     }
   }
 
   // symmetric
   const symmetric = s.symmetric === undefined ? true : s.symmetric;
   if (typeof symmetric !== 'boolean') {
-    throw new NqInputError(`${name}.symmetric`, `must be true or false, got ${JSON.stringify(s.symmetric)}`, 'Set symmetric to a boolean.');
+    throw new NqInputError(
+      `${name}.symmetric`,
+      `must be true or false, got ${JSON.stringify(s.symmetric)}`,
+      'Set symmetric to a boolean.',
+    );
   }
   if (!isInt && !symmetric) {
-    throw new NqUnsupportedError(`asymmetric ${format}`, 'Floating-point formats are symmetric (sign bit); use format "int" for asymmetric quantization.');
+    throw new NqUnsupportedError(
+      `asymmetric ${format}`,
+      'Floating-point formats are symmetric (sign bit); use format "int" for asymmetric quantization.',
+    );
   }
 
   // granularity + groupSize
   const fixedGroup = format === 'nvfp4' ? 16 : format === 'mxfp4' ? 32 : 0;
   const granularity = (s.granularity ?? (fixedGroup ? 'group' : isInt ? 'group' : 'tensor')) as Granularity;
   if (!GRANULARITIES.includes(granularity)) {
-    throw new NqInputError(`${name}.granularity`, `must be one of ${GRANULARITIES.join(', ')}, got ${JSON.stringify(s.granularity)}`, 'Pick where one scale applies.');
+    throw new NqInputError(
+      `${name}.granularity`,
+      `must be one of ${GRANULARITIES.join(', ')}, got ${JSON.stringify(s.granularity)}`,
+      'Pick where one scale applies.',
+    );
   }
   let groupSize = 0;
   if (fixedGroup) {
@@ -142,48 +186,97 @@ export function parseQuantSpec(input: unknown, name = 'spec'): ResolvedQuantSpec
   } else if (granularity === 'group') {
     groupSize = s.groupSize === undefined ? 128 : (s.groupSize as number);
     if (typeof groupSize !== 'number' || !Number.isInteger(groupSize) || groupSize < 1) {
-      throw new NqInputError(`${name}.groupSize`, `must be a positive integer, got ${JSON.stringify(s.groupSize)}`, 'Use e.g. 32, 64 or 128.');
+      throw new NqInputError(
+        `${name}.groupSize`,
+        `must be a positive integer, got ${JSON.stringify(s.groupSize)}`,
+        'Use e.g. 32, 64 or 128.',
+      );
     }
   } else if (s.groupSize !== undefined && s.groupSize !== 0) {
-    throw new NqInputError(`${name}.groupSize`, `only applies to granularity "group" (granularity is "${granularity}")`, 'Remove groupSize or set granularity to "group".');
+    throw new NqInputError(
+      `${name}.groupSize`,
+      `only applies to granularity "group" (granularity is "${granularity}")`,
+      'Remove groupSize or set granularity to "group".',
+    );
   }
 
   // clipping
   const clipRatio = s.clipRatio === undefined ? 1 : s.clipRatio;
   if (typeof clipRatio !== 'number' || !(clipRatio > 0 && clipRatio <= 1)) {
-    throw new NqInputError(`${name}.clipRatio`, `must be a number in (0, 1], got ${JSON.stringify(s.clipRatio)}`, 'Use 1 for no clipping, e.g. 0.9 to clip the range by 10%.');
+    throw new NqInputError(
+      `${name}.clipRatio`,
+      `must be a number in (0, 1], got ${JSON.stringify(s.clipRatio)}`,
+      'Use 1 for no clipping, e.g. 0.9 to clip the range by 10%.',
+    );
   }
   let clipSearch: Required<ClipSearch> | null = null;
   if (s.clipSearch !== undefined && s.clipSearch !== null && s.clipSearch !== false) {
     if (format === 'nvfp4' || format === 'mxfp4') {
-      throw new NqUnsupportedError(`clipSearch with ${format}`, 'Clip search is implemented for int and fp8 formats.');
+      throw new NqUnsupportedError(
+        `clipSearch with ${format}`,
+        'Clip search is implemented for int and fp8 formats.',
+      );
     }
     const c = s.clipSearch === true ? {} : s.clipSearch;
     if (!c || typeof c !== 'object' || Array.isArray(c)) {
-      throw new NqInputError(`${name}.clipSearch`, `must be true or { grid, maxShrink, norm }, got ${JSON.stringify(s.clipSearch)}`, 'Use true for QuaRot defaults.');
+      throw new NqInputError(
+        `${name}.clipSearch`,
+        `must be true or { grid, maxShrink, norm }, got ${JSON.stringify(s.clipSearch)}`,
+        'Use true for QuaRot defaults.',
+      );
     }
     const cs = c as Record<string, unknown>;
     for (const k of Object.keys(cs)) {
-      if (!(k in DEFAULT_CLIP_SEARCH)) throw new NqInputError(`${name}.clipSearch.${k}`, 'is not a clipSearch field', 'Use grid, maxShrink, norm.');
+      if (!(k in DEFAULT_CLIP_SEARCH))
+        throw new NqInputError(
+          `${name}.clipSearch.${k}`,
+          'is not a clipSearch field',
+          'Use grid, maxShrink, norm.',
+        );
     }
     const grid = cs.grid ?? DEFAULT_CLIP_SEARCH.grid;
     const maxShrink = cs.maxShrink ?? DEFAULT_CLIP_SEARCH.maxShrink;
     const norm = cs.norm ?? DEFAULT_CLIP_SEARCH.norm;
     if (typeof grid !== 'number' || !Number.isInteger(grid) || grid < 1 || grid > 10000) {
-      throw new NqInputError(`${name}.clipSearch.grid`, `must be an integer in 1..10000, got ${JSON.stringify(grid)}`, 'QuaRot uses 100.');
+      throw new NqInputError(
+        `${name}.clipSearch.grid`,
+        `must be an integer in 1..10000, got ${JSON.stringify(grid)}`,
+        'QuaRot uses 100.',
+      );
     }
     if (typeof maxShrink !== 'number' || !(maxShrink > 0 && maxShrink < 1)) {
-      throw new NqInputError(`${name}.clipSearch.maxShrink`, `must be in (0, 1), got ${JSON.stringify(maxShrink)}`, 'QuaRot uses 0.8 (ratios 1.0 down to 0.21).');
+      throw new NqInputError(
+        `${name}.clipSearch.maxShrink`,
+        `must be in (0, 1), got ${JSON.stringify(maxShrink)}`,
+        'QuaRot uses 0.8 (ratios 1.0 down to 0.21).',
+      );
     }
     if (typeof norm !== 'number' || !(norm > 0 && Number.isFinite(norm))) {
-      throw new NqInputError(`${name}.clipSearch.norm`, `must be a positive number, got ${JSON.stringify(norm)}`, 'Use 2 for MSE, 2.4 as QuaRot.');
+      throw new NqInputError(
+        `${name}.clipSearch.norm`,
+        `must be a positive number, got ${JSON.stringify(norm)}`,
+        'Use 2 for MSE, 2.4 as QuaRot.',
+      );
     }
     if (Math.floor(maxShrink * grid) < 1) {
-      throw new NqInputError(`${name}.clipSearch`, `grid·maxShrink = ${grid * maxShrink} tries no ratio`, 'Make grid·maxShrink at least 1.');
+      throw new NqInputError(
+        `${name}.clipSearch`,
+        `grid·maxShrink = ${grid * maxShrink} tries no ratio`,
+        'Make grid·maxShrink at least 1.',
+      );
     }
     clipSearch = { grid, maxShrink, norm };
   }
-  return { version: QUANT_SPEC_VERSION, format, bits, granularity, groupSize, symmetric, clipRatio, clipSearch };
+  return {
+    version: QUANT_SPEC_VERSION,
+    format,
+    bits,
+    granularity,
+    groupSize,
+    symmetric,
+    clipRatio,
+    clipSearch,
+  };
 }
 
 /** The clip ratios a clip search tries, largest first. */

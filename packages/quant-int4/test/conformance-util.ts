@@ -1,10 +1,11 @@
-import { type Matrix, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, Rng } from '@nq/core';
 
 /** LLM-like test input: normal values with a few large outlier channels. */
 export function llmLike(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
   const d = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) d[i * cols + j] = rng.normal() * (j % 61 === 7 ? 25 : 1);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) d[i * cols + j] = rng.normal() * (j % 61 === 7 ? 25 : 1);
   return matrix(rows, cols, d);
 }
 
@@ -15,7 +16,12 @@ export function llmLike(rows: number, cols: number, seed: number): Matrix {
  * be within 1e-5 of a step of the CPU value, or exactly one step away; at most `maxOffFrac` of them
  * may be one step away.
  */
-export function compareFakeQuant(gpu: ArrayLike<number>, cpu: ArrayLike<number>, stepOf: (f: number) => number, maxOffFrac = 0.002): { off: number; worst: number } {
+export function compareFakeQuant(
+  gpu: ArrayLike<number>,
+  cpu: ArrayLike<number>,
+  stepOf: (f: number) => number,
+  maxOffFrac = 0.002,
+): { off: number; worst: number } {
   let off = 0;
   let worst = 0;
   for (let f = 0; f < cpu.length; f++) {
@@ -24,10 +30,12 @@ export function compareFakeQuant(gpu: ArrayLike<number>, cpu: ArrayLike<number>,
     const r = step > 0 ? d / step : d;
     if (r > 1e-5) {
       off++;
-      if (Math.abs(r - 1) > 1e-4) throw new Error(`element ${f}: gpu ${gpu[f]} cpu ${cpu[f]} differ by ${r} steps`);
+      if (Math.abs(r - 1) > 1e-4)
+        throw new Error(`element ${f}: gpu ${gpu[f]} cpu ${cpu[f]} differ by ${r} steps`);
     }
     worst = Math.max(worst, r);
   }
-  if (off > maxOffFrac * cpu.length) throw new Error(`${off} of ${cpu.length} elements one step away (allowed ${maxOffFrac})`);
+  if (off > maxOffFrac * cpu.length)
+    throw new Error(`${off} of ${cpu.length} elements one step away (allowed ${maxOffFrac})`);
   return { off, worst };
 }

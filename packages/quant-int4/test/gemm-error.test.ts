@@ -1,4 +1,4 @@
-import { type Matrix, NqInputError, NqUnsupportedError, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, NqInputError, NqUnsupportedError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { denseRotation, gemmABt } from '../src/cpu/gemm.js';
 import { fakeQuantInt } from '../src/cpu/int-quantize.js';
@@ -6,31 +6,37 @@ import { gemmError } from '../src/gemm-error.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   const rng = new Rng(seed);
-  return matrix(rows, cols, Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * (i % 29 === 3 ? 15 : 1)));
+  return matrix(
+    rows,
+    cols,
+    Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * (i % 29 === 3 ? 15 : 1)),
+  );
 }
 
 // Sylvester Hadamard / √n: an orthogonal R built here, independently of @nq/hadamard.
 function hadamard(n: number): Matrix {
   const d = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    let b = i & j;
-    let parity = 0;
-    while (b) {
-      parity ^= b & 1;
-      b >>= 1;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let b = i & j;
+      let parity = 0;
+      while (b) {
+        parity ^= b & 1;
+        b >>= 1;
+      }
+      d[i * n + j] = (parity ? -1 : 1) / Math.sqrt(n);
     }
-    d[i * n + j] = (parity ? -1 : 1) / Math.sqrt(n);
-  }
   return matrix(n, n, d);
 }
 
 function naiveMatmulABt(a: Matrix, b: Matrix): number[] {
   const out: number[] = [];
-  for (let i = 0; i < a.rows; i++) for (let j = 0; j < b.rows; j++) {
-    let s = 0;
-    for (let t = 0; t < a.cols; t++) s += a.data[i * a.cols + t]! * b.data[j * b.cols + t]!;
-    out.push(s);
-  }
+  for (let i = 0; i < a.rows; i++)
+    for (let j = 0; j < b.rows; j++) {
+      let s = 0;
+      for (let t = 0; t < a.cols; t++) s += a.data[i * a.cols + t]! * b.data[j * b.cols + t]!;
+      out.push(s);
+    }
   return out;
 }
 
@@ -110,6 +116,7 @@ describe('gemmError (W4A4 GEMM error of a layer)', () => {
 
 function transposeM(m: Matrix): Matrix {
   const d = new Float32Array(m.rows * m.cols);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) d[j * m.rows + i] = m.data[i * m.cols + j]!;
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) d[j * m.rows + i] = m.data[i * m.cols + j]!;
   return matrix(m.cols, m.rows, d);
 }

@@ -1,8 +1,7 @@
-import { type Matrix, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, Rng } from '@nq/core';
 import { downloadMatrix, getWebGPUDevice, uploadMatrix } from '@nq/core/webgpu';
 import { describe, expect, it } from 'vitest';
-import { gemmABt } from '../src/cpu/gemm.js';
-import { denseRotation } from '../src/cpu/gemm.js';
+import { denseRotation, gemmABt } from '../src/cpu/gemm.js';
 import { gemmError } from '../src/gemm-error.js';
 import { beginWork, gemmErrorWebGPU, matmulGpu, submitWork } from '../src/webgpu/index.js';
 import { llmLike } from './conformance-util.js';
@@ -43,7 +42,11 @@ describe('webgpu GEMM kernels', () => {
     const r2 = await downloadMatrix(device, c2);
     for (const g of [ga, gb, gbt, c1, c2]) g.buffer.destroy();
     const e1 = gemmABt(a, b);
-    const btT = matrix(90, 40, Float32Array.from({ length: 3600 }, (_, i) => bt.data[(i % 40) * 90 + Math.floor(i / 40)]!));
+    const btT = matrix(
+      90,
+      40,
+      Float32Array.from({ length: 3600 }, (_, i) => bt.data[(i % 40) * 90 + Math.floor(i / 40)]!),
+    );
     const e2 = gemmABt(a, btT);
     let worst = 0;
     let scale = 0;

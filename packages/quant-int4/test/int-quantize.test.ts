@@ -1,4 +1,4 @@
-import { type Matrix, NqInputError, NqUnsupportedError, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, NqInputError, NqUnsupportedError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { dequantizeInt, fakeQuantInt, quantizeInt } from '../src/cpu/int-quantize.js';
 import { type Granularity, parseQuantSpec } from '../src/spec.js';
@@ -13,20 +13,33 @@ function rne(x: number): number {
 function unitsOf(rows: number, cols: number, g: Granularity, gs: number): number[][] {
   const units: number[][] = [];
   if (g === 'tensor') units.push(Array.from({ length: rows * cols }, (_, f) => f));
-  if (g === 'token') for (let i = 0; i < rows; i++) units.push(Array.from({ length: cols }, (_, j) => i * cols + j));
-  if (g === 'channel') for (let j = 0; j < cols; j++) units.push(Array.from({ length: rows }, (_, i) => i * cols + j));
-  if (g === 'group') for (let i = 0; i < rows; i++) for (let b = 0; b < cols / gs; b++) units.push(Array.from({ length: gs }, (_, t) => i * cols + b * gs + t));
+  if (g === 'token')
+    for (let i = 0; i < rows; i++) units.push(Array.from({ length: cols }, (_, j) => i * cols + j));
+  if (g === 'channel')
+    for (let j = 0; j < cols; j++) units.push(Array.from({ length: rows }, (_, i) => i * cols + j));
+  if (g === 'group')
+    for (let i = 0; i < rows; i++)
+      for (let b = 0; b < cols / gs; b++)
+        units.push(Array.from({ length: gs }, (_, t) => i * cols + b * gs + t));
   return units;
 }
 
-function referenceFakeQuant(x: Matrix, bits: number, sym: boolean, g: Granularity, gs: number, clip = 1): Float32Array {
+function referenceFakeQuant(
+  x: Matrix,
+  bits: number,
+  sym: boolean,
+  g: Granularity,
+  gs: number,
+  clip = 1,
+): Float32Array {
   const out = new Float32Array(x.data.length);
   for (const unit of unitsOf(x.rows, x.cols, g, gs)) {
     const vals = unit.map((f) => x.data[f]!);
     if (sym) {
       const qmax = 2 ** (bits - 1) - 1;
       const s = Math.fround((clip * Math.max(...vals.map(Math.abs))) / qmax);
-      for (const f of unit) out[f] = s === 0 ? 0 : Math.min(Math.max(rne(x.data[f]! / s), -qmax - 1), qmax) * s;
+      for (const f of unit)
+        out[f] = s === 0 ? 0 : Math.min(Math.max(rne(x.data[f]! / s), -qmax - 1), qmax) * s;
     } else {
       const mn = Math.min(...vals);
       const mx = Math.max(...vals);
@@ -58,7 +71,13 @@ describe('quantizeInt / fakeQuantInt against the definitions', () => {
       for (const sym of [true, false]) {
         it(`${g}, ${bits} bits, ${sym ? 'symmetric' : 'asymmetric'}`, () => {
           const x = randomMatrix(6, 64, 1000 + bits);
-          const spec = parseQuantSpec({ format: 'int', bits, granularity: g, symmetric: sym, ...(g === 'group' ? { groupSize: 16 } : {}) });
+          const spec = parseQuantSpec({
+            format: 'int',
+            bits,
+            granularity: g,
+            symmetric: sym,
+            ...(g === 'group' ? { groupSize: 16 } : {}),
+          });
           const fq = fakeQuantInt(x, spec);
           expect(Array.from(fq.data)).toEqual(Array.from(referenceFakeQuant(x, bits, sym, g, 16)));
           const q = quantizeInt(x, spec);
@@ -72,7 +91,14 @@ describe('quantizeInt / fakeQuantInt against the definitions', () => {
           for (let f = 0; f < x.data.length; f++) {
             const i = Math.floor(f / x.cols);
             const j = f % x.cols;
-            const u = g === 'tensor' ? 0 : g === 'token' ? i : g === 'channel' ? j : i * (x.cols / 16) + Math.floor(j / 16);
+            const u =
+              g === 'tensor'
+                ? 0
+                : g === 'token'
+                  ? i
+                  : g === 'channel'
+                    ? j
+                    : i * (x.cols / 16) + Math.floor(j / 16);
             const step = q.scales[u]!;
             expect(Math.abs(fq.data[f]! - x.data[f]!)).toBeLessThanOrEqual(step / 2 + 1e-6 * step + 1e-30);
           }
@@ -81,11 +107,21 @@ describe('quantizeInt / fakeQuantInt against the definitions', () => {
     }
   }
 
-  it('scales are shaped by granularity and equal each unit\'s own max|x|/qmax', () => {
+  it("scales are shaped by granularity and equal each unit's own max|x|/qmax", () => {
     const x = randomMatrix(5, 48, 7);
-    const shapes: [Granularity, number, number][] = [['tensor', 1, 1], ['token', 5, 1], ['channel', 1, 48], ['group', 5, 3]];
+    const shapes: [Granularity, number, number][] = [
+      ['tensor', 1, 1],
+      ['token', 5, 1],
+      ['channel', 1, 48],
+      ['group', 5, 3],
+    ];
     for (const [g, r, c] of shapes) {
-      const q = quantizeInt(x, { format: 'int', bits: 4, granularity: g, ...(g === 'group' ? { groupSize: 16 } : {}) });
+      const q = quantizeInt(x, {
+        format: 'int',
+        bits: 4,
+        granularity: g,
+        ...(g === 'group' ? { groupSize: 16 } : {}),
+      });
       expect([q.layout.scaleRows, q.layout.scaleCols, q.scales.length]).toEqual([r, c, r * c]);
     }
     const qg = quantizeInt(x, { format: 'int', bits: 4, granularity: 'group', groupSize: 16 });
@@ -117,21 +153,40 @@ describe('quantizeInt / fakeQuantInt against the definitions', () => {
     const s = Math.fround(1 / 15);
     const z = rne(-1 / s);
     expect(z).toBe(-15);
-    for (let t = 0; t < 128; t++) expect(fq.data[256 + t]).toBe(Math.fround((Math.min(Math.max(rne(d[256 + t]! / s) + z, 0), 15) - z) * s));
+    for (let t = 0; t < 128; t++)
+      expect(fq.data[256 + t]).toBe(
+        Math.fround((Math.min(Math.max(rne(d[256 + t]! / s) + z, 0), 15) - z) * s),
+      );
     const neg = fakeQuantInt(matrix(1, 4, [-2, -2, -2, -2]), { ...spec, groupSize: 4 });
     expect(Array.from(neg.data)).toEqual([-2, -2, -2, -2]);
-    expect(Array.from(dequantizeInt(quantizeInt(matrix(1, 4, [-2, -2, -2, -2]), { ...spec, groupSize: 4 })).data)).toEqual([-2, -2, -2, -2]);
+    expect(
+      Array.from(dequantizeInt(quantizeInt(matrix(1, 4, [-2, -2, -2, -2]), { ...spec, groupSize: 4 })).data),
+    ).toEqual([-2, -2, -2, -2]);
   });
 
   it('ties round half to even (exact halves of the step)', () => {
     // symmetric 4-bit, row max 7 → s = 1 exactly
-    const sym = fakeQuantInt(matrix(1, 8, [7, 0.5, 1.5, 2.5, -2.5, -3.5, 6.5, -0.5]), { format: 'int', bits: 4, granularity: 'token' });
+    const sym = fakeQuantInt(matrix(1, 8, [7, 0.5, 1.5, 2.5, -2.5, -3.5, 6.5, -0.5]), {
+      format: 'int',
+      bits: 4,
+      granularity: 'token',
+    });
     expect(Array.from(sym.data)).toEqual([7, 0, 2, 2, -2, -4, 6, 0]);
     // asymmetric 4-bit, range [0, 15] → s = 1, z = 0
-    const asym = fakeQuantInt(matrix(1, 6, [0, 15, 2.5, 3.5, 12.5, 0.5]), { format: 'int', bits: 4, granularity: 'token', symmetric: false });
+    const asym = fakeQuantInt(matrix(1, 6, [0, 15, 2.5, 3.5, 12.5, 0.5]), {
+      format: 'int',
+      bits: 4,
+      granularity: 'token',
+      symmetric: false,
+    });
     expect(Array.from(asym.data)).toEqual([0, 15, 2, 4, 12, 0]);
     // asymmetric zero point on a tie: range [−1.5·s', …] with s = 1 → z = rne(1.5) = 2
-    const z = quantizeInt(matrix(1, 2, [-1.5, 13.5]), { format: 'int', bits: 4, granularity: 'token', symmetric: false });
+    const z = quantizeInt(matrix(1, 2, [-1.5, 13.5]), {
+      format: 'int',
+      bits: 4,
+      granularity: 'token',
+      symmetric: false,
+    });
     expect(z.scales[0]).toBe(1);
     expect(z.zeros![0]).toBe(2);
   });
@@ -139,7 +194,13 @@ describe('quantizeInt / fakeQuantInt against the definitions', () => {
   it('clip ratio scales the range (w4a4 activations at 0.9)', () => {
     const x = randomMatrix(4, 32, 11);
     for (const sym of [true, false]) {
-      const fq = fakeQuantInt(x, { format: 'int', bits: 4, granularity: 'token', symmetric: sym, clipRatio: 0.9 });
+      const fq = fakeQuantInt(x, {
+        format: 'int',
+        bits: 4,
+        granularity: 'token',
+        symmetric: sym,
+        clipRatio: 0.9,
+      });
       expect(Array.from(fq.data)).toEqual(Array.from(referenceFakeQuant(x, 4, sym, 'token', 0, 0.9)));
     }
   });
@@ -160,7 +221,14 @@ describe('MSE clip search', () => {
     const x = randomMatrix(4, 64, 21);
     for (const sym of [true, false]) {
       for (const g of ['token', 'group', 'channel'] as Granularity[]) {
-        const spec = parseQuantSpec({ format: 'int', bits: 4, granularity: g, symmetric: sym, groupSize: g === 'group' ? 32 : undefined, clipSearch: { grid: 20, maxShrink: 0.5, norm: 2 } });
+        const spec = parseQuantSpec({
+          format: 'int',
+          bits: 4,
+          granularity: g,
+          symmetric: sym,
+          groupSize: g === 'group' ? 32 : undefined,
+          clipSearch: { grid: 20, maxShrink: 0.5, norm: 2 },
+        });
         const q = quantizeInt(x, spec);
         const fq = fakeQuantInt(x, spec);
         expect(Array.from(dequantizeInt(q).data)).toEqual(Array.from(fq.data));
@@ -210,12 +278,19 @@ describe('bad input', () => {
   });
   it('empty tensors', () => {
     expect(() => fakeQuantInt(matrix(0, 8, []), { format: 'int', granularity: 'token' })).toThrow(/is empty/);
-    expect(() => quantizeInt(matrix(3, 0, []), { format: 'int', granularity: 'token' })).toThrow(NqInputError);
+    expect(() => quantizeInt(matrix(3, 0, []), { format: 'int', granularity: 'token' })).toThrow(
+      NqInputError,
+    );
   });
   it('fp formats point to @nq/quant-fp', () => {
     expect(() => fakeQuantInt(x, { format: 'fp8_e4m3' })).toThrow(NqUnsupportedError);
   });
   it('not a matrix', () => {
-    expect(() => fakeQuantInt({ rows: 2, cols: 2, data: [1, 2, 3, 4] } as unknown as Matrix, { format: 'int', granularity: 'token' })).toThrow(NqInputError);
+    expect(() =>
+      fakeQuantInt({ rows: 2, cols: 2, data: [1, 2, 3, 4] } as unknown as Matrix, {
+        format: 'int',
+        granularity: 'token',
+      }),
+    ).toThrow(NqInputError);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { packInt4, unpackInt4 } from '../src/cpu/pack.js';
 
 describe('INT4 packing', () => {
-  it('puts element 2i in the low nibble, two\'s complement for signed', () => {
+  it("puts element 2i in the low nibble, two's complement for signed", () => {
     expect(Array.from(packInt4(Int8Array.from([1, -1, -8, 7])))).toEqual([0xf1, 0x78]);
     expect(Array.from(packInt4(Uint8Array.from([15, 0, 3])))).toEqual([0x0f, 0x03]);
   });

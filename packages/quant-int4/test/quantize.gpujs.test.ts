@@ -1,4 +1,4 @@
-import { NqUnsupportedError, matrix } from '@nq/core';
+import { matrix, NqUnsupportedError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { fakeQuantInt, quantizeInt } from '../src/cpu/int-quantize.js';
 import { fakeQuantIntGpuJs } from '../src/gpujs/index.js';
@@ -12,17 +12,35 @@ for (const mode of ['webasm', 'webgpu'] as const) {
   describe(`gpu.js (${mode}) INT fake-quant conforms to the CPU reference`, () => {
     const x = llmLike(8, 128, 31);
     for (const g of ['tensor', 'token', 'channel', 'group'] as Granularity[]) {
-      for (const [bits, sym] of [[4, true], [4, false], [8, true]] as const) {
+      for (const [bits, sym] of [
+        [4, true],
+        [4, false],
+        [8, true],
+      ] as const) {
         it(`${g} int${bits} ${sym ? 'sym' : 'asym'}`, async () => {
-          const spec = parseQuantSpec({ format: 'int', bits, granularity: g, symmetric: sym, ...(g === 'group' ? { groupSize: 32 } : {}) });
+          const spec = parseQuantSpec({
+            format: 'int',
+            bits,
+            granularity: g,
+            symmetric: sym,
+            ...(g === 'group' ? { groupSize: 32 } : {}),
+          });
           const cpuQ = quantizeInt(x, spec);
           const got = await fakeQuantIntGpuJs(x, spec, mode);
-          compareFakeQuant(got.data, fakeQuantInt(x, spec).data, (f) => cpuQ.scales[unitOf(cpuQ.layout, Math.floor(f / x.cols), f % x.cols)]!);
+          compareFakeQuant(
+            got.data,
+            fakeQuantInt(x, spec).data,
+            (f) => cpuQ.scales[unitOf(cpuQ.layout, Math.floor(f / x.cols), f % x.cols)]!,
+          );
         });
       }
     }
     it('ties to even', async () => {
-      const y = await fakeQuantIntGpuJs(matrix(1, 8, [7, 0.5, 1.5, 2.5, -2.5, -3.5, 6.5, -0.5]), { format: 'int', bits: 4, granularity: 'token' }, mode);
+      const y = await fakeQuantIntGpuJs(
+        matrix(1, 8, [7, 0.5, 1.5, 2.5, -2.5, -3.5, 6.5, -0.5]),
+        { format: 'int', bits: 4, granularity: 'token' },
+        mode,
+      );
       expect(Array.from(y.data, (v) => v + 0)).toEqual([7, 0, 2, 2, -2, -4, 6, 0]);
     });
   });
@@ -30,6 +48,8 @@ for (const mode of ['webasm', 'webgpu'] as const) {
 
 describe('gpu.js unsupported options', () => {
   it('clip search is refused with a typed error', async () => {
-    await expect(fakeQuantIntGpuJs(llmLike(2, 32, 1), { format: 'int', granularity: 'token', clipSearch: true })).rejects.toThrow(NqUnsupportedError);
+    await expect(
+      fakeQuantIntGpuJs(llmLike(2, 32, 1), { format: 'int', granularity: 'token', clipSearch: true }),
+    ).rejects.toThrow(NqUnsupportedError);
   });
 });

@@ -5,15 +5,36 @@ import { clipSearchRatios, parseQuantSpec } from '../src/spec.js';
 describe('parseQuantSpec', () => {
   it('fills defaults and is idempotent (a resolved spec parses to itself)', () => {
     const s = parseQuantSpec({ format: 'int' });
-    expect(s).toEqual({ version: 1, format: 'int', bits: 4, granularity: 'group', groupSize: 128, symmetric: true, clipRatio: 1, clipSearch: null });
+    expect(s).toEqual({
+      version: 1,
+      format: 'int',
+      bits: 4,
+      granularity: 'group',
+      groupSize: 128,
+      symmetric: true,
+      clipRatio: 1,
+      clipSearch: null,
+    });
     expect(parseQuantSpec(s)).toEqual(s);
     expect(parseQuantSpec(JSON.parse(JSON.stringify(s)))).toEqual(s);
     const t = parseQuantSpec({ format: 'int', bits: 8, granularity: 'token' });
     expect(t.groupSize).toBe(0);
-    expect(parseQuantSpec({ format: 'nvfp4' })).toMatchObject({ granularity: 'group', groupSize: 16, bits: 4 });
-    expect(parseQuantSpec({ format: 'mxfp4' })).toMatchObject({ granularity: 'group', groupSize: 32, bits: 4 });
+    expect(parseQuantSpec({ format: 'nvfp4' })).toMatchObject({
+      granularity: 'group',
+      groupSize: 16,
+      bits: 4,
+    });
+    expect(parseQuantSpec({ format: 'mxfp4' })).toMatchObject({
+      granularity: 'group',
+      groupSize: 32,
+      bits: 4,
+    });
     expect(parseQuantSpec({ format: 'fp8_e4m3' })).toMatchObject({ granularity: 'tensor', bits: 8 });
-    expect(parseQuantSpec({ format: 'int', clipSearch: true }).clipSearch).toEqual({ grid: 100, maxShrink: 0.8, norm: 2.4 });
+    expect(parseQuantSpec({ format: 'int', clipSearch: true }).clipSearch).toEqual({
+      grid: 100,
+      maxShrink: 0.8,
+      norm: 2.4,
+    });
   });
 
   it('rejects bad fields with NqInputError naming the field', () => {
@@ -56,7 +77,7 @@ describe('parseQuantSpec', () => {
     expect(() => parseQuantSpec({ version: 2, format: 'int' })).toThrow(NqUnsupportedError);
   });
 
-  it('clip search ratios are QuaRot\'s 1 − i/grid for i < maxShrink·grid', () => {
+  it("clip search ratios are QuaRot's 1 − i/grid for i < maxShrink·grid", () => {
     const r = clipSearchRatios({ grid: 100, maxShrink: 0.8, norm: 2.4 });
     expect(r.length).toBe(80);
     expect(r[0]).toBe(1);

@@ -1,6 +1,31 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
-import { type QuantSpec, type ResolvedQuantSpec, type ScaleLayout, clipSearchRatios, resolveSpec, scaleLayout } from '@nq/quant-int4';
-import { E2M1, E4M3, E5M2, type MiniFloatFormat, decodeE8M0, decodeMiniFloat, encodeE8M0, encodeMiniFloat, floorLog2, roundToMiniFloat } from '../formats/minifloat.js';
+import {
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
+import {
+  clipSearchRatios,
+  type QuantSpec,
+  type ResolvedQuantSpec,
+  resolveSpec,
+  type ScaleLayout,
+  scaleLayout,
+} from '@nq/quant-int4';
+import {
+  decodeE8M0,
+  decodeMiniFloat,
+  E2M1,
+  E4M3,
+  E5M2,
+  encodeE8M0,
+  encodeMiniFloat,
+  floorLog2,
+  type MiniFloatFormat,
+  roundToMiniFloat,
+} from '../formats/minifloat.js';
 
 /**
  * Floating-point quantization, the reference implementation. Definitions:
@@ -35,13 +60,24 @@ export interface FpQuantized {
   clipRatios: Float32Array;
 }
 
-export const FP8_FORMATS: Record<'fp8_e4m3' | 'fp8_e5m2', MiniFloatFormat> = { fp8_e4m3: E4M3, fp8_e5m2: E5M2 };
+export const FP8_FORMATS: Record<'fp8_e4m3' | 'fp8_e5m2', MiniFloatFormat> = {
+  fp8_e4m3: E4M3,
+  fp8_e5m2: E5M2,
+};
 
-export function checkFpInputs(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name = 'x'): { s: ResolvedQuantSpec; layout: ScaleLayout } {
+export function checkFpInputs(
+  x: Matrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+  name = 'x',
+): { s: ResolvedQuantSpec; layout: ScaleLayout } {
   assertMatrix(x, name);
   assertNonEmpty(x, name);
   const s = resolveSpec(spec);
-  if (s.format === 'int') throw new NqUnsupportedError('format "int" in the fp quantizer', 'Use quantize/fakeQuant (the dispatcher) or @nq/quant-int4.');
+  if (s.format === 'int')
+    throw new NqUnsupportedError(
+      'format "int" in the fp quantizer',
+      'Use quantize/fakeQuant (the dispatcher) or @nq/quant-int4.',
+    );
   assertFinite(x, name);
   return { s, layout: scaleLayout(x.rows, x.cols, s, name) };
 }
@@ -79,7 +115,13 @@ function unitOfFlat(l: ScaleLayout, f: number): number {
 // ---------------------------------------------------------------- per-unit scales
 
 /** Effective scales (and block-scale codes) of every unit. */
-export function computeFpScales(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name = 'x'): Pick<FpQuantized, 'layout' | 'scales' | 'blockScaleCodes' | 'globalScale' | 'clipRatios'> & { spec: ResolvedQuantSpec } {
+export function computeFpScales(
+  x: Matrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+  name = 'x',
+): Pick<FpQuantized, 'layout' | 'scales' | 'blockScaleCodes' | 'globalScale' | 'clipRatios'> & {
+  spec: ResolvedQuantSpec;
+} {
   const { s, layout } = checkFpInputs(x, spec, name);
   const amax = unitAbsMax(x, layout);
   const scales = new Float32Array(layout.units);
@@ -117,7 +159,15 @@ export function computeFpScales(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, 
   return { spec: s, layout, scales, blockScaleCodes: codes, globalScale: 1, clipRatios };
 }
 
-function fp8ClipSearch(x: Matrix, l: ScaleLayout, fmt: MiniFloatFormat, amax: Float64Array, cs: { grid: number; maxShrink: number; norm: number }, scales: Float32Array, clipRatios: Float32Array): void {
+function fp8ClipSearch(
+  x: Matrix,
+  l: ScaleLayout,
+  fmt: MiniFloatFormat,
+  amax: Float64Array,
+  cs: { grid: number; maxShrink: number; norm: number },
+  scales: Float32Array,
+  clipRatios: Float32Array,
+): void {
   const ratios = clipSearchRatios(cs);
   const d = x.data;
   const stride = l.span === 0 ? l.cols : 1;
@@ -144,7 +194,8 @@ function fp8ClipSearch(x: Matrix, l: ScaleLayout, fmt: MiniFloatFormat, amax: Fl
 
 // ---------------------------------------------------------------- quantize / dequantize / fake-quant
 
-const elementFormat = (f: FpFormat): MiniFloatFormat => (f === 'fp8_e4m3' ? E4M3 : f === 'fp8_e5m2' ? E5M2 : E2M1);
+const elementFormat = (f: FpFormat): MiniFloatFormat =>
+  f === 'fp8_e4m3' ? E4M3 : f === 'fp8_e5m2' ? E5M2 : E2M1;
 
 export function quantizeFp(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name = 'x'): FpQuantized {
   const p = computeFpScales(x, spec, name);
@@ -162,7 +213,12 @@ export function quantizeFp(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name 
 export function dequantizeFp(q: FpQuantized): Matrix {
   const fmt = elementFormat(q.format);
   const n = q.rows * q.cols;
-  if (q.codes.length !== n) throw new NqInputError('q.codes', `has ${q.codes.length} codes for a ${q.rows}×${q.cols} matrix`, 'Pass the object quantizeFp returned (unpack packed codes first).');
+  if (q.codes.length !== n)
+    throw new NqInputError(
+      'q.codes',
+      `has ${q.codes.length} codes for a ${q.rows}×${q.cols} matrix`,
+      'Pass the object quantizeFp returned (unpack packed codes first).',
+    );
   // decode table: one lookup per element
   const table = new Float64Array(1 << fmt.bits);
   for (let c = 0; c < table.length; c++) table[c] = decodeMiniFloat(fmt, c);
@@ -183,7 +239,13 @@ export function fakeQuantFp(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name
  * The FP fake-quant loop with precomputed effective scales (from computeFpScales), e.g. for GPTQ,
  * which fixes a group's scales and then quantizes columns as they are updated. Writes into `out`.
  */
-export function fakeQuantFpWithScales(d: Float32Array, out: Float32Array, l: ScaleLayout, scales: Float32Array, format: FpFormat): void {
+export function fakeQuantFpWithScales(
+  d: Float32Array,
+  out: Float32Array,
+  l: ScaleLayout,
+  scales: Float32Array,
+  format: FpFormat,
+): void {
   const fmt = elementFormat(format);
   if (l.span === 0) {
     for (let f = 0; f < out.length; f++) {

@@ -28,9 +28,39 @@ export interface MiniFloatFormat {
   nan: 'ieee' | 'e4m3' | 'none';
 }
 
-export const E4M3: MiniFloatFormat = { name: 'e4m3', ebits: 4, mbits: 3, bias: 7, max: 448, emin: -6, bits: 8, hasInf: false, nan: 'e4m3' };
-export const E5M2: MiniFloatFormat = { name: 'e5m2', ebits: 5, mbits: 2, bias: 15, max: 57344, emin: -14, bits: 8, hasInf: true, nan: 'ieee' };
-export const E2M1: MiniFloatFormat = { name: 'e2m1', ebits: 2, mbits: 1, bias: 1, max: 6, emin: 0, bits: 4, hasInf: false, nan: 'none' };
+export const E4M3: MiniFloatFormat = {
+  name: 'e4m3',
+  ebits: 4,
+  mbits: 3,
+  bias: 7,
+  max: 448,
+  emin: -6,
+  bits: 8,
+  hasInf: false,
+  nan: 'e4m3',
+};
+export const E5M2: MiniFloatFormat = {
+  name: 'e5m2',
+  ebits: 5,
+  mbits: 2,
+  bias: 15,
+  max: 57344,
+  emin: -14,
+  bits: 8,
+  hasInf: true,
+  nan: 'ieee',
+};
+export const E2M1: MiniFloatFormat = {
+  name: 'e2m1',
+  ebits: 2,
+  mbits: 1,
+  bias: 1,
+  max: 6,
+  emin: 0,
+  bits: 4,
+  hasInf: false,
+  nan: 'none',
+};
 
 /** Value of a code (NaN/±Inf where the format defines them). */
 export function decodeMiniFloat(fmt: MiniFloatFormat, code: number): number {
@@ -70,7 +100,8 @@ export function floorLog2(a: number): number {
 export function roundToMiniFloat(fmt: MiniFloatFormat, v: number, saturate = true): number {
   const a = Math.abs(v);
   if (!(a > 0)) return a === 0 ? 0 : Number.NaN;
-  if (a === Number.POSITIVE_INFINITY) return (saturate ? fmt.max : fmt.hasInf ? a : Number.NaN) * Math.sign(v);
+  if (a === Number.POSITIVE_INFINITY)
+    return (saturate ? fmt.max : fmt.hasInf ? a : Number.NaN) * Math.sign(v);
   const e = floorLog2(a);
   // quantum (spacing of the grid) in a's binade; below 2^emin the grid is the subnormal one
   const q = POW2[(e < fmt.emin ? fmt.emin : e) - fmt.mbits + 1100]!;

@@ -30,7 +30,18 @@ export function amaxKernel(this: any, x: number[], n: number): number {
  * Output units: the effective scale of each unit. kind 0 = FP8 (clip·amax/fmax), 1 = NVFP4
  * (e4m3(amax/6/g)·g with g = gamax/2688), 2 = MXFP4 (2^clamp(⌊log2 amax⌋ − 2, −127, 127), 0 for a zero block).
  */
-export function fpParamsKernel(this: any, x: number[], span: number, cols: number, rows: number, channel: number, kind: number, fmax: number, clip: number, gamax: number): number {
+export function fpParamsKernel(
+  this: any,
+  x: number[],
+  span: number,
+  cols: number,
+  rows: number,
+  channel: number,
+  kind: number,
+  fmax: number,
+  clip: number,
+  gamax: number,
+): number {
   const u = this.thread.x;
   let amax = 0.0;
   if (channel > 0.5) {
@@ -52,7 +63,17 @@ export function fpParamsKernel(this: any, x: number[], span: number, cols: numbe
 }
 
 /** Output n: x̂ = rmf(x/s)·s with the unit's scale. */
-export function fpApplyKernel(this: any, x: number[], scales: number[], span: number, cols: number, channel: number, mbits: number, emin: number, fmax: number): number {
+export function fpApplyKernel(
+  this: any,
+  x: number[],
+  scales: number[],
+  span: number,
+  cols: number,
+  channel: number,
+  mbits: number,
+  emin: number,
+  fmax: number,
+): number {
   const f = this.thread.x;
   let u = 0;
   if (channel > 0.5) u = f - Math.floor(f / cols) * cols;

@@ -1,4 +1,11 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
+import {
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
 import { type QuantSpec, type ResolvedQuantSpec, resolveSpec, scaleLayout } from '@nq/quant-int4';
 import { cachedKernel, fakeQuantIntGpuJs, runKernel } from '@nq/quant-int4/gpujs';
@@ -11,16 +18,26 @@ const withRmf = new WeakSet<object>();
  * Fake-quant of any QuantSpec format on gpu.js (default mode 'webasm'). int goes to
  * @nq/quant-int4/gpujs. Clip search is CPU/WebGPU only.
  */
-export async function fakeQuantGpuJs(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, mode: GpuJsMode = 'webasm'): Promise<Matrix> {
+export async function fakeQuantGpuJs(
+  x: Matrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+  mode: GpuJsMode = 'webasm',
+): Promise<Matrix> {
   const s = resolveSpec(spec);
   if (s.format === 'int') return fakeQuantIntGpuJs(x, s, mode);
   assertMatrix(x, 'x');
   assertNonEmpty(x, 'x');
-  if (s.clipSearch) throw new NqUnsupportedError('clipSearch on gpu.js', 'Clip search runs on the cpu and webgpu backends.');
+  if (s.clipSearch)
+    throw new NqUnsupportedError('clipSearch on gpu.js', 'Clip search runs on the cpu and webgpu backends.');
   assertFinite(x, 'x');
   const layout = scaleLayout(x.rows, x.cols, s, 'x');
   const n = x.rows * x.cols;
-  if (n >= 2 ** 24) throw new NqInputError('x', `has ${n} elements; gpu.js indexes in float32`, 'Split the matrix into chunks of fewer than 2^24 elements.');
+  if (n >= 2 ** 24)
+    throw new NqInputError(
+      'x',
+      `has ${n} elements; gpu.js indexes in float32`,
+      'Split the matrix into chunks of fewer than 2^24 elements.',
+    );
   const { gpu } = await getGpuJs(mode);
   if (!withRmf.has(gpu)) {
     gpu.addFunction(rmf);
@@ -32,8 +49,29 @@ export async function fakeQuantGpuJs(x: Matrix, spec: QuantSpec | ResolvedQuantS
   if (kind === 1) gamax = (await runKernel(cachedKernel(gpu, 'fpAmax', amaxKernel, 1, n), x.data, n))[0]!;
   const channel = layout.span === 0 ? 1 : 0;
   const pk = cachedKernel(gpu, 'fpParams', fpParamsKernel, layout.units, Math.max(layout.span, x.rows));
-  const scales = await runKernel(pk, x.data, layout.span, x.cols, x.rows, channel, kind, fmt.max, s.clipRatio, gamax);
+  const scales = await runKernel(
+    pk,
+    x.data,
+    layout.span,
+    x.cols,
+    x.rows,
+    channel,
+    kind,
+    fmt.max,
+    s.clipRatio,
+    gamax,
+  );
   const ak = cachedKernel(gpu, 'fpApply', fpApplyKernel, n, 1);
-  const out = await runKernel(ak, x.data, scales, Math.max(1, layout.span), x.cols, channel, fmt.mbits, fmt.emin, fmt.max);
+  const out = await runKernel(
+    ak,
+    x.data,
+    scales,
+    Math.max(1, layout.span),
+    x.cols,
+    channel,
+    fmt.mbits,
+    fmt.emin,
+    fmt.max,
+  );
   return { rows: x.rows, cols: x.cols, data: out.length === n ? out : out.slice(0, n) };
 }

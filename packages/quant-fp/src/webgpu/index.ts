@@ -2,4 +2,11 @@
 // with any format. Re-exports @nq/quant-int4/webgpu's building blocks.
 export * from '@nq/quant-int4/webgpu';
 export * from './kernels.js';
-export { fpScalesGpu, fakeQuantGpu, fakeQuantWebGPU, gpuQuantizerFor, gemmErrorWebGPU, quantizeWebGPU } from './quantize.js';
+export {
+  fakeQuantGpu,
+  fakeQuantWebGPU,
+  fpScalesGpu,
+  gemmErrorWebGPU,
+  gpuQuantizerFor,
+  quantizeWebGPU,
+} from './quantize.js';

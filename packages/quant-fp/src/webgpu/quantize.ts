@@ -1,32 +1,62 @@
-import { type Matrix, NqInputError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
-import { type QuantSpec, type ResolvedQuantSpec, type ScaleLayout, clipSearchRatios, resolveSpec, scaleLayout } from '@nq/quant-int4';
+import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
 import {
-  type GpuQuantizer,
-  type GpuWork,
-  type GemmErrorGpuOptions,
+  createStorageBuffer,
+  dispatch,
+  downloadMatrix,
+  type GpuMatrix,
+  getPipeline,
+  getWebGPUDevice,
+  readBuffer,
+  uploadMatrix,
+  workgroupGrid,
+} from '@nq/core/webgpu';
+import type { GemmErrorReport } from '@nq/quant-int4';
+import {
+  clipSearchRatios,
+  type QuantSpec,
+  type ResolvedQuantSpec,
+  resolveSpec,
+  type ScaleLayout,
+  scaleLayout,
+} from '@nq/quant-int4';
+import {
   applyGpu,
   beginWork,
   clipSearchShader,
   fakeQuantIntGpu,
+  type GemmErrorGpuOptions,
+  type GpuQuantizer,
+  type GpuWork,
   gemmErrorWebGPU as gemmErrorInt,
+  quantizeIntWebGPU,
   submitWork,
   tempF32,
   tempUniform,
   unitStatsGpu,
 } from '@nq/quant-int4/webgpu';
-import { type GpuMatrix, createStorageBuffer, dispatch, downloadMatrix, getPipeline, getWebGPUDevice, readBuffer, uploadMatrix, workgroupGrid } from '@nq/core/webgpu';
-import { quantizeIntWebGPU } from '@nq/quant-int4/webgpu';
 import type { FpFormat, FpQuantized } from '../cpu/fp-quantize.js';
 import type { Quantized } from '../dispatch.js';
-import { encodeE8M0, encodeMiniFloat, floorLog2 } from '../formats/minifloat.js';
-import type { GemmErrorReport } from '@nq/quant-int4';
-import { E2M1, E4M3, E5M2, type MiniFloatFormat } from '../formats/minifloat.js';
+import {
+  E2M1,
+  E4M3,
+  E5M2,
+  encodeE8M0,
+  encodeMiniFloat,
+  floorLog2,
+  type MiniFloatFormat,
+} from '../formats/minifloat.js';
 import { fp8ParamsFnWgsl, fpElementWgsl, fpParamsShader, roundFnWgsl } from './kernels.js';
 
-const elementFormat = (f: string): MiniFloatFormat => (f === 'fp8_e4m3' ? E4M3 : f === 'fp8_e5m2' ? E5M2 : E2M1);
+const elementFormat = (f: string): MiniFloatFormat =>
+  f === 'fp8_e4m3' ? E4M3 : f === 'fp8_e5m2' ? E5M2 : E2M1;
 
 /** Scales of every unit for an FP spec, on the GPU (temporaries of `work`). */
-export function fpScalesGpu(work: GpuWork, x: GpuMatrix, layout: ScaleLayout, s: ResolvedQuantSpec): GPUBuffer {
+export function fpScalesGpu(
+  work: GpuWork,
+  x: GpuMatrix,
+  layout: ScaleLayout,
+  s: ResolvedQuantSpec,
+): GPUBuffer {
   const { device } = work;
   const { lo, hi } = unitStatsGpu(work, x, layout);
   const scales = tempF32(work, layout.units);
@@ -34,35 +64,76 @@ export function fpScalesGpu(work: GpuWork, x: GpuMatrix, layout: ScaleLayout, s:
   if ((s.format === 'fp8_e4m3' || s.format === 'fp8_e5m2') && s.clipSearch) {
     const zeros = tempF32(work, layout.units);
     const cs = s.clipSearch;
-    const code = clipSearchShader(fpElementWgsl(fmt), fp8ParamsFnWgsl(fmt), cs.grid, clipSearchRatios(cs).length, cs.norm);
+    const code = clipSearchShader(
+      fpElementWgsl(fmt),
+      fp8ParamsFnWgsl(fmt),
+      cs.grid,
+      clipSearchRatios(cs).length,
+      cs.norm,
+    );
     const count = layout.span === 0 ? layout.rows : layout.span;
-    dispatch(device, getPipeline(device, code), [x.buffer, lo, hi, scales, zeros, tempUniform(work, [layout.units, layout.span, layout.cols, count])], workgroupGrid(device, Math.ceil(layout.units / 64)), work.encoder);
+    dispatch(
+      device,
+      getPipeline(device, code),
+      [x.buffer, lo, hi, scales, zeros, tempUniform(work, [layout.units, layout.span, layout.cols, count])],
+      workgroupGrid(device, Math.ceil(layout.units / 64)),
+      work.encoder,
+    );
     return scales;
   }
   let glo = lo;
   let ghi = hi;
   if (s.format === 'nvfp4') {
     // the tensor's amax from the block stats: one more span reduction over the units
-    const t = unitStatsGpu(work, { rows: 1, cols: layout.units, buffer: lo }, { ...layout, granularity: 'tensor', units: 1, span: layout.units, scaleRows: 1, scaleCols: 1 });
-    const t2 = unitStatsGpu(work, { rows: 1, cols: layout.units, buffer: hi }, { ...layout, granularity: 'tensor', units: 1, span: layout.units, scaleRows: 1, scaleCols: 1 });
+    const t = unitStatsGpu(
+      work,
+      { rows: 1, cols: layout.units, buffer: lo },
+      { ...layout, granularity: 'tensor', units: 1, span: layout.units, scaleRows: 1, scaleCols: 1 },
+    );
+    const t2 = unitStatsGpu(
+      work,
+      { rows: 1, cols: layout.units, buffer: hi },
+      { ...layout, granularity: 'tensor', units: 1, span: layout.units, scaleRows: 1, scaleCols: 1 },
+    );
     glo = t.lo; // min of the block minima
     ghi = t2.hi; // max of the block maxima
   }
   const kind = s.format === 'nvfp4' ? 'nvfp4' : s.format === 'mxfp4' ? 'mxfp4' : 'fp8';
   const extra = kind === 'fp8' ? fp8ParamsFnWgsl(fmt) : kind === 'nvfp4' ? roundFnWgsl(E4M3) : '';
   const u = tempUniform(work, [layout.units, 0, 0, { f32: s.clipRatio }]);
-  dispatch(device, getPipeline(device, fpParamsShader(kind, extra)), [lo, hi, glo, ghi, scales, u], workgroupGrid(device, Math.ceil(layout.units / 64)), work.encoder);
+  dispatch(
+    device,
+    getPipeline(device, fpParamsShader(kind, extra)),
+    [lo, hi, glo, ghi, scales, u],
+    workgroupGrid(device, Math.ceil(layout.units / 64)),
+    work.encoder,
+  );
   return scales;
 }
 
 /** Records a fake-quant of any format into `work`; returns a new GpuMatrix owned by the caller. */
-export function fakeQuantGpu(work: GpuWork, x: GpuMatrix, spec: QuantSpec | ResolvedQuantSpec, out?: GpuMatrix): GpuMatrix {
+export function fakeQuantGpu(
+  work: GpuWork,
+  x: GpuMatrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+  out?: GpuMatrix,
+): GpuMatrix {
   const s = resolveSpec(spec);
   if (s.format === 'int') return fakeQuantIntGpu(work, x, s, out);
-  if (x.rows === 0 || x.cols === 0) throw new NqInputError('x', `is empty (${x.rows}×${x.cols})`, 'Pass at least one row and one column.');
+  if (x.rows === 0 || x.cols === 0)
+    throw new NqInputError('x', `is empty (${x.rows}×${x.cols})`, 'Pass at least one row and one column.');
   const layout = scaleLayout(x.rows, x.cols, s, 'x');
   const scales = fpScalesGpu(work, x, layout, s);
-  return applyGpu(work, x, layout, scales, scales /* z unused */, fpElementWgsl(elementFormat(s.format)), false, out);
+  return applyGpu(
+    work,
+    x,
+    layout,
+    scales,
+    scales /* z unused */,
+    fpElementWgsl(elementFormat(s.format)),
+    false,
+    out,
+  );
 }
 
 /** Upload, fake-quant (any format) and read back. */
@@ -90,7 +161,11 @@ export function gpuQuantizerFor(spec: QuantSpec | ResolvedQuantSpec): GpuQuantiz
 }
 
 /** The fused rotate → quantize → GEMM-error path for specs of every format. */
-export function gemmErrorWebGPU(x: Matrix, w: Matrix, options: GemmErrorGpuOptions = {}): Promise<GemmErrorReport> {
+export function gemmErrorWebGPU(
+  x: Matrix,
+  w: Matrix,
+  options: GemmErrorGpuOptions = {},
+): Promise<GemmErrorReport> {
   return gemmErrorInt(x, w, options, (s) => gpuQuantizerFor(s));
 }
 
@@ -126,7 +201,9 @@ export async function quantizeWebGPU(x: Matrix, spec: QuantSpec | ResolvedQuantS
     let t = 0;
     for (const v of x.data) t = Math.max(t, Math.abs(v));
     globalScale = Math.fround(t / (6 * 448));
-    blockScaleCodes = Uint8Array.from(scaleVals, (v) => (globalScale === 0 ? 0 : encodeMiniFloat(E4M3, v / globalScale)));
+    blockScaleCodes = Uint8Array.from(scaleVals, (v) =>
+      globalScale === 0 ? 0 : encodeMiniFloat(E4M3, v / globalScale),
+    );
   } else if (s.format === 'mxfp4') {
     blockScaleCodes = Uint8Array.from(scaleVals, (v) => (v === 0 ? 0 : encodeE8M0(floorLog2(v))));
   }

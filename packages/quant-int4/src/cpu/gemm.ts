@@ -6,7 +6,12 @@ import { type Matrix, NqInputError } from '@nq/core';
  * A so each A element loaded serves four products.
  */
 export function gemmABt(a: Matrix, b: Matrix, nameB = 'b'): Matrix {
-  if (a.cols !== b.cols) throw new NqInputError(nameB, `has ${b.cols} columns but the left operand has ${a.cols}`, 'A·Bᵀ needs equal inner dimensions.');
+  if (a.cols !== b.cols)
+    throw new NqInputError(
+      nameB,
+      `has ${b.cols} columns but the left operand has ${a.cols}`,
+      'A·Bᵀ needs equal inner dimensions.',
+    );
   const m = a.rows;
   const n = b.rows;
   const k = a.cols;
@@ -50,7 +55,12 @@ export function gemmABt(a: Matrix, b: Matrix, nameB = 'b'): Matrix {
 
 /** x ↦ x·R for a dense k×k matrix R (row-major), i.e. gemmABt(x, Rᵀ). */
 export function denseRotation(r: Matrix): (x: Matrix) => Matrix {
-  if (r.rows !== r.cols) throw new NqInputError('r', `is ${r.rows}×${r.cols}, a rotation must be square`, 'Pass a k×k orthogonal matrix.');
+  if (r.rows !== r.cols)
+    throw new NqInputError(
+      'r',
+      `is ${r.rows}×${r.cols}, a rotation must be square`,
+      'Pass a k×k orthogonal matrix.',
+    );
   const k = r.rows;
   const rt = new Float32Array(k * k);
   for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) rt[j * k + i] = r.data[i * k + j]!;

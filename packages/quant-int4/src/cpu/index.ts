@@ -1,3 +1,3 @@
+export * from './gemm.js';
 export * from './int-quantize.js';
 export * from './pack.js';
-export * from './gemm.js';

@@ -1,4 +1,11 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
+import {
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
 import { type ScaleLayout, scaleLayout } from '../layout.js';
 import { roundHalfEven } from '../round.js';
 
@@ -6,7 +13,8 @@ import { roundHalfEven } from '../round.js';
 const MAGIC = 6755399441055744; // 1.5·2^52
 const LIMIT = 2251799813685248; // 2^51
 const rne = (t: number): number => (t < LIMIT && t > -LIMIT ? t + MAGIC - MAGIC : roundHalfEven(t));
-import { type QuantSpec, type ResolvedQuantSpec, clipSearchRatios, resolveSpec } from '../spec.js';
+
+import { clipSearchRatios, type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
 
 /**
  * INT-b quantization, the reference implementation. Definitions (the ones eval's recipes name):
@@ -48,12 +56,19 @@ export interface IntParams {
 }
 
 /** Validates x (Matrix, non-empty, finite) and the spec; both errors are NqInputError naming the argument. */
-export function checkIntInputs(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name = 'x'): { s: ResolvedQuantSpec; layout: ScaleLayout } {
+export function checkIntInputs(
+  x: Matrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+  name = 'x',
+): { s: ResolvedQuantSpec; layout: ScaleLayout } {
   assertMatrix(x, name);
   assertNonEmpty(x, name);
   const s = resolveSpec(spec);
   if (s.format !== 'int') {
-    throw new NqUnsupportedError(`format "${s.format}" in @nq/quant-int4`, 'This package quantizes format "int"; import quantize/fakeQuant from @nq/quant-fp for every format.');
+    throw new NqUnsupportedError(
+      `format "${s.format}" in @nq/quant-int4`,
+      'This package quantizes format "int"; import quantize/fakeQuant from @nq/quant-fp for every format.',
+    );
   }
   assertFinite(x, name);
   return { s, layout: scaleLayout(x.rows, x.cols, s, name) };
@@ -101,7 +116,16 @@ function unitMinMax(x: Matrix, l: ScaleLayout): { lo: Float64Array; hi: Float64A
  * Writes the scale (and zero point) of one unit with range [lo, hi] at clip ratio p into
  * scales[u] / zeros[u]. Shared by the plain path and the clip search so both use identical math.
  */
-export function setUnitParams(lo: number, hi: number, p: number, bits: number, symmetric: boolean, scales: Float32Array, zeros: Float32Array | null, u: number): void {
+export function setUnitParams(
+  lo: number,
+  hi: number,
+  p: number,
+  bits: number,
+  symmetric: boolean,
+  scales: Float32Array,
+  zeros: Float32Array | null,
+  u: number,
+): void {
   if (symmetric) {
     const amax = p * Math.max(Math.abs(lo), Math.abs(hi));
     scales[u] = amax / ((1 << (bits - 1)) - 1);
@@ -121,7 +145,17 @@ export function setUnitParams(lo: number, hi: number, p: number, bits: number, s
 // ---------------------------------------------------------------- clip search
 
 /** Σ|fq(x) − x|^norm over the elements start, start+stride, … (count of them) for the params at u. */
-function unitError(d: Float32Array, start: number, stride: number, count: number, bits: number, symmetric: boolean, s: number, z: number, norm: number): number {
+function unitError(
+  d: Float32Array,
+  start: number,
+  stride: number,
+  count: number,
+  bits: number,
+  symmetric: boolean,
+  s: number,
+  z: number,
+  norm: number,
+): number {
   let err = 0;
   const inv = s === 0 ? 0 : 1;
   if (symmetric) {
@@ -155,7 +189,8 @@ export function computeIntParams(x: Matrix, spec: QuantSpec | ResolvedQuantSpec,
   const zeros = s.symmetric ? null : new Float32Array(layout.units);
   const clipRatios = new Float32Array(layout.units).fill(s.clipSearch ? 1 : s.clipRatio);
   if (!s.clipSearch) {
-    for (let u = 0; u < layout.units; u++) setUnitParams(lo[u]!, hi[u]!, s.clipRatio, s.bits, s.symmetric, scales, zeros, u);
+    for (let u = 0; u < layout.units; u++)
+      setUnitParams(lo[u]!, hi[u]!, s.clipRatio, s.bits, s.symmetric, scales, zeros, u);
     return { layout, scales, zeros, clipRatios };
   }
   const ratios = clipSearchRatios(s.clipSearch);
@@ -170,7 +205,17 @@ export function computeIntParams(x: Matrix, spec: QuantSpec | ResolvedQuantSpec,
     for (let r = 0; r < ratios.length; r++) {
       const p = ratios[r]!;
       setUnitParams(lo[u]!, hi[u]!, p, s.bits, s.symmetric, tmpS, tmpZ, 0);
-      const err = unitError(x.data, start, stride, count, s.bits, s.symmetric, tmpS[0]!, tmpZ ? tmpZ[0]! : 0, norm);
+      const err = unitError(
+        x.data,
+        start,
+        stride,
+        count,
+        s.bits,
+        s.symmetric,
+        tmpS[0]!,
+        tmpZ ? tmpZ[0]! : 0,
+        norm,
+      );
       if (err < best) {
         best = err;
         scales[u] = tmpS[0]!;
@@ -207,7 +252,17 @@ export function quantizeInt(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name
       q = q < qmin ? qmin : q > qmax ? qmax : q;
       codes[f] = q;
     }
-    return { format: 'int', spec: sp, rows: x.rows, cols: x.cols, layout, codes, scales, zeros: null, clipRatios: params.clipRatios };
+    return {
+      format: 'int',
+      spec: sp,
+      rows: x.rows,
+      cols: x.cols,
+      layout,
+      codes,
+      scales,
+      zeros: null,
+      clipRatios: params.clipRatios,
+    };
   }
   const codes = new Uint8Array(n);
   const qmax = (1 << bits) - 1;
@@ -218,15 +273,35 @@ export function quantizeInt(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, name
     q = q < 0 ? 0 : q > qmax ? qmax : q;
     codes[f] = q;
   }
-  return { format: 'int', spec: sp, rows: x.rows, cols: x.cols, layout, codes, scales, zeros, clipRatios: params.clipRatios };
+  return {
+    format: 'int',
+    spec: sp,
+    rows: x.rows,
+    cols: x.cols,
+    layout,
+    codes,
+    scales,
+    zeros,
+    clipRatios: params.clipRatios,
+  };
 }
 
 /** x̂ = (q − z)·s (or q·s when symmetric), rounded to float32. */
 export function dequantizeInt(q: IntQuantized): Matrix {
   const { layout, codes, scales, zeros } = q;
   const n = q.rows * q.cols;
-  if (codes.length !== n) throw new NqInputError('q.codes', `has ${codes.length} codes for a ${q.rows}×${q.cols} matrix`, 'Pass the object quantizeInt returned (unpack packed codes first).');
-  if (scales.length !== layout.units) throw new NqInputError('q.scales', `has ${scales.length} scales, the layout needs ${layout.units}`, 'Pass the object quantizeInt returned.');
+  if (codes.length !== n)
+    throw new NqInputError(
+      'q.codes',
+      `has ${codes.length} codes for a ${q.rows}×${q.cols} matrix`,
+      'Pass the object quantizeInt returned (unpack packed codes first).',
+    );
+  if (scales.length !== layout.units)
+    throw new NqInputError(
+      'q.scales',
+      `has ${scales.length} scales, the layout needs ${layout.units}`,
+      'Pass the object quantizeInt returned.',
+    );
   const out = new Float32Array(n);
   for (let f = 0; f < n; f++) {
     const u = unitOfFlat(layout, f);
@@ -248,7 +323,14 @@ export function fakeQuantInt(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, nam
 }
 
 /** The fake-quant loop given precomputed params (exported for GPTQ-style column-at-a-time use). */
-export function fakeQuantIntWithParams(d: Float32Array, out: Float32Array, layout: ScaleLayout, scales: Float32Array, zeros: Float32Array | null, bits: number): void {
+export function fakeQuantIntWithParams(
+  d: Float32Array,
+  out: Float32Array,
+  layout: ScaleLayout,
+  scales: Float32Array,
+  zeros: Float32Array | null,
+  bits: number,
+): void {
   const sym = zeros === null;
   const lo = sym ? -(1 << (bits - 1)) : 0;
   const hi = sym ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;

@@ -15,7 +15,11 @@ export function packInt4(codes: Int8Array | Uint8Array, name = 'codes'): Uint8Ar
   for (let i = 0; i < n; i++) {
     const c = codes[i]!;
     if (c < lo || c > hi) {
-      throw new NqInputError(name, `element ${i} is ${c}, outside the 4-bit range ${lo}..${hi}`, 'Quantize with bits: 4 before packing.');
+      throw new NqInputError(
+        name,
+        `element ${i} is ${c}, outside the 4-bit range ${lo}..${hi}`,
+        'Quantize with bits: 4 before packing.',
+      );
     }
     out[i >> 1] |= (c & 0xf) << ((i & 1) << 2);
   }
@@ -28,7 +32,11 @@ export function unpackInt4(packed: Uint8Array, count: number, signed: false): Ui
 export function unpackInt4(packed: Uint8Array, count: number, signed: boolean): Int8Array | Uint8Array;
 export function unpackInt4(packed: Uint8Array, count: number, signed: boolean): Int8Array | Uint8Array {
   if (!Number.isInteger(count) || count < 0 || (count + 1) >> 1 > packed.length) {
-    throw new NqInputError('count', `${count} codes do not fit in ${packed.length} packed bytes`, 'Pass the element count the codes were packed from.');
+    throw new NqInputError(
+      'count',
+      `${count} codes do not fit in ${packed.length} packed bytes`,
+      'Pass the element count the codes were packed from.',
+    );
   }
   const out = signed ? new Int8Array(count) : new Uint8Array(count);
   for (let i = 0; i < count; i++) {

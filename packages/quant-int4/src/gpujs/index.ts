@@ -1,3 +1,4 @@
 // @nq/quant-int4/gpujs — INT fake-quant as gpu.js kernels (correctness first; see README for status).
-export { fakeQuantIntGpuJs, cachedKernel, runKernel } from './quantize.js';
+
 export { intApplyKernel, intParamsKernel } from './int-kernels.js';
+export { cachedKernel, fakeQuantIntGpuJs, runKernel } from './quantize.js';

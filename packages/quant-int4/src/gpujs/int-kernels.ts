@@ -9,7 +9,17 @@
  * Output 2·units: [scale0, zero0, scale1, zero1, …]. `channel` > 0.5 means unit u is column u
  * (stride cols over rows); otherwise unit u is the contiguous span [u·span, (u+1)·span).
  */
-export function intParamsKernel(this: any, x: number[], span: number, cols: number, rows: number, channel: number, bits: number, sym: number, clip: number): number {
+export function intParamsKernel(
+  this: any,
+  x: number[],
+  span: number,
+  cols: number,
+  rows: number,
+  channel: number,
+  bits: number,
+  sym: number,
+  clip: number,
+): number {
   const u = Math.floor(this.thread.x / 2);
   const which = this.thread.x - u * 2;
   let lo = 3.0e38;
@@ -48,7 +58,16 @@ export function intParamsKernel(this: any, x: number[], span: number, cols: numb
 }
 
 /** Output n: x̂ of element f from its unit's (scale, zero) in `params`. */
-export function intApplyKernel(this: any, x: number[], params: number[], span: number, cols: number, channel: number, qmin: number, qmax: number): number {
+export function intApplyKernel(
+  this: any,
+  x: number[],
+  params: number[],
+  span: number,
+  cols: number,
+  channel: number,
+  qmin: number,
+  qmax: number,
+): number {
   const f = this.thread.x;
   let u = 0;
   if (channel > 0.5) u = f - Math.floor(f / cols) * cols;

@@ -1,4 +1,11 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
+import {
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
 import { scaleLayout } from '../layout.js';
 import { type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
@@ -9,7 +16,13 @@ import { intApplyKernel, intParamsKernel } from './int-kernels.js';
 const kernelCache = new WeakMap<object, Map<string, any>>();
 
 // biome-ignore lint/suspicious/noExplicitAny: gpu.js objects are untyped
-export function cachedKernel(gpu: any, name: string, fn: (...a: any[]) => number, size: number, loopMax: number): any {
+export function cachedKernel(
+  gpu: any,
+  name: string,
+  fn: (...a: any[]) => number,
+  size: number,
+  loopMax: number,
+): any {
   let m = kernelCache.get(gpu);
   if (!m) {
     m = new Map();
@@ -18,7 +31,13 @@ export function cachedKernel(gpu: any, name: string, fn: (...a: any[]) => number
   const key = `${name}:${size}:${loopMax}`;
   let k = m.get(key);
   if (!k) {
-    k = gpu.createKernel(fn, { output: [size], loopMaxIterations: Math.max(1, loopMax), dynamicArguments: true, tactic: 'precision', precision: 'single' });
+    k = gpu.createKernel(fn, {
+      output: [size],
+      loopMaxIterations: Math.max(1, loopMax),
+      dynamicArguments: true,
+      tactic: 'precision',
+      precision: 'single',
+    });
     m.set(key, k);
   }
   return k;
@@ -35,20 +54,44 @@ export async function runKernel(k: any, ...args: unknown[]): Promise<Float32Arra
  * INT fake-quant on gpu.js (mode 'webasm' by default; also 'webgpu', 'headlessgl', 'cpu'). Two
  * kernels: per-unit (scale, zero), then the elementwise quantize-dequantize. Clip search is CPU/WebGPU only.
  */
-export async function fakeQuantIntGpuJs(x: Matrix, spec: QuantSpec | ResolvedQuantSpec, mode: GpuJsMode = 'webasm'): Promise<Matrix> {
+export async function fakeQuantIntGpuJs(
+  x: Matrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+  mode: GpuJsMode = 'webasm',
+): Promise<Matrix> {
   assertMatrix(x, 'x');
   assertNonEmpty(x, 'x');
   const s = resolveSpec(spec);
-  if (s.format !== 'int') throw new NqUnsupportedError(`format "${s.format}" in @nq/quant-int4/gpujs`, 'Use @nq/quant-fp/gpujs for floating-point formats.');
-  if (s.clipSearch) throw new NqUnsupportedError('clipSearch on gpu.js', 'Clip search runs on the cpu and webgpu backends.');
+  if (s.format !== 'int')
+    throw new NqUnsupportedError(
+      `format "${s.format}" in @nq/quant-int4/gpujs`,
+      'Use @nq/quant-fp/gpujs for floating-point formats.',
+    );
+  if (s.clipSearch)
+    throw new NqUnsupportedError('clipSearch on gpu.js', 'Clip search runs on the cpu and webgpu backends.');
   assertFinite(x, 'x');
   const layout = scaleLayout(x.rows, x.cols, s, 'x');
   const n = x.rows * x.cols;
-  if (n >= 2 ** 24) throw new NqInputError('x', `has ${n} elements; gpu.js indexes in float32`, 'Split the matrix into chunks of fewer than 2^24 elements.');
+  if (n >= 2 ** 24)
+    throw new NqInputError(
+      'x',
+      `has ${n} elements; gpu.js indexes in float32`,
+      'Split the matrix into chunks of fewer than 2^24 elements.',
+    );
   const { gpu } = await getGpuJs(mode);
   const channel = layout.span === 0 ? 1 : 0;
   const pk = cachedKernel(gpu, 'intParams', intParamsKernel, 2 * layout.units, Math.max(layout.span, x.rows));
-  const params = await runKernel(pk, x.data, layout.span, x.cols, x.rows, channel, s.bits, s.symmetric ? 1 : 0, s.clipRatio);
+  const params = await runKernel(
+    pk,
+    x.data,
+    layout.span,
+    x.cols,
+    x.rows,
+    channel,
+    s.bits,
+    s.symmetric ? 1 : 0,
+    s.clipRatio,
+  );
   const qmin = s.symmetric ? -(2 ** (s.bits - 1)) : 0;
   const qmax = s.symmetric ? 2 ** (s.bits - 1) - 1 : 2 ** s.bits - 1;
   const ak = cachedKernel(gpu, 'intApply', intApplyKernel, n, 1);

@@ -1,10 +1,26 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
-import { type GpuMatrix, createStorageBuffer, dispatch, getPipeline, getWebGPUDevice, readBuffer, uploadMatrix, workgroupGrid } from '@nq/core/webgpu';
+import {
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
+import {
+  createStorageBuffer,
+  dispatch,
+  type GpuMatrix,
+  getPipeline,
+  getWebGPUDevice,
+  readBuffer,
+  uploadMatrix,
+  workgroupGrid,
+} from '@nq/core/webgpu';
 import type { GemmErrorReport } from '../gemm-error.js';
 import { statsFromSums } from '../metrics.js';
 import { type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
-import { TILE, dualGemmErrorShader, matmulShader, pairErrorShader } from './gemm-kernels.js';
-import { type GpuWork, beginWork, fakeQuantIntGpu, submitWork, tempUniform } from './quantize.js';
+import { dualGemmErrorShader, matmulShader, pairErrorShader, TILE } from './gemm-kernels.js';
+import { beginWork, fakeQuantIntGpu, type GpuWork, submitWork, tempUniform } from './quantize.js';
 
 /** A GPU fake-quantizer: records work and returns a new GpuMatrix owned by the caller. */
 export type GpuQuantizer = (work: GpuWork, x: GpuMatrix) => GpuMatrix;
@@ -23,20 +39,39 @@ export function matmulGpu(work: GpuWork, a: GpuMatrix, b: GpuMatrix, transB: boo
   const m = a.rows;
   const k = a.cols;
   const n = transB ? b.rows : b.cols;
-  if ((transB ? b.cols : b.rows) !== k) throw new NqInputError('b', `inner dimension ${transB ? b.cols : b.rows} does not match ${k}`, 'Pass operands with equal inner dimensions.');
+  if ((transB ? b.cols : b.rows) !== k)
+    throw new NqInputError(
+      'b',
+      `inner dimension ${transB ? b.cols : b.rows} does not match ${k}`,
+      'Pass operands with equal inner dimensions.',
+    );
   const c: GpuMatrix = { rows: m, cols: n, buffer: createStorageBuffer(work.device, m * n * 4) };
   const u = tempUniform(work, [m, n, k, 0]);
-  dispatch(work.device, getPipeline(work.device, matmulShader(transB)), [a.buffer, b.buffer, c.buffer, u], [Math.ceil(n / TILE), Math.ceil(m / TILE)], work.encoder);
+  dispatch(
+    work.device,
+    getPipeline(work.device, matmulShader(transB)),
+    [a.buffer, b.buffer, c.buffer, u],
+    [Math.ceil(n / TILE), Math.ceil(m / TILE)],
+    work.encoder,
+  );
   return c;
 }
 
 /** Turns a spec into a GPU quantizer; non-int formats need a resolver (@nq/quant-fp/webgpu passes one). */
-export function toGpuQuantizer(q: GemmErrorGpuOptions['activation'], name: string, resolveFormat?: (s: ResolvedQuantSpec) => GpuQuantizer): GpuQuantizer | null {
+export function toGpuQuantizer(
+  q: GemmErrorGpuOptions['activation'],
+  name: string,
+  resolveFormat?: (s: ResolvedQuantSpec) => GpuQuantizer,
+): GpuQuantizer | null {
   if (q === null || q === undefined) return null;
   if (typeof q === 'function') return q;
   const s = resolveSpec(q, name);
   if (resolveFormat) return resolveFormat(s);
-  if (s.format !== 'int') throw new NqUnsupportedError(`${name}.format "${s.format}" in @nq/quant-int4/webgpu`, 'Use gemmErrorWebGPU from @nq/quant-fp/webgpu for every format.');
+  if (s.format !== 'int')
+    throw new NqUnsupportedError(
+      `${name}.format "${s.format}" in @nq/quant-int4/webgpu`,
+      'Use gemmErrorWebGPU from @nq/quant-fp/webgpu for every format.',
+    );
   return (work, x) => fakeQuantIntGpu(work, x, s);
 }
 
@@ -47,18 +82,33 @@ export function toGpuQuantizer(q: GemmErrorGpuOptions['activation'], name: strin
  * writing Y or Ŷ. Component errors are reduced on the GPU too. One submit, one read-back of the
  * per-workgroup partial sums (summed in float64 on the host).
  */
-export async function gemmErrorWebGPU(x: Matrix, w: Matrix, options: GemmErrorGpuOptions = {}, resolveFormat?: (s: ResolvedQuantSpec) => GpuQuantizer): Promise<GemmErrorReport> {
+export async function gemmErrorWebGPU(
+  x: Matrix,
+  w: Matrix,
+  options: GemmErrorGpuOptions = {},
+  resolveFormat?: (s: ResolvedQuantSpec) => GpuQuantizer,
+): Promise<GemmErrorReport> {
   assertMatrix(x, 'x');
   assertMatrix(w, 'w');
   assertNonEmpty(x, 'x');
   assertNonEmpty(w, 'w');
-  if (x.cols !== w.cols) throw new NqInputError('w', `has ${w.cols} input channels but x has ${x.cols}`, 'W is out × in and X is tokens × in; make the inner dimensions equal.');
+  if (x.cols !== w.cols)
+    throw new NqInputError(
+      'w',
+      `has ${w.cols} input channels but x has ${x.cols}`,
+      'W is out × in and X is tokens × in; make the inner dimensions equal.',
+    );
   assertFinite(x, 'x');
   assertFinite(w, 'w');
   const rot = options.rotate;
   if (rot && typeof rot !== 'function') {
     assertMatrix(rot, 'rotate');
-    if (rot.rows !== x.cols || rot.cols !== x.cols) throw new NqInputError('rotate', `is ${rot.rows}×${rot.cols}, expected ${x.cols}×${x.cols}`, 'Pass a square R of size in-features.');
+    if (rot.rows !== x.cols || rot.cols !== x.cols)
+      throw new NqInputError(
+        'rotate',
+        `is ${rot.rows}×${rot.cols}, expected ${x.cols}×${x.cols}`,
+        'Pass a square R of size in-features.',
+      );
   }
   const qa = toGpuQuantizer(options.activation, 'activation', resolveFormat);
   const qw = toGpuQuantizer(options.weight, 'weight', resolveFormat);
@@ -119,11 +169,29 @@ export async function gemmErrorGpu(
   const total = 3 * (gemmParts + aParts + wParts);
   const partials = createStorageBuffer(device, total * 4);
   owned.push(partials);
-  dispatch(device, getPipeline(device, dualGemmErrorShader), [gx.buffer, gw.buffer, xq.buffer, wq.buffer, partials, tempUniform(work, [m, n, k, 0])], [tilesX, tilesY], work.encoder);
+  dispatch(
+    device,
+    getPipeline(device, dualGemmErrorShader),
+    [gx.buffer, gw.buffer, xq.buffer, wq.buffer, partials, tempUniform(work, [m, n, k, 0])],
+    [tilesX, tilesY],
+    work.encoder,
+  );
   const aOff = 3 * gemmParts;
   const wOff = aOff + 3 * aParts;
-  dispatch(device, getPipeline(device, pairErrorShader), [xr.buffer, xq.buffer, partials, tempUniform(work, [m * k, aOff, 0, 0])], workgroupGrid(device, aParts), work.encoder);
-  dispatch(device, getPipeline(device, pairErrorShader), [wr.buffer, wq.buffer, partials, tempUniform(work, [n * k, wOff, 0, 0])], workgroupGrid(device, wParts), work.encoder);
+  dispatch(
+    device,
+    getPipeline(device, pairErrorShader),
+    [xr.buffer, xq.buffer, partials, tempUniform(work, [m * k, aOff, 0, 0])],
+    workgroupGrid(device, aParts),
+    work.encoder,
+  );
+  dispatch(
+    device,
+    getPipeline(device, pairErrorShader),
+    [wr.buffer, wq.buffer, partials, tempUniform(work, [n * k, wOff, 0, 0])],
+    workgroupGrid(device, wParts),
+    work.encoder,
+  );
   submitWork(work);
   const p = new Float32Array(await readBuffer(device, partials, total * 4));
   const sum = (off: number, count: number, c: number) => {

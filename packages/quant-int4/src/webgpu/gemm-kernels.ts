@@ -6,7 +6,15 @@
 export const TILE = 64;
 const BK = 16;
 
-function loadTile(name: string, src: string, rowsVar: string, kVar: string, rowBase: string, transposedSource: boolean, colsVar = ''): string {
+function loadTile(
+  name: string,
+  src: string,
+  rowsVar: string,
+  kVar: string,
+  rowBase: string,
+  transposedSource: boolean,
+  colsVar = '',
+): string {
   // Fills ${name}[kk*64 + r] for kk < 16, r < 64 from source element (row rowBase + r, k k0 + kk).
   // transposedSource=false: source is row-major [rows × K] (index row*K + k);
   // transposedSource=true : source is row-major [K × cols] (index k*cols + col), i.e. the B of A·B.

@@ -149,7 +149,13 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @bu
  * with \`paramsWgsl\` (fn params(lo, hi, p) -> vec2f (scale, zero)) and Σ|qdq(x) − x|^norm over the
  * unit's elements start + t·stride; keep the first minimum. Writes scales, zeros.
  */
-export function clipSearchShader(elementWgsl: string, paramsWgsl: string, grid: number, steps: number, norm: number): string {
+export function clipSearchShader(
+  elementWgsl: string,
+  paramsWgsl: string,
+  grid: number,
+  steps: number,
+  norm: number,
+): string {
   const pw = norm === 2 ? 'e * e' : `select(0.0, pow(e, ${norm.toFixed(6)}), e > 0.0)`;
   return /* wgsl */ `
 struct P { units: u32, span: u32, cols: u32, count: u32 }

@@ -1,10 +1,17 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
 import {
-  type GpuMatrix,
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
+import {
   createStorageBuffer,
   createUniformBuffer,
   dispatch,
   downloadMatrix,
+  type GpuMatrix,
   getPipeline,
   getWebGPUDevice,
   readBuffer,
@@ -13,8 +20,16 @@ import {
 } from '@nq/core/webgpu';
 import type { IntQuantized } from '../cpu/int-quantize.js';
 import { type ScaleLayout, scaleLayout } from '../layout.js';
-import { type QuantSpec, type ResolvedQuantSpec, clipSearchRatios, resolveSpec } from '../spec.js';
-import { applyShader, channelStatsShader, clipSearchShader, intElementWgsl, intParamsFnWgsl, intParamsShader, spanStatsShader } from './kernels.js';
+import { clipSearchRatios, type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
+import {
+  applyShader,
+  channelStatsShader,
+  clipSearchShader,
+  intElementWgsl,
+  intParamsFnWgsl,
+  intParamsShader,
+  spanStatsShader,
+} from './kernels.js';
 
 /**
  * Host side of the WebGPU quantizers. Every step records into one command encoder; temporaries go
@@ -66,14 +81,24 @@ function wgSizeFor(span: number): number {
 }
 
 /** Per-unit min/max on the GPU: two f32 buffers of layout.units entries (temporaries of `work`). */
-export function unitStatsGpu(work: GpuWork, x: GpuMatrix, layout: ScaleLayout): { lo: GPUBuffer; hi: GPUBuffer } {
+export function unitStatsGpu(
+  work: GpuWork,
+  x: GpuMatrix,
+  layout: ScaleLayout,
+): { lo: GPUBuffer; hi: GPUBuffer } {
   const { device } = work;
   const n = x.rows * x.cols;
   if (layout.span === 0) {
     const lo = tempF32(work, layout.units);
     const hi = tempF32(work, layout.units);
     const u = tempUniform(work, [x.rows, x.cols, 0, 0]);
-    dispatch(device, getPipeline(device, channelStatsShader), [x.buffer, lo, hi, u], workgroupGrid(device, Math.ceil(x.cols / 64)), work.encoder);
+    dispatch(
+      device,
+      getPipeline(device, channelStatsShader),
+      [x.buffer, lo, hi, u],
+      workgroupGrid(device, Math.ceil(x.cols / 64)),
+      work.encoder,
+    );
     return { lo, hi };
   }
   // One unit over a long range (tensor granularity, or a single row): reduce in stages so no single
@@ -89,7 +114,13 @@ export function unitStatsGpu(work: GpuWork, x: GpuMatrix, layout: ScaleLayout): 
     const lo = tempF32(work, units);
     const hi = tempF32(work, units);
     const u = tempUniform(work, [len, stage, units, 0]);
-    dispatch(device, getPipeline(device, spanStatsShader(wgSizeFor(stage))), [loIn, hiIn, lo, hi, u], workgroupGrid(device, units), work.encoder);
+    dispatch(
+      device,
+      getPipeline(device, spanStatsShader(wgSizeFor(stage))),
+      [loIn, hiIn, lo, hi, u],
+      workgroupGrid(device, units),
+      work.encoder,
+    );
     if (units === layout.units) return { lo, hi };
     loIn = lo;
     hiIn = hi;
@@ -98,38 +129,80 @@ export function unitStatsGpu(work: GpuWork, x: GpuMatrix, layout: ScaleLayout): 
 }
 
 /** INT scales/zeros on the GPU (clip ratio or clip search). */
-export function intParamsGpu(work: GpuWork, x: GpuMatrix, layout: ScaleLayout, spec: ResolvedQuantSpec): { scales: GPUBuffer; zeros: GPUBuffer } {
+export function intParamsGpu(
+  work: GpuWork,
+  x: GpuMatrix,
+  layout: ScaleLayout,
+  spec: ResolvedQuantSpec,
+): { scales: GPUBuffer; zeros: GPUBuffer } {
   const { device } = work;
   const { lo, hi } = unitStatsGpu(work, x, layout);
   const scales = tempF32(work, layout.units);
   const zeros = tempF32(work, layout.units);
   if (!spec.clipSearch) {
     const u = tempUniform(work, [layout.units, 0, 0, { f32: spec.clipRatio }]);
-    dispatch(device, getPipeline(device, intParamsShader(spec.bits, spec.symmetric)), [lo, hi, scales, zeros, u], workgroupGrid(device, Math.ceil(layout.units / 64)), work.encoder);
+    dispatch(
+      device,
+      getPipeline(device, intParamsShader(spec.bits, spec.symmetric)),
+      [lo, hi, scales, zeros, u],
+      workgroupGrid(device, Math.ceil(layout.units / 64)),
+      work.encoder,
+    );
     return { scales, zeros };
   }
   const cs = spec.clipSearch;
   const steps = clipSearchRatios(cs).length;
   const count = layout.span === 0 ? layout.rows : layout.span;
-  const code = clipSearchShader(intElementWgsl(spec.bits, spec.symmetric), intParamsFnWgsl(spec.bits, spec.symmetric), cs.grid, steps, cs.norm);
+  const code = clipSearchShader(
+    intElementWgsl(spec.bits, spec.symmetric),
+    intParamsFnWgsl(spec.bits, spec.symmetric),
+    cs.grid,
+    steps,
+    cs.norm,
+  );
   const u = tempUniform(work, [layout.units, layout.span, layout.cols, count]);
-  dispatch(device, getPipeline(device, code), [x.buffer, lo, hi, scales, zeros, u], workgroupGrid(device, Math.ceil(layout.units / 64)), work.encoder);
+  dispatch(
+    device,
+    getPipeline(device, code),
+    [x.buffer, lo, hi, scales, zeros, u],
+    workgroupGrid(device, Math.ceil(layout.units / 64)),
+    work.encoder,
+  );
   return { scales, zeros };
 }
 
 /** Elementwise pass writing a new GpuMatrix (fake-quant values, or codes as f32 when `codes`). */
-export function applyGpu(work: GpuWork, x: GpuMatrix, layout: ScaleLayout, scales: GPUBuffer, zeros: GPUBuffer, elementWgsl: string, codes = false, out?: GpuMatrix): GpuMatrix {
+export function applyGpu(
+  work: GpuWork,
+  x: GpuMatrix,
+  layout: ScaleLayout,
+  scales: GPUBuffer,
+  zeros: GPUBuffer,
+  elementWgsl: string,
+  codes = false,
+  out?: GpuMatrix,
+): GpuMatrix {
   const { device } = work;
   const n = x.rows * x.cols;
   const o = out ?? { rows: x.rows, cols: x.cols, buffer: createStorageBuffer(device, n * 4) };
   const u = tempUniform(work, [n, layout.span, layout.cols, 0]);
-  dispatch(device, getPipeline(device, applyShader(elementWgsl, codes)), [x.buffer, scales, zeros, o.buffer, u], workgroupGrid(device, Math.ceil(n / 256)), work.encoder);
+  dispatch(
+    device,
+    getPipeline(device, applyShader(elementWgsl, codes)),
+    [x.buffer, scales, zeros, o.buffer, u],
+    workgroupGrid(device, Math.ceil(n / 256)),
+    work.encoder,
+  );
   return o;
 }
 
 function checkSpec(spec: QuantSpec | ResolvedQuantSpec): ResolvedQuantSpec {
   const s = resolveSpec(spec);
-  if (s.format !== 'int') throw new NqUnsupportedError(`format "${s.format}" in @nq/quant-int4/webgpu`, 'Use @nq/quant-fp/webgpu for floating-point formats.');
+  if (s.format !== 'int')
+    throw new NqUnsupportedError(
+      `format "${s.format}" in @nq/quant-int4/webgpu`,
+      'Use @nq/quant-fp/webgpu for floating-point formats.',
+    );
   return s;
 }
 
@@ -137,9 +210,15 @@ function checkSpec(spec: QuantSpec | ResolvedQuantSpec): ResolvedQuantSpec {
  * Records an INT fake-quant of a GPU matrix into `work` and returns the output GpuMatrix (owned by
  * the caller: destroy it with destroyGpuMatrix). No read-back; no finiteness check (data is on the GPU).
  */
-export function fakeQuantIntGpu(work: GpuWork, x: GpuMatrix, spec: QuantSpec | ResolvedQuantSpec, out?: GpuMatrix): GpuMatrix {
+export function fakeQuantIntGpu(
+  work: GpuWork,
+  x: GpuMatrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+  out?: GpuMatrix,
+): GpuMatrix {
   const s = checkSpec(spec);
-  if (x.rows === 0 || x.cols === 0) throw new NqInputError('x', `is empty (${x.rows}×${x.cols})`, 'Pass at least one row and one column.');
+  if (x.rows === 0 || x.cols === 0)
+    throw new NqInputError('x', `is empty (${x.rows}×${x.cols})`, 'Pass at least one row and one column.');
   const layout = scaleLayout(x.rows, x.cols, s, 'x');
   const { scales, zeros } = intParamsGpu(work, x, layout, s);
   return applyGpu(work, x, layout, scales, zeros, intElementWgsl(s.bits, s.symmetric), false, out);
@@ -168,7 +247,10 @@ export async function fakeQuantIntWebGPU(x: Matrix, spec: QuantSpec | ResolvedQu
 }
 
 /** Codes, scales and zero points computed on the GPU, returned in the CPU's IntQuantized shape. */
-export async function quantizeIntWebGPU(x: Matrix, spec: QuantSpec | ResolvedQuantSpec): Promise<IntQuantized> {
+export async function quantizeIntWebGPU(
+  x: Matrix,
+  spec: QuantSpec | ResolvedQuantSpec,
+): Promise<IntQuantized> {
   checkHostInput(x, 'x');
   const s = checkSpec(spec);
   const layout = scaleLayout(x.rows, x.cols, s, 'x');
@@ -189,5 +271,15 @@ export async function quantizeIntWebGPU(x: Matrix, spec: QuantSpec | ResolvedQua
   for (const b of [gx.buffer, codesF.buffer, sc, zc]) b.destroy();
   const codes = s.symmetric ? Int8Array.from(codeVals) : Uint8Array.from(codeVals);
   const clipRatios = new Float32Array(layout.units).fill(s.clipSearch ? Number.NaN : s.clipRatio);
-  return { format: 'int', spec: s, rows: x.rows, cols: x.cols, layout, codes, scales: scaleVals, zeros: s.symmetric ? null : zeroVals, clipRatios };
+  return {
+    format: 'int',
+    spec: s,
+    rows: x.rows,
+    cols: x.cols,
+    layout,
+    codes,
+    scales: scaleVals,
+    zeros: s.symmetric ? null : zeroVals,
+    clipRatios,
+  };
 }
