@@ -1,7 +1,13 @@
 import { Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
 // Relative import until benchmarks/package.json lists "@nq/kquants": "workspace:*" (a root-owned file).
-import { type KnownFormat, byteSize, dequantizeInto, quantize, quantizeInto } from '../../../packages/kquants/src/index.js';
+import {
+  byteSize,
+  dequantizeInto,
+  type KnownFormat,
+  quantize,
+  quantizeInto,
+} from '../../../packages/kquants/src/index.js';
 import { dequantizeGpu } from '../../../packages/kquants/src/webgpu/index.js';
 import { measureCases, type SuiteCase } from '../cases.js';
 import type { Suite, SuiteContext } from '../suite.js';

@@ -39,7 +39,18 @@ export const GGML_TYPE = {
 export type GgmlTypeName = keyof typeof GGML_TYPE;
 
 /** The formats nq can read to float32 and write from float32. */
-export type KnownFormat = 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q4_K' | 'Q5_K' | 'Q6_K';
+export type KnownFormat =
+  | 'F32'
+  | 'F16'
+  | 'BF16'
+  | 'Q8_0'
+  | 'Q4_0'
+  | 'Q4_1'
+  | 'Q5_0'
+  | 'Q5_1'
+  | 'Q4_K'
+  | 'Q5_K'
+  | 'Q6_K';
 
 /** Super-block size of the K-quants. */
 export const QK_K = 256;
@@ -91,13 +102,32 @@ const GEOMETRY: Record<GgmlTypeName, [blockSize: number, typeSize: number]> = {
   BF16: [1, 2],
 };
 
-const SUPPORTED = new Set<GgmlTypeName>(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K']);
+const SUPPORTED = new Set<GgmlTypeName>([
+  'F32',
+  'F16',
+  'BF16',
+  'Q8_0',
+  'Q4_0',
+  'Q4_1',
+  'Q5_0',
+  'Q5_1',
+  'Q4_K',
+  'Q5_K',
+  'Q6_K',
+]);
 
 const BY_NAME = new Map<string, BlockFormat>();
 const BY_ID = new Map<number, BlockFormat>();
 for (const [name, id] of Object.entries(GGML_TYPE) as [GgmlTypeName, number][]) {
   const [blockSize, typeSize] = GEOMETRY[name];
-  const f: BlockFormat = { name, id, blockSize, typeSize, bitsPerWeight: (typeSize * 8) / blockSize, supported: SUPPORTED.has(name) };
+  const f: BlockFormat = {
+    name,
+    id,
+    blockSize,
+    typeSize,
+    bitsPerWeight: (typeSize * 8) / blockSize,
+    supported: SUPPORTED.has(name),
+  };
   BY_NAME.set(name, f);
   BY_ID.set(id, f);
 }
@@ -106,7 +136,11 @@ for (const [name, id] of Object.entries(GGML_TYPE) as [GgmlTypeName, number][]) 
 export function formatOf(type: GgmlTypeName | number): BlockFormat {
   const f = typeof type === 'number' ? BY_ID.get(type) : BY_NAME.get(type);
   if (!f) {
-    throw new NqInputError('type', `unknown ggml type ${JSON.stringify(type)}`, `Use one of ${[...BY_NAME.keys()].join(', ')} or their ggml ids`);
+    throw new NqInputError(
+      'type',
+      `unknown ggml type ${JSON.stringify(type)}`,
+      `Use one of ${[...BY_NAME.keys()].join(', ')} or their ggml ids`,
+    );
   }
   return f;
 }
@@ -114,7 +148,8 @@ export function formatOf(type: GgmlTypeName | number): BlockFormat {
 /** Like formatOf, but also requires that nq can decode/encode the format. */
 export function supportedFormatOf(type: GgmlTypeName | number): BlockFormat {
   const f = formatOf(type);
-  if (!f.supported) throw new NqUnsupportedError(`ggml type ${f.name}`, `Supported: ${[...SUPPORTED].join(', ')}`);
+  if (!f.supported)
+    throw new NqUnsupportedError(`ggml type ${f.name}`, `Supported: ${[...SUPPORTED].join(', ')}`);
   return f;
 }
 
@@ -127,7 +162,11 @@ export function bitsPerWeight(type: GgmlTypeName | number): number {
 export function byteSize(type: GgmlTypeName | number, n: number): number {
   const f = formatOf(type);
   if (!Number.isSafeInteger(n) || n < 0 || n % f.blockSize !== 0) {
-    throw new NqInputError('n', `${n} weights is not a whole number of ${f.name} blocks of ${f.blockSize}`, `Pass a multiple of ${f.blockSize}`);
+    throw new NqInputError(
+      'n',
+      `${n} weights is not a whole number of ${f.name} blocks of ${f.blockSize}`,
+      `Pass a multiple of ${f.blockSize}`,
+    );
   }
   return (n / f.blockSize) * f.typeSize;
 }

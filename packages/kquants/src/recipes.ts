@@ -1,7 +1,7 @@
 // Per-tensor type rules of llama.cpp's `llama-quantize` (llama_tensor_get_type) for the two
 // production presets nq holds as baselines, for LLaMA-architecture models without an imatrix.
 import { NqInputError } from '@nq/core';
-import { type KnownFormat, QK_K, bitsPerWeight, formatOf } from './formats.js';
+import { bitsPerWeight, formatOf, type KnownFormat, QK_K } from './formats.js';
 
 /** What a recipe needs to know about a tensor. `dims` in ggml order: dims[0] is the row length. */
 export interface TensorDesc {
@@ -28,7 +28,13 @@ export interface Recipe {
  * stay F32.
  */
 export function isQuantizable(t: Pick<TensorDesc, 'name' | 'dims'>): boolean {
-  return t.name.endsWith('weight') && t.dims.length >= 2 && !t.name.includes('ffn_gate_inp') && !t.name.includes('pos_embd') && !t.name.includes('token_types');
+  return (
+    t.name.endsWith('weight') &&
+    t.dims.length >= 2 &&
+    !t.name.includes('ffn_gate_inp') &&
+    !t.name.includes('pos_embd') &&
+    !t.name.includes('token_types')
+  );
 }
 
 /**
@@ -82,7 +88,8 @@ export const q8_0: Recipe = {
 export const q4_k_m: Recipe = {
   name: 'q4_k_m',
   fileType: 15,
-  description: 'llama.cpp Q4_K_M: Q4_K, with Q6_K for output and for attn_v / ffn_down of use_more_bits layers',
+  description:
+    'llama.cpp Q4_K_M: Q4_K, with Q6_K for output and for attn_v / ffn_down of use_more_bits layers',
   typeFor(t) {
     if (!isQuantizable(t)) return 'F32';
     let type: KnownFormat = 'Q4_K';
@@ -99,7 +106,12 @@ export const RECIPES: Readonly<Record<Recipe['name'], Recipe>> = { q8_0, q4_k_m 
 
 export function recipeByName(name: string): Recipe {
   const r = (RECIPES as Record<string, Recipe>)[name];
-  if (!r) throw new NqInputError('recipe', `unknown recipe "${name}"`, `Use one of ${Object.keys(RECIPES).join(', ')}`);
+  if (!r)
+    throw new NqInputError(
+      'recipe',
+      `unknown recipe "${name}"`,
+      `Use one of ${Object.keys(RECIPES).join(', ')}`,
+    );
   return r;
 }
 
@@ -107,7 +119,10 @@ export function recipeByName(name: string): Recipe {
  * Bits per parameter of a recipe over a set of tensors, counted honestly: every stored bit (codes,
  * block scales and mins, F32 norms, the classifier) divided by the number of parameters.
  */
-export function recipeBitsPerParameter(recipe: Recipe, tensors: readonly TensorDesc[]): { bits: number; params: number; bitsPerParameter: number } {
+export function recipeBitsPerParameter(
+  recipe: Recipe,
+  tensors: readonly TensorDesc[],
+): { bits: number; params: number; bitsPerParameter: number } {
   let bits = 0;
   let params = 0;
   for (const t of tensors) {

@@ -12,7 +12,8 @@ describe('dequantization equals the block definition, bit for bit', () => {
       const got = dequantize(type as never, bytes, nBlocks * w);
       const want = refDecode(type, bytes, nBlocks * w);
       for (let i = 0; i < got.length; i++) {
-        if (!Object.is(got[i], want[i])) expect(`${type}[${i}] = ${got[i]}`).toBe(`${type}[${i}] = ${want[i]}`);
+        if (!Object.is(got[i], want[i]))
+          expect(`${type}[${i}] = ${got[i]}`).toBe(`${type}[${i}] = ${want[i]}`);
       }
     });
   }

@@ -2,8 +2,8 @@
 // WebGPU mode (the same adapter as the raw WebGPU backend: llvmpipe here). Small inputs.
 import { NqUnsupportedError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
+import { dequantizeGpuJs, GPUJS_DEQUANT_FORMATS } from '../src/gpujs/index.js';
 import { dequantize, quantize } from '../src/index.js';
-import { GPUJS_DEQUANT_FORMATS, dequantizeGpuJs } from '../src/gpujs/index.js';
 import { randomBlocks } from './reference.js';
 
 function firstDifference(a: Float32Array, b: Float32Array): string {
@@ -17,11 +17,15 @@ for (const mode of ['webasm', 'webgpu'] as const) {
       it(`${type}: random blocks and quantized Gaussian weights`, async () => {
         const w = type === 'Q8_0' ? 32 : 256;
         const bytes = randomBlocks(type, 16, 7 + w);
-        expect(firstDifference(await dequantizeGpuJs(type, bytes, 16 * w, mode), dequantize(type, bytes, 16 * w))).toBe('none');
+        expect(
+          firstDifference(await dequantizeGpuJs(type, bytes, 16 * w, mode), dequantize(type, bytes, 16 * w)),
+        ).toBe('none');
         const rng = new Rng(w);
         const x = Float32Array.from({ length: 1024 }, () => rng.normal() * 0.02);
         const q = quantize(type, x);
-        expect(firstDifference(await dequantizeGpuJs(type, q, x.length, mode), dequantize(type, q, x.length))).toBe('none');
+        expect(
+          firstDifference(await dequantizeGpuJs(type, q, x.length, mode), dequantize(type, q, x.length)),
+        ).toBe('none');
       });
     }
   });

@@ -2,8 +2,8 @@
 // blocks produced by nq's quantizer from Gaussian weights (small inputs: the CI adapter is llvmpipe).
 import { NqUnsupportedError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { type KnownFormat, dequantize, quantize } from '../src/index.js';
-import { WEBGPU_DEQUANT_FORMATS, dequantizeWebGPU } from '../src/webgpu/index.js';
+import { dequantize, type KnownFormat, quantize } from '../src/index.js';
+import { dequantizeWebGPU, WEBGPU_DEQUANT_FORMATS } from '../src/webgpu/index.js';
 import { BLOCK, randomBlocks } from './reference.js';
 
 function firstDifference(a: Float32Array, b: Float32Array): string {

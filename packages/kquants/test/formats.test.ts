@@ -1,6 +1,6 @@
 import { NqInputError, NqUnsupportedError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { GGML_TYPE, bitsPerWeight, byteSize, formatOf, supportedFormatOf } from '../src/index.js';
+import { bitsPerWeight, byteSize, formatOf, GGML_TYPE, supportedFormatOf } from '../src/index.js';
 import { BLOCK } from './reference.js';
 
 describe('block formats', () => {
@@ -25,7 +25,19 @@ describe('block formats', () => {
   });
 
   it('ggml type ids as in ggml.h', () => {
-    expect(GGML_TYPE).toMatchObject({ F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30 });
+    expect(GGML_TYPE).toMatchObject({
+      F32: 0,
+      F16: 1,
+      Q4_0: 2,
+      Q4_1: 3,
+      Q5_0: 6,
+      Q5_1: 7,
+      Q8_0: 8,
+      Q4_K: 12,
+      Q5_K: 13,
+      Q6_K: 14,
+      BF16: 30,
+    });
     expect(formatOf(12).name).toBe('Q4_K');
   });
 

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
 import { Rng } from '@nq/core';
-import { fromBf16, fromHalf, toBf16, toHalf } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { fmaf, nearestInt, roundAway } from '../src/cpu/index.js';
+import { fromBf16, fromHalf, toBf16, toHalf } from '../src/index.js';
 import { halfValue } from './reference.js';
 
 // Every finite half, ascending, from the definition (sign, 5-bit exponent, 10-bit mantissa).
@@ -84,7 +84,9 @@ describe('f16 and bf16', () => {
 
 describe('float32 helpers of the reference quantizers', () => {
   it('nearestInt rounds ties to even (llama.cpp magic-number rounding), roundAway ties away (roundf)', () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999998].map(nearestInt)).toEqual([0, 2, 2, -0, -2, -2, 2].map((v) => v + 0));
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999998].map(nearestInt)).toEqual(
+      [0, 2, 2, -0, -2, -2, 2].map((v) => v + 0),
+    );
     expect([0.5, 1.5, 2.5, -0.5, -2.5].map(roundAway)).toEqual([1, 2, 3, -1, -3]);
   });
 

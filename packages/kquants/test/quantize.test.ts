@@ -1,7 +1,7 @@
 import { NqInputError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { type KnownFormat, dequantize, fromHalf, quantize, toHalf } from '../src/index.js';
 import { roundAway } from '../src/cpu/index.js';
+import { dequantize, fromHalf, type KnownFormat, quantize, toHalf } from '../src/index.js';
 
 const TYPES: KnownFormat[] = ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K'];
 

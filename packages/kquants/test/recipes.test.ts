@@ -1,11 +1,25 @@
 import { NqInputError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { type TensorDesc, q4_k_m, q8_0, recipeBitsPerParameter, recipeByName, useMoreBits } from '../src/index.js';
+import {
+  q4_k_m,
+  q8_0,
+  recipeBitsPerParameter,
+  recipeByName,
+  type TensorDesc,
+  useMoreBits,
+} from '../src/index.js';
 
-function llamaTensors(nLayers: number, dim: number, hidden: number, vocab: number, tied = false): TensorDesc[] {
+function llamaTensors(
+  nLayers: number,
+  dim: number,
+  hidden: number,
+  vocab: number,
+  tied = false,
+): TensorDesc[] {
   const t: TensorDesc[] = [{ name: 'token_embd.weight', dims: [dim, vocab], nLayers, hasOutput: !tied }];
   for (let l = 0; l < nLayers; l++) {
-    for (const n of ['attn_q', 'attn_k', 'attn_v', 'attn_output']) t.push({ name: `blk.${l}.${n}.weight`, dims: [dim, dim], nLayers, hasOutput: !tied });
+    for (const n of ['attn_q', 'attn_k', 'attn_v', 'attn_output'])
+      t.push({ name: `blk.${l}.${n}.weight`, dims: [dim, dim], nLayers, hasOutput: !tied });
     t.push({ name: `blk.${l}.ffn_gate.weight`, dims: [dim, hidden], nLayers, hasOutput: !tied });
     t.push({ name: `blk.${l}.ffn_up.weight`, dims: [dim, hidden], nLayers, hasOutput: !tied });
     t.push({ name: `blk.${l}.ffn_down.weight`, dims: [hidden, dim], nLayers, hasOutput: !tied });
@@ -17,7 +31,7 @@ function llamaTensors(nLayers: number, dim: number, hidden: number, vocab: numbe
 }
 
 describe('recipes', () => {
-  it("use_more_bits: first and last eighth, and every third layer from n/8 + 2", () => {
+  it('use_more_bits: first and last eighth, and every third layer from n/8 + 2', () => {
     // LLaMA-7B (32 layers): 0..3, then 6, 9, …, 27, then 28..31.
     const picked = Array.from({ length: 32 }, (_, i) => i).filter((i) => useMoreBits(i, 32));
     expect(picked).toEqual([0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31]);
@@ -25,7 +39,8 @@ describe('recipes', () => {
   });
 
   it('q8_0: every 2-D weight Q8_0, 1-D F32', () => {
-    for (const t of llamaTensors(2, 256, 768, 1000)) expect(q8_0.typeFor(t)).toBe(t.dims.length === 1 ? 'F32' : 'Q8_0');
+    for (const t of llamaTensors(2, 256, 768, 1000))
+      expect(q8_0.typeFor(t)).toBe(t.dims.length === 1 ? 'F32' : 'Q8_0');
   });
 
   it('q4_k_m on a 32-layer model: Q6_K for output and the use_more_bits attn_v / ffn_down', () => {

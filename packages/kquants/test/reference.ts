@@ -122,10 +122,10 @@ export function randomBlocks(type: string, nBlocks: number, seed: number): Uint8
   const rng = new Rng(seed);
   const b = new Uint8Array(size * nBlocks);
   for (let i = 0; i < b.length; i++) b[i] = rng.int(256);
-  const halves = type === 'Q6_K' ? [208] : type.endsWith('_1') || type === 'Q4_K' || type === 'Q5_K' ? [0, 2] : [0];
+  const halves =
+    type === 'Q6_K' ? [208] : type.endsWith('_1') || type === 'Q4_K' || type === 'Q5_K' ? [0, 2] : [0];
   for (let k = 0; k < nBlocks; k++) {
     for (const h of halves) b[k * size + h + 1] = b[k * size + h + 1]! & 0xfb; // exponent ≤ 30, either sign
   }
   return b;
 }
-

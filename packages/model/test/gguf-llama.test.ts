@@ -8,9 +8,9 @@ import { NqFormatError, NqUnsupportedError } from '@nq/core';
 import { bitsPerWeight, dequantize, q4_k_m, q8_0, quantize, recipeBitsPerParameter } from '@nq/kquants';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  forward,
   GGUF_VALUE_TYPE,
   type GgufKV,
-  forward,
   kv,
   llamaCppTensorOrder,
   loadGgufModel,
@@ -80,17 +80,30 @@ function expectSameWeights(a: LoadedModel, b: LoadedModel): void {
     const y = tb.get(name)!;
     let bad = -1;
     for (let i = 0; i < x.length && bad < 0; i++) if (x[i] !== y[i]) bad = i;
-    expect(`${name}: ${x.length} / first difference ${bad}`).toBe(`${name}: ${y.length} / first difference -1`);
+    expect(`${name}: ${x.length} / first difference ${bad}`).toBe(
+      `${name}: ${y.length} / first difference -1`,
+    );
   }
 }
 
 describe.skipIf(!HAVE)(`nq-docs-5M GGUF files${HAVE ? '' : ` (skipped: ${SKIP})`}`, () => {
-  const ref = HAVE ? (JSON.parse(fs.readFileSync(REF_JSON, 'utf8')) as { ref_logits: { prompt_ids: number[] } }) : null;
+  const ref = HAVE
+    ? (JSON.parse(fs.readFileSync(REF_JSON, 'utf8')) as { ref_logits: { prompt_ids: number[] } })
+    : null;
 
   it('the F32 GGUF loads to exactly the weights of the llama2.c checkpoint, with the right config', async () => {
     const g = await loadGgufModel(F32);
     const b = await loadLlama2c(BIN);
-    expect(g.config).toMatchObject({ dim: 256, nLayers: 4, nHeads: 8, nKvHeads: 2, hiddenDim: 768, vocabSize: 4096, seqLen: 256, ropeTheta: 10000 });
+    expect(g.config).toMatchObject({
+      dim: 256,
+      nLayers: 4,
+      nHeads: 8,
+      nKvHeads: 2,
+      hiddenDim: 768,
+      vocabSize: 4096,
+      seqLen: 256,
+      ropeTheta: 10000,
+    });
     expect(g.config.normEps).toBe(Math.fround(1e-5)); // stored as float32
     expect(g.source).toEqual({ format: 'gguf', path: F32 });
     expectSameWeights(g, b);
@@ -145,13 +158,15 @@ describe.skipIf(!HAVE)(`nq-docs-5M GGUF files${HAVE ? '' : ` (skipped: ${SKIP})`
     }
   });
 
-  it('the q4_k_m recipe gives the tensor types of llama.cpp\'s Q4_K_M file, and its bits per parameter', () => {
+  it("the q4_k_m recipe gives the tensor types of llama.cpp's Q4_K_M file, and its bits per parameter", () => {
     const g = openGguf(Q4KM);
     try {
       const nLayers = g.metadata['llama.block_count'] as number;
       let bytes = 0;
       for (const t of g.tensors) {
-        expect(`${t.name}: ${q4_k_m.typeFor({ name: t.name, dims: t.dims, nLayers, hasOutput: true })}`).toBe(`${t.name}: ${t.typeName}`);
+        expect(`${t.name}: ${q4_k_m.typeFor({ name: t.name, dims: t.dims, nLayers, hasOutput: true })}`).toBe(
+          `${t.name}: ${t.typeName}`,
+        );
         bytes += t.byteSize;
       }
       const bpp = recipeBitsPerParameter(
@@ -166,7 +181,7 @@ describe.skipIf(!HAVE)(`nq-docs-5M GGUF files${HAVE ? '' : ` (skipped: ${SKIP})`
     }
   });
 
-  it('a model saved from the llama2.c weights with the q4_k_m recipe stores llama.cpp\'s exact blocks', async () => {
+  it("a model saved from the llama2.c weights with the q4_k_m recipe stores llama.cpp's exact blocks", async () => {
     const b = await loadLlama2c(BIN);
     const src = openGguf(F32);
     const out = path.join(dir, 'from-bin.q4_k_m.gguf');
@@ -224,12 +239,22 @@ describe('GGUF writer round trips', () => {
     saveGgufModel(p, model, { name: 'tiny' });
     const back = await loadGgufModel(p);
     expectSameWeights(back, model);
-    expect(back.config).toEqual({ ...model.config, normEps: Math.fround(model.config.normEps), ropeTheta: Math.fround(model.config.ropeTheta) });
+    expect(back.config).toEqual({
+      ...model.config,
+      normEps: Math.fround(model.config.normEps),
+      ropeTheta: Math.fround(model.config.ropeTheta),
+    });
     expect(relErr(forward(back, ids).data, forward(model, ids).data)).toBe(0);
   });
 
   it('tied classifier: output.weight left out, loaded back as a copy of the embeddings', async () => {
-    const tied: LoadedModel = { ...model, weights: { ...model.weights, output: { ...model.weights.tokenEmbedding, data: model.weights.tokenEmbedding.data.slice() } } };
+    const tied: LoadedModel = {
+      ...model,
+      weights: {
+        ...model.weights,
+        output: { ...model.weights.tokenEmbedding, data: model.weights.tokenEmbedding.data.slice() },
+      },
+    };
     const p = path.join(dir, 'tiny.tied.gguf');
     saveGgufModel(p, tied);
     const g = openGguf(p);
@@ -242,7 +267,10 @@ describe('GGUF writer round trips', () => {
 
   it('Q8_0 / Q4_K / Q6_K: loaded weights equal dequantize(quantize(w)) tensor by tensor', () => {
     // Rows of 256 so that every K-quant applies without fallback.
-    const m256 = randomModel({ ...TINY_CONFIG, dim: 256, nHeads: 4, nKvHeads: 2, hiddenDim: 512, vocabSize: 256, nLayers: 1 }, 4);
+    const m256 = randomModel(
+      { ...TINY_CONFIG, dim: 256, nHeads: 4, nKvHeads: 2, hiddenDim: 512, vocabSize: 256, nLayers: 1 },
+      4,
+    );
     for (const type of ['Q8_0', 'Q4_K', 'Q6_K'] as const) {
       const { kv: meta, tensors } = modelToGguf(m256, { typing: { type } });
       const g = parseGguf(serializeGguf(meta, tensors), `m256.${type}`);
@@ -271,17 +299,54 @@ describe('GGUF writer round trips', () => {
 
   it('bad models and files: typed errors', async () => {
     const { kv: meta, tensors } = modelToGguf(model);
-    const swap = (key: string, value: GgufKV['value'], type: GgufKV['type'] = GGUF_VALUE_TYPE.STRING): GgufKV[] => meta.map((e) => (e.key === key ? { ...e, value, type } : e));
+    const swap = (
+      key: string,
+      value: GgufKV['value'],
+      type: GgufKV['type'] = GGUF_VALUE_TYPE.STRING,
+    ): GgufKV[] => meta.map((e) => (e.key === key ? { ...e, value, type } : e));
     const write = (name: string, bytes: Uint8Array) => {
       const p = path.join(dir, name);
       fs.writeFileSync(p, bytes);
       return p;
     };
-    await expect(loadGgufModel(write('gpt2.gguf', serializeGguf(swap('general.architecture', 'gpt2'), tensors)))).rejects.toThrow(NqUnsupportedError);
-    await expect(loadGgufModel(write('nolayer.gguf', serializeGguf(meta, tensors.filter((t) => t.name !== 'blk.1.ffn_up.weight'))))).rejects.toThrow(/blk\.1\.ffn_up\.weight" is missing/);
-    await expect(loadGgufModel(write('wrongdim.gguf', serializeGguf(swap('llama.feed_forward_length', 96, GGUF_VALUE_TYPE.UINT32), tensors)))).rejects.toThrow(NqFormatError);
-    await expect(loadGgufModel(write('nokey.gguf', serializeGguf(meta.filter((e) => e.key !== 'llama.block_count'), tensors)))).rejects.toThrow(/llama\.block_count" is missing/);
-    await expect(loadGgufModel(write('scaled.gguf', serializeGguf([...meta, kv.string('llama.rope.scaling.type', 'yarn')], tensors)))).rejects.toThrow(NqUnsupportedError);
+    await expect(
+      loadGgufModel(write('gpt2.gguf', serializeGguf(swap('general.architecture', 'gpt2'), tensors))),
+    ).rejects.toThrow(NqUnsupportedError);
+    await expect(
+      loadGgufModel(
+        write(
+          'nolayer.gguf',
+          serializeGguf(
+            meta,
+            tensors.filter((t) => t.name !== 'blk.1.ffn_up.weight'),
+          ),
+        ),
+      ),
+    ).rejects.toThrow(/blk\.1\.ffn_up\.weight" is missing/);
+    await expect(
+      loadGgufModel(
+        write(
+          'wrongdim.gguf',
+          serializeGguf(swap('llama.feed_forward_length', 96, GGUF_VALUE_TYPE.UINT32), tensors),
+        ),
+      ),
+    ).rejects.toThrow(NqFormatError);
+    await expect(
+      loadGgufModel(
+        write(
+          'nokey.gguf',
+          serializeGguf(
+            meta.filter((e) => e.key !== 'llama.block_count'),
+            tensors,
+          ),
+        ),
+      ),
+    ).rejects.toThrow(/llama\.block_count" is missing/);
+    await expect(
+      loadGgufModel(
+        write('scaled.gguf', serializeGguf([...meta, kv.string('llama.rope.scaling.type', 'yarn')], tensors)),
+      ),
+    ).rejects.toThrow(NqUnsupportedError);
     await expect(loadGgufModel(path.join(dir, 'does-not-exist.gguf'))).rejects.toThrow();
   });
 });

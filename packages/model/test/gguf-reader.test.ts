@@ -4,9 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NqFormatError, NqInputError, NqUnsupportedError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { GGUF_VALUE_TYPE as T, type GgufKV, openGguf, parseGguf, serializeGguf } from '../src/index.js';
+import { type GgufKV, openGguf, parseGguf, serializeGguf, GGUF_VALUE_TYPE as T } from '../src/index.js';
 
-const F32_GGUF = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M/nq-docs-5M.f32.gguf');
+const F32_GGUF = path.resolve(
+  import.meta.dirname,
+  '../../../../shared/models/nq-docs-5M/nq-docs-5M.f32.gguf',
+);
 
 const ALL_TYPES: GgufKV[] = [
   { key: 'u8', type: T.UINT8, value: 255 },
@@ -55,7 +58,12 @@ function sample(extra: GgufKV[] = []): Uint8Array {
 function tensorInfoStart(bytes: Uint8Array): number {
   const dv = new DataView(bytes.buffer, bytes.byteOffset);
   for (let p = 0; p + 15 < bytes.length; p++) {
-    if (dv.getBigUint64(p, true) === 3n && String.fromCharCode(...bytes.subarray(p + 8, p + 11)) === 'vec' && dv.getUint32(p + 11, true) === 1) return p;
+    if (
+      dv.getBigUint64(p, true) === 3n &&
+      String.fromCharCode(...bytes.subarray(p + 8, p + 11)) === 'vec' &&
+      dv.getUint32(p + 11, true) === 1
+    )
+      return p;
   }
   throw new Error('no tensor info for vec');
 }
@@ -82,7 +90,13 @@ describe('GGUF reader', () => {
       const got = g.kv.find((k) => k.key === e.key)!;
       expect(got.type).toBe(e.type);
       expect(got.itemType).toBe(e.itemType);
-      expect(got.value, e.key).toEqual(typeof e.value === 'bigint' && e.value <= BigInt(Number.MAX_SAFE_INTEGER) && e.value >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(e.value) : e.value);
+      expect(got.value, e.key).toEqual(
+        typeof e.value === 'bigint' &&
+          e.value <= BigInt(Number.MAX_SAFE_INTEGER) &&
+          e.value >= -BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(e.value)
+          : e.value,
+      );
     }
     expect(g.metadata.str).toBe('héllo ▁wörld 🦙');
     expect(g.tensors.map((t) => [t.name, t.dims, t.typeName, t.offset, t.byteSize])).toEqual([
@@ -93,22 +107,30 @@ describe('GGUF reader', () => {
     const m = g.readMatrix('mat');
     expect([m.rows, m.cols, m.data[0]]).toEqual([2, 32, 5]);
     // Writing what was read gives the same bytes.
-    expect(serializeGguf(g.kv, g.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: g.readTensorBytes(t.name) })))).toEqual(sample());
+    expect(
+      serializeGguf(
+        g.kv,
+        g.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: g.readTensorBytes(t.name) })),
+      ),
+    ).toEqual(sample());
   });
 
-  it.skipIf(!fs.existsSync(F32_GGUF))('reads the shipped F32 GGUF header: 23 metadata entries, 39 tensors', () => {
-    const g = openGguf(F32_GGUF);
-    try {
-      expect([g.version, g.kv.length, g.tensors.length, g.alignment]).toEqual([3, 23, 39, 32]);
-      expect(g.metadata['llama.embedding_length']).toBe(256);
-      expect((g.metadata['tokenizer.ggml.tokens'] as string[]).length).toBe(4096);
-      expect(g.metadata['tokenizer.ggml.scores']).toBeInstanceOf(Float32Array);
-      expect(g.tensor('token_embd.weight')!.dims).toEqual([256, 4096]);
-      expect(g.dataOffset + g.tensors.at(-1)!.offset + g.tensors.at(-1)!.byteSize).toBe(g.fileSize);
-    } finally {
-      g.close();
-    }
-  });
+  it.skipIf(!fs.existsSync(F32_GGUF))(
+    'reads the shipped F32 GGUF header: 23 metadata entries, 39 tensors',
+    () => {
+      const g = openGguf(F32_GGUF);
+      try {
+        expect([g.version, g.kv.length, g.tensors.length, g.alignment]).toEqual([3, 23, 39, 32]);
+        expect(g.metadata['llama.embedding_length']).toBe(256);
+        expect((g.metadata['tokenizer.ggml.tokens'] as string[]).length).toBe(4096);
+        expect(g.metadata['tokenizer.ggml.scores']).toBeInstanceOf(Float32Array);
+        expect(g.tensor('token_embd.weight')!.dims).toEqual([256, 4096]);
+        expect(g.dataOffset + g.tensors.at(-1)!.offset + g.tensors.at(-1)!.byteSize).toBe(g.fileSize);
+      } finally {
+        g.close();
+      }
+    },
+  );
 
   it('a custom general.alignment is honoured by writer and reader', () => {
     const g = parseGguf(sample([{ key: 'general.alignment', type: T.UINT32, value: 64 }]));
@@ -144,7 +166,8 @@ describe('GGUF reader', () => {
 
   it('absurd counts and lengths fail before allocation', () => {
     const b = sample();
-    const set64 = (bytes: Uint8Array, pos: number, v: bigint) => new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(pos, v, true);
+    const set64 = (bytes: Uint8Array, pos: number, v: bigint) =>
+      new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(pos, v, true);
     const nt = b.slice();
     set64(nt, 8, 1n << 40n);
     expectFormatError(nt, /tensors/);
@@ -198,7 +221,8 @@ describe('GGUF reader', () => {
     expect(() => sample([{ key: 'general.alignment', type: T.UINT32, value: 48 }])).toThrow(NqInputError);
     const al = sample([{ key: 'general.alignment', type: T.UINT32, value: 64 }]);
     const ak = new TextEncoder().encode('general.alignment');
-    for (let i = 0; i < al.length - ak.length; i++) if (ak.every((c, j) => al[i + j] === c)) al[i + ak.length + 4] = 48;
+    for (let i = 0; i < al.length - ak.length; i++)
+      if (ak.every((c, j) => al[i + j] === c)) al[i + ak.length + 4] = 48;
     expectFormatError(al, /power of two/);
     expect(() => sample([{ key: 'u8', type: T.UINT8, value: 1 }])).toThrow(NqInputError);
     // Duplicate key crafted by renaming 'i8' to 'u8' (same length).

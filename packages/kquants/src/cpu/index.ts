@@ -1,7 +1,7 @@
 // CPU kernels of every block format, and the dispatch by type that the public API uses.
 import { NqInputError } from '@nq/core';
-import { type GgmlTypeName, type KnownFormat, byteSize, supportedFormatOf } from '../formats.js';
-import { HALF_TO_F32, fromBf16, toBf16, toHalf } from './half.js';
+import { byteSize, type GgmlTypeName, type KnownFormat, supportedFormatOf } from '../formats.js';
+import { fromBf16, HALF_TO_F32, toBf16, toHalf } from './half.js';
 import { dequantizeQ4_0, dequantizeQ4_1, quantizeQ4_0, quantizeQ4_1 } from './q4_0.js';
 import { dequantizeQ4_K, quantizeQ4_K } from './q4_k.js';
 import { dequantizeQ5_0, dequantizeQ5_1, quantizeQ5_0, quantizeQ5_1 } from './q5_0.js';
@@ -9,16 +9,16 @@ import { dequantizeQ5_K, quantizeQ5_K } from './q5_k.js';
 import { dequantizeQ6_K, quantizeQ6_K } from './q6_k.js';
 import { dequantizeQ8_0, quantizeQ8_0 } from './q8_0.js';
 
-export * from './half.js';
 export { fmaf, nearestInt, roundAway } from './fp32.js';
-export { makeQkx2Quants, makeQxQuants } from './search.js';
+export * from './half.js';
 export { kMin, kScale, packKScales } from './kscales.js';
 export { dequantizeQ4_0, dequantizeQ4_1, quantizeQ4_0, quantizeQ4_1 } from './q4_0.js';
-export { dequantizeQ5_0, dequantizeQ5_1, quantizeQ5_0, quantizeQ5_1 } from './q5_0.js';
-export { dequantizeQ8_0, quantizeQ8_0 } from './q8_0.js';
 export { dequantizeQ4_K, quantizeQ4_K } from './q4_k.js';
+export { dequantizeQ5_0, dequantizeQ5_1, quantizeQ5_0, quantizeQ5_1 } from './q5_0.js';
 export { dequantizeQ5_K, quantizeQ5_K } from './q5_k.js';
 export { dequantizeQ6_K, quantizeQ6_K } from './q6_k.js';
+export { dequantizeQ8_0, quantizeQ8_0 } from './q8_0.js';
+export { makeQkx2Quants, makeQxQuants } from './search.js';
 
 export interface QuantizeOptions {
   /**
@@ -34,7 +34,14 @@ export interface QuantizeOptions {
 export const DEFAULT_FMA = false;
 
 type Kernel = (src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number) => void;
-type QKernel = (x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number, fused?: boolean) => void;
+type QKernel = (
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+  fused?: boolean,
+) => void;
 
 const DEQUANT: Partial<Record<GgmlTypeName, Kernel>> = {
   Q8_0: dequantizeQ8_0,
@@ -62,14 +69,28 @@ const QUANT: Partial<Record<GgmlTypeName, QKernel>> = {
  * Decodes n weights stored as `type` in src into out[outOff..outOff+n). F32/F16/BF16 are read
  * little-endian. Exact: every value equals llama.cpp's dequantize_row_* result.
  */
-export function dequantizeInto(type: KnownFormat | number, src: Uint8Array, n: number, out: Float32Array, outOff = 0): void {
+export function dequantizeInto(
+  type: KnownFormat | number,
+  src: Uint8Array,
+  n: number,
+  out: Float32Array,
+  outOff = 0,
+): void {
   const f = supportedFormatOf(type);
   const bytes = byteSize(f.name, n);
   if (src.length < bytes) {
-    throw new NqInputError('src', `holds ${src.length} bytes but ${n} ${f.name} weights need ${bytes}`, 'Pass the whole tensor data');
+    throw new NqInputError(
+      'src',
+      `holds ${src.length} bytes but ${n} ${f.name} weights need ${bytes}`,
+      'Pass the whole tensor data',
+    );
   }
   if (out.length < outOff + n) {
-    throw new NqInputError('out', `has room for ${out.length - outOff} values after offset ${outOff}, need ${n}`, 'Allocate a larger output');
+    throw new NqInputError(
+      'out',
+      `has room for ${out.length - outOff} values after offset ${outOff}, need ${n}`,
+      'Allocate a larger output',
+    );
   }
   switch (f.name) {
     case 'F32': {
@@ -99,7 +120,11 @@ export function dequantize(type: KnownFormat | number, src: Uint8Array, n: numbe
  * Encodes x (length a multiple of the block size) as `type` with llama.cpp's reference
  * (non-imatrix) quantizer; returns the block bytes. NaN/Inf are rejected.
  */
-export function quantize(type: KnownFormat | number, x: Float32Array, opts: QuantizeOptions = {}): Uint8Array {
+export function quantize(
+  type: KnownFormat | number,
+  x: Float32Array,
+  opts: QuantizeOptions = {},
+): Uint8Array {
   const f = supportedFormatOf(type);
   const dst = new Uint8Array(byteSize(f.name, x.length));
   quantizeInto(type, x, dst, 0, opts);
@@ -107,15 +132,29 @@ export function quantize(type: KnownFormat | number, x: Float32Array, opts: Quan
 }
 
 /** Like quantize, writing into dst[dstOff..]. */
-export function quantizeInto(type: KnownFormat | number, x: Float32Array, dst: Uint8Array, dstOff = 0, opts: QuantizeOptions = {}): void {
+export function quantizeInto(
+  type: KnownFormat | number,
+  x: Float32Array,
+  dst: Uint8Array,
+  dstOff = 0,
+  opts: QuantizeOptions = {},
+): void {
   const f = supportedFormatOf(type);
   const bytes = byteSize(f.name, x.length);
   if (dst.length < dstOff + bytes) {
-    throw new NqInputError('dst', `has ${dst.length - dstOff} bytes after offset ${dstOff}, need ${bytes}`, 'Allocate byteSize(type, x.length) bytes');
+    throw new NqInputError(
+      'dst',
+      `has ${dst.length - dstOff} bytes after offset ${dstOff}, need ${bytes}`,
+      'Allocate byteSize(type, x.length) bytes',
+    );
   }
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i]!)) {
-      throw new NqInputError('x', `element ${i} is ${x[i]}`, 'Quantize finite values only (check the source tensor)');
+      throw new NqInputError(
+        'x',
+        `element ${i} is ${x[i]}`,
+        'Quantize finite values only (check the source tensor)',
+      );
     }
   }
   const n = x.length;

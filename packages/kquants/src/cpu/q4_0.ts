@@ -2,7 +2,6 @@
 // j+16 (high nibble).
 //   Q4_0: f16 d + 16 bytes (18 bytes, 4.5 bpw), x ≈ d·(q − 8), d = (signed max by magnitude)/−8.
 //   Q4_1: f16 d, f16 m + 16 bytes (20 bytes, 5 bpw), x ≈ d·q + m, d = (max − min)/15, m = min.
-import * as fp32Mod from './fp32.js';
 import * as halfMod from './half.js';
 
 // Module-local bindings: test runners rewrite imports into namespace property reads, which
@@ -13,7 +12,13 @@ const { HALF_TO_F32, toHalf } = halfMod;
 export const Q4_0_BYTES = 18;
 export const Q4_1_BYTES = 20;
 
-export function dequantizeQ4_0(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ4_0(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q4_0_BYTES;
     const d = HALF_TO_F32[src[o]! | (src[o + 1]! << 8)]!;
@@ -26,7 +31,13 @@ export function dequantizeQ4_0(src: Uint8Array, srcOff: number, nBlocks: number,
   }
 }
 
-export function quantizeQ4_0(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number): void {
+export function quantizeQ4_0(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const xi = xOff + b * 32;
     let amax = 0;
@@ -53,7 +64,13 @@ export function quantizeQ4_0(x: Float32Array, xOff: number, nBlocks: number, dst
   }
 }
 
-export function dequantizeQ4_1(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ4_1(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q4_1_BYTES;
     const d = HALF_TO_F32[src[o]! | (src[o + 1]! << 8)]!;
@@ -67,7 +84,13 @@ export function dequantizeQ4_1(src: Uint8Array, srcOff: number, nBlocks: number,
   }
 }
 
-export function quantizeQ4_1(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number): void {
+export function quantizeQ4_1(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const xi = xOff + b * 32;
     let min = Number.POSITIVE_INFINITY;

@@ -17,7 +17,13 @@ const { makeQkx2Quants } = searchMod;
 
 export const Q4_K_BYTES = 144;
 
-export function dequantizeQ4_K(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ4_K(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q4_K_BYTES;
     const d = HALF_TO_F32[src[o]! | (src[o + 1]! << 8)]!;
@@ -75,7 +81,22 @@ export function quantizeKSuperBlock(
     }
     const avX = fr(Math.sqrt(fr(sumX2 / 32)));
     for (let l = 0; l < 32; l++) s.weights[l] = fr(avX + Math.abs(x[xj + l]!));
-    const scale = makeQkx2Quants(32, nmax, x, xj, s.weights, s.L, 32 * j, s.mins, j, s.Laux, rmin, fr(0.1), nstep, fused);
+    const scale = makeQkx2Quants(
+      32,
+      nmax,
+      x,
+      xj,
+      s.weights,
+      s.L,
+      32 * j,
+      s.mins,
+      j,
+      s.Laux,
+      rmin,
+      fr(0.1),
+      nstep,
+      fused,
+    );
     s.scales[j] = scale;
     if (scale > maxScale) maxScale = scale;
     if (s.mins[j]! > maxMin) maxMin = s.mins[j]!;
@@ -107,7 +128,14 @@ export function quantizeKSuperBlock(
   return s.L;
 }
 
-export function quantizeQ4_K(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number, fused = false): void {
+export function quantizeQ4_K(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+  fused = false,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = dstOff + b * Q4_K_BYTES;
     const L = quantizeKSuperBlock(x, xOff + 256 * b, dst, o, 15, -1, 20, fused);

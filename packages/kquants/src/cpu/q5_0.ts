@@ -3,7 +3,6 @@
 //   Q5_0: f16 d, qh, 16 bytes (22 bytes, 5.5 bpw), x ≈ d·(q − 16), d = (signed max by magnitude)/−16.
 //   Q5_1: f16 d, f16 m, qh, 16 bytes (24 bytes, 6 bpw), x ≈ d·q + m, d = (max − min)/31.
 // llama.cpp uses them where a row is not a multiple of 256 (Q4_K → Q5_0, Q5_K → Q5_1).
-import * as fp32Mod from './fp32.js';
 import * as halfMod from './half.js';
 
 // Module-local bindings: test runners rewrite imports into namespace property reads, which
@@ -25,7 +24,13 @@ function writeQh(dst: Uint8Array, o: number, qh: number): void {
   dst[o + 3] = qh >>> 24;
 }
 
-export function dequantizeQ5_0(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ5_0(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q5_0_BYTES;
     const d = HALF_TO_F32[src[o]! | (src[o + 1]! << 8)]!;
@@ -39,7 +44,13 @@ export function dequantizeQ5_0(src: Uint8Array, srcOff: number, nBlocks: number,
   }
 }
 
-export function quantizeQ5_0(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number): void {
+export function quantizeQ5_0(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const xi = xOff + b * 32;
     let amax = 0;
@@ -68,7 +79,13 @@ export function quantizeQ5_0(x: Float32Array, xOff: number, nBlocks: number, dst
   }
 }
 
-export function dequantizeQ5_1(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ5_1(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q5_1_BYTES;
     const d = HALF_TO_F32[src[o]! | (src[o + 1]! << 8)]!;
@@ -83,7 +100,13 @@ export function dequantizeQ5_1(src: Uint8Array, srcOff: number, nBlocks: number,
   }
 }
 
-export function quantizeQ5_1(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number): void {
+export function quantizeQ5_1(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const xi = xOff + b * 32;
     let min = Number.POSITIVE_INFINITY;

@@ -1,7 +1,6 @@
 // Q5_K: super-blocks of 256 weights (176 bytes, 5.5 bits/weight): f16 d, f16 dmin, 12 bytes of 6-bit
 // scales/mins (as Q4_K), 32 bytes qh of fifth bits, 128 bytes of low nibbles (laid out as Q4_K).
 // The fifth bit of weight l of sub-block j is bit j of qh[l].  x ≈ d·scale_j·q − dmin·min_j.
-import * as fp32Mod from './fp32.js';
 import * as halfMod from './half.js';
 import * as kscalesMod from './kscales.js';
 import * as q4kMod from './q4_k.js';
@@ -15,7 +14,13 @@ const { quantizeKSuperBlock } = q4kMod;
 
 export const Q5_K_BYTES = 176;
 
-export function dequantizeQ5_K(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ5_K(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q5_K_BYTES;
     const d = HALF_TO_F32[src[o]! | (src[o + 1]! << 8)]!;
@@ -30,14 +35,23 @@ export function dequantizeQ5_K(src: Uint8Array, srcOff: number, nBlocks: number,
       const m1 = fr(dmin * kMin(src, o + 4, j1));
       const d2 = fr(d * kScale(src, o + 4, j2));
       const m2 = fr(dmin * kMin(src, o + 4, j2));
-      for (let l = 0; l < 32; l++) out[y + l] = d1 * ((src[ql + l]! & 15) | (((src[qh + l]! >>> j1) & 1) << 4)) - m1;
-      for (let l = 0; l < 32; l++) out[y + 32 + l] = d2 * ((src[ql + l]! >>> 4) | (((src[qh + l]! >>> j2) & 1) << 4)) - m2;
+      for (let l = 0; l < 32; l++)
+        out[y + l] = d1 * ((src[ql + l]! & 15) | (((src[qh + l]! >>> j1) & 1) << 4)) - m1;
+      for (let l = 0; l < 32; l++)
+        out[y + 32 + l] = d2 * ((src[ql + l]! >>> 4) | (((src[qh + l]! >>> j2) & 1) << 4)) - m2;
       y += 64;
     }
   }
 }
 
-export function quantizeQ5_K(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number, fused = false): void {
+export function quantizeQ5_K(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+  fused = false,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = dstOff + b * Q5_K_BYTES;
     const L = quantizeKSuperBlock(x, xOff + 256 * b, dst, o, 31, -0.5, 15, fused);

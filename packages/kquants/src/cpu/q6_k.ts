@@ -16,7 +16,13 @@ const { makeQxQuants } = searchMod;
 
 export const Q6_K_BYTES = 210;
 
-export function dequantizeQ6_K(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ6_K(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q6_K_BYTES;
     const d = HALF_TO_F32[src[o + 208]! | (src[o + 209]! << 8)]!;
@@ -46,7 +52,14 @@ export function dequantizeQ6_K(src: Uint8Array, srcOff: number, nBlocks: number,
 const L = new Uint8Array(256);
 const scales = new Float32Array(16);
 
-export function quantizeQ6_K(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number, fused = false): void {
+export function quantizeQ6_K(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+  fused = false,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const xo = xOff + 256 * b;
     const o = dstOff + b * Q6_K_BYTES;

@@ -12,7 +12,13 @@ const { HALF_TO_F32, toHalf } = halfMod;
 export const Q8_0_BLOCK = 32;
 export const Q8_0_BYTES = 34;
 
-export function dequantizeQ8_0(src: Uint8Array, srcOff: number, nBlocks: number, out: Float32Array, outOff: number): void {
+export function dequantizeQ8_0(
+  src: Uint8Array,
+  srcOff: number,
+  nBlocks: number,
+  out: Float32Array,
+  outOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const o = srcOff + b * Q8_0_BYTES;
     const d = HALF_TO_F32[src[o]! | (src[o + 1]! << 8)]!;
@@ -21,7 +27,13 @@ export function dequantizeQ8_0(src: Uint8Array, srcOff: number, nBlocks: number,
   }
 }
 
-export function quantizeQ8_0(x: Float32Array, xOff: number, nBlocks: number, dst: Uint8Array, dstOff: number): void {
+export function quantizeQ8_0(
+  x: Float32Array,
+  xOff: number,
+  nBlocks: number,
+  dst: Uint8Array,
+  dstOff: number,
+): void {
   for (let b = 0; b < nBlocks; b++) {
     const xi = xOff + b * Q8_0_BLOCK;
     let amax = 0;

@@ -110,7 +110,8 @@ export function makeQkx2Quants(
   nstep: number,
   fused: boolean,
 ): number {
-  if (!fused) return makeQkx2QuantsStrict(n, nmax, x, xo, weights, L, lo, mins, mi, Laux, rmin, rdelta, nstep);
+  if (!fused)
+    return makeQkx2QuantsStrict(n, nmax, x, xo, weights, L, lo, mins, mi, Laux, rmin, rdelta, nstep);
   let min = x[xo]!;
   let max = x[xo]!;
   let sumW = weights[0]!;
@@ -290,7 +291,16 @@ const wScratch = new Float64Array(256);
 const wxScratch = new Float64Array(256);
 
 /** makeQxQuants with two roundings per multiply-add, flat (the Q6_K hot loop). */
-function makeQxQuantsStrict(n: number, nmax: number, x: Float32Array, xo: number, L: Uint8Array, lo: number, qw: Float32Array | null, qwo: number): number {
+function makeQxQuantsStrict(
+  n: number,
+  nmax: number,
+  x: Float32Array,
+  xo: number,
+  L: Uint8Array,
+  lo: number,
+  qw: Float32Array | null,
+  qwo: number,
+): number {
   let max = 0;
   let amax = 0;
   for (let i = 0; i < n; i++) {

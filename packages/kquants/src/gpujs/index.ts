@@ -1,2 +1,2 @@
 // @nq/kquants/gpujs: dequantization with gpu.js (Q8_0, Q4_K, Q6_K), checked against the CPU.
-export { GPUJS_DEQUANT_FORMATS, dequantizeGpuJs } from './dequantize.js';
+export { dequantizeGpuJs, GPUJS_DEQUANT_FORMATS } from './dequantize.js';

@@ -2,7 +2,7 @@
 // architecture, mapped onto nq's ModelConfig / ModelWeights. GGUF llama stores q/k rows in the
 // interleaved-pairs rotary order nq uses internally, so no permutation happens here.
 import { NqFormatError, NqInputError, NqUnsupportedError } from '@nq/core';
-import { type KnownFormat, type Recipe, fitRow, formatOf, quantize } from '@nq/kquants';
+import { fitRow, formatOf, type KnownFormat, quantize, type Recipe } from '@nq/kquants';
 import type { LayerWeights, LoadedModel, ModelConfig } from '../types.js';
 import { type GgufFile, metaNumber, metaString, openGguf } from './reader.js';
 import { GGUF_VALUE_TYPE, type GgufKV, type GgufMetadata, type GgufTensorInfo } from './types.js';
@@ -34,16 +34,23 @@ export interface GgufLoadedModel extends LoadedModel {
 }
 
 /** ModelConfig from llama.* metadata, checked against the tensor shapes. */
-export function llamaConfigFromGguf(g: Pick<GgufFile, 'metadata' | 'tensors'> & { name: string }): ModelConfig {
+export function llamaConfigFromGguf(
+  g: Pick<GgufFile, 'metadata' | 'tensors'> & { name: string },
+): ModelConfig {
   const meta = g.metadata;
   const file = g.name;
   const arch = metaString(meta, 'general.architecture', file);
   if (arch === undefined) throw new NqFormatError(file, 'metadata "general.architecture" is missing');
-  if (arch !== 'llama') throw new NqUnsupportedError(`${file}: architecture "${arch}"`, 'Only the "llama" GGUF architecture is supported');
+  if (arch !== 'llama')
+    throw new NqUnsupportedError(
+      `${file}: architecture "${arch}"`,
+      'Only the "llama" GGUF architecture is supported',
+    );
   const need = (key: string): number => {
     const v = metaNumber(meta, `llama.${key}`, file);
     if (v === undefined) throw new NqFormatError(file, `metadata "llama.${key}" is missing`);
-    if (!Number.isFinite(v) || v <= 0) throw new NqFormatError(file, `metadata "llama.${key}" is ${v}, must be positive`);
+    if (!Number.isFinite(v) || v <= 0)
+      throw new NqFormatError(file, `metadata "llama.${key}" is ${v}, must be positive`);
     return v;
   };
   const dim = need('embedding_length');
@@ -55,18 +62,38 @@ export function llamaConfigFromGguf(g: Pick<GgufFile, 'metadata' | 'tensors'> & 
   const normEps = metaNumber(meta, 'llama.attention.layer_norm_rms_epsilon', file) ?? 1e-5;
   const ropeTheta = metaNumber(meta, 'llama.rope.freq_base', file) ?? 10000;
   if (dim % nHeads !== 0 || nHeads % nKvHeads !== 0) {
-    throw new NqFormatError(file, `embedding_length ${dim}, head_count ${nHeads}, head_count_kv ${nKvHeads} do not divide evenly`);
+    throw new NqFormatError(
+      file,
+      `embedding_length ${dim}, head_count ${nHeads}, head_count_kv ${nKvHeads} do not divide evenly`,
+    );
   }
   const headDim = dim / nHeads;
   const rotDim = metaNumber(meta, 'llama.rope.dimension_count', file);
-  if (rotDim !== undefined && rotDim !== headDim) throw new NqUnsupportedError(`${file}: partial rotary (rope.dimension_count ${rotDim} of head dim ${headDim})`, 'Only full-head RoPE is supported');
+  if (rotDim !== undefined && rotDim !== headDim)
+    throw new NqUnsupportedError(
+      `${file}: partial rotary (rope.dimension_count ${rotDim} of head dim ${headDim})`,
+      'Only full-head RoPE is supported',
+    );
   const keyLen = metaNumber(meta, 'llama.attention.key_length', file);
-  if (keyLen !== undefined && keyLen !== headDim) throw new NqUnsupportedError(`${file}: attention.key_length ${keyLen} ≠ embedding_length/head_count ${headDim}`, 'Only head dim = dim / heads is supported');
+  if (keyLen !== undefined && keyLen !== headDim)
+    throw new NqUnsupportedError(
+      `${file}: attention.key_length ${keyLen} ≠ embedding_length/head_count ${headDim}`,
+      'Only head dim = dim / heads is supported',
+    );
   const scaling = metaString(meta, 'llama.rope.scaling.type', file);
-  if (scaling !== undefined && scaling !== 'none') throw new NqUnsupportedError(`${file}: RoPE scaling "${scaling}"`, 'Only unscaled RoPE is supported');
-  if (g.tensors.some((t) => t.name === 'rope_freqs.weight')) throw new NqUnsupportedError(`${file}: rope_freqs.weight (Llama-3.1-style frequency factors)`, 'Only plain RoPE is supported');
+  if (scaling !== undefined && scaling !== 'none')
+    throw new NqUnsupportedError(`${file}: RoPE scaling "${scaling}"`, 'Only unscaled RoPE is supported');
+  if (g.tensors.some((t) => t.name === 'rope_freqs.weight'))
+    throw new NqUnsupportedError(
+      `${file}: rope_freqs.weight (Llama-3.1-style frequency factors)`,
+      'Only plain RoPE is supported',
+    );
   const expertCount = metaNumber(meta, 'llama.expert_count', file);
-  if (expertCount !== undefined && expertCount > 0) throw new NqUnsupportedError(`${file}: mixture of experts (${expertCount} experts)`, 'Only dense LLaMA models are supported');
+  if (expertCount !== undefined && expertCount > 0)
+    throw new NqUnsupportedError(
+      `${file}: mixture of experts (${expertCount} experts)`,
+      'Only dense LLaMA models are supported',
+    );
   const emb = g.tensors.find((t) => t.name === 'token_embd.weight');
   if (!emb) throw new NqFormatError(file, 'tensor "token_embd.weight" is missing');
   const vocabSize = metaNumber(meta, 'llama.vocab_size', file) ?? emb.dims[1]!;
@@ -98,7 +125,10 @@ export function llamaTensorShapes(c: ModelConfig, withOutput: boolean): Map<stri
 
 function checkShape(file: string, t: GgufTensorInfo, want: number[]): void {
   if (t.dims.length !== want.length || t.dims.some((d, i) => d !== want[i])) {
-    throw new NqFormatError(file, `tensor "${t.name}" has dims [${t.dims.join(', ')}], the metadata implies [${want.join(', ')}]`);
+    throw new NqFormatError(
+      file,
+      `tensor "${t.name}" has dims [${t.dims.join(', ')}], the metadata implies [${want.join(', ')}]`,
+    );
   }
 }
 
@@ -127,7 +157,9 @@ export function loadLlamaFromGguf(g: GgufFile): GgufLoadedModel {
     });
   }
   const finalNorm = vec('output_norm.weight');
-  const output = hasOutput ? mat('output.weight') : { rows: tokenEmbedding.rows, cols: tokenEmbedding.cols, data: tokenEmbedding.data.slice() };
+  const output = hasOutput
+    ? mat('output.weight')
+    : { rows: tokenEmbedding.rows, cols: tokenEmbedding.cols, data: tokenEmbedding.data.slice() };
   const tensorTypes: Record<string, string> = {};
   for (const t of g.tensors) tensorTypes[t.name] = t.typeName;
   return {
@@ -153,7 +185,19 @@ export async function loadGgufModel(path: string): Promise<GgufLoadedModel> {
 
 /** llama_ftype of a file whose weights all have one type (general.file_type). */
 export function fileTypeOf(type: KnownFormat): number {
-  const t: Record<KnownFormat, number> = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q8_0: 7, Q5_0: 8, Q5_1: 9, Q4_K: 14, Q5_K: 16, Q6_K: 18, BF16: 32 };
+  const t: Record<KnownFormat, number> = {
+    F32: 0,
+    F16: 1,
+    Q4_0: 2,
+    Q4_1: 3,
+    Q8_0: 7,
+    Q5_0: 8,
+    Q5_1: 9,
+    Q4_K: 14,
+    Q5_K: 16,
+    Q6_K: 18,
+    BF16: 32,
+  };
   return t[type];
 }
 
@@ -163,7 +207,13 @@ export function fileTypeOf(type: KnownFormat): number {
  */
 export type TensorTyping = { type: KnownFormat } | { recipe: Recipe };
 
-function typeFor(typing: TensorTyping, name: string, dims: readonly number[], nLayers: number, hasOutput: boolean): KnownFormat {
+function typeFor(
+  typing: TensorTyping,
+  name: string,
+  dims: readonly number[],
+  nLayers: number,
+  hasOutput: boolean,
+): KnownFormat {
   if ('recipe' in typing) return typing.recipe.typeFor({ name, dims, nLayers, hasOutput });
   return dims.length >= 2 ? fitRow(typing.type, dims[0]!) : 'F32';
 }
@@ -200,12 +250,20 @@ function sameData(a: Float32Array, b: Float32Array): boolean {
 }
 
 /** Metadata + tensors of a model as llama.cpp's llama architecture expects them. */
-export function modelToGguf(model: LoadedModel, opts: SaveGgufOptions = {}): { kv: GgufKV[]; tensors: GgufTensorToWrite[] } {
+export function modelToGguf(
+  model: LoadedModel,
+  opts: SaveGgufOptions = {},
+): { kv: GgufKV[]; tensors: GgufTensorToWrite[] } {
   const c = model.config;
   const w = model.weights;
   const typing = opts.typing ?? { type: 'F32' };
   const tied = opts.tied ?? sameData(w.output.data, w.tokenEmbedding.data);
-  if (w.layers.length !== c.nLayers) throw new NqInputError('model.weights.layers', `has ${w.layers.length} layers, config.nLayers is ${c.nLayers}`, 'Pass a consistent model');
+  if (w.layers.length !== c.nLayers)
+    throw new NqInputError(
+      'model.weights.layers',
+      `has ${w.layers.length} layers, config.nLayers is ${c.nLayers}`,
+      'Pass a consistent model',
+    );
   const shapes = llamaTensorShapes(c, !tied);
   const data = new Map<string, Float32Array>();
   data.set('token_embd.weight', w.tokenEmbedding.data);
@@ -222,7 +280,12 @@ export function modelToGguf(model: LoadedModel, opts: SaveGgufOptions = {}): { k
   for (const [name, dims] of shapes) {
     const x = data.get(name)!;
     const n = dims.reduce((a, b) => a * b, 1);
-    if (x.length !== n) throw new NqInputError(`model weight ${name}`, `has ${x.length} values, config implies ${n} (dims ${dims.join('×')})`, 'Pass a model whose weights match its config');
+    if (x.length !== n)
+      throw new NqInputError(
+        `model weight ${name}`,
+        `has ${x.length} values, config implies ${n} (dims ${dims.join('×')})`,
+        'Pass a model whose weights match its config',
+      );
     const type = typeFor(typing, name, dims, c.nLayers, !tied);
     if (formatOf(type).blockSize > 1) anyQuantized = true;
     tensors.push({ name, dims, type, data: () => quantize(type, x, { fma: opts.fma }) });
@@ -245,7 +308,8 @@ export function modelToGguf(model: LoadedModel, opts: SaveGgufOptions = {}): { k
     kv.u32('llama.vocab_size', c.vocabSize),
   ];
   const own = new Set(meta.map((e) => e.key));
-  for (const e of opts.extraKv ?? []) if (!own.has(e.key) && e.key !== 'general.quantization_version') meta.push(e);
+  for (const e of opts.extraKv ?? [])
+    if (!own.has(e.key) && e.key !== 'general.quantization_version') meta.push(e);
   if (anyQuantized) meta.push(kv.u32('general.quantization_version', 2));
   return { kv: meta, tensors };
 }
@@ -281,12 +345,19 @@ export interface QuantizeGgufOptions {
  * and general.quantization_version moved to the end). From the shipped F32 file with the q8_0 or
  * q4_k_m recipe this reproduces llama.cpp's files byte for byte.
  */
-export function quantizeGgufFile(srcPath: string, dstPath: string, typing: TensorTyping, opts: QuantizeGgufOptions = {}): number {
+export function quantizeGgufFile(
+  srcPath: string,
+  dstPath: string,
+  typing: TensorTyping,
+  opts: QuantizeGgufOptions = {},
+): number {
   const g = openGguf(srcPath);
   try {
     const config = llamaConfigFromGguf(g);
     const hasOutput = g.tensor('output.weight') !== undefined;
-    const meta = g.kv.filter((e) => e.key !== 'general.quantization_version' && e.key !== 'general.file_type');
+    const meta = g.kv.filter(
+      (e) => e.key !== 'general.quantization_version' && e.key !== 'general.file_type',
+    );
     meta.push({ key: 'general.quantization_version', type: GGUF_VALUE_TYPE.UINT32, value: 2 });
     meta.push({ key: 'general.file_type', type: GGUF_VALUE_TYPE.UINT32, value: fileTypeFor(typing) });
     const order = [...g.tensors].sort((a, b) => llamaCppTensorOrder(a.name, b.name));
@@ -298,7 +369,9 @@ export function quantizeGgufFile(srcPath: string, dstPath: string, typing: Tenso
         type,
         data: () => {
           opts.onTensor?.(t.name, type);
-          return t.typeName === type ? g.readTensorBytes(t.name) : quantize(type, g.readTensorF32(t.name), { fma: opts.fma });
+          return t.typeName === type
+            ? g.readTensorBytes(t.name)
+            : quantize(type, g.readTensorF32(t.name), { fma: opts.fma });
         },
       };
     });

@@ -45,7 +45,8 @@ class Cursor {
 
   private need(n: number, what: string): void {
     if (this.off + n <= this.buf.length) return;
-    if (n > this.remaining) this.fail(`truncated: ${what} at byte ${this.pos} needs ${n} bytes, only ${this.remaining} remain`);
+    if (n > this.remaining)
+      this.fail(`truncated: ${what} at byte ${this.pos} needs ${n} bytes, only ${this.remaining} remain`);
     const pos = this.pos;
     const len = Math.min(Math.max(n, CHUNK), this.src.size - pos);
     const bytes = this.src.read(pos, len);
@@ -77,12 +78,14 @@ class Cursor {
     this.need(8, what);
     const v = this.view.getBigUint64(this.off, true);
     this.off += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${what} at byte ${this.pos - 8} is ${v}, beyond any real file`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      this.fail(`${what} at byte ${this.pos - 8} is ${v}, beyond any real file`);
     return Number(v);
   }
   string(what: string): string {
     const n = this.u64n(`${what} length`);
-    if (n > this.remaining) this.fail(`${what} at byte ${this.pos - 8} claims ${n} bytes but only ${this.remaining} remain`);
+    if (n > this.remaining)
+      this.fail(`${what} at byte ${this.pos - 8} claims ${n} bytes but only ${this.remaining} remain`);
     return utf8.decode(this.bytes(n, what));
   }
 
@@ -130,17 +133,24 @@ class Cursor {
   array(what: string): { itemType: GgufValueType; value: GgufArrayValue } {
     const itemType = this.u32(`${what} element type`);
     const count = this.u64n(`${what} count`);
-    if (itemType === GGUF_VALUE_TYPE.ARRAY) throw new NqUnsupportedError(`${this.src.name}: ${what} is an array of arrays`, 'GGUF arrays of scalars or strings are supported (as in llama.cpp)');
+    if (itemType === GGUF_VALUE_TYPE.ARRAY)
+      throw new NqUnsupportedError(
+        `${this.src.name}: ${what} is an array of arrays`,
+        'GGUF arrays of scalars or strings are supported (as in llama.cpp)',
+      );
     if (itemType === GGUF_VALUE_TYPE.STRING) {
       // Every string costs at least its 8-byte length.
-      if (count > this.remaining / 8) this.fail(`${what} claims ${count} strings but only ${this.remaining} bytes remain`);
+      if (count > this.remaining / 8)
+        this.fail(`${what} claims ${count} strings but only ${this.remaining} bytes remain`);
       const out: string[] = new Array(count);
       for (let i = 0; i < count; i++) out[i] = this.string(`${what}[${i}]`);
       return { itemType, value: out };
     }
     const size = GGUF_SCALAR_SIZE[itemType];
-    if (size === undefined) this.fail(`${what} at byte ${this.pos - 12} has unknown element type ${itemType}`);
-    if (count > this.remaining / size) this.fail(`${what} claims ${count} elements of ${size} bytes but only ${this.remaining} bytes remain`);
+    if (size === undefined)
+      this.fail(`${what} at byte ${this.pos - 12} has unknown element type ${itemType}`);
+    if (count > this.remaining / size)
+      this.fail(`${what} claims ${count} elements of ${size} bytes but only ${this.remaining} bytes remain`);
     const raw = this.bytes(count * size, what);
     const copy = raw.slice().buffer; // aligned copy
     let value: GgufArrayValue;
@@ -199,18 +209,28 @@ export function parseGgufHeader(src: ByteSource): GgufHeader {
   if (src.size < 24) c.fail(`is ${src.size} bytes, too short for a GGUF header (24 bytes)`);
   const magic = c.u32('magic');
   if (magic !== GGUF_MAGIC) {
-    const seen = [magic & 255, (magic >>> 8) & 255, (magic >>> 16) & 255, magic >>> 24].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
-    c.fail(`not a GGUF file: magic is "${seen}" (0x${magic.toString(16)}), expected "GGUF"${seen === 'FUGG' ? ' (a big-endian GGUF, not supported)' : ''}`);
+    const seen = [magic & 255, (magic >>> 8) & 255, (magic >>> 16) & 255, magic >>> 24]
+      .map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.'))
+      .join('');
+    c.fail(
+      `not a GGUF file: magic is "${seen}" (0x${magic.toString(16)}), expected "GGUF"${seen === 'FUGG' ? ' (a big-endian GGUF, not supported)' : ''}`,
+    );
   }
   const version = c.u32('version');
-  if (version === 1) throw new NqUnsupportedError(`${src.name}: GGUF version 1`, 'GGUF versions 2 and 3 are supported; convert the file with a current llama.cpp');
+  if (version === 1)
+    throw new NqUnsupportedError(
+      `${src.name}: GGUF version 1`,
+      'GGUF versions 2 and 3 are supported; convert the file with a current llama.cpp',
+    );
   if (version !== 2 && version !== 3) c.fail(`GGUF version ${version} is unknown (supported: 2, 3)`);
   const nTensors = c.u64n('tensor count');
   const nKv = c.u64n('metadata count');
   // Minimum encoded sizes: a KV is key length (8) + type (4) + 1 byte; a tensor info is name length
   // (8) + n_dims (4) + one dim (8) + type (4) + offset (8).
-  if (nKv > c.remaining / 13) c.fail(`claims ${nKv} metadata entries, more than ${c.remaining} bytes can hold`);
-  if (nTensors > c.remaining / 32) c.fail(`claims ${nTensors} tensors, more than ${c.remaining} bytes can hold`);
+  if (nKv > c.remaining / 13)
+    c.fail(`claims ${nKv} metadata entries, more than ${c.remaining} bytes can hold`);
+  if (nTensors > c.remaining / 32)
+    c.fail(`claims ${nTensors} tensors, more than ${c.remaining} bytes can hold`);
 
   const kv: GgufKV[] = [];
   const metadata: GgufMetadata = Object.create(null);
@@ -223,7 +243,8 @@ export function parseGgufHeader(src: ByteSource): GgufHeader {
     else if (type === GGUF_VALUE_TYPE.ARRAY) {
       const a = c.array(`"${key}"`);
       entry = { key, type, itemType: a.itemType, value: a.value };
-    } else if (GGUF_SCALAR_SIZE[type] !== undefined) entry = { key, type: type as GgufValueType, value: c.scalar(type, `"${key}"`) };
+    } else if (GGUF_SCALAR_SIZE[type] !== undefined)
+      entry = { key, type: type as GgufValueType, value: c.scalar(type, `"${key}"`) };
     else c.fail(`metadata "${key}" has unknown type ${type}`);
     kv.push(entry);
     metadata[key] = entry.value;
@@ -233,7 +254,9 @@ export function parseGgufHeader(src: ByteSource): GgufHeader {
   const alignKv = kv.find((e) => e.key === 'general.alignment');
   if (alignKv) {
     if (alignKv.type !== GGUF_VALUE_TYPE.UINT32 || !isPowerOfTwo(alignKv.value as number)) {
-      c.fail(`general.alignment must be a u32 power of two, got ${String(alignKv.value)} (type ${alignKv.type})`);
+      c.fail(
+        `general.alignment must be a u32 power of two, got ${String(alignKv.value)} (type ${alignKv.type})`,
+      );
     }
     alignment = alignKv.value as number;
   }
@@ -245,14 +268,16 @@ export function parseGgufHeader(src: ByteSource): GgufHeader {
     if (names.has(name)) c.fail(`duplicate tensor name "${name}"`);
     names.add(name);
     const nDims = c.u32(`tensor "${name}" n_dims`);
-    if (nDims < 1 || nDims > MAX_DIMS) c.fail(`tensor "${name}" has ${nDims} dimensions (1..${MAX_DIMS} allowed)`);
+    if (nDims < 1 || nDims > MAX_DIMS)
+      c.fail(`tensor "${name}" has ${nDims} dimensions (1..${MAX_DIMS} allowed)`);
     const dims: number[] = [];
     let elements = 1;
     for (let d = 0; d < nDims; d++) {
       const ne = c.u64n(`tensor "${name}" dim ${d}`);
       dims.push(ne);
       elements *= ne;
-      if (elements > Number.MAX_SAFE_INTEGER) c.fail(`tensor "${name}" has an absurd element count (dims ${dims.join('×')}…)`);
+      if (elements > Number.MAX_SAFE_INTEGER)
+        c.fail(`tensor "${name}" has an absurd element count (dims ${dims.join('×')}…)`);
     }
     const type = c.u32(`tensor "${name}" type`);
     let f: ReturnType<typeof formatOf>;
@@ -261,9 +286,11 @@ export function parseGgufHeader(src: ByteSource): GgufHeader {
     } catch {
       c.fail(`tensor "${name}" has unknown ggml type ${type}`);
     }
-    if (dims[0]! % f.blockSize !== 0) c.fail(`tensor "${name}" rows of ${dims[0]} are not whole ${f.name} blocks of ${f.blockSize}`);
+    if (dims[0]! % f.blockSize !== 0)
+      c.fail(`tensor "${name}" rows of ${dims[0]} are not whole ${f.name} blocks of ${f.blockSize}`);
     const offset = c.u64n(`tensor "${name}" offset`);
-    if (offset % alignment !== 0) c.fail(`tensor "${name}" offset ${offset} is not a multiple of the alignment ${alignment}`);
+    if (offset % alignment !== 0)
+      c.fail(`tensor "${name}" offset ${offset} is not a multiple of the alignment ${alignment}`);
     const byteSize = (elements / f.blockSize) * f.typeSize;
     tensors.push({ name, dims, type, typeName: f.name, offset, byteSize, elements });
   }
@@ -272,14 +299,17 @@ export function parseGgufHeader(src: ByteSource): GgufHeader {
   const dataBytes = src.size - dataOffset;
   for (const t of tensors) {
     if (t.offset + t.byteSize > dataBytes) {
-      c.fail(`tensor "${t.name}" (${t.byteSize} bytes at data offset ${t.offset}) ends beyond the end of the file: the data section holds ${Math.max(0, dataBytes)} bytes (truncated file?)`);
+      c.fail(
+        `tensor "${t.name}" (${t.byteSize} bytes at data offset ${t.offset}) ends beyond the end of the file: the data section holds ${Math.max(0, dataBytes)} bytes (truncated file?)`,
+      );
     }
   }
   // Tensors must not overlap (llama.cpp requires them packed in order; nq only requires disjoint).
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++) {
     const p = sorted[i - 1]!;
-    if (p.offset + p.byteSize > sorted[i]!.offset) c.fail(`tensors "${p.name}" and "${sorted[i]!.name}" overlap`);
+    if (p.offset + p.byteSize > sorted[i]!.offset)
+      c.fail(`tensors "${p.name}" and "${sorted[i]!.name}" overlap`);
   }
   return { version, alignment, dataOffset, fileSize: src.size, kv, metadata, tensors };
 }
@@ -334,7 +364,11 @@ export class GgufFile implements GgufHeader {
   readTensorF32(name: string): Float32Array {
     const t = this.requireTensor(name);
     const f = formatOf(t.type);
-    if (!f.supported) throw new NqUnsupportedError(`${this.src.name}: tensor "${name}" of type ${f.name}`, 'Readable types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K');
+    if (!f.supported)
+      throw new NqUnsupportedError(
+        `${this.src.name}: tensor "${name}" of type ${f.name}`,
+        'Readable types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K',
+      );
     const out = new Float32Array(t.elements);
     dequantizeInto(t.type, this.readTensorBytes(name), t.elements, out, 0);
     return out;
@@ -343,7 +377,11 @@ export class GgufFile implements GgufHeader {
   /** A 2-D tensor as a Matrix: rows = dims[1], cols = dims[0] (a weight comes out × in). */
   readMatrix(name: string): Matrix {
     const t = this.requireTensor(name);
-    if (t.dims.length !== 2) throw new NqFormatError(this.src.name, `tensor "${name}" has dims [${t.dims.join(', ')}], expected 2-D`);
+    if (t.dims.length !== 2)
+      throw new NqFormatError(
+        this.src.name,
+        `tensor "${name}" has dims [${t.dims.join(', ')}], expected 2-D`,
+      );
     return { rows: t.dims[1]!, cols: t.dims[0]!, data: this.readTensorF32(name) };
   }
 
@@ -373,13 +411,15 @@ export function parseGguf(bytes: Uint8Array, name = '<buffer>'): GgufFile {
 export function metaNumber(meta: GgufMetadata, key: string, file: string): number | undefined {
   const v: GgufValue | undefined = meta[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number') throw new NqFormatError(file, `metadata "${key}" should be a number, got ${typeof v}`);
+  if (typeof v !== 'number')
+    throw new NqFormatError(file, `metadata "${key}" should be a number, got ${typeof v}`);
   return v;
 }
 
 export function metaString(meta: GgufMetadata, key: string, file: string): string | undefined {
   const v = meta[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new NqFormatError(file, `metadata "${key}" should be a string, got ${typeof v}`);
+  if (typeof v !== 'string')
+    throw new NqFormatError(file, `metadata "${key}" should be a string, got ${typeof v}`);
   return v;
 }

@@ -19,7 +19,19 @@ export const GGUF_VALUE_TYPE = {
 export type GgufValueType = (typeof GGUF_VALUE_TYPE)[keyof typeof GGUF_VALUE_TYPE];
 
 /** Bytes of one scalar of each fixed-size type (strings and arrays are variable). */
-export const GGUF_SCALAR_SIZE: Readonly<Record<number, number>> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+export const GGUF_SCALAR_SIZE: Readonly<Record<number, number>> = {
+  0: 1,
+  1: 1,
+  2: 2,
+  3: 2,
+  4: 4,
+  5: 4,
+  6: 4,
+  7: 1,
+  10: 8,
+  11: 8,
+  12: 8,
+};
 
 /**
  * A metadata value as JavaScript sees it. Integers up to 2^53 are numbers (64-bit ones too; larger

@@ -60,7 +60,12 @@ class ByteWriter {
   }
   scalar(type: number, v: number | bigint | boolean, key: string): void {
     const size = GGUF_SCALAR_SIZE[type];
-    if (size === undefined) throw new NqInputError(`kv "${key}"`, `type ${type} is not a scalar type`, 'Use a GGUF_VALUE_TYPE scalar');
+    if (size === undefined)
+      throw new NqInputError(
+        `kv "${key}"`,
+        `type ${type} is not a scalar type`,
+        'Use a GGUF_VALUE_TYPE scalar',
+      );
     this.ensure(size);
     const o = this.length;
     const d = this.view;
@@ -109,12 +114,19 @@ class ByteWriter {
 function writeValue(w: ByteWriter, kv: GgufKV): void {
   const { key, type, value } = kv;
   if (type === GGUF_VALUE_TYPE.STRING) {
-    if (typeof value !== 'string') throw new NqInputError(`kv "${key}"`, 'type STRING needs a string value', 'Pass a string');
+    if (typeof value !== 'string')
+      throw new NqInputError(`kv "${key}"`, 'type STRING needs a string value', 'Pass a string');
     w.string(value);
   } else if (type === GGUF_VALUE_TYPE.ARRAY) {
     const itemType = kv.itemType;
-    if (itemType === undefined || itemType === GGUF_VALUE_TYPE.ARRAY) throw new NqInputError(`kv "${key}"`, 'an ARRAY needs a scalar or STRING itemType', 'Set itemType');
-    if (typeof value !== 'object' || value === null || !('length' in value)) throw new NqInputError(`kv "${key}"`, 'type ARRAY needs an array value', 'Pass an array or typed array');
+    if (itemType === undefined || itemType === GGUF_VALUE_TYPE.ARRAY)
+      throw new NqInputError(`kv "${key}"`, 'an ARRAY needs a scalar or STRING itemType', 'Set itemType');
+    if (typeof value !== 'object' || value === null || !('length' in value))
+      throw new NqInputError(
+        `kv "${key}"`,
+        'type ARRAY needs an array value',
+        'Pass an array or typed array',
+      );
     const items = value as ArrayLike<unknown>;
     w.u32(itemType);
     w.u64(items.length);
@@ -136,29 +148,46 @@ interface PlannedTensor {
   data: Uint8Array | (() => Uint8Array);
 }
 
-function plan(kv: readonly GgufKV[], tensors: readonly GgufTensorToWrite[]): { header: Uint8Array; alignment: number; planned: PlannedTensor[] } {
+function plan(
+  kv: readonly GgufKV[],
+  tensors: readonly GgufTensorToWrite[],
+): { header: Uint8Array; alignment: number; planned: PlannedTensor[] } {
   const keys = new Set<string>();
   for (const e of kv) {
-    if (keys.has(e.key)) throw new NqInputError('kv', `duplicate key "${e.key}"`, 'Give every metadata key once');
+    if (keys.has(e.key))
+      throw new NqInputError('kv', `duplicate key "${e.key}"`, 'Give every metadata key once');
     keys.add(e.key);
   }
   const alignKv = kv.find((e) => e.key === 'general.alignment');
   const alignment = alignKv ? Number(alignKv.value) : GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
-    throw new NqInputError('general.alignment', `${alignment} is not a power of two`, 'Use 32 (the default) or another power of two');
+    throw new NqInputError(
+      'general.alignment',
+      `${alignment} is not a power of two`,
+      'Use 32 (the default) or another power of two',
+    );
   }
   const names = new Set<string>();
   const planned: PlannedTensor[] = [];
   let offset = 0;
   for (const t of tensors) {
-    if (names.has(t.name)) throw new NqInputError('tensors', `duplicate tensor "${t.name}"`, 'Give every tensor a unique name');
+    if (names.has(t.name))
+      throw new NqInputError('tensors', `duplicate tensor "${t.name}"`, 'Give every tensor a unique name');
     names.add(t.name);
     const f = formatOf(t.type as never);
     if (t.dims.length < 1 || t.dims.length > 4 || t.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw new NqInputError(`tensor "${t.name}"`, `dims [${t.dims.join(', ')}] are invalid`, 'Give 1 to 4 non-negative integer dims (ggml order)');
+      throw new NqInputError(
+        `tensor "${t.name}"`,
+        `dims [${t.dims.join(', ')}] are invalid`,
+        'Give 1 to 4 non-negative integer dims (ggml order)',
+      );
     }
     if (t.dims[0]! % f.blockSize !== 0) {
-      throw new NqInputError(`tensor "${t.name}"`, `rows of ${t.dims[0]} are not whole ${f.name} blocks of ${f.blockSize}`, 'Pick a type whose block size divides the row length (see fitRow in @nq/kquants)');
+      throw new NqInputError(
+        `tensor "${t.name}"`,
+        `rows of ${t.dims[0]} are not whole ${f.name} blocks of ${f.blockSize}`,
+        'Pick a type whose block size divides the row length (see fitRow in @nq/kquants)',
+      );
     }
     const elements = t.dims.reduce((a, b) => a * b, 1);
     const size = byteSize(f.name, elements);
@@ -189,7 +218,12 @@ function plan(kv: readonly GgufKV[], tensors: readonly GgufTensorToWrite[]): { h
 
 function tensorBytes(t: PlannedTensor): Uint8Array {
   const b = typeof t.data === 'function' ? t.data() : t.data;
-  if (b.length !== t.size) throw new NqInputError(`tensor "${t.name}"`, `data has ${b.length} bytes, its dims and type need ${t.size}`, 'Pass the whole tensor in the declared type');
+  if (b.length !== t.size)
+    throw new NqInputError(
+      `tensor "${t.name}"`,
+      `data has ${b.length} bytes, its dims and type need ${t.size}`,
+      'Pass the whole tensor in the declared type',
+    );
   return b;
 }
 
@@ -204,7 +238,11 @@ export function serializeGguf(kv: readonly GgufKV[], tensors: readonly GgufTenso
 }
 
 /** Writes a GGUF file tensor by tensor. Returns the number of bytes written. */
-export function writeGguf(path: string, kv: readonly GgufKV[], tensors: readonly GgufTensorToWrite[]): number {
+export function writeGguf(
+  path: string,
+  kv: readonly GgufKV[],
+  tensors: readonly GgufTensorToWrite[],
+): number {
   const { header, alignment, planned } = plan(kv, tensors);
   const fd = fs.openSync(path, 'w');
   try {
@@ -233,9 +271,24 @@ export const kv = {
   u32: (key: string, value: number): GgufKV => ({ key, type: GGUF_VALUE_TYPE.UINT32, value }),
   f32: (key: string, value: number): GgufKV => ({ key, type: GGUF_VALUE_TYPE.FLOAT32, value }),
   bool: (key: string, value: boolean): GgufKV => ({ key, type: GGUF_VALUE_TYPE.BOOL, value }),
-  strings: (key: string, value: string[]): GgufKV => ({ key, type: GGUF_VALUE_TYPE.ARRAY, itemType: GGUF_VALUE_TYPE.STRING, value }),
-  f32s: (key: string, value: Float32Array): GgufKV => ({ key, type: GGUF_VALUE_TYPE.ARRAY, itemType: GGUF_VALUE_TYPE.FLOAT32, value }),
-  i32s: (key: string, value: Int32Array): GgufKV => ({ key, type: GGUF_VALUE_TYPE.ARRAY, itemType: GGUF_VALUE_TYPE.INT32, value }),
+  strings: (key: string, value: string[]): GgufKV => ({
+    key,
+    type: GGUF_VALUE_TYPE.ARRAY,
+    itemType: GGUF_VALUE_TYPE.STRING,
+    value,
+  }),
+  f32s: (key: string, value: Float32Array): GgufKV => ({
+    key,
+    type: GGUF_VALUE_TYPE.ARRAY,
+    itemType: GGUF_VALUE_TYPE.FLOAT32,
+    value,
+  }),
+  i32s: (key: string, value: Int32Array): GgufKV => ({
+    key,
+    type: GGUF_VALUE_TYPE.ARRAY,
+    itemType: GGUF_VALUE_TYPE.INT32,
+    value,
+  }),
 };
 
 /** Re-exported for callers building values by hand. */
