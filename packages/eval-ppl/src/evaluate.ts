@@ -35,7 +35,7 @@ export interface EvalOptions {
   tokens?: ArrayLike<number>;
   /** Tokenizer file or instance; default: the tokenizer beside the model file (tok*.model, tokenizer.model, tok*.bin, tokenizer.bin). */
   tokenizer?: string | Tokenizer;
-  /** Recipe name (see recipeFromName), a RecipeSpec, or JSON text. Default 'fp'. */
+  /** Recipe name (see recipeFromName), a RecipeSpec, JSON text, or a .json file path. Default 'fp'. */
   recipe?: string | RecipeSpec;
   /** Window length in tokens (default 256). */
   ctx?: number;
@@ -99,6 +99,16 @@ const AUTO_TOPK = 64;
 /** Bump when anything that changes reference log-probs changes (forward pass, storage format). */
 const REF_VERSION = 1;
 
+/** A recipe name, JSON text, a RecipeSpec, or the path of a .json file holding one → validated spec. */
+export function loadRecipe(recipe: string | RecipeSpec, seed = 0): RecipeSpec {
+  if (typeof recipe === 'string' && recipe.trim().endsWith('.json')) {
+    const file = path.resolve(recipe.trim());
+    if (!fs.existsSync(file)) throw new NqInputError('recipe', `file ${file} does not exist`, 'Pass a recipe name or the path of a JSON RecipeSpec.');
+    return resolveRecipe(fs.readFileSync(file, 'utf8'), seed);
+  }
+  return resolveRecipe(recipe, seed);
+}
+
 function findTokenizer(modelPath: string): string {
   const dir = path.dirname(modelPath);
   const files = fs.readdirSync(dir);
@@ -114,7 +124,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0) throw new NqInputError('seed', `must be a non-negative integer, got ${seed}`, 'Pass e.g. 0.');
-  const spec = resolveRecipe(opts.recipe ?? 'fp', seed);
+  const spec = loadRecipe(opts.recipe ?? 'fp', seed);
   const ctx = opts.ctx ?? 256;
 
   // Model.

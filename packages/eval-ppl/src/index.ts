@@ -6,7 +6,7 @@ export { formatLlamaCppReport } from './stats/format.js';
 export { logSoftmaxRow } from './stats/log-softmax.js';
 export { readRefFile, writeRefFile, type RefManifest } from './cache/ref-file.js';
 export { defaultCacheDir } from './cache/keys.js';
-export { evaluate, type EvalOptions, type EvalResult, type EvalProgress } from './evaluate.js';
+export { evaluate, loadRecipe, type EvalOptions, type EvalResult, type EvalProgress } from './evaluate.js';
 export { recipeFromName, resolveRecipe, validateRecipe, BASE_RECIPES, type RecipeSpec, type WeightQuant, type ActQuant, type RotationChoice } from './recipes/spec.js';
 export { prepareRecipe, type PreparedRecipe } from './recipes/apply.js';
 export { prepareWindowBench, type WindowBench } from './bench-window.js';

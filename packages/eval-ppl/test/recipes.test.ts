@@ -232,3 +232,17 @@ describe('recipes', () => {
     expect(run(recipeFromName('had-w4a4', 1))).not.toEqual(run(recipeFromName('had-w4a4', 2)));
   });
 });
+
+describe('loadRecipe', () => {
+  it('reads a JSON spec file and rejects a missing one', async () => {
+    const { loadRecipe } = await import('../src/evaluate.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nq-recipe-')), 'r.json');
+    const spec = recipeFromName('bhad64-w4a4:a-only', 2);
+    fs.writeFileSync(file, JSON.stringify(spec));
+    expect(loadRecipe(file)).toEqual(spec);
+    expect(() => loadRecipe('/nope/recipe.json')).toThrow(NqInputError);
+  });
+});
