@@ -1,6 +1,6 @@
 // Tiled GEMM kernels for the fused GEMM-error path. One workgroup computes a 64×64 output tile with
 // 256 threads (16×16), each thread a 4×4 block held in registers; the K dimension is walked in steps
-// of 16 through workgroup memory (A and B tiles stored k-major so the inner loop reads vec4 rows).
+// of 16 through workgroup memory (A and B tiles stored k-major as vec4 so the inner loop does two 16-byte loads per 16 FMAs).
 // Workgroup memory: 2 tiles × 16×64 f32 = 8 KiB (16 KiB for the dual kernel), under llvmpipe's 32 KiB.
 
 export const TILE = 64;
@@ -15,7 +15,7 @@ function loadTile(
   transposedSource: boolean,
   colsVar = '',
 ): string {
-  // Fills ${name}[kk*64 + r] for kk < 16, r < 64 from source element (row rowBase + r, k k0 + kk).
+  // Fills element r of row kk (vec4 ${name}[kk*16 + r/4], lane r%4) for kk < 16, r < 64 from source element (row rowBase + r, k k0 + kk).
   // transposedSource=false: source is row-major [rows × K] (index row*K + k);
   // transposedSource=true : source is row-major [K × cols] (index k*cols + col), i.e. the B of A·B.
   if (!transposedSource) {
@@ -27,7 +27,7 @@ function loadTile(
       let gk = k0 + kk;
       var v = 0.0;
       if (gr < ${rowsVar} && gk < ${kVar}) { v = ${src}[gr * ${kVar} + gk]; }
-      ${name}[kk * 64u + r] = v;
+      ${name}[kk * 16u + r / 4u][r % 4u] = v;
     }`;
   }
   return `for (var q = 0u; q < 4u; q++) {
@@ -38,7 +38,7 @@ function loadTile(
       let gk = k0 + kk;
       var v = 0.0;
       if (gc < ${colsVar} && gk < ${kVar}) { v = ${src}[gk * ${colsVar} + gc]; }
-      ${name}[kk * 64u + c] = v;
+      ${name}[kk * 16u + c / 4u][c % 4u] = v;
     }`;
 }
 
@@ -55,8 +55,8 @@ export function matmulShader(transB: boolean): string {
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-var<workgroup> As: array<f32, ${BK * 64}>;
-var<workgroup> Bs: array<f32, ${BK * 64}>;
+var<workgroup> As: array<vec4f, ${BK * 16}>;
+var<workgroup> Bs: array<vec4f, ${BK * 16}>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row0 = w.y * 64u;
@@ -69,8 +69,8 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) lid: u
     ${transB ? loadTile('Bs', 'B', 'p.n', 'p.k', 'col0', false) : loadTile('Bs', 'B', '', 'p.k', 'col0', true, 'p.n')}
     workgroupBarrier();
     for (var kk = 0u; kk < ${BK}u; kk++) {
-      let a = vec4f(As[kk * 64u + ty * 4u], As[kk * 64u + ty * 4u + 1u], As[kk * 64u + ty * 4u + 2u], As[kk * 64u + ty * 4u + 3u]);
-      let b = vec4f(Bs[kk * 64u + tx * 4u], Bs[kk * 64u + tx * 4u + 1u], Bs[kk * 64u + tx * 4u + 2u], Bs[kk * 64u + tx * 4u + 3u]);
+      let a = As[kk * 16u + ty];
+      let b = Bs[kk * 16u + tx];
       acc[0] += a.x * b;
       acc[1] += a.y * b;
       acc[2] += a.z * b;
@@ -101,10 +101,10 @@ export const dualGemmErrorShader = /* wgsl */ `${HEADER}
 @group(0) @binding(3) var<storage, read> Wq: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(5) var<uniform> p: P;
-var<workgroup> As: array<f32, ${BK * 64}>;
-var<workgroup> Bs: array<f32, ${BK * 64}>;
-var<workgroup> Aq: array<f32, ${BK * 64}>;
-var<workgroup> Bq: array<f32, ${BK * 64}>;
+var<workgroup> As: array<vec4f, ${BK * 16}>;
+var<workgroup> Bs: array<vec4f, ${BK * 16}>;
+var<workgroup> Aq: array<vec4f, ${BK * 16}>;
+var<workgroup> Bq: array<vec4f, ${BK * 16}>;
 var<workgroup> red: array<vec3f, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -121,11 +121,11 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @bu
     ${loadTile('Bq', 'Wq', 'p.n', 'p.k', 'col0', false)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${BK}u; kk++) {
-      let o = kk * 64u;
-      let a = vec4f(As[o + ty * 4u], As[o + ty * 4u + 1u], As[o + ty * 4u + 2u], As[o + ty * 4u + 3u]);
-      let b = vec4f(Bs[o + tx * 4u], Bs[o + tx * 4u + 1u], Bs[o + tx * 4u + 2u], Bs[o + tx * 4u + 3u]);
-      let aq = vec4f(Aq[o + ty * 4u], Aq[o + ty * 4u + 1u], Aq[o + ty * 4u + 2u], Aq[o + ty * 4u + 3u]);
-      let bq = vec4f(Bq[o + tx * 4u], Bq[o + tx * 4u + 1u], Bq[o + tx * 4u + 2u], Bq[o + tx * 4u + 3u]);
+      let o = kk * 16u;
+      let a = As[o + ty];
+      let b = Bs[o + tx];
+      let aq = Aq[o + ty];
+      let bq = Bq[o + tx];
       acc[0] += a.x * b;
       acc[1] += a.y * b;
       acc[2] += a.z * b;
