@@ -177,7 +177,8 @@ function formatWithBiome(root: string, files: string[], log: (m: string) => void
   const biome = path.join(root, 'node_modules', '.bin', 'biome');
   if (!existsSync(biome)) return;
   const r = spawnSync(biome, ['check', '--write', ...files], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) log(`new-technique: biome left remarks on the generated files:\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0)
+    log(`new-technique: biome left remarks on the generated files:\n${r.stdout}${r.stderr}`);
 }
 
 function main(argv: string[]): number {

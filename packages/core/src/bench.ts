@@ -55,11 +55,16 @@ export function cpuMachineName(): string {
 /** Runs one case with tinybench and returns its record (without baseline/ratio). */
 export async function measure(suite: string, c: BenchCase, machine = cpuMachineName()): Promise<BenchRecord> {
   if (c.setup) await c.setup();
-  const bench = new Bench({ time: c.time ?? 500, iterations: c.iterations ?? 5, warmup: true, warmupIterations: 2 });
+  const bench = new Bench({
+    time: c.time ?? 500,
+    iterations: c.iterations ?? 5,
+    warmup: true,
+    warmupIterations: 2,
+  });
   bench.add(c.op, c.fn);
   await bench.run();
   const task = bench.tasks[0]!;
-  const r = task.result as unknown as { state?: string; error?: unknown; latency?: Record<string, number>; };
+  const r = task.result as unknown as { state?: string; error?: unknown; latency?: Record<string, number> };
   if (r?.error) throw r.error;
   const lat = r?.latency ?? {};
   const median = lat.p50 ?? lat.mean ?? Number.NaN;
@@ -83,13 +88,26 @@ export async function measure(suite: string, c: BenchCase, machine = cpuMachineN
 }
 
 /** Attach a same-run baseline: ratio = this record's gbps (or gflops) ÷ the baseline's. */
-export function withBaseline(rec: BenchRecord, baselineName: string, baselineValue: number, metric: 'gbps' | 'gflops' = 'gbps'): BenchRecord {
+export function withBaseline(
+  rec: BenchRecord,
+  baselineName: string,
+  baselineValue: number,
+  metric: 'gbps' | 'gflops' = 'gbps',
+): BenchRecord {
   const v = rec[metric];
-  return { ...rec, baseline: baselineName, ratio: typeof v === 'number' && baselineValue > 0 ? v / baselineValue : undefined };
+  return {
+    ...rec,
+    baseline: baselineName,
+    ratio: typeof v === 'number' && baselineValue > 0 ? v / baselineValue : undefined,
+  };
 }
 
 /** Prints records either as JSON lines or as an aligned table. */
-export function printRecords(records: BenchRecord[], json: boolean, out: (s: string) => void = (s) => process.stdout.write(s)): void {
+export function printRecords(
+  records: BenchRecord[],
+  json: boolean,
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): void {
   if (json) {
     for (const r of records) out(`${JSON.stringify(r)}\n`);
     return;
