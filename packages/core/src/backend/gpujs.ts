@@ -108,7 +108,8 @@ async function create(requested: GpuJsMode): Promise<GpuJsContext> {
     throw new NqBackendError(
       'gpujs',
       'gpu.js headlessgl mode needs the native `gl` package built from source (apt: libxi-dev libxext-dev ' +
-        'libx11-dev libgl-dev pkg-config; then `pnpm rebuild gl`) and an X display (run under `xvfb-run -a`). ' +
+        'libx11-dev libgl-dev pkg-config; allow `gl` in pnpm onlyBuiltDependencies, then `pnpm rebuild gl`) and an X ' +
+        'display (run under `xvfb-run -a`). ' +
         'Use the webgpu or webasm mode instead.',
     );
   }
