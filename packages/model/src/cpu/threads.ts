@@ -134,7 +134,12 @@ export async function createGemmPool(
     const g = new WasmGemm(module);
     return { threads: 1, gemm: g.gemm, close: async () => {} };
   }
-  const { Worker } = await import('node:worker_threads');
+  let Worker: typeof import('node:worker_threads').Worker;
+  try {
+    ({ Worker } = await import('node:worker_threads'));
+  } catch (e) {
+    throw new NqBackendError('cpu', 'worker_threads is not available here (Node only); use threads: 1', { cause: e });
+  }
   const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18);
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
     const wk = new Worker(WORKER_SOURCE, {
