@@ -6,6 +6,7 @@ import { fmt, kernelPivot, modelTable, renderTable } from '../report/table.js';
 import { type Judgement, judge } from '../report/verdict.js';
 import { ResultsStore } from '../store/results-store.js';
 import type { ResultRow } from '../store/row.js';
+import { expandGrid } from '../sweep/grid.js';
 import { loadSweepFile } from '../sweep/load.js';
 import type { Sweep } from '../sweep/schema.js';
 import { resultsDir, sharedDir, sweepsDir } from '../util/paths.js';
@@ -105,6 +106,19 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
 
   // The registry first: one line per sweep.
   const sweeps = [...bySweep.keys()].sort();
+  // A results file may hold rows of older versions of a sweep (another profile, another builder):
+  // those cells are no longer in the sweep's grid. Judge and tabulate the current grid only.
+  const stale = new Map<string, number>();
+  for (const name of sweeps) {
+    const def = sweepFor(name);
+    if (def) {
+      const ids = new Set(expandGrid(def).cells.map((c) => c.id));
+      const all = bySweep.get(name)!;
+      const current = all.filter((r) => ids.has(r.cell));
+      if (current.length < all.length) stale.set(name, all.length - current.length);
+      if (current.length > 0) bySweep.set(name, current);
+    }
+  }
   for (const name of sweeps) {
     const def = sweepFor(name);
     judgements.push(
@@ -134,6 +148,7 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
     md.push(`## ${name}`, '');
     if (j.hypothesis) md.push(`**Hypothesis.** ${j.hypothesis}`, '');
     md.push(`**Outcome: ${BADGE[j.outcome]}** (${j.agreement}). ${j.evidence}`, '');
+    if (stale.has(name)) md.push(`_${stale.get(name)} row(s) of cells no longer in sweeps/${name.replace(/-quick$/, '')}.yaml (an older version of the sweep) are not shown._`, '');
     const kt = kernelPivot(rows, true);
     if (kt)
       md.push(

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 let cachedRoot: string | null = null;
 
@@ -10,7 +11,7 @@ let cachedRoot: string | null = null;
  */
 export function repoRoot(): string {
   if (cachedRoot) return cachedRoot;
-  for (const start of [import.meta.dirname, process.cwd()]) {
+  for (const start of [path.dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
     let d = start;
     for (let i = 0; i < 10; i++) {
       if (fs.existsSync(path.join(d, 'pnpm-workspace.yaml')) && fs.existsSync(path.join(d, 'apps'))) {
