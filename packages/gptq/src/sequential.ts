@@ -3,6 +3,7 @@ import { NqInputError, Rng } from '@nq/core';
 import { type ForwardHooks, forward, type GemmFn, type LayerWeights, type LinearName, type LoadedModel, Tokenizer } from '@nq/model';
 import { type DampingReport, type GptqOptions, type GptqResult, type SchemeInput, gptqQuantize, proxyLoss, rtnQuantize } from './cpu/gptq.js';
 import { type Hessian, HessianAccumulator } from './cpu/hessian.js';
+import { defaultWasmGemm } from '@nq/model/cpu';
 
 /*
  * Sequential quantization of a whole model, block by block (as GPTQ's llama.py does): the Hessians
@@ -87,6 +88,11 @@ export interface SequentialOptions extends Omit<GptqOptions, 'scheme' | 'proxyLo
   hooks?: ForwardHooks;
   /** A GEMM for the forward pass (e.g. a worker pool's). */
   gemm?: GemmFn;
+  /**
+   * 'f32-chunks' (default): each sequence's XᵀX by the float32 SIMD GEMM, summed in float64;
+   * 'f64': everything in float64 (slower).
+   */
+  hessianPrecision?: 'f32-chunks' | 'f64';
   /** Keep every linear's full GptqResult (codes, scales) in the result (default false). */
   keepResults?: boolean;
   onProgress?: (p: SequentialProgress) => void;
@@ -112,7 +118,8 @@ const STOP = new StopForward('calibration pass done');
 function captureHessians(model: LoadedModel, layer: number, leaders: LinearName[], seqs: Int32Array[], opts: SequentialOptions): Map<LinearName, Hessian> {
   const accs = new Map<LinearName, HessianAccumulator>();
   const w = model.weights.layers[layer]!;
-  for (const name of leaders) accs.set(name, new HessianAccumulator(w[name].cols));
+  const hgemm = opts.hessianPrecision === 'f64' ? undefined : (opts.gemm ?? defaultWasmGemm()?.gemm);
+  for (const name of leaders) accs.set(name, new HessianAccumulator(w[name].cols, hgemm ? { gemm: hgemm } : {}));
   const last = leaders[leaders.length - 1]!;
   const user = opts.hooks;
   const hooks: ForwardHooks = {
