@@ -288,6 +288,25 @@ describe('GGUF writer round trips', () => {
     }
   });
 
+  it('an importance matrix per tensor switches that tensor to the importance-weighted quantizer', () => {
+    const m256 = randomModel(
+      { ...TINY_CONFIG, dim: 256, nHeads: 4, nKvHeads: 2, hiddenDim: 256, vocabSize: 256, nLayers: 1 },
+      5,
+    );
+    const imatrix = { 'blk.0.attn_q.weight': Float32Array.from({ length: 256 }, (_, c) => 1 + (c % 7)) };
+    const { kv: meta, tensors } = modelToGguf(m256, { typing: { type: 'Q4_K' }, imatrix });
+    const g = parseGguf(serializeGguf(meta, tensors));
+    const q = m256.weights.layers[0]!.q.data;
+    const k = m256.weights.layers[0]!.k.data;
+    expect(Buffer.from(g.readTensorBytes('blk.0.attn_q.weight'))).toEqual(
+      Buffer.from(quantize('Q4_K', q, { imatrix: imatrix['blk.0.attn_q.weight'] })),
+    );
+    expect(Buffer.from(g.readTensorBytes('blk.0.attn_q.weight'))).not.toEqual(
+      Buffer.from(quantize('Q4_K', q)),
+    );
+    expect(Buffer.from(g.readTensorBytes('blk.0.attn_k.weight'))).toEqual(Buffer.from(quantize('Q4_K', k)));
+  });
+
   it('rows that are not whole blocks fall back as llama.cpp does (Q4_K → Q5_0 → F16); the writer refuses partial blocks', () => {
     const { kv: meta, tensors } = modelToGguf(model, { typing: { type: 'Q4_K' } });
     const g = parseGguf(serializeGguf(meta, tensors));

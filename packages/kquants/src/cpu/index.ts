@@ -2,6 +2,7 @@
 import { NqInputError } from '@nq/core';
 import { byteSize, type GgmlTypeName, type KnownFormat, supportedFormatOf } from '../formats.js';
 import { fromBf16, HALF_TO_F32, toBf16, toHalf } from './half.js';
+import { IMATRIX_FORMATS, quantizeRowsImatrix } from './imatrix.js';
 import { dequantizeQ4_0, dequantizeQ4_1, quantizeQ4_0, quantizeQ4_1 } from './q4_0.js';
 import { dequantizeQ4_K, quantizeQ4_K } from './q4_k.js';
 import { dequantizeQ5_0, dequantizeQ5_1, quantizeQ5_0, quantizeQ5_1 } from './q5_0.js';
@@ -11,6 +12,7 @@ import { dequantizeQ8_0, quantizeQ8_0 } from './q8_0.js';
 
 export { fmaf, nearestInt, roundAway } from './fp32.js';
 export * from './half.js';
+export { IMATRIX_FORMATS, makeQpQuants, quantizeRowsImatrix } from './imatrix.js';
 export { kMin, kScale, packKScales } from './kscales.js';
 export { dequantizeQ4_0, dequantizeQ4_1, quantizeQ4_0, quantizeQ4_1 } from './q4_0.js';
 export { dequantizeQ4_K, quantizeQ4_K } from './q4_k.js';
@@ -28,6 +30,13 @@ export interface QuantizeOptions {
    * No effect on Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1.
    */
   fma?: boolean;
+  /**
+   * Importance of each input column (length = row length; x is rows × imatrix.length), e.g. the
+   * mean of x² per channel over calibration tokens, as llama.cpp's imatrix. Switches Q4_K, Q5_K,
+   * Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 to llama.cpp's importance-weighted quantizers; Q8_0 and the float
+   * formats ignore it, as llama.cpp does.
+   */
+  imatrix?: Float32Array;
 }
 
 /** Default for QuantizeOptions.fma (see kquants README: which setting reproduces llama.cpp). */
@@ -158,6 +167,18 @@ export function quantizeInto(
     }
   }
   const n = x.length;
+  const im = opts.imatrix;
+  if (im && IMATRIX_FORMATS.includes(f.name)) {
+    if (im.length === 0 || im.length % f.blockSize !== 0 || n % im.length !== 0) {
+      throw new NqInputError(
+        'imatrix',
+        `has ${im.length} entries; it needs one per column of rows that are whole ${f.name} blocks and divide x (${n} values)`,
+        'Pass one importance per input column (the row length)',
+      );
+    }
+    quantizeRowsImatrix(f.name, x, im, dst, dstOff, byteSize(f.name, im.length));
+    return;
+  }
   switch (f.name) {
     case 'F32': {
       const dv = new DataView(dst.buffer, dst.byteOffset + dstOff, bytes);

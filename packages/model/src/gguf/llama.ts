@@ -236,6 +236,11 @@ export interface SaveGgufOptions {
   tied?: boolean;
   /** Passed to @nq/kquants quantize (default: llama.cpp-exact). */
   fma?: boolean;
+  /**
+   * Per-tensor importance (GGUF tensor name → one value per input column), as llama.cpp's imatrix
+   * file holds; quantized tensors listed here use the importance-weighted quantizers.
+   */
+  imatrix?: Readonly<Record<string, Float32Array>>;
 }
 
 /** The tokenizer.* entries of a metadata list (to carry a tokenizer from one GGUF to another). */
@@ -288,7 +293,12 @@ export function modelToGguf(
       );
     const type = typeFor(typing, name, dims, c.nLayers, !tied);
     if (formatOf(type).blockSize > 1) anyQuantized = true;
-    tensors.push({ name, dims, type, data: () => quantize(type, x, { fma: opts.fma }) });
+    tensors.push({
+      name,
+      dims,
+      type,
+      data: () => quantize(type, x, { fma: opts.fma, imatrix: opts.imatrix?.[name] }),
+    });
   }
   const headDim = c.dim / c.nHeads;
   const meta: GgufKV[] = [
@@ -335,6 +345,8 @@ export function llamaCppTensorOrder(a: string, b: string): number {
 
 export interface QuantizeGgufOptions {
   fma?: boolean;
+  /** Per-tensor importance (tensor name → one value per input column), as SaveGgufOptions.imatrix. */
+  imatrix?: Readonly<Record<string, Float32Array>>;
   /** Called after each tensor with its name and chosen type (progress). */
   onTensor?: (name: string, type: KnownFormat) => void;
 }
