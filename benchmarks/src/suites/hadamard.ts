@@ -1,8 +1,8 @@
-import { Rng, matrix } from '@nq/core';
+import { matrix, Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
+import { rotate } from '../../../packages/hadamard/src/cpu/index.js';
 // Relative imports until benchmarks/package.json lists "@nq/hadamard": "workspace:*".
 import { compileRotation, randomHadamard } from '../../../packages/hadamard/src/index.js';
-import { rotate } from '../../../packages/hadamard/src/cpu/index.js';
 import { measureCases, type SuiteCase } from '../cases.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
@@ -77,7 +77,14 @@ async function webgpuRecords(ctx: SuiteContext, batchBytes: number): Promise<Ben
   const machine = `${gpu.adapterName} (webgpu)`;
   // Passes per submit: enough GPU work per sample that submit + wait latency is noise.
   const reps = slow ? 1 : Math.max(4, Math.round((16 * 2 ** 30) / (2 * bytes)));
-  const timed = (label: string, n: number, rows: number, encode: (e: GPUCommandEncoder) => void, setup: () => void, teardown: () => void): SuiteCase => ({
+  const timed = (
+    label: string,
+    n: number,
+    rows: number,
+    encode: (e: GPUCommandEncoder) => void,
+    setup: () => void,
+    teardown: () => void,
+  ): SuiteCase => ({
     op: label,
     backend: 'webgpu',
     n,
@@ -106,7 +113,14 @@ async function webgpuRecords(ctx: SuiteContext, batchBytes: number): Promise<Ben
       b = core.emptyGpuMatrix(device, rows, n);
       // Non-trivial data: a small random tile repeated (uploading 256 MB of normals would dominate setup).
       const tile = new Rng(n).normals(Math.min(rows * n, 1 << 20));
-      for (let off = 0; off < rows * n; off += tile.length) device.queue.writeBuffer(a.buffer, off * 4, tile as Float32Array<ArrayBuffer>, 0, Math.min(tile.length, rows * n - off));
+      for (let off = 0; off < rows * n; off += tile.length)
+        device.queue.writeBuffer(
+          a.buffer,
+          off * 4,
+          tile as Float32Array<ArrayBuffer>,
+          0,
+          Math.min(tile.length, rows * n - off),
+        );
       rot = await wg.prepareRotationWebGPU(randomHadamard(n, 1));
       await device.queue.onSubmittedWorkDone();
     };
@@ -117,7 +131,14 @@ async function webgpuRecords(ctx: SuiteContext, batchBytes: number): Promise<Ben
       a = b = rot = null;
     };
     await alloc();
-    const copyCase = timed('copy', n, rows, (e) => e.copyBufferToBuffer(a!.buffer, 0, b!.buffer, 0, rows * n * 4), () => {}, () => {});
+    const copyCase = timed(
+      'copy',
+      n,
+      rows,
+      (e) => e.copyBufferToBuffer(a!.buffer, 0, b!.buffer, 0, rows * n * 4),
+      () => {},
+      () => {},
+    );
     // A compute-shader copy too (vec4 loads/stores, what a memory-bound kernel can reach here); the
     // faster of the two copies is the baseline.
     const copyKernel = core.getPipeline(device, COPY_WGSL);
@@ -130,7 +151,10 @@ async function webgpuRecords(ctx: SuiteContext, batchBytes: number): Promise<Ben
       (e) => {
         const bg = device.createBindGroup({
           layout: copyKernel.getBindGroupLayout(0),
-          entries: [a!.buffer, b!.buffer, copyParams].map((buffer, binding) => ({ binding, resource: { buffer } })),
+          entries: [a!.buffer, b!.buffer, copyParams].map((buffer, binding) => ({
+            binding,
+            resource: { buffer },
+          })),
         });
         const p = e.beginComputePass();
         p.setPipeline(copyKernel);
@@ -142,8 +166,18 @@ async function webgpuRecords(ctx: SuiteContext, batchBytes: number): Promise<Ben
       () => {},
       () => copyParams.destroy(),
     );
-    const rotCase = timed(n === 28 * 1024 ? 'rotate-kron-28x1024' : 'rotate', n, rows, (e) => wg.encodeRotation(rot!, a!, a!, {}, e), () => {}, free);
-    const recs = await measureCases('hadamard', { ...ctx, machine, backend: 'webgpu' }, [copyCase, copyKernelCase]);
+    const rotCase = timed(
+      n === 28 * 1024 ? 'rotate-kron-28x1024' : 'rotate',
+      n,
+      rows,
+      (e) => wg.encodeRotation(rot!, a!, a!, {}, e),
+      () => {},
+      free,
+    );
+    const recs = await measureCases('hadamard', { ...ctx, machine, backend: 'webgpu' }, [
+      copyCase,
+      copyKernelCase,
+    ]);
     const copyGbps = Math.max(0, ...recs.map((r) => r.gbps ?? 0));
     const localCtx = { ...ctx, machine, backend: 'webgpu', baselines: new Map(ctx.baselines) };
     if (copyGbps) localCtx.baselines.set('webgpu-copy', copyGbps);
@@ -184,12 +218,14 @@ async function gpujsRecords(ctx: SuiteContext): Promise<BenchRecord[]> {
 
 const suite: Suite = {
   name: 'hadamard',
-  description: 'rotation pass x·R (random Hadamard, n = 128 … 16384 and 28·1024) per backend: ms, GB/s, ratio to triad-1t (cpu) / device copy (webgpu)',
+  description:
+    'rotation pass x·R (random Hadamard, n = 128 … 16384 and 28·1024) per backend: ms, GB/s, ratio to triad-1t (cpu) / device copy (webgpu)',
   async run(ctx: SuiteContext): Promise<BenchRecord[]> {
     const mb = Number(process.env.NQ_HADAMARD_BENCH_MB ?? 0);
     const batchBytes = ctx.quick ? 8 << 20 : Math.max(64, mb) << 20;
     const records: BenchRecord[] = [];
-    if (!ctx.backend || ctx.backend === 'cpu') records.push(...(await measureCases('hadamard', ctx, cpuCases(ctx, batchBytes))));
+    if (!ctx.backend || ctx.backend === 'cpu')
+      records.push(...(await measureCases('hadamard', ctx, cpuCases(ctx, batchBytes))));
     if (!ctx.backend || ctx.backend === 'webgpu') {
       try {
         records.push(...(await webgpuRecords(ctx, batchBytes)));

@@ -4,14 +4,13 @@
  * against the device copy, then a sweep of FWHT kernel shapes for the tuning notes.
  */
 import os from 'node:os';
-import { Rng } from '@nq/core';
+import { matrix, Rng } from '@nq/core';
 import { cpuMachineName, measure } from '@nq/core/bench';
 import { destroyGpuMatrix, emptyGpuMatrix, getWebGPUDevice } from '@nq/core/webgpu';
 import suite from '../../../benchmarks/src/suites/hadamard.js';
 import { measureTriad } from '../../../benchmarks/src/triad.js';
 import { blockHadamard, randomHadamard, rotate } from '../src/index.js';
 import { encodeRotation, prepareRotationWebGPU, rotateWebGPU, subgroupsUsable } from '../src/webgpu/index.js';
-import { matrix } from '@nq/core';
 
 const what = (process.env.NQ_HADAMARD_DEVICE ?? 'check,cpu,webgpu,sweep').split(',');
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -21,7 +20,12 @@ async function main() {
   const baselines = new Map<string, number>();
   const machine = cpuMachineName();
   if (what.includes('cpu')) {
-    const t = await measureTriad({ n: 32 * 1024 * 1024, threads: Math.min(8, os.availableParallelism()), passes: 6, log });
+    const t = await measureTriad({
+      n: 32 * 1024 * 1024,
+      threads: Math.min(8, os.availableParallelism()),
+      passes: 6,
+      log,
+    });
     baselines.set('triad-1t', t.gbps1t);
     baselines.set('triad-all', t.gbpsAll);
     for (const r of t.records) print(r);
@@ -33,7 +37,16 @@ async function main() {
     log(`check on ${adapterName}: subgroups usable = ${subgroupsUsable(device, adapter)}`);
     for (const subgroups of [false, true]) {
       if (subgroups && !subgroupsUsable(device, adapter)) continue;
-      for (const spec of [randomHadamard(128, 1), randomHadamard(1024, 2), randomHadamard(4096, 3), randomHadamard(8192, 4), randomHadamard(16384, 5), randomHadamard(768, 6), randomHadamard(28 * 1024, 7), blockHadamard(256, 64, 8)]) {
+      for (const spec of [
+        randomHadamard(128, 1),
+        randomHadamard(1024, 2),
+        randomHadamard(4096, 3),
+        randomHadamard(8192, 4),
+        randomHadamard(16384, 5),
+        randomHadamard(768, 6),
+        randomHadamard(28 * 1024, 7),
+        blockHadamard(256, 64, 8),
+      ]) {
         const rows = Math.max(2, Math.floor((1 << 20) / spec.dim));
         const x = matrix(rows, spec.dim, new Rng(spec.dim).normals(rows * spec.dim));
         for (const inverse of [false, true]) {
@@ -44,12 +57,15 @@ async function main() {
           let d = 0;
           for (let i = 0; i < want.data.length; i++) d = Math.max(d, Math.abs(got.data[i]! - want.data[i]!));
           print({ check: 'webgpu-vs-cpu', n: spec.dim, inverse, subgroups, rows, maxAbs: d, ok: d < 2e-5 });
-          log(`check n=${spec.dim} inverse=${inverse} subgroups=${subgroups}: maxAbs ${d.toExponential(2)} ${d < 2e-5 ? 'OK' : 'FAIL'}`);
+          log(
+            `check n=${spec.dim} inverse=${inverse} subgroups=${subgroups}: maxAbs ${d.toExponential(2)} ${d < 2e-5 ? 'OK' : 'FAIL'}`,
+          );
         }
       }
     }
   }
-  if (what.includes('webgpu')) for (const r of await suite.run({ backend: 'webgpu', quick: false, baselines, machine, log })) print(r);
+  if (what.includes('webgpu'))
+    for (const r of await suite.run({ backend: 'webgpu', quick: false, baselines, machine, log })) print(r);
   if (what.includes('sweep')) {
     const { device, adapterName } = await getWebGPUDevice();
     const bytes = 256 << 20;
@@ -78,7 +94,12 @@ async function main() {
         buffers.set(n, a);
       }
       const g = a;
-      const rot = await prepareRotationWebGPU(randomHadamard(n, 1), { elementsPerThread: E, threadsPerWorkgroup: threads, subgroups, swizzle });
+      const rot = await prepareRotationWebGPU(randomHadamard(n, 1), {
+        elementsPerThread: E,
+        threadsPerWorkgroup: threads,
+        subgroups,
+        swizzle,
+      });
       const reps = 32;
       const rec = await measure(
         'hadamard-sweep',
@@ -99,7 +120,9 @@ async function main() {
         adapterName,
       );
       print(rec);
-      log(`sweep n=${n} E=${E} wg=${threads} sg=${subgroups} swizzle=${swizzle}: ${rec.gbps?.toFixed(0)} GB/s`);
+      log(
+        `sweep n=${n} E=${E} wg=${threads} sg=${subgroups} swizzle=${swizzle}: ${rec.gbps?.toFixed(0)} GB/s`,
+      );
       rot.destroy();
     }
     for (const a of buffers.values()) destroyGpuMatrix(a);

@@ -4,12 +4,17 @@ import { haarOrthogonal } from './qr.js';
 import { type RotationSpec, validateRotationSpec } from './spec.js';
 
 function checkDim(dim: number, name = 'dim'): void {
-  if (!Number.isInteger(dim) || dim < 1) throw new NqInputError(name, `must be a positive integer, got ${dim}`, 'Pass the number of channels.');
+  if (!Number.isInteger(dim) || dim < 1)
+    throw new NqInputError(name, `must be a positive integer, got ${dim}`, 'Pass the number of channels.');
 }
 
 function checkBlock(dim: number, block: number): void {
   if (!Number.isInteger(block) || block < 1 || dim % block !== 0) {
-    throw new NqInputError('block', `must be a positive integer dividing dim = ${dim}, got ${block}`, 'Pick a block size that divides the dimension.');
+    throw new NqInputError(
+      'block',
+      `must be a positive integer dividing dim = ${dim}, got ${block}`,
+      'Pick a block size that divides the dimension.',
+    );
   }
 }
 
@@ -31,7 +36,12 @@ export function seededSigns(dim: number, seed: number): number[] {
 export function randomHadamard(dim: number, seed: number): RotationSpec {
   checkDim(dim);
   assertSupportedSize(dim, 'dim');
-  return { version: 1, dim, stages: [{ kind: 'hadamard', block: dim, signs: seededSigns(dim, seed) }], meta: { generator: 'randomHadamard', seed } };
+  return {
+    version: 1,
+    dim,
+    stages: [{ kind: 'hadamard', block: dim, signs: seededSigns(dim, seed) }],
+    meta: { generator: 'randomHadamard', seed },
+  };
 }
 
 /**
@@ -43,8 +53,16 @@ export function blockHadamard(dim: number, block: number, seed?: number): Rotati
   checkDim(dim);
   checkBlock(dim, block);
   assertSupportedSize(block, 'block');
-  const stage = seed === undefined ? { kind: 'hadamard' as const, block } : { kind: 'hadamard' as const, block, signs: seededSigns(dim, seed) };
-  return { version: 1, dim, stages: [stage], meta: { generator: 'blockHadamard', block, ...(seed === undefined ? {} : { seed }) } };
+  const stage =
+    seed === undefined
+      ? { kind: 'hadamard' as const, block }
+      : { kind: 'hadamard' as const, block, signs: seededSigns(dim, seed) };
+  return {
+    version: 1,
+    dim,
+    stages: [stage],
+    meta: { generator: 'blockHadamard', block, ...(seed === undefined ? {} : { seed }) },
+  };
 }
 
 /** A Haar-random orthogonal rotation (QR of a seeded Gaussian with the sign fix). Cost ~n³: keep dim ≲ 2048. */
@@ -71,11 +89,23 @@ export function randomBlockOrthogonal(dim: number, block: number, seed: number):
 /** The cascade R = R_a · R_b · …: stages of all specs in order (same dim). */
 export function cascade(...specs: RotationSpec[]): RotationSpec {
   if (specs.length === 0) throw new NqInputError('specs', 'is empty', 'Pass at least one RotationSpec.');
-  specs.forEach((s, i) => validateRotationSpec(s, `specs[${i}]`));
+  specs.forEach((s, i) => {
+    validateRotationSpec(s, `specs[${i}]`);
+  });
   const dim = specs[0]!.dim;
   specs.forEach((s, i) => {
-    if (s.dim !== dim) throw new NqInputError(`specs[${i}].dim`, `is ${s.dim} but specs[0].dim is ${dim}`, 'Cascade rotations of the same dimension only.');
+    if (s.dim !== dim)
+      throw new NqInputError(
+        `specs[${i}].dim`,
+        `is ${s.dim} but specs[0].dim is ${dim}`,
+        'Cascade rotations of the same dimension only.',
+      );
   });
-  const spec: RotationSpec = { version: 1, dim, stages: specs.flatMap((s) => s.stages), meta: { generator: 'cascade', parts: specs.map((s) => s.meta ?? null) } };
+  const spec: RotationSpec = {
+    version: 1,
+    dim,
+    stages: specs.flatMap((s) => s.stages),
+    meta: { generator: 'cascade', parts: specs.map((s) => s.meta ?? null) },
+  };
   return validateRotationSpec(spec);
 }

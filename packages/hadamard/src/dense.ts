@@ -41,7 +41,9 @@ function stageDense(st: RotationStage, n: number): Float64Array {
       }
   } else {
     for (let blk = 0; blk < n / b; blk++)
-      for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) out[(blk * b + i) * n + blk * b + j] = st.matrices[blk * b * b + i * b + j]!;
+      for (let i = 0; i < b; i++)
+        for (let j = 0; j < b; j++)
+          out[(blk * b + i) * n + blk * b + j] = st.matrices[blk * b * b + i * b + j]!;
   }
   return out;
 }

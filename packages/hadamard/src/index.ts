@@ -3,34 +3,43 @@
  * RotationSpec contract, builders, Hadamard constructions, dense materialization) and re-exports the
  * CPU kernels; GPU backends live in '@nq/hadamard/webgpu' and '@nq/hadamard/gpujs'.
  */
+
 export {
-  type RotationSpec,
-  type RotationStage,
-  type HadamardStage,
-  type OrthogonalStage,
-  type Numbers,
-  type CompiledRotation,
-  type CompiledStage,
-  ROTATION_SPEC_VERSION,
-  MAX_STAGES,
-  ORTHOGONAL_TOLERANCE,
-  compileRotation,
-  validateRotationSpec,
-  serializeRotationSpec,
-  parseRotationSpec,
-} from './spec.js';
-export { identity, randomHadamard, blockHadamard, randomOrthogonal, randomBlockOrthogonal, cascade, seededSigns } from './builders.js';
+  blockHadamard,
+  cascade,
+  identity,
+  randomBlockOrthogonal,
+  randomHadamard,
+  randomOrthogonal,
+  seededSigns,
+} from './builders.js';
 export {
-  type Construction,
-  MODEL_HADAMARD_ORDERS,
-  MAX_BASE_ORDER,
-  hadamardMatrix,
-  hadamardConstruction,
-  blockFactors,
-  isSupportedSize,
-  nearestSupportedSizes,
   assertSupportedSize,
+  blockFactors,
+  type Construction,
+  hadamardConstruction,
+  hadamardMatrix,
+  isSupportedSize,
+  MAX_BASE_ORDER,
+  MODEL_HADAMARD_ORDERS,
+  nearestSupportedSizes,
 } from './construct/orders.js';
+export { type RotateOptions, type RotationLike, rotate, rotateInverse, rotateLeft } from './cpu/rotate.js';
 export { toDense } from './dense.js';
 export { haarOrthogonal } from './qr.js';
-export { rotate, rotateInverse, rotateLeft, type RotateOptions, type RotationLike } from './cpu/rotate.js';
+export {
+  type CompiledRotation,
+  type CompiledStage,
+  compileRotation,
+  type HadamardStage,
+  MAX_STAGES,
+  type Numbers,
+  ORTHOGONAL_TOLERANCE,
+  type OrthogonalStage,
+  parseRotationSpec,
+  ROTATION_SPEC_VERSION,
+  type RotationSpec,
+  type RotationStage,
+  serializeRotationSpec,
+  validateRotationSpec,
+} from './spec.js';

@@ -121,57 +121,114 @@ const isNumbers = (v: unknown): v is Numbers => Array.isArray(v) || v instanceof
 export function validateRotationSpec(spec: unknown, name = 'spec'): RotationSpec {
   const s = spec as RotationSpec;
   if (!s || typeof s !== 'object') {
-    throw new NqInputError(name, 'is not a RotationSpec object', 'Build one with randomHadamard(), blockHadamard(), randomOrthogonal() or identity().');
+    throw new NqInputError(
+      name,
+      'is not a RotationSpec object',
+      'Build one with randomHadamard(), blockHadamard(), randomOrthogonal() or identity().',
+    );
   }
   if (s.version !== ROTATION_SPEC_VERSION) {
-    throw new NqUnsupportedError(`${name}.version = ${JSON.stringify(s.version)}`, `This @nq/hadamard reads RotationSpec version ${ROTATION_SPEC_VERSION}.`);
+    throw new NqUnsupportedError(
+      `${name}.version = ${JSON.stringify(s.version)}`,
+      `This @nq/hadamard reads RotationSpec version ${ROTATION_SPEC_VERSION}.`,
+    );
   }
   if (!Number.isInteger(s.dim) || s.dim < 1) {
-    throw new NqInputError(`${name}.dim`, `must be a positive integer, got ${JSON.stringify(s.dim)}`, 'Set dim to the number of channels the rotation acts on.');
+    throw new NqInputError(
+      `${name}.dim`,
+      `must be a positive integer, got ${JSON.stringify(s.dim)}`,
+      'Set dim to the number of channels the rotation acts on.',
+    );
   }
   if (!Array.isArray(s.stages) || s.stages.length < 1 || s.stages.length > MAX_STAGES) {
-    throw new NqInputError(`${name}.stages`, `must be an array of 1..${MAX_STAGES} stages`, 'Use identity(dim) for no rotation; cascade() joins specs.');
+    throw new NqInputError(
+      `${name}.stages`,
+      `must be an array of 1..${MAX_STAGES} stages`,
+      'Use identity(dim) for no rotation; cascade() joins specs.',
+    );
   }
-  s.stages.forEach((st, i) => validateStage(st, s.dim, `${name}.stages[${i}]`));
+  s.stages.forEach((st, i) => {
+    validateStage(st, s.dim, `${name}.stages[${i}]`);
+  });
   return s;
 }
 
 function validateStage(st: RotationStage, dim: number, name: string): void {
-  if (!st || typeof st !== 'object') throw new NqInputError(name, 'is not a stage object', "Use { kind: 'hadamard', block, signs? } or { kind: 'orthogonal', block, matrices }.");
+  if (!st || typeof st !== 'object')
+    throw new NqInputError(
+      name,
+      'is not a stage object',
+      "Use { kind: 'hadamard', block, signs? } or { kind: 'orthogonal', block, matrices }.",
+    );
   const b = st.block;
   if (!Number.isInteger(b) || b < 1 || dim % b !== 0) {
-    throw new NqInputError(`${name}.block`, `must be a positive integer dividing dim = ${dim}, got ${JSON.stringify(b)}`, 'Pick a block size that divides the dimension (block = dim for a full rotation).');
+    throw new NqInputError(
+      `${name}.block`,
+      `must be a positive integer dividing dim = ${dim}, got ${JSON.stringify(b)}`,
+      'Pick a block size that divides the dimension (block = dim for a full rotation).',
+    );
   }
   if (st.kind === 'hadamard') {
     assertSupportedSize(b, `${name}.block`);
     if (st.signs !== undefined) {
-      if (!isNumbers(st.signs)) throw new NqInputError(`${name}.signs`, 'is not an array of numbers', 'Pass dim values of +1 or −1, or omit signs.');
+      if (!isNumbers(st.signs))
+        throw new NqInputError(
+          `${name}.signs`,
+          'is not an array of numbers',
+          'Pass dim values of +1 or −1, or omit signs.',
+        );
       if (st.signs.length !== dim) {
-        throw new NqInputError(`${name}.signs`, `has length ${st.signs.length} but dim is ${dim}`, 'Pass exactly one ±1 per channel (Rng.signs(dim)).');
+        throw new NqInputError(
+          `${name}.signs`,
+          `has length ${st.signs.length} but dim is ${dim}`,
+          'Pass exactly one ±1 per channel (Rng.signs(dim)).',
+        );
       }
       for (let i = 0; i < dim; i++) {
         const v = st.signs[i];
-        if (v !== 1 && v !== -1) throw new NqInputError(`${name}.signs`, `has ${v} at index ${i}`, 'Every sign must be exactly +1 or −1.');
+        if (v !== 1 && v !== -1)
+          throw new NqInputError(
+            `${name}.signs`,
+            `has ${v} at index ${i}`,
+            'Every sign must be exactly +1 or −1.',
+          );
       }
     }
     return;
   }
   if (st.kind === 'orthogonal') {
     const mats = st.matrices;
-    if (!isNumbers(mats)) throw new NqInputError(`${name}.matrices`, 'is not an array of numbers', 'Pass dim·block numbers: the orthogonal blocks, row-major, one after another.');
+    if (!isNumbers(mats))
+      throw new NqInputError(
+        `${name}.matrices`,
+        'is not an array of numbers',
+        'Pass dim·block numbers: the orthogonal blocks, row-major, one after another.',
+      );
     if (mats.length !== dim * b) {
-      throw new NqInputError(`${name}.matrices`, `has ${mats.length} numbers but dim·block = ${dim * b}`, 'Pass dim/block orthogonal block×block matrices, row-major, concatenated.');
+      throw new NqInputError(
+        `${name}.matrices`,
+        `has ${mats.length} numbers but dim·block = ${dim * b}`,
+        'Pass dim/block orthogonal block×block matrices, row-major, concatenated.',
+      );
     }
     for (let i = 0; i < mats.length; i++) {
       const v = mats[i]!;
       if (typeof v !== 'number' || v - v !== 0) {
-        throw new NqInputError(`${name}.matrices`, `has ${v} at index ${i}`, 'Orthogonal blocks must be finite numbers.');
+        throw new NqInputError(
+          `${name}.matrices`,
+          `has ${v} at index ${i}`,
+          'Orthogonal blocks must be finite numbers.',
+        );
       }
     }
     checkOrthogonalBlocks(mats, dim, b, name);
     return;
   }
-  throw new NqInputError(`${name}.kind`, `is ${JSON.stringify((st as { kind?: unknown }).kind)}`, "Use 'hadamard' or 'orthogonal'.");
+  throw new NqInputError(
+    `${name}.kind`,
+    `is ${JSON.stringify((st as { kind?: unknown }).kind)}`,
+    "Use 'hadamard' or 'orthogonal'.",
+  );
 }
 
 /**
@@ -230,7 +287,12 @@ export function parseRotationSpec(json: string | unknown, name = 'spec'): Rotati
     try {
       obj = JSON.parse(json);
     } catch (e) {
-      throw new NqInputError(name, `is not valid JSON (${(e as Error).message})`, 'Pass the text written by serializeRotationSpec().', { cause: e });
+      throw new NqInputError(
+        name,
+        `is not valid JSON (${(e as Error).message})`,
+        'Pass the text written by serializeRotationSpec().',
+        { cause: e },
+      );
     }
   }
   return validateRotationSpec(obj, name);

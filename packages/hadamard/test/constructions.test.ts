@@ -1,13 +1,21 @@
 import { NqUnsupportedError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { MODEL_HADAMARD_ORDERS, blockFactors, hadamardConstruction, hadamardMatrix, isSupportedSize, nearestSupportedSizes } from '../src/index.js';
 import { galoisField, primePower } from '../src/construct/galois.js';
+import {
+  blockFactors,
+  hadamardConstruction,
+  hadamardMatrix,
+  isSupportedSize,
+  MODEL_HADAMARD_ORDERS,
+  nearestSupportedSizes,
+} from '../src/index.js';
 
 /** Checks H·Hᵀ = m·I exactly (integer arithmetic) and that every entry is ±1. */
 function assertHadamard(m: number): void {
   const h = hadamardMatrix(m);
   expect(h.length).toBe(m * m);
-  for (let i = 0; i < m * m; i++) if (h[i] !== 1 && h[i] !== -1) throw new Error(`H_${m} has entry ${h[i]} at ${i}`);
+  for (let i = 0; i < m * m; i++)
+    if (h[i] !== 1 && h[i] !== -1) throw new Error(`H_${m} has entry ${h[i]} at ${i}`);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < m; j++) {
       let s = 0;
@@ -38,7 +46,9 @@ describe('small Hadamard constructions', () => {
     });
   });
 
-  it.each([1, 2, 4, 8, 16, 24, 44, 48, 68, 72, 84, 96, 144, 164, 168, 180])('other constructible order %i is Hadamard', (m) => {
+  it.each([
+    1, 2, 4, 8, 16, 24, 44, 48, 68, 72, 84, 96, 144, 164, 168, 180,
+  ])('other constructible order %i is Hadamard', (m) => {
     assertHadamard(m);
   });
 

@@ -1,4 +1,4 @@
-import { type Matrix, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, Rng } from '@nq/core';
 
 /** Gaussian rows × cols test matrix from a seed. */
 export function gaussian(rows: number, cols: number, seed: number): Matrix {

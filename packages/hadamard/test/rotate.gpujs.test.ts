@@ -1,8 +1,15 @@
-import { NqInputError, type Tolerance, checkConformance } from '@nq/core';
+import { checkConformance, NqInputError, type Tolerance } from '@nq/core';
 import { type GpuJsMode, hasGpuJs } from '@nq/core/gpujs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RotationSpec, blockHadamard, cascade, randomBlockOrthogonal, randomHadamard, rotate } from '../src/index.js';
 import { gpuJsKernelBackends, releaseGpuJsKernels, rotateGpuJs } from '../src/gpujs/index.js';
+import {
+  blockHadamard,
+  cascade,
+  type RotationSpec,
+  randomBlockOrthogonal,
+  randomHadamard,
+  rotate,
+} from '../src/index.js';
 import { gaussian } from './helpers.js';
 
 // gpu.js computes in float32 throughout (the cpu reference rounds to float32 once per 2–3 stages),
@@ -47,6 +54,8 @@ describe.each(modes)('gpu.js $mode rotate matches cpu', ({ mode, skip }) => {
     const x = gaussian(1, 16, 1);
     x.data[0] = Number.POSITIVE_INFINITY;
     await expect(rotateGpuJs(x, randomHadamard(16, 1), { mode })).rejects.toThrow(NqInputError);
-    await expect(rotateGpuJs(gaussian(1, 8, 1), randomHadamard(16, 1), { mode })).rejects.toThrow(/8 columns/);
+    await expect(rotateGpuJs(gaussian(1, 8, 1), randomHadamard(16, 1), { mode })).rejects.toThrow(
+      /8 columns/,
+    );
   });
 });

@@ -1,11 +1,12 @@
-import { NqInputError, NqUnsupportedError, Rng, matrix, zeros } from '@nq/core';
+import { matrix, NqInputError, NqUnsupportedError, Rng, zeros } from '@nq/core';
 import { describe, expect, it } from 'vitest';
+import { fwhtRows } from '../src/cpu/index.js';
 import {
-  type RotationSpec,
   blockHadamard,
   cascade,
   identity,
   parseRotationSpec,
+  type RotationSpec,
   randomBlockOrthogonal,
   randomHadamard,
   randomOrthogonal,
@@ -15,7 +16,6 @@ import {
   serializeRotationSpec,
   toDense,
 } from '../src/index.js';
-import { fwhtRows } from '../src/cpu/index.js';
 import { gaussian, matmul, maxAbsDiff, orthogonalityError } from './helpers.js';
 
 /** A representative set of specs: every stage kind, Kronecker sizes, blocks and cascades. */
@@ -33,7 +33,10 @@ function specs(): [string, RotationSpec][] {
     ['randomHadamard 156 (Cooper–Wallis)', randomHadamard(156, 8)],
     ['randomOrthogonal 24', randomOrthogonal(24, 9)],
     ['randomBlockOrthogonal 64 / 16', randomBlockOrthogonal(64, 16, 10)],
-    ['cascade: block-8 hadamard · block-16 orthogonal · full hadamard', cascade(blockHadamard(64, 8, 11), randomBlockOrthogonal(64, 16, 12), randomHadamard(64, 13))],
+    [
+      'cascade: block-8 hadamard · block-16 orthogonal · full hadamard',
+      cascade(blockHadamard(64, 8, 11), randomBlockOrthogonal(64, 16, 12), randomHadamard(64, 13)),
+    ],
     ['randomHadamard 16', randomHadamard(16, 14)],
   ];
 }
@@ -65,7 +68,11 @@ describe('definitions', () => {
   });
 
   it('signs are applied before the transform: e_0 with sign −1 ↦ −(first row of H)/√n', () => {
-    const spec: RotationSpec = { version: 1, dim: 4, stages: [{ kind: 'hadamard', block: 4, signs: [-1, 1, 1, 1] }] };
+    const spec: RotationSpec = {
+      version: 1,
+      dim: 4,
+      stages: [{ kind: 'hadamard', block: 4, signs: [-1, 1, 1, 1] }],
+    };
     const y = rotate(matrix(1, 4, [1, 0, 0, 0]), spec);
     expect(Array.from(y.data)).toEqual([-0.5, -0.5, -0.5, -0.5]);
   });
@@ -106,7 +113,11 @@ describe('definitions', () => {
   });
 
   it('large power-of-two and Kronecker sizes round-trip (cache-blocked path n > 4096, 28·1024)', () => {
-    for (const spec of [randomHadamard(16384, 41), randomHadamard(28 * 1024, 42), blockHadamard(8192, 2048, 43)]) {
+    for (const spec of [
+      randomHadamard(16384, 41),
+      randomHadamard(28 * 1024, 42),
+      blockHadamard(8192, 2048, 43),
+    ]) {
       const x = gaussian(2, spec.dim, 44);
       const y = rotate(x, spec);
       // orthogonal: norms are preserved
@@ -182,7 +193,13 @@ describe('bad input → typed errors', () => {
   });
 
   it('a single NaN/Inf anywhere is found, for every stage kind and direction', () => {
-    const cases: RotationSpec[] = [blockHadamard(48, 12, 1), randomHadamard(64, 2), randomBlockOrthogonal(16, 4, 3), cascade(identity(32), randomHadamard(32, 4)), blockHadamard(56, 28)];
+    const cases: RotationSpec[] = [
+      blockHadamard(48, 12, 1),
+      randomHadamard(64, 2),
+      randomBlockOrthogonal(16, 4, 3),
+      cascade(identity(32), randomHadamard(32, 4)),
+      blockHadamard(56, 28),
+    ];
     for (const spec of cases)
       for (const inverse of [false, true])
         for (let pos = 0; pos < spec.dim; pos += 5) {
@@ -193,8 +210,12 @@ describe('bad input → typed errors', () => {
   });
 
   it('wrong row length / wrong out shape', () => {
-    expect(() => rotate(gaussian(2, 8, 1), randomHadamard(16, 1))).toThrow(/x: has 8 columns but the rotation has dim 16/);
-    expect(() => rotate(gaussian(2, 16, 1), randomHadamard(16, 1), { out: zeros(3, 16) })).toThrow(NqInputError);
+    expect(() => rotate(gaussian(2, 8, 1), randomHadamard(16, 1))).toThrow(
+      /x: has 8 columns but the rotation has dim 16/,
+    );
+    expect(() => rotate(gaussian(2, 16, 1), randomHadamard(16, 1), { out: zeros(3, 16) })).toThrow(
+      NqInputError,
+    );
     expect(() => rotateLeft(gaussian(8, 4, 1), randomHadamard(16, 1))).toThrow(NqInputError);
   });
 
@@ -202,19 +223,41 @@ describe('bad input → typed errors', () => {
     expect(() => randomHadamard(92, 1)).toThrow(NqUnsupportedError);
     expect(() => randomHadamard(92, 1)).toThrow(/84, 88, 96, 100/);
     expect(() => blockHadamard(200, 50, 1)).toThrow(NqUnsupportedError);
-    expect(() => rotate(gaussian(1, 92, 1), { version: 1, dim: 92, stages: [{ kind: 'hadamard', block: 92 }] })).toThrow(NqUnsupportedError);
+    expect(() =>
+      rotate(gaussian(1, 92, 1), { version: 1, dim: 92, stages: [{ kind: 'hadamard', block: 92 }] }),
+    ).toThrow(NqUnsupportedError);
   });
 
   it('signs of the wrong length or values, bad blocks, bad versions, non-orthogonal blocks', () => {
     const bad = (s: unknown) => () => rotate(gaussian(1, 16, 1), s as RotationSpec);
-    expect(bad({ version: 1, dim: 16, stages: [{ kind: 'hadamard', block: 16, signs: [1, -1] }] })).toThrow(/signs: has length 2 but dim is 16/);
-    expect(bad({ version: 1, dim: 16, stages: [{ kind: 'hadamard', block: 16, signs: new Array(16).fill(0.5) }] })).toThrow(NqInputError);
-    expect(bad({ version: 1, dim: 16, stages: [{ kind: 'hadamard', block: 5 }] })).toThrow(/block: must be a positive integer dividing dim/);
-    expect(bad({ version: 2, dim: 16, stages: [{ kind: 'hadamard', block: 16 }] })).toThrow(NqUnsupportedError);
+    expect(bad({ version: 1, dim: 16, stages: [{ kind: 'hadamard', block: 16, signs: [1, -1] }] })).toThrow(
+      /signs: has length 2 but dim is 16/,
+    );
+    expect(
+      bad({ version: 1, dim: 16, stages: [{ kind: 'hadamard', block: 16, signs: new Array(16).fill(0.5) }] }),
+    ).toThrow(NqInputError);
+    expect(bad({ version: 1, dim: 16, stages: [{ kind: 'hadamard', block: 5 }] })).toThrow(
+      /block: must be a positive integer dividing dim/,
+    );
+    expect(bad({ version: 2, dim: 16, stages: [{ kind: 'hadamard', block: 16 }] })).toThrow(
+      NqUnsupportedError,
+    );
     expect(bad({ version: 1, dim: 16, stages: [] })).toThrow(NqInputError);
     expect(bad({ version: 1, dim: 16, stages: [{ kind: 'rotate', block: 16 }] })).toThrow(/kind/);
-    expect(bad({ version: 1, dim: 16, stages: [{ kind: 'orthogonal', block: 4, matrices: new Array(64).fill(0.5) }] })).toThrow(/not orthogonal/);
-    expect(bad({ version: 1, dim: 16, stages: [{ kind: 'orthogonal', block: 4, matrices: new Array(63).fill(0) }] })).toThrow(/has 63 numbers/);
+    expect(
+      bad({
+        version: 1,
+        dim: 16,
+        stages: [{ kind: 'orthogonal', block: 4, matrices: new Array(64).fill(0.5) }],
+      }),
+    ).toThrow(/not orthogonal/);
+    expect(
+      bad({
+        version: 1,
+        dim: 16,
+        stages: [{ kind: 'orthogonal', block: 4, matrices: new Array(63).fill(0) }],
+      }),
+    ).toThrow(/has 63 numbers/);
     expect(() => parseRotationSpec('{not json')).toThrow(NqInputError);
     expect(() => cascade(randomHadamard(16, 1), randomHadamard(32, 1))).toThrow(NqInputError);
   });

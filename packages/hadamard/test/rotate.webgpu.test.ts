@@ -1,7 +1,21 @@
-import { NqInputError, type Tolerance, checkConformance } from '@nq/core';
-import { destroyGpuMatrix, downloadMatrix, emptyGpuMatrix, getWebGPUDevice, uploadMatrix } from '@nq/core/webgpu';
+import { checkConformance, NqInputError, type Tolerance } from '@nq/core';
+import {
+  destroyGpuMatrix,
+  downloadMatrix,
+  emptyGpuMatrix,
+  getWebGPUDevice,
+  uploadMatrix,
+} from '@nq/core/webgpu';
 import { describe, expect, it } from 'vitest';
-import { type RotationSpec, blockHadamard, cascade, identity, randomBlockOrthogonal, randomHadamard, rotate } from '../src/index.js';
+import {
+  blockHadamard,
+  cascade,
+  identity,
+  type RotationSpec,
+  randomBlockOrthogonal,
+  randomHadamard,
+  rotate,
+} from '../src/index.js';
 import { prepareRotationWebGPU, rotateGpu, rotateWebGPU } from '../src/webgpu/index.js';
 import { gaussian } from './helpers.js';
 
@@ -21,7 +35,11 @@ const cases: [string, RotationSpec, number][] = [
   ['randomHadamard 172·4 (Williamson, m > tile)', randomHadamard(688, 9), 3],
   ['blockHadamard 48 / 12 (m·1)', blockHadamard(48, 12, 10), 3],
   ['identity 16', identity(16), 2],
-  ['cascade orthogonal-16 · hadamard-64', cascade(randomBlockOrthogonal(64, 16, 11), randomHadamard(64, 12)), 5],
+  [
+    'cascade orthogonal-16 · hadamard-64',
+    cascade(randomBlockOrthogonal(64, 16, 11), randomHadamard(64, 12)),
+    5,
+  ],
 ];
 
 describe('webgpu rotate matches cpu', () => {
@@ -52,7 +70,13 @@ describe('webgpu rotate matches cpu', () => {
       const x = gaussian(3, spec.dim, 34);
       const rot = await prepareRotationWebGPU(spec, tuning);
       for (const inverse of [false, true]) {
-        await checkConformance(`${JSON.stringify(tuning)} n=${spec.dim}`, x, (v) => rotate(v, spec, { inverse }).data, async (v) => (await rotateWebGPU(v, rot, { inverse })).data, TOL);
+        await checkConformance(
+          `${JSON.stringify(tuning)} n=${spec.dim}`,
+          x,
+          (v) => rotate(v, spec, { inverse }).data,
+          async (v) => (await rotateWebGPU(v, rot, { inverse })).data,
+          TOL,
+        );
       }
       rot.destroy();
     }

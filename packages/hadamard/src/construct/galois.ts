@@ -67,7 +67,8 @@ export function galoisField(q: number): GaloisField {
   // Multiply two digit vectors modulo the monic polynomial x^k − (tail), where f = x^k + Σ f_i x^i.
   const mulMod = (da: number[], db: number[], f: number[]): number => {
     const prod = new Array<number>(2 * k - 1).fill(0);
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) prod[i + j] = (prod[i + j]! + da[i]! * db[j]!) % p;
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < k; j++) prod[i + j] = (prod[i + j]! + da[i]! * db[j]!) % p;
     for (let deg = 2 * k - 2; deg >= k; deg--) {
       const c = prod[deg]!;
       if (c === 0) continue;

@@ -17,7 +17,13 @@ import { cooperWallis3, searchWilliamson, williamsonArray } from './williamson.j
  * smallest constructible m = o·2^j (o the odd part of b, j ≥ 0) — e.g. 768 → 12 ⊗ 64,
  * 11008 → 172 ⊗ 64, 28672 → 28 ⊗ 1024, 40 → 20 ⊗ 2.
  */
-export type Construction = 'sylvester' | 'paley-I' | 'paley-II' | 'williamson' | 'cooper-wallis' | 'kronecker';
+export type Construction =
+  | 'sylvester'
+  | 'paley-I'
+  | 'paley-II'
+  | 'williamson'
+  | 'cooper-wallis'
+  | 'kronecker';
 
 /** The small orders real models need (LLaMA/Qwen/Mistral widths ÷ powers of two), all constructible. */
 export const MODEL_HADAMARD_ORDERS = [12, 20, 28, 36, 40, 52, 60, 108, 140, 156, 172] as const;

@@ -22,7 +22,8 @@ export function kronecker(a: Int8Array, na: number, b: Int8Array, nb: number): I
   for (let i = 0; i < na; i++)
     for (let j = 0; j < na; j++) {
       const s = a[i * na + j]!;
-      for (let k = 0; k < nb; k++) for (let l = 0; l < nb; l++) h[(i * nb + k) * n + j * nb + l] = s * b[k * nb + l]!;
+      for (let k = 0; k < nb; k++)
+        for (let l = 0; l < nb; l++) h[(i * nb + k) * n + j * nb + l] = s * b[k * nb + l]!;
     }
   return h;
 }

@@ -67,7 +67,11 @@ export function searchWilliamson(n: number): WilliamsonQuadruple | null {
   return null;
 }
 
-function matchQuadruple(n: number, index: Int32Array, reps: number[]): [Int8Array, Int8Array, Int8Array, Int8Array] | null {
+function matchQuadruple(
+  n: number,
+  index: Int32Array,
+  reps: number[],
+): [Int8Array, Int8Array, Int8Array, Int8Array] | null {
   const count = 1 << (reps.length + 1);
   const seqs: Int8Array[] = [];
   const pafs: Int32Array[] = [];
@@ -90,7 +94,8 @@ function matchQuadruple(n: number, index: Int32Array, reps: number[]): [Int8Arra
     return k;
   };
   const pairs = new Map<string, [number, number]>();
-  for (let i = 0; i < count; i++) for (let j = i; j < count; j++) if (!pairs.has(key(i, j, 1))) pairs.set(key(i, j, 1), [i, j]);
+  for (let i = 0; i < count; i++)
+    for (let j = i; j < count; j++) if (!pairs.has(key(i, j, 1))) pairs.set(key(i, j, 1), [i, j]);
   for (let i = 0; i < count; i++)
     for (let j = i; j < count; j++) {
       const hit = pairs.get(key(i, j, -1));
@@ -124,7 +129,8 @@ export function williamsonArray(q: WilliamsonQuadruple): Int8Array {
     for (let bc = 0; bc < 4; bc++) {
       const row = rows[which[br]![bc]!];
       const s = sign[br]![bc]!;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[(br * n + i) * m + bc * n + j] = s * circ(row, n, i, j);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) h[(br * n + i) * m + bc * n + j] = s * circ(row, n, i, j);
     }
   return h;
 }
@@ -148,10 +154,26 @@ export function cooperWallis3(q: WilliamsonQuadruple): Int8Array {
   const n = t * w;
   // X_j[r][c] = 1 iff c − r ≡ j − 1 (mod 3); terms[i] lists (X index, sign, Williamson row) for A_{i+1}.
   const terms: [number, number, Int8Array][][] = [
-    [[0, 1, A], [1, 1, B], [2, 1, C]],
-    [[0, -1, B], [1, 1, A], [2, 1, D]],
-    [[0, -1, C], [1, -1, D], [2, 1, A]],
-    [[0, -1, D], [1, 1, C], [2, -1, B]],
+    [
+      [0, 1, A],
+      [1, 1, B],
+      [2, 1, C],
+    ],
+    [
+      [0, -1, B],
+      [1, 1, A],
+      [2, 1, D],
+    ],
+    [
+      [0, -1, C],
+      [1, -1, D],
+      [2, 1, A],
+    ],
+    [
+      [0, -1, D],
+      [1, 1, C],
+      [2, -1, B],
+    ],
   ];
   const mats = terms.map((ts) => {
     const m = new Int8Array(n * n);
@@ -161,7 +183,8 @@ export function cooperWallis3(q: WilliamsonQuadruple): Int8Array {
         const term = ts.find(([x]) => x === shift);
         if (!term) continue;
         const [, s, row] = term;
-        for (let i = 0; i < w; i++) for (let j = 0; j < w; j++) m[(r * w + i) * n + c * w + j] = s * circ(row, w, i, j);
+        for (let i = 0; i < w; i++)
+          for (let j = 0; j < w; j++) m[(r * w + i) * n + c * w + j] = s * circ(row, w, i, j);
       }
     return m;
   });
@@ -172,17 +195,38 @@ export function cooperWallis3(q: WilliamsonQuadruple): Int8Array {
   const plain = (k: number, i: number, j: number) => mats[k]![i * n + j]!;
   type Cell = [(k: number, i: number, j: number) => number, number, number];
   const layout: Cell[][] = [
-    [[plain, 0, 1], [mR, 1, 1], [mR, 2, 1], [mR, 3, 1]],
-    [[mR, 1, -1], [plain, 0, 1], [mtR, 3, 1], [mtR, 2, -1]],
-    [[mR, 2, -1], [mtR, 3, -1], [plain, 0, 1], [mtR, 1, 1]],
-    [[mR, 3, -1], [mtR, 2, 1], [mtR, 1, -1], [plain, 0, 1]],
+    [
+      [plain, 0, 1],
+      [mR, 1, 1],
+      [mR, 2, 1],
+      [mR, 3, 1],
+    ],
+    [
+      [mR, 1, -1],
+      [plain, 0, 1],
+      [mtR, 3, 1],
+      [mtR, 2, -1],
+    ],
+    [
+      [mR, 2, -1],
+      [mtR, 3, -1],
+      [plain, 0, 1],
+      [mtR, 1, 1],
+    ],
+    [
+      [mR, 3, -1],
+      [mtR, 2, 1],
+      [mtR, 1, -1],
+      [plain, 0, 1],
+    ],
   ];
   const m = 4 * n;
   const h = new Int8Array(m * m);
   for (let br = 0; br < 4; br++)
     for (let bc = 0; bc < 4; bc++) {
       const [get, k, s] = layout[br]![bc]!;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[(br * n + i) * m + bc * n + j] = s * get(k, i, j);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) h[(br * n + i) * m + bc * n + j] = s * get(k, i, j);
     }
   return h;
 }

@@ -33,7 +33,8 @@ export function fwht(
   const preMul = post ? null : mul;
   const preScale = post ? 1 : scale;
   if (n > CHUNK) {
-    for (let c = 0; c < n; c += CHUNK) transformSmall(d, off + c, CHUNK, preMul, mulOff + c, preScale, src, srcOff + c);
+    for (let c = 0; c < n; c += CHUNK)
+      transformSmall(d, off + c, CHUNK, preMul, mulOff + c, preScale, src, srcOff + c);
     let h = CHUNK;
     while (h < n) {
       if ((n / h) % 4 === 0) {
@@ -88,16 +89,33 @@ export function fwhtBatch(
     }
   }
   for (; stages > 0; stages -= 2, h *= 4) radix4Pass(d, off, total, h);
-  if (post && (mul || scale !== 1)) for (let c = 0; c < count; c++) multiply(d, off + c * p, p, mul, (c * p) % period, scale);
+  if (post && (mul || scale !== 1))
+    for (let c = 0; c < count; c++) multiply(d, off + c * p, p, mul, (c * p) % period, scale);
 }
 
-function multiply(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number): void {
+function multiply(
+  d: Float32Array,
+  off: number,
+  n: number,
+  mul: Float32Array | null,
+  mulOff: number,
+  scale: number,
+): void {
   if (mul) for (let i = 0; i < n; i++) d[off + i] = d[off + i]! * mul[mulOff + i]! * scale;
   else for (let i = 0; i < n; i++) d[off + i] = d[off + i]! * scale;
 }
 
 /** Full transform of n ≤ CHUNK elements (fits L1). */
-function transformSmall(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number, src: Float32Array, srcOff: number): void {
+function transformSmall(
+  d: Float32Array,
+  off: number,
+  n: number,
+  mul: Float32Array | null,
+  mulOff: number,
+  scale: number,
+  src: Float32Array,
+  srcOff: number,
+): void {
   if (n < 8) {
     if (src !== d || srcOff !== off) for (let i = 0; i < n; i++) d[off + i] = src[srcOff + i]!;
     if (mul || scale !== 1) multiply(d, off, n, mul, mulOff, scale);
@@ -125,7 +143,16 @@ function transformSmall(d: Float32Array, off: number, n: number, mul: Float32Arr
  * Stages 1–3: an 8-point FWHT of every contiguous group of 8, reading from s (which may be d) and
  * with the input multiplier fused in.
  */
-function first8(d: Float32Array, off: number, n: number, mul: Float32Array | null, mulOff: number, scale: number, s: Float32Array, sOff: number): void {
+function first8(
+  d: Float32Array,
+  off: number,
+  n: number,
+  mul: Float32Array | null,
+  mulOff: number,
+  scale: number,
+  s: Float32Array,
+  sOff: number,
+): void {
   const end = off + n;
   let m = mulOff;
   for (let i = off, j = sOff; i < end; i += 8, j += 8, m += 8) {

@@ -1,5 +1,15 @@
 /** @nq/hadamard/cpu — the CPU reference kernels (plain TypeScript, typed arrays, no allocation per row). */
-export { rotate, rotateInverse, rotateLeft, fwhtRows, asCompiled, RowWork, type RotateOptions, type RotationLike } from './rotate.js';
+
 export { fwht } from './fwht.js';
 export { mixKronecker } from './kronecker.js';
 export { applyOrthogonalBlock } from './orthogonal.js';
+export {
+  asCompiled,
+  fwhtRows,
+  type RotateOptions,
+  type RotationLike,
+  RowWork,
+  rotate,
+  rotateInverse,
+  rotateLeft,
+} from './rotate.js';

@@ -6,7 +6,15 @@
  * Entries of H_m are ±1, so rows are added or subtracted: m²·p additions, contiguous inner loops.
  * `scratch` holds m·p floats (allocated once per call by the caller, never per row).
  */
-export function mixKronecker(d: Float32Array, off: number, m: number, p: number, hm: Float32Array, transposed: boolean, scratch: Float32Array): void {
+export function mixKronecker(
+  d: Float32Array,
+  off: number,
+  m: number,
+  p: number,
+  hm: Float32Array,
+  transposed: boolean,
+  scratch: Float32Array,
+): void {
   for (let a2 = 0; a2 < m; a2++) {
     const dst = a2 * p;
     for (let a = 0; a < m; a++) {

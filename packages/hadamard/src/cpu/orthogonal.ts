@@ -2,7 +2,15 @@
  * One `orthogonal` block: d[off, off+b) ← x·Q (forward) or x·Qᵀ (inverse), Q = q[qOff..] row-major
  * b×b. Accumulates in the float64 `scratch` (length ≥ b, allocated once per call by the caller).
  */
-export function applyOrthogonalBlock(d: Float32Array, off: number, b: number, q: Float32Array, qOff: number, inverse: boolean, scratch: Float64Array): void {
+export function applyOrthogonalBlock(
+  d: Float32Array,
+  off: number,
+  b: number,
+  q: Float32Array,
+  qOff: number,
+  inverse: boolean,
+  scratch: Float64Array,
+): void {
   if (inverse) {
     // y[c] = Σ_r x[r]·Q[c][r]: a dot product with row c of Q.
     for (let c = 0; c < b; c++) {

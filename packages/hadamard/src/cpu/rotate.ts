@@ -1,5 +1,5 @@
-import { type Matrix, NqInputError, assertMatrix, firstNonFinite, zeros } from '@nq/core';
-import { type CompiledRotation, type CompiledStage, type RotationSpec, compileRotation } from '../spec.js';
+import { assertMatrix, firstNonFinite, type Matrix, NqInputError, zeros } from '@nq/core';
+import { type CompiledRotation, type CompiledStage, compileRotation, type RotationSpec } from '../spec.js';
 import { fwht, fwhtBatch } from './fwht.js';
 import { mixKronecker } from './kronecker.js';
 import { applyOrthogonalBlock } from './orthogonal.js';
@@ -17,7 +17,9 @@ export interface RotateOptions {
 export type RotationLike = RotationSpec | CompiledRotation;
 
 export function asCompiled(r: RotationLike, name = 'spec'): CompiledRotation {
-  return (r as CompiledRotation).stages && (r as CompiledRotation).spec ? (r as CompiledRotation) : compileRotation(r as RotationSpec, name);
+  return (r as CompiledRotation).stages && (r as CompiledRotation).spec
+    ? (r as CompiledRotation)
+    : compileRotation(r as RotationSpec, name);
 }
 
 /**
@@ -30,13 +32,21 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
   const rot = asCompiled(spec);
   assertMatrix(x, 'x');
   if (x.cols !== rot.dim) {
-    throw new NqInputError('x', `has ${x.cols} columns but the rotation has dim ${rot.dim}`, 'Rotate matrices whose rows have dim channels (tokens × dim activations, out × dim weights).');
+    throw new NqInputError(
+      'x',
+      `has ${x.cols} columns but the rotation has dim ${rot.dim}`,
+      'Rotate matrices whose rows have dim channels (tokens × dim activations, out × dim weights).',
+    );
   }
   const out = options.out ?? zeros(x.rows, x.cols);
   if (options.out) {
     assertMatrix(out, 'out');
     if (out.rows !== x.rows || out.cols !== x.cols) {
-      throw new NqInputError('out', `has shape ${out.rows}×${out.cols}, x has ${x.rows}×${x.cols}`, 'Pass an output of the same shape (or x itself for in place).');
+      throw new NqInputError(
+        'out',
+        `has shape ${out.rows}×${out.cols}, x has ${x.rows}×${x.cols}`,
+        'Pass an output of the same shape (or x itself for in place).',
+      );
     }
   }
   const check = options.checkFinite !== false;
@@ -48,7 +58,9 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
   const n = rot.dim;
   const inverse = options.inverse === true;
   const only = rot.stages.length === 1 ? rot.stages[0]! : null;
-  if (only && only.kind === 'hadamard' && only.m === 1 && only.p >= 8 && only.p <= BATCH_FLOATS) {
+  // Batched only for small chunks, where per-chunk call overhead dominates (H100 host, run 4: n = 128
+  // 0.7 → 1.7 GB/s); n = 256 and 1024 measured no better batched, so larger chunks keep the row path.
+  if (only && only.kind === 'hadamard' && only.m === 1 && only.p >= 8 && only.p <= BATCH_MAX_CHUNK) {
     rotateBatched(x, out, only, n, inverse, check && !inPlace);
     return out;
   }
@@ -66,7 +78,11 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
 }
 
 /** x ↦ x·Rᵀ = x·R⁻¹. */
-export function rotateInverse(x: Matrix, spec: RotationLike, options: Omit<RotateOptions, 'inverse'> = {}): Matrix {
+export function rotateInverse(
+  x: Matrix,
+  spec: RotationLike,
+  options: Omit<RotateOptions, 'inverse'> = {},
+): Matrix {
   return rotate(x, spec, { ...options, inverse: true });
 }
 
@@ -78,7 +94,11 @@ export function rotateLeft(w: Matrix, spec: RotationLike, options: Omit<RotateOp
   const rot = asCompiled(spec);
   assertMatrix(w, 'w');
   if (w.rows !== rot.dim) {
-    throw new NqInputError('w', `has ${w.rows} rows but the rotation has dim ${rot.dim}`, 'rotateLeft rotates the rows (output channels) of w: pass a dim × in matrix.');
+    throw new NqInputError(
+      'w',
+      `has ${w.rows} rows but the rotation has dim ${rot.dim}`,
+      'rotateLeft rotates the rows (output channels) of w: pass a dim × in matrix.',
+    );
   }
   const t = transposeBlocked(w);
   rotate(t, rot, { ...options, out: t });
@@ -92,19 +112,28 @@ function transposeBlocked(m: Matrix): Matrix {
     for (let j0 = 0; j0 < m.cols; j0 += B) {
       const i1 = Math.min(m.rows, i0 + B);
       const j1 = Math.min(m.cols, j0 + B);
-      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out.data[j * m.rows + i] = m.data[i * m.cols + j]!;
+      for (let i = i0; i < i1; i++)
+        for (let j = j0; j < j1; j++) out.data[j * m.rows + i] = m.data[i * m.cols + j]!;
     }
   return out;
 }
 
-/** Floats per batch of the batched path (fits L1 with room to spare). */
+/** Floats per batch of the batched path (fits L1 with room to spare), and the largest chunk it takes. */
 const BATCH_FLOATS = 4096;
+const BATCH_MAX_CHUNK = 128;
 
 /**
  * Single power-of-two Hadamard stage (randomHadamard / blockHadamard with p ≤ 4096): transform
  * batches of whole rows with one call per butterfly pass (fwhtBatch), reading x and writing out once.
  */
-function rotateBatched(x: Matrix, out: Matrix, st: CompiledStage, n: number, inverse: boolean, check: boolean): void {
+function rotateBatched(
+  x: Matrix,
+  out: Matrix,
+  st: CompiledStage,
+  n: number,
+  inverse: boolean,
+  check: boolean,
+): void {
   const p = st.p;
   const rowsPerBatch = Math.max(1, Math.floor(BATCH_FLOATS / n));
   const chunksPerRow = n / p;
@@ -187,7 +216,8 @@ export class RowWork {
         }
       }
       if (st.kind === 'orthogonal') {
-        for (let blk = 0; blk < n; blk += b) applyOrthogonalBlock(d, off + blk, b, st.matrices!, blk * b, inverse, this.orthoScratch);
+        for (let blk = 0; blk < n; blk += b)
+          applyOrthogonalBlock(d, off + blk, b, st.matrices!, blk * b, inverse, this.orthoScratch);
         continue;
       }
       if (b === 1) {
@@ -200,7 +230,8 @@ export class RowWork {
           mixKronecker(d, off + blk, m, p, st.hm!, true, this.mixScratch);
           for (let c = 0; c < b; c += p) fwht(d, off + blk + c, p, st.signs, blk + c, st.scale, true);
         } else {
-          for (let c = 0; c < b; c += p) fwht(d, off + blk + c, p, st.signs, blk + c, st.scale, inverse, from, fromOff + blk + c);
+          for (let c = 0; c < b; c += p)
+            fwht(d, off + blk + c, p, st.signs, blk + c, st.scale, inverse, from, fromOff + blk + c);
           if (m > 1) mixKronecker(d, off + blk, m, p, st.hm!, false, this.mixScratch);
         }
         if (first) {
@@ -215,6 +246,11 @@ export class RowWork {
 
 /** Raw in-place FWHT of every length-n row of `data` (unnormalized; n a power of two). */
 export function fwhtRows(data: Float32Array, n: number, scale = 1): void {
-  if (data.length % n !== 0) throw new NqInputError('data', `has ${data.length} values, not a multiple of n = ${n}`, 'Pass whole rows.');
+  if (data.length % n !== 0)
+    throw new NqInputError(
+      'data',
+      `has ${data.length} values, not a multiple of n = ${n}`,
+      'Pass whole rows.',
+    );
   for (let off = 0; off < data.length; off += n) fwht(data, off, n, null, 0, scale);
 }

@@ -1,6 +1,6 @@
-import { type Matrix, NqInputError, assertFinite, assertMatrix } from '@nq/core';
+import { assertFinite, assertMatrix, type Matrix, NqInputError } from '@nq/core';
 import { type GpuJsMode, getGpuJs, kernelBackend } from '@nq/core/gpujs';
-import { type RotationLike, asCompiled } from '../cpu/rotate.js';
+import { asCompiled, type RotationLike } from '../cpu/rotate.js';
 import { butterflyKernel, mixKernel, multiplySignsKernel, orthogonalKernel, scaleKernel } from './kernels.js';
 
 /**
@@ -21,7 +21,13 @@ export interface GpuJsRotateOptions {
 type Kernel = (...args: any[]) => unknown;
 const kernelCache = new Map<string, Kernel>();
 
-async function kernel(mode: GpuJsMode, name: string, fn: unknown, length: number, constants: Record<string, number>): Promise<Kernel> {
+async function kernel(
+  mode: GpuJsMode,
+  name: string,
+  fn: unknown,
+  length: number,
+  constants: Record<string, number>,
+): Promise<Kernel> {
   const key = `${mode}|${name}|${length}|${JSON.stringify(constants)}`;
   let k = kernelCache.get(key);
   if (!k) {
@@ -38,10 +44,19 @@ async function run(k: Kernel, ...args: unknown[]): Promise<Float32Array> {
 }
 
 /** x ↦ x·R (x·Rᵀ with inverse) with gpu.js kernels. */
-export async function rotateGpuJs(x: Matrix, spec: RotationLike, options: GpuJsRotateOptions = {}): Promise<Matrix> {
+export async function rotateGpuJs(
+  x: Matrix,
+  spec: RotationLike,
+  options: GpuJsRotateOptions = {},
+): Promise<Matrix> {
   const rot = asCompiled(spec);
   assertMatrix(x, 'x');
-  if (x.cols !== rot.dim) throw new NqInputError('x', `has ${x.cols} columns but the rotation has dim ${rot.dim}`, 'Rotate matrices whose rows have dim channels.');
+  if (x.cols !== rot.dim)
+    throw new NqInputError(
+      'x',
+      `has ${x.cols} columns but the rotation has dim ${rot.dim}`,
+      'Rotate matrices whose rows have dim channels.',
+    );
   assertFinite(x, 'x');
   const mode = options.mode ?? GPUJS_DEFAULT_MODE;
   const inverse = options.inverse === true;
@@ -51,20 +66,36 @@ export async function rotateGpuJs(x: Matrix, spec: RotationLike, options: GpuJsR
   const stages = inverse ? [...rot.stages].reverse() : rot.stages;
   for (const st of stages) {
     if (st.kind === 'orthogonal') {
-      const k = await kernel(mode, 'orthogonal', orthogonalKernel, total, { dim: rot.dim, b: st.block, inverse: inverse ? 1 : 0 });
+      const k = await kernel(mode, 'orthogonal', orthogonalKernel, total, {
+        dim: rot.dim,
+        b: st.block,
+        inverse: inverse ? 1 : 0,
+      });
       d = await run(k, d, st.matrices!);
       continue;
     }
     const multiply = async () => {
-      if (st.signs) d = await run(await kernel(mode, 'signs', multiplySignsKernel, total, { dim: rot.dim, scale: st.scale }), d, st.signs);
-      else if (st.scale !== 1) d = await run(await kernel(mode, 'scale', scaleKernel, total, { scale: st.scale }), d);
+      if (st.signs)
+        d = await run(
+          await kernel(mode, 'signs', multiplySignsKernel, total, { dim: rot.dim, scale: st.scale }),
+          d,
+          st.signs,
+        );
+      else if (st.scale !== 1)
+        d = await run(await kernel(mode, 'scale', scaleKernel, total, { scale: st.scale }), d);
     };
     const mix = async () => {
-      if (st.m > 1) d = await run(await kernel(mode, 'mix', mixKernel, total, { m: st.m, p: st.p, transposed: inverse ? 1 : 0 }), d, st.hm!);
+      if (st.m > 1)
+        d = await run(
+          await kernel(mode, 'mix', mixKernel, total, { m: st.m, p: st.p, transposed: inverse ? 1 : 0 }),
+          d,
+          st.hm!,
+        );
     };
     if (!inverse) await multiply();
     else await mix();
-    for (let h = 1; h < st.p; h *= 2) d = await run(await kernel(mode, 'butterfly', butterflyKernel, total, { h }), d);
+    for (let h = 1; h < st.p; h *= 2)
+      d = await run(await kernel(mode, 'butterfly', butterflyKernel, total, { h }), d);
     if (!inverse) await mix();
     else await multiply();
   }
@@ -73,7 +104,9 @@ export async function rotateGpuJs(x: Matrix, spec: RotationLike, options: GpuJsR
 
 /** Where each cached kernel of `mode` really ran (gpu.js can silently fall back to its cpu kernel). */
 export function gpuJsKernelBackends(mode: GpuJsMode): string[] {
-  return [...kernelCache.entries()].filter(([k]) => k.startsWith(`${mode}|`)).map(([, k]) => kernelBackend(k));
+  return [...kernelCache.entries()]
+    .filter(([k]) => k.startsWith(`${mode}|`))
+    .map(([, k]) => kernelBackend(k));
 }
 
 /** Frees every cached gpu.js kernel (they hold GPU buffers / compiled modules). */

@@ -1,17 +1,17 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix } from '@nq/core';
+import { assertFinite, assertMatrix, type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
 import {
-  type GpuMatrix,
   createStorageBuffer,
   createUniformBuffer,
   destroyGpuMatrix,
   downloadMatrix,
   emptyGpuMatrix,
+  type GpuMatrix,
   getPipeline,
   getWebGPUDevice,
   uploadMatrix,
   workgroupGrid,
 } from '@nq/core/webgpu';
-import { type RotationLike, asCompiled } from '../cpu/rotate.js';
+import { asCompiled, type RotationLike } from '../cpu/rotate.js';
 import type { CompiledRotation, CompiledStage } from '../spec.js';
 import { fwhtKernelWgsl } from './wgsl-fwht.js';
 import { bitsPassWgsl, mixPassWgsl, orthogonalPassWgsl } from './wgsl-passes.js';
@@ -60,7 +60,10 @@ export interface WebGPUTuning {
 /** True when subgroup shuffles can replace workgroup-memory rounds: 'subgroups' and size exactly 32. */
 export function subgroupsUsable(device: GPUDevice, adapter?: GPUAdapter): boolean {
   if (!device.features.has('subgroups')) return false;
-  const info = (adapter?.info ?? (device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+  const info = (adapter?.info ??
+    (device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as unknown as
+    | { subgroupMinSize?: number; subgroupMaxSize?: number }
+    | undefined;
   return info?.subgroupMinSize === 32 && info?.subgroupMaxSize === 32;
 }
 
@@ -87,22 +90,33 @@ function maxChunk(device: GPUDevice): number {
 }
 
 /** Uploads a rotation's constants to the process-wide WebGPU device. */
-export async function prepareRotationWebGPU(spec: RotationLike, tuning: WebGPUTuning = {}): Promise<WebGPURotation> {
+export async function prepareRotationWebGPU(
+  spec: RotationLike,
+  tuning: WebGPUTuning = {},
+): Promise<WebGPURotation> {
   const compiled = asCompiled(spec);
   const { device, adapter } = await getWebGPUDevice();
   const useSubgroups = tuning.subgroups ?? subgroupsUsable(device, adapter);
   if (useSubgroups && !device.features.has('subgroups')) {
-    throw new NqUnsupportedError('tuning.subgroups on this device', "The adapter has no 'subgroups' feature: leave tuning.subgroups unset.");
+    throw new NqUnsupportedError(
+      'tuning.subgroups on this device',
+      "The adapter has no 'subgroups' feature: leave tuning.subgroups unset.",
+    );
   }
   if (compiled.dim % 4 !== 0) {
-    throw new NqUnsupportedError(`dim = ${compiled.dim} on the webgpu backend`, 'The webgpu kernels move vec4s: use a dim that is a multiple of 4 (or the cpu backend).');
+    throw new NqUnsupportedError(
+      `dim = ${compiled.dim} on the webgpu backend`,
+      'The webgpu kernels move vec4s: use a dim that is a multiple of 4 (or the cpu backend).',
+    );
   }
-  const stages = compiled.stages.map((stage): StageBuffers => ({
-    stage,
-    signs: stage.signs ? createStorageBuffer(device, stage.signs) : null,
-    hm: stage.hm ? createStorageBuffer(device, stage.hm) : null,
-    matrices: stage.matrices ? createStorageBuffer(device, stage.matrices) : null,
-  }));
+  const stages = compiled.stages.map(
+    (stage): StageBuffers => ({
+      stage,
+      signs: stage.signs ? createStorageBuffer(device, stage.signs) : null,
+      hm: stage.hm ? createStorageBuffer(device, stage.hm) : null,
+      matrices: stage.matrices ? createStorageBuffer(device, stage.matrices) : null,
+    }),
+  );
   const prepared: Prepared = {
     dim: compiled.dim,
     compiled,
@@ -136,7 +150,13 @@ function params(rot: Prepared, key: string, count: number, scale: number): GPUBu
   return b;
 }
 
-function pass(device: GPUDevice, encoder: GPUCommandEncoder, code: string, buffers: GPUBuffer[], groups: number): void {
+function pass(
+  device: GPUDevice,
+  encoder: GPUCommandEncoder,
+  code: string,
+  buffers: GPUBuffer[],
+  groups: number,
+): void {
   const pipeline = getPipeline(device, code);
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
@@ -161,7 +181,10 @@ function fwhtShape(device: GPUDevice, P: number, tuning: WebGPUTuning): { E: num
   const sg = tuning.subgroups === true;
   const defaultE = sg ? (P <= 128 ? 4 : P <= 4096 ? 8 : 16) : P <= 1024 ? 4 : 8;
   let E = Math.min(P, tuning.elementsPerThread ?? defaultE);
-  const maxThreads = Math.min(device.limits.maxComputeInvocationsPerWorkgroup, device.limits.maxComputeWorkgroupSizeX);
+  const maxThreads = Math.min(
+    device.limits.maxComputeInvocationsPerWorkgroup,
+    device.limits.maxComputeWorkgroupSizeX,
+  );
   while (P / E > maxThreads) E *= 2;
   const T = P / E;
   const floats = Math.floor(device.limits.maxComputeWorkgroupStorageSize / 4);
@@ -176,12 +199,28 @@ type Mul = 'none' | 'scale' | 'signs';
  * Records x ↦ x·R (or x·Rᵀ) into `encoder`: out = rotated x. x and out may be the same GpuMatrix
  * (in place). Nothing is submitted.
  */
-export function encodeRotation(rotation: WebGPURotation, x: GpuMatrix, out: GpuMatrix, options: WebGPURotateOptions, encoder: GPUCommandEncoder): void {
+export function encodeRotation(
+  rotation: WebGPURotation,
+  x: GpuMatrix,
+  out: GpuMatrix,
+  options: WebGPURotateOptions,
+  encoder: GPUCommandEncoder,
+): void {
   const rot = rotation as Prepared;
   const device = rot.device;
   const n = rot.dim;
-  if (x.cols !== n) throw new NqInputError('x', `has ${x.cols} columns but the rotation has dim ${n}`, 'Rotate matrices whose rows have dim channels.');
-  if (out.rows !== x.rows || out.cols !== x.cols) throw new NqInputError('out', `has shape ${out.rows}×${out.cols}, x has ${x.rows}×${x.cols}`, 'Pass an output of the same shape.');
+  if (x.cols !== n)
+    throw new NqInputError(
+      'x',
+      `has ${x.cols} columns but the rotation has dim ${n}`,
+      'Rotate matrices whose rows have dim channels.',
+    );
+  if (out.rows !== x.rows || out.cols !== x.cols)
+    throw new NqInputError(
+      'out',
+      `has shape ${out.rows}×${out.cols}, x has ${x.rows}×${x.cols}`,
+      'Pass an output of the same shape.',
+    );
   const rows = x.rows;
   if (rows === 0) return;
   const inverse = options.inverse === true;
@@ -204,7 +243,13 @@ export function encodeRotation(rotation: WebGPURotation, x: GpuMatrix, out: GpuM
         tmp = createStorageBuffer(device, total * 4);
         rot.scratch.set(total, tmp);
       }
-      pass(device, encoder, orthogonalPassWgsl(st.block, inverse), [out.buffer, tmp, params(rot, `${key}o`, total, 1), sb.matrices!], Math.ceil(total / 256));
+      pass(
+        device,
+        encoder,
+        orthogonalPassWgsl(st.block, inverse),
+        [out.buffer, tmp, params(rot, `${key}o`, total, 1), sb.matrices!],
+        Math.ceil(total / 256),
+      );
       encoder.copyBufferToBuffer(tmp, 0, out.buffer, 0, total * 4);
       return;
     }
@@ -215,7 +260,13 @@ export function encodeRotation(rotation: WebGPURotation, x: GpuMatrix, out: GpuM
       const floats = Math.floor(device.limits.maxComputeWorkgroupStorageSize / 4);
       while (tc > 1 && m * tc > floats) tc >>= 1;
       const blocks = total / st.block;
-      pass(device, encoder, mixPassWgsl(m, p, tc, inverse), [out.buffer, params(rot, `${key}m`, blocks, 1), sb.hm!], blocks * (p / tc));
+      pass(
+        device,
+        encoder,
+        mixPassWgsl(m, p, tc, inverse),
+        [out.buffer, params(rot, `${key}m`, blocks, 1), sb.hm!],
+        blocks * (p / tc),
+      );
     };
     if (inverse && m > 1) {
       ensureCopied();
@@ -251,7 +302,13 @@ function encodeFwht(
     const pre: Mul = inverse ? 'none' : mul;
     const post: Mul = inverse ? mul : 'none';
     const groups = total >> (hi - lo);
-    pass(device, encoder, bitsPassWgsl(p, lo, hi, pre, post), [dst, params(rot, `${key}s`, groups, scale), ...extra(pre === 'none' ? post : pre)], Math.ceil(groups / 256));
+    pass(
+      device,
+      encoder,
+      bitsPassWgsl(p, lo, hi, pre, post),
+      [dst, params(rot, `${key}s`, groups, scale), ...extra(pre === 'none' ? post : pre)],
+      Math.ceil(groups / 256),
+    );
     return;
   }
   const chunk = Math.min(p, rot.pmax);
@@ -260,15 +317,36 @@ function encodeFwht(
   const highBits: [number, number][] = [];
   for (let lo = log2(chunk); lo < log2(p); lo += 3) highBits.push([lo, Math.min(lo + 3, log2(p))]);
   const runChunks = (pre: Mul, post: Mul, from: GPUBuffer | null) => {
-    const code = fwhtKernelWgsl({ P: chunk, E, rowsPerWg, pre, post, outOfPlace: from !== null, subgroups: rot.tuning.subgroups === true, swizzle: rot.tuning.swizzle === true });
+    const code = fwhtKernelWgsl({
+      P: chunk,
+      E,
+      rowsPerWg,
+      pre,
+      post,
+      outOfPlace: from !== null,
+      subgroups: rot.tuning.subgroups === true,
+      swizzle: rot.tuning.swizzle === true,
+    });
     const u = params(rot, `${key}c`, chunks, scale);
     const bufs = from ? [from, dst, u] : [dst, u];
-    pass(device, encoder, code, [...bufs, ...extra(pre === 'none' ? post : pre)], Math.ceil(chunks / rowsPerWg));
+    pass(
+      device,
+      encoder,
+      code,
+      [...bufs, ...extra(pre === 'none' ? post : pre)],
+      Math.ceil(chunks / rowsPerWg),
+    );
   };
   const runHigh = () => {
     for (const [lo, hi] of highBits) {
       const groups = total >> (hi - lo);
-      pass(device, encoder, bitsPassWgsl(p, lo, hi, 'none', 'none'), [dst, params(rot, `${key}h${lo}`, groups, 1)], Math.ceil(groups / 256));
+      pass(
+        device,
+        encoder,
+        bitsPassWgsl(p, lo, hi, 'none', 'none'),
+        [dst, params(rot, `${key}h${lo}`, groups, 1)],
+        Math.ceil(groups / 256),
+      );
     }
   };
   if (!inverse) {
@@ -287,7 +365,11 @@ function encodeFwht(
  * x ↦ x·R on the GPU; returns `options.out` (or a new GpuMatrix). Submits the work; nothing is read
  * back. No NaN/Inf check on GPU-resident data (rotateWebGPU checks Matrix inputs on upload).
  */
-export async function rotateGpu(x: GpuMatrix, spec: RotationLike | WebGPURotation, options: WebGPURotateOptions & { out?: GpuMatrix } = {}): Promise<GpuMatrix> {
+export async function rotateGpu(
+  x: GpuMatrix,
+  spec: RotationLike | WebGPURotation,
+  options: WebGPURotateOptions & { out?: GpuMatrix } = {},
+): Promise<GpuMatrix> {
   const rot = isPrepared(spec) ? spec : await prepareRotationWebGPU(spec);
   const out = options.out ?? emptyGpuMatrix(rot.device, x.rows, x.cols);
   const encoder = rot.device.createCommandEncoder();
@@ -305,11 +387,19 @@ function isPrepared(s: unknown): s is WebGPURotation {
 }
 
 /** Matrix → Matrix convenience: checks x (NaN/Inf), uploads, rotates, reads back. */
-export async function rotateWebGPU(x: Matrix, spec: RotationLike | WebGPURotation, options: WebGPURotateOptions = {}): Promise<Matrix> {
+export async function rotateWebGPU(
+  x: Matrix,
+  spec: RotationLike | WebGPURotation,
+  options: WebGPURotateOptions = {},
+): Promise<Matrix> {
   assertMatrix(x, 'x');
   const rot = isPrepared(spec) ? spec : await prepareRotationWebGPU(spec);
   if (x.cols !== rot.dim) {
-    throw new NqInputError('x', `has ${x.cols} columns but the rotation has dim ${rot.dim}`, 'Rotate matrices whose rows have dim channels.');
+    throw new NqInputError(
+      'x',
+      `has ${x.cols} columns but the rotation has dim ${rot.dim}`,
+      'Rotate matrices whose rows have dim channels.',
+    );
   }
   assertFinite(x, 'x');
   const g = uploadMatrix(rot.device, x);

@@ -79,7 +79,13 @@ const swizzleJs = (a: number) => a ^ (((a >> 5) ^ (a >> 10)) & 31);
 const SWIZZLE_WGSL = 'fn sw(a: u32) -> u32 { return a ^ (((a >> 5u) ^ (a >> 10u)) & 31u); }';
 
 /** Sum over registers and the first warps of the worst bank multiplicity of a pattern (32 banks). */
-function bankCost(P: number, T: number, rowsPerWg: number, E: number, f: (t: number, j: number) => number): number {
+function bankCost(
+  P: number,
+  T: number,
+  rowsPerWg: number,
+  E: number,
+  f: (t: number, j: number) => number,
+): number {
   let cost = 0;
   const threads = T * rowsPerWg;
   for (let w0 = 0; w0 < Math.min(threads, 256); w0 += 32)
@@ -129,12 +135,20 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
   const multiply = (kind: 'none' | 'scale' | 'signs') => {
     if (kind === 'none') return;
     for (let k = 0; k < V; k++) {
-      const f = kind === 'signs' ? `signs[((g0 + ${r0Index(4 * k)}) % P.dim) / 4u] * P.scale` : 'vec4f(P.scale)';
-      body.push(`{ let s = ${f}; r${4 * k} *= s.x; r${4 * k + 1} *= s.y; r${4 * k + 2} *= s.z; r${4 * k + 3} *= s.w; }`);
+      const f =
+        kind === 'signs' ? `signs[((g0 + ${r0Index(4 * k)}) % P.dim) / 4u] * P.scale` : 'vec4f(P.scale)';
+      body.push(
+        `{ let s = ${f}; r${4 * k} *= s.x; r${4 * k + 1} *= s.y; r${4 * k + 2} *= s.z; r${4 * k + 3} *= s.w; }`,
+      );
     }
   };
   multiply(c.pre);
-  body.push(butterflies(regs, Array.from({ length: e }, (_, b) => b)));
+  body.push(
+    butterflies(
+      regs,
+      Array.from({ length: e }, (_, b) => b),
+    ),
+  );
   // ---- subgroup rounds: in the round-0 pattern lane bits 0–4 of t are element bits 2–6, so those
   // butterflies need no workgroup memory: exchange with lane ^ mask and combine.
   let cur = 2;
@@ -142,7 +156,9 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
     for (let b = 0; b < 5; b++) {
       const mask = 1 << b;
       for (let j = 0; j < E; j++) {
-        body.push(`{ let o = subgroupShuffleXor(r${j}, ${mask}u); r${j} = select(r${j} + o, o - r${j}, (t & ${mask}u) != 0u); }`);
+        body.push(
+          `{ let o = subgroupShuffleXor(r${j}, ${mask}u); r${j} = select(r${j} + o, o - r${j}, (t & ${mask}u) != 0u); }`,
+        );
       }
     }
     cur = 7;
@@ -156,7 +172,10 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
     const stop = Math.min(cur + e, end);
     const below = windowPattern(L, lo, e, 'below');
     const above = windowPattern(L, lo, e, 'above');
-    const pick = c.swizzle && bankCost(P, T, rowsPerWg, E, above.js) < bankCost(P, T, rowsPerWg, E, below.js) ? above : below;
+    const pick =
+      c.swizzle && bankCost(P, T, rowsPerWg, E, above.js) < bankCost(P, T, rowsPerWg, E, below.js)
+        ? above
+        : below;
     const idx = pick.wgsl;
     if (!first) body.push('workgroupBarrier();');
     for (let j = 0; j < E; j++) body.push(`sh[sw(base + ${prev(j)})] = r${j};`);
@@ -178,7 +197,8 @@ export function fwhtKernelWgsl(c: FwhtKernelConfig): string {
   }
   multiply(c.post);
   body.push('if (live) {');
-  for (let k = 0; k < V; k++) body.push(`  dst[gv + ${k * T}u + t] = vec4f(r${4 * k}, r${4 * k + 1}, r${4 * k + 2}, r${4 * k + 3});`);
+  for (let k = 0; k < V; k++)
+    body.push(`  dst[gv + ${k * T}u + t] = vec4f(r${4 * k}, r${4 * k + 1}, r${4 * k + 2}, r${4 * k + 3});`);
   body.push('}');
 
   const bindings = c.outOfPlace

@@ -9,18 +9,27 @@
  *  - orthogonalPass (out of place): y = x·Q per block, one thread per output (plain, for learned /
  *    random orthogonal stages).
  */
-export function bitsPassWgsl(P: number, lo: number, hi: number, pre: 'none' | 'scale' | 'signs', post: 'none' | 'scale' | 'signs'): string {
+export function bitsPassWgsl(
+  P: number,
+  lo: number,
+  hi: number,
+  pre: 'none' | 'scale' | 'signs',
+  post: 'none' | 'scale' | 'signs',
+): string {
   const nb = hi - lo;
   const G = 1 << nb;
   const regs = Array.from({ length: G }, (_, j) => `r${j}`);
   const lines: string[] = [];
   for (let j = 0; j < G; j++) lines.push(`var r${j} = x[e0 + ${j << lo}u];`);
-  const mulExpr = (kind: 'scale' | 'signs', j: number) => (kind === 'signs' ? `signs[(e0 + ${j << lo}u) % P.dim] * P.scale` : 'P.scale');
+  const mulExpr = (kind: 'scale' | 'signs', j: number) =>
+    kind === 'signs' ? `signs[(e0 + ${j << lo}u) % P.dim] * P.scale` : 'P.scale';
   if (pre !== 'none') for (let j = 0; j < G; j++) lines.push(`r${j} = r${j} * ${mulExpr(pre, j)};`);
   for (let b = 0; b < nb; b++)
     for (let j = 0; j < G; j++) {
       if (j & (1 << b)) continue;
-      lines.push(`{ let u = ${regs[j]}; let v = ${regs[j | (1 << b)]}; ${regs[j]} = u + v; ${regs[j | (1 << b)]} = u - v; }`);
+      lines.push(
+        `{ let u = ${regs[j]}; let v = ${regs[j | (1 << b)]}; ${regs[j]} = u + v; ${regs[j | (1 << b)]} = u - v; }`,
+      );
     }
   if (post !== 'none') for (let j = 0; j < G; j++) lines.push(`r${j} = r${j} * ${mulExpr(post, j)};`);
   for (let j = 0; j < G; j++) lines.push(`x[e0 + ${j << lo}u] = r${j};`);
