@@ -6,7 +6,8 @@ import type { CellOutcome } from './studies/kernel-study.js';
 import { type CellSpec, cellLabels } from './sweep/cell.js';
 import type { Cell } from './sweep/grid.js';
 
-export type Executor = (spec: CellSpec) => Promise<CellOutcome>;
+/** Runs one cell; `progress` reports steps inside a long cell (e.g. evaluation windows). */
+export type Executor = (spec: CellSpec, progress?: (msg: string) => void) => Promise<CellOutcome>;
 
 export interface RunOptions {
   sweepName: string;
@@ -75,7 +76,12 @@ export async function runCells(o: RunOptions): Promise<RunSummary> {
       }
       const labels = cellLabels(cell.spec);
       bar?.update(computed, { label: shortLabel(labels) });
-      const out = await o.execute(cell.spec);
+      const out = await o.execute(cell.spec, (msg) => {
+        if (!bar) return;
+        bar.update(computed, { label: `${shortLabel(labels)}: ${msg}` });
+        // Long cells run synchronously, so the bar's own timer cannot fire: draw now.
+        (bar as unknown as { render?: () => void }).render?.();
+      });
       const row: ResultRow = {
         v: 1,
         cell: cell.id,

@@ -148,7 +148,11 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
     md.push(`## ${name}`, '');
     if (j.hypothesis) md.push(`**Hypothesis.** ${j.hypothesis}`, '');
     md.push(`**Outcome: ${BADGE[j.outcome]}** (${j.agreement}). ${j.evidence}`, '');
-    if (stale.has(name)) md.push(`_${stale.get(name)} row(s) of cells no longer in sweeps/${name.replace(/-quick$/, '')}.yaml (an older version of the sweep) are not shown._`, '');
+    if (stale.has(name))
+      md.push(
+        `_${stale.get(name)} row(s) of cells no longer in sweeps/${name.replace(/-quick$/, '')}.yaml (an older version of the sweep) are not shown._`,
+        '',
+      );
     const kt = kernelPivot(rows, true);
     if (kt)
       md.push(

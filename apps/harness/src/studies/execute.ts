@@ -10,10 +10,18 @@ import { runKernelCell } from './kernel-study.js';
  */
 export function cpuExecutor(): Executor {
   const ops = cpuOps();
-  return async (spec: CellSpec) => {
+  return async (spec: CellSpec, progress?: (msg: string) => void) => {
     if (spec.study === 'kernel') return runKernelCell(spec, ops);
     const { runModelCell } = await import('./model-study.js');
-    return runModelCell(spec);
+    return runModelCell(
+      spec,
+      progress
+        ? (p) =>
+            progress(
+              `${p.phase} ${p.windowsDone}/${p.windowsTotal} windows, ${p.tokensPerSecond.toFixed(0)} tok/s, ETA ${p.etaSeconds.toFixed(0)} s`,
+            )
+        : undefined,
+    );
   };
 }
 
