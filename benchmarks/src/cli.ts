@@ -4,17 +4,18 @@ import { printRecords } from '@nq/core/bench';
 import { listSuiteFiles, runBenchmarks } from './run.js';
 
 /**
- * pnpm bench [suite ...] [--backend cpu|webgpu|gpujs] [--json] [--quick] [--list]
+ * pnpm bench [suite ...] [--backend cpu|webgpu|gpujs] [--json] [--quick] [--timeout s] [--list]
  *
  * JSON lines (one record per measurement) or a table on stdout; progress on stderr. The triad baseline
  * runs first every time. Exit status: 0 when every record is a measurement, 1 when some suite or case
  * failed (its error record is in the output), 2 for bad arguments.
  */
-const USAGE = `usage: pnpm bench [suite ...] [--backend cpu|webgpu|gpujs] [--json] [--quick] [--list]
+const USAGE = `usage: pnpm bench [suite ...] [--backend cpu|webgpu|gpujs] [--json] [--quick] [--timeout s] [--list]
   suite       one or more of the files in benchmarks/src/suites (default: all)
   --backend   only measure this backend
   --json      one JSON record per line on stdout (default: a table)
   --quick     small sizes and few samples (smoke runs)
+  --timeout   give up on a suite after this many seconds (it becomes an error record)
   --list      list the suites and exit`;
 
 interface Args {
@@ -23,6 +24,7 @@ interface Args {
   json: boolean;
   quick: boolean;
   list: boolean;
+  timeoutS?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -34,7 +36,11 @@ function parseArgs(argv: string[]): Args {
     else if (s === '--list') a.list = true;
     else if (s === '--backend' || s === '-b') a.backend = argv[++i];
     else if (s.startsWith('--backend=')) a.backend = s.slice('--backend='.length);
-    else if (s === '--help' || s === '-h') {
+    else if (s === '--timeout' || s.startsWith('--timeout=')) {
+      const v = Number(s === '--timeout' ? argv[++i] : s.slice('--timeout='.length));
+      if (!(v > 0)) throw new Error(`--timeout needs a positive number of seconds\n${USAGE}`);
+      a.timeoutS = v;
+    } else if (s === '--help' || s === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else if (s === '--') continue;
@@ -69,6 +75,7 @@ async function main(): Promise<number> {
       suites: args.suites,
       backend: args.backend,
       quick: args.quick,
+      suiteTimeoutS: args.timeoutS,
       onRecord: (r) => {
         records.push(r);
         // JSON lines stream as they come, so a long run shows its results early.

@@ -27,6 +27,12 @@ export interface RunOptions {
   onRecord?: (r: BenchRecord) => void;
   /** Where suites live (default: this package's src/suites). */
   suitesDir?: string;
+  /**
+   * Give up on a suite after this many seconds (default: never): it becomes an error record and the run
+   * moves on. Its work cannot be cancelled and may go on in the background, so later timings in the same
+   * run can be disturbed — the record says so.
+   */
+  suiteTimeoutS?: number;
   /** Triad overrides (tests use tiny arrays); NQ_BENCH_TRIAD_N sets the array length from outside. */
   triad?: { n?: number; threads?: number; passes?: number };
 }
@@ -141,7 +147,7 @@ export async function runBenchmarks(options: RunOptions = {}): Promise<BenchReco
     try {
       log(`bench: ${info.name} …`);
       const suite = await loadSuite(info.file);
-      const recs = await suite.run(ctx);
+      const recs = await withTimeout(suite.run(ctx), options.suiteTimeoutS, info.name);
       if (!Array.isArray(recs))
         throw new Error(`suite ${info.name} returned ${typeof recs}, not an array of records`);
       emit(options.backend ? recs.filter((r) => r.backend === options.backend || r.op === 'error') : recs);
@@ -154,4 +160,21 @@ export async function runBenchmarks(options: RunOptions = {}): Promise<BenchReco
     }
   }
   return out;
+}
+
+function withTimeout<T>(p: Promise<T>, seconds: number | undefined, name: string): Promise<T> {
+  if (!seconds || seconds <= 0) return p;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `suite ${name} timed out after ${seconds} s (its work may still be running; later timings in this run may be disturbed)`,
+          ),
+        ),
+      seconds * 1000,
+    );
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -75,6 +75,29 @@ describe('runBenchmarks', () => {
   });
 });
 
+describe('suite timeout', () => {
+  it('turns a suite that never finishes into an error record and goes on', async () => {
+    const dir = path.join(tmp, 'suites-timeout');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'hang.ts'),
+      `export default { name: 'hang', description: '', run: () => new Promise(() => {}) };\n`,
+    );
+    writeFileSync(
+      path.join(dir, 'ok.ts'),
+      `export default { name: 'ok', description: '', async run(ctx) { return [{ suite: 'ok', op: 'x', backend: 'cpu', n: 1, median_ms: 1, p75_ms: 1, p99_ms: 1, samples: 1, machine: ctx.machine }]; } };\n`,
+    );
+    const recs = await runBenchmarks({ suitesDir: dir, triad, log: () => {}, suiteTimeoutS: 0.2 });
+    expect(recs.map((r) => `${r.suite}:${r.op}`)).toEqual([
+      'triad:triad-1t',
+      'triad:triad-all',
+      'hang:error',
+      'ok:x',
+    ]);
+    expect(String(recs[2]!.error)).toMatch(/timed out after 0.2 s/);
+  });
+});
+
 describe('measureCases', () => {
   it('measures each case, attaches the baseline ratio, and records a failing case without stopping', async () => {
     const baselines = new Map([['triad-1t', 10]]);
