@@ -1,14 +1,13 @@
 import { Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
-// Relative import until benchmarks/package.json lists "@nq/kquants": "workspace:*" (a root-owned file).
 import {
   byteSize,
   dequantizeInto,
   type KnownFormat,
   quantize,
   quantizeInto,
-} from '../../../packages/kquants/src/index.js';
-import { dequantizeGpu } from '../../../packages/kquants/src/webgpu/index.js';
+} from '@nq/kquants';
+import { dequantizeGpu } from '@nq/kquants/webgpu';
 import { measureCases, type SuiteCase } from '../cases.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
