@@ -6,12 +6,13 @@ import { LatencyCache } from './latency.js';
 import { EvolutionSearch, resolveSettings } from './search.js';
 import type { ComparisonRow, DiscoverOptions, DiscoverProgress, DiscoverResult } from './types.js';
 
-/** Block of the "block random Hadamard" baseline: `want` if allowed, else the allowed size nearest to it (log scale). */
+/**
+ * Block of the "block random Hadamard" baseline: the largest allowed size ≤ min(want, dim/2), so the
+ * row always differs from the full random Hadamard (128 for dims 256 and 768).
+ */
 export function baselineBlock(dim: number, want = 128): number {
-  const blocks = allowedBlocks(dim).filter((b) => b > 1);
-  if (blocks.length === 0) return 1;
-  if (blocks.includes(want)) return want;
-  return blocks.reduce((a, b) => (Math.abs(Math.log2(b / want)) < Math.abs(Math.log2(a / want)) ? b : a));
+  const ok = allowedBlocks(dim).filter((b) => b <= Math.min(want, dim / 2));
+  return ok.length > 0 ? ok[ok.length - 1]! : 1;
 }
 
 /** The seeded baseline rotations: identity, full random Hadamard, block-b random Hadamard (signs from Rng(seed).fork(...)). */
