@@ -138,27 +138,27 @@ export function rtnQuantize(w: Matrix, scheme: SchemeInput): { weight: Matrix; c
   return { weight: { rows, cols, data: out }, codes, params: run.params(), quantized: run.toQuantized(codes) };
 }
 
-/**
- * GPTQ (Frantar et al. 2022) on one linear layer W (out × in) with Hessian H = 2XᵀX/N (in × in).
- *
- * Steps, in the reference's order:
- *  1. dead columns (H_ii = 0): H_ii ← 1 and W[:, i] ← 0;
- *  2. static groups: every group's parameters fitted from this W (original column order);
- *  3. act-order: columns permuted by descending diag(H) (ties by index), W and H alike;
- *  4. damping: H ← H + λI, λ = dampPercent·mean(diag H); U = upper Cholesky factor of H⁻¹ in float64
- *     (H⁻¹ = UᵀU); if H + λI is not positive definite λ is multiplied by 10 and the attempt repeated;
- *  5. columns in blocks of `blockSize`: for column p, when a group starts (p mod g = 0, no static
- *     groups) its parameters are fitted from the current weights of its g columns — already updated
- *     for every column quantized before p (inside the block too; pending lazy updates are applied to
- *     the columns beyond the block), so results do not depend on the block size; then
- *     q = Q(w_p), err = (w_p − q)/U_pp, W[:, p+1:i2] −= err·U[p, p+1:i2] inside the block, and after
- *     the block W[:, i2:] −= Err·U[i1:i2, i2:] (one GEMM: the "lazy batch" update);
- *  6. codes and Ŵ are written in original column order.
- * Note: the reference fits a group that starts inside a block from W without that block's earlier
- * in-block updates (it reads W, not W1); with groupSize a multiple of blockSize both agree.
- */
-export function gptqQuantize(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions): GptqResult {
-  const t0 = performance.now();
+/** What the column loop needs: W in processing order (float64), U, the scheme run, the damping report. */
+export interface GptqSetup {
+  rows: number;
+  cols: number;
+  scheme: WeightScheme;
+  run: SchemeRun;
+  gs: number;
+  grouped: boolean;
+  staticGroups: boolean;
+  perm: Int32Array | null;
+  /** rows × cols, processing order. */
+  Wd: Float64Array;
+  /** Upper Cholesky factor of (H + λI)⁻¹ in processing order, cols × cols. */
+  U: Float64Array;
+  B: number;
+  damping: DampingReport;
+  dead: number;
+}
+
+/** Steps 1–4 of GPTQ (shared by the cpu and webgpu column loops). */
+export function gptqSetup(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions): GptqSetup {
   assertMatrix(w, 'w');
   assertNonEmpty(w, 'w');
   assertFinite(w, 'w');
@@ -243,7 +243,33 @@ export function gptqQuantize(w: Matrix, h: Hessian | { n: number; data: Float64A
     }
     pct = pct === 0 ? 1e-6 : pct * 10;
   }
+  return { rows, cols, scheme, run, gs, grouped, staticGroups, perm, Wd, U, B, damping: { percent, percentUsed: pct, lambda, extra: attempts > 1, attempts }, dead };
+}
 
+/**
+ * GPTQ (Frantar et al. 2022) on one linear layer W (out × in) with Hessian H = 2XᵀX/N (in × in).
+ *
+ * Steps, in the reference's order:
+ *  1. dead columns (H_ii = 0): H_ii ← 1 and W[:, i] ← 0;
+ *  2. static groups: every group's parameters fitted from this W (original column order);
+ *  3. act-order: columns permuted by descending diag(H) (ties by index), W and H alike;
+ *  4. damping: H ← H + λI, λ = dampPercent·mean(diag H); U = upper Cholesky factor of H⁻¹ in float64
+ *     (H⁻¹ = UᵀU); if H + λI is not positive definite λ is multiplied by 10 and the attempt repeated;
+ *  5. columns in blocks of `blockSize`: for column p, when a group starts (p mod g = 0, no static
+ *     groups) its parameters are fitted from the current weights of its g columns — already updated
+ *     for every column quantized before p (inside the block too; pending lazy updates are applied to
+ *     the columns beyond the block), so results do not depend on the block size; then
+ *     q = Q(w_p), err = (w_p − q)/U_pp, W[:, p+1:i2] −= err·U[p, p+1:i2] inside the block, and after
+ *     the block W[:, i2:] −= Err·U[i1:i2, i2:] (one GEMM: the "lazy batch" update);
+ *  6. codes and Ŵ are written in original column order.
+ * Note: the reference fits a group that starts inside a block from W without that block's earlier
+ * in-block updates (it reads W, not W1); with groupSize a multiple of blockSize both agree.
+ */
+export function gptqQuantize(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions): GptqResult {
+  const t0 = performance.now();
+  const st = gptqSetup(w, h, opts);
+  const { rows, cols, run, gs, grouped, staticGroups, perm, Wd, U, B } = st;
+  const orig = (p: number) => (perm ? perm[p]! : p);
   // 5. the column loop
   const codes = run.newCodes();
   const out = new Float32Array(rows * cols);
@@ -298,6 +324,12 @@ export function gptqQuantize(w: Matrix, h: Hessian | { n: number; data: Float64A
     if (i2 < cols) lazyUpdate(Wd, err, U, rows, cols, B, i1, bw, i2);
   }
 
+  return gptqFinish(w, h, opts, st, codes, out, groupIndex, t0);
+}
+
+/** Step 6 and the report (shared by the backends). */
+export function gptqFinish(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions, st: GptqSetup, codes: Int8Array | Uint8Array, out: Float32Array, groupIndex: Int32Array, t0: number): GptqResult {
+  const { rows, cols, run, grouped, staticGroups, perm, scheme } = st;
   const weight: Matrix = { rows, cols, data: out };
   let gLoss: number | null = null;
   let rLoss: number | null = null;
@@ -314,8 +346,8 @@ export function gptqQuantize(w: Matrix, h: Hessian | { n: number; data: Float64A
     perm,
     quantized: contiguous ? run.toQuantized(codes) : null,
     scheme: scheme.label,
-    damping: { percent, percentUsed: pct, lambda, extra: attempts > 1, attempts },
-    deadColumns: dead,
+    damping: st.damping,
+    deadColumns: st.dead,
     proxyLoss: gLoss,
     rtnProxyLoss: rLoss,
     seconds: (performance.now() - t0) / 1000,
