@@ -1,0 +1,5 @@
+// @nq/rotation-opt — rotations that are optimized rather than drawn at random (CPU).
+export * from './cpu/index.js';
+export * from './quantizers.js';
+export * from './massive.js';
+export * from './dfrot.js';
