@@ -153,6 +153,25 @@ describe('definitions', () => {
     }
   });
 
+  it('WebAssembly SIMD and plain TypeScript kernels agree with the dense product (both directions, in and out of place)', async () => {
+    const { wasmFwht } = await import('../src/cpu/index.js');
+    expect(wasmFwht()).not.toBeNull(); // Node ≥ 16 has WebAssembly SIMD: the fast path must really run here
+    for (const n of [16, 32, 256, 2048]) {
+      const spec = randomHadamard(n, n);
+      const x = gaussian(37, n, n + 1); // not a multiple of the batch: exercises the tail batch
+      const dense = matmul(x, toDense(spec));
+      for (const simd of [true, false]) {
+        const y = rotate(x, spec, { simd });
+        expect(maxAbsDiff(y.data, dense)).toBeLessThan(2e-5 * Math.sqrt(n));
+        const back = rotate(y, spec, { simd, inverse: true });
+        expect(maxAbsDiff(back.data, x.data)).toBeLessThan(1e-5 * Math.sqrt(n));
+        const inPlace = { ...x, data: x.data.slice() };
+        rotate(inPlace, spec, { simd, out: inPlace });
+        expect(Array.from(inPlace.data)).toEqual(Array.from(y.data));
+      }
+    }
+  });
+
   it('in place (out: x) equals out of place', () => {
     const spec = randomHadamard(256, 61);
     const x = gaussian(3, 256, 62);

@@ -13,3 +13,4 @@ export {
   rotateInverse,
   rotateLeft,
 } from './rotate.js';
+export { type WasmFwht, wasmFwht } from './wasm-fwht.js';

@@ -3,6 +3,7 @@ import { type CompiledRotation, type CompiledStage, compileRotation, type Rotati
 import { fwht, fwhtBatch } from './fwht.js';
 import { mixKronecker } from './kronecker.js';
 import { applyOrthogonalBlock } from './orthogonal.js';
+import { type WasmFwht, wasmFwht } from './wasm-fwht.js';
 
 export interface RotateOptions {
   /** Apply R⁻¹ = Rᵀ instead of R. */
@@ -11,6 +12,8 @@ export interface RotateOptions {
   out?: Matrix;
   /** Reject NaN/Inf in x with an NqInputError (default true). */
   checkFinite?: boolean;
+  /** Use the WebAssembly SIMD kernel where it applies (default true; false forces plain TypeScript). */
+  simd?: boolean;
 }
 
 /** A spec or an already compiled rotation (compileRotation) — compiled specs skip re-validation. */
@@ -58,6 +61,21 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
   const n = rot.dim;
   const inverse = options.inverse === true;
   const only = rot.stages.length === 1 ? rot.stages[0]! : null;
+  if (
+    only &&
+    only.kind === 'hadamard' &&
+    only.m === 1 &&
+    only.p === n &&
+    n >= 16 &&
+    n <= 16384 &&
+    options.simd !== false
+  ) {
+    const w = wasmFwht();
+    if (w) {
+      rotateWasm(w, x, out, only, n, inverse, check && !inPlace);
+      return out;
+    }
+  }
   // Batched only for small chunks, where per-chunk call overhead dominates (H100 host, run 4: n = 128
   // 0.7 → 1.7 GB/s); n = 256 and 1024 measured no better batched, so larger chunks keep the row path.
   if (only && only.kind === 'hadamard' && only.m === 1 && only.p >= 8 && only.p <= BATCH_MAX_CHUNK) {
@@ -116,6 +134,63 @@ function transposeBlocked(m: Matrix): Matrix {
         for (let j = j0; j < j1; j++) out.data[j * m.rows + i] = m.data[i * m.cols + j]!;
     }
   return out;
+}
+
+/** Floats per batch of the WebAssembly path (64 KiB: the batch stays in L2 while it is transformed). */
+const WASM_BATCH_FLOATS = 16384;
+
+/**
+ * Full-row power-of-two stage on the WebAssembly SIMD kernel: copy a batch of rows into the module's
+ * memory, transform there (signs·scale fused into its first pass), copy out. Inverse (x·Rᵀ =
+ * x·H/√n·D): transform with the plain scale, then multiply by the signs while copying out.
+ */
+function rotateWasm(
+  w: WasmFwht,
+  x: Matrix,
+  out: Matrix,
+  st: CompiledStage,
+  n: number,
+  inverse: boolean,
+  check: boolean,
+): void {
+  const rowsPerBatch = Math.max(1, Math.floor(WASM_BATCH_FLOATS / n));
+  const needBytes = (2 * n + rowsPerBatch * n) * 4;
+  if (w.memory.buffer.byteLength < needBytes)
+    w.memory.grow(Math.ceil((needBytes - w.memory.buffer.byteLength) / 65536));
+  const mem = new Float32Array(w.memory.buffer);
+  // [0, n): multiplier before the transform; [n, 2n): signs for after (inverse); then the batch.
+  for (let i = 0; i < n; i++) {
+    const sgn = st.signs ? st.signs[i]! : 1;
+    mem[i] = inverse ? st.scale : sgn * st.scale;
+    mem[n + i] = sgn;
+  }
+  const dataOff = 2 * n;
+  const postSigns = inverse && st.signs !== null;
+  for (let r0 = 0; r0 < x.rows; r0 += rowsPerBatch) {
+    const rows = Math.min(rowsPerBatch, x.rows - r0);
+    const off = r0 * n;
+    const len = rows * n;
+    mem.set(x.data.subarray(off, off + len), dataOff);
+    w.fwht(dataOff * 4, n, rows, 0);
+    if (check) {
+      for (let r = 0; r < rows; r++) {
+        const v = mem[dataOff + r * n]!;
+        if (v - v !== 0) {
+          const bad = firstNonFiniteIn(x.data, off + r * n, n);
+          if (bad >= 0) throwNonFinite(x, off + r * n + bad);
+        }
+      }
+    }
+    if (postSigns) {
+      const o = out.data;
+      for (let r = 0; r < rows; r++) {
+        const ro = r * n;
+        for (let i = 0; i < n; i++) o[off + ro + i] = mem[dataOff + ro + i]! * mem[n + i]!;
+      }
+    } else {
+      out.data.set(mem.subarray(dataOff, dataOff + len), off);
+    }
+  }
 }
 
 /** Floats per batch of the batched path (fits L1 with room to spare), and the largest chunk it takes. */

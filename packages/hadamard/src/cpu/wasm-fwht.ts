@@ -1,0 +1,335 @@
+/**
+ * A WebAssembly SIMD (f32x4) FWHT, assembled here byte by byte (no toolchain, no binary blob).
+ * One exported function transforms `count` consecutive n-float chunks at byte address `ptr` in the
+ * module's own memory:
+ *   fwht(ptr, n, count, sptr): multiply by the n floats at `sptr` (signs·scale, same for every
+ *   chunk), do the two in-vector stages with shuffles, then radix-4 (and one radix-2) passes over
+ *   the whole batch with 4-float vectors.
+ * The JavaScript side (rotate.ts) copies a batch of rows into the module memory, calls fwht, and
+ * copies the result out: DRAM traffic stays one read of x and one write of out, the transform runs
+ * in cache on 4 lanes. Used for single full-row power-of-two stages (randomHadamard / blockHadamard
+ * with block = dim), 16 ≤ n ≤ 16384, when the engine validates SIMD; otherwise the scalar path runs.
+ */
+
+// ---- a tiny assembler -----------------------------------------------------------------------
+const uleb = (v: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+  return out;
+};
+const sleb = (v: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const op = {
+  get: (i: number) => [0x20, ...uleb(i)],
+  set: (i: number) => [0x21, ...uleb(i)],
+  i32: (v: number) => [0x41, ...sleb(v)],
+  add: [0x6a],
+  mul: [0x6c],
+  ltU: [0x49],
+  geU: [0x4f],
+  leU: [0x4d],
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  else: [0x05],
+  end: [0x0b],
+  br: (d: number) => [0x0c, ...uleb(d)],
+  brIf: (d: number) => [0x0d, ...uleb(d)],
+  load: [0xfd, 0x00, 0x04, 0x00], // v128.load align=16 offset=0
+  store: [0xfd, 0x0b, 0x04, 0x00],
+  vconst: (f: number[]) => [0xfd, 0x0c, ...new Uint8Array(new Float32Array(f).buffer)],
+  shuffle: (lanes: number[]) => [
+    0xfd,
+    0x0d,
+    ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ],
+  fadd: [0xfd, 0xe4, 0x01],
+  fsub: [0xfd, 0xe5, 0x01],
+  fmul: [0xfd, 0xe6, 0x01],
+};
+
+// locals: params 0 ptr, 1 n, 2 count, 3 sptr; i32 4 end, 5 p, 6 q, 7 s, 8 h, 9 base, 10 i, 11 stop,
+// 12 nb, 13 h2, 14 h3; v128 15 a, 16 b, 17 c, 18 d, 19 t0, 20 t1, 21 t2, 22 t3
+const [PTR, N, COUNT, SPTR, END, P, Q, S, H, BASE, I, STOP, NB, H2, H3] = [
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+];
+const [A, B, C, D, T0, T1, T2, T3] = [15, 16, 17, 18, 19, 20, 21, 22];
+
+const at = (addr: number, extra?: number) =>
+  extra === undefined ? op.get(addr) : [...op.get(addr), ...op.get(extra), ...op.add];
+const ld = (addr: number, extra?: number) => [...at(addr, extra), ...op.load];
+const st = (addr: number, extra: number | undefined, value: number[]) => [
+  ...at(addr, extra),
+  ...value,
+  ...op.store,
+];
+const bin = (x: number, y: number, o: number[]) => [...op.get(x), ...op.get(y), ...o];
+
+function body(): number[] {
+  const code: number[] = [
+    // nb = n·4; end = ptr + count·nb; p = ptr
+    ...op.get(N),
+    ...op.i32(4),
+    ...op.mul,
+    ...op.set(NB),
+    ...op.get(PTR),
+    ...op.get(COUNT),
+    ...op.get(NB),
+    ...op.mul,
+    ...op.add,
+    ...op.set(END),
+    ...op.get(PTR),
+    ...op.set(P),
+    // ---- pass 1: signs·scale, stages 1 and 2 inside each vec4
+    ...op.loop,
+    ...op.get(P),
+    ...op.get(NB),
+    ...op.add,
+    ...op.set(Q),
+    ...op.get(SPTR),
+    ...op.set(S),
+    ...op.loop,
+    ...ld(P),
+    ...ld(S),
+    ...op.fmul,
+    ...op.set(A),
+    // r = a·[1,−1,1,−1] + a[1,0,3,2]
+    ...op.get(A),
+    ...op.vconst([1, -1, 1, -1]),
+    ...op.fmul,
+    ...op.get(A),
+    ...op.get(A),
+    ...op.shuffle([1, 0, 3, 2]),
+    ...op.fadd,
+    ...op.set(B),
+    // r2 = r·[1,1,−1,−1] + r[2,3,0,1]
+    ...st(P, undefined, [
+      ...op.get(B),
+      ...op.vconst([1, 1, -1, -1]),
+      ...op.fmul,
+      ...op.get(B),
+      ...op.get(B),
+      ...op.shuffle([2, 3, 0, 1]),
+      ...op.fadd,
+    ]),
+    ...op.get(P),
+    ...op.i32(16),
+    ...op.add,
+    ...op.set(P),
+    ...op.get(S),
+    ...op.i32(16),
+    ...op.add,
+    ...op.set(S),
+    ...op.get(P),
+    ...op.get(Q),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end,
+    ...op.get(P),
+    ...op.get(END),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end,
+    // ---- vector passes, h = 16 bytes (4 floats) upwards
+    ...op.i32(16),
+    ...op.set(H),
+    ...op.block,
+    ...op.loop,
+    ...op.get(H),
+    ...op.get(NB),
+    ...op.geU,
+    ...op.brIf(1),
+    ...op.get(H),
+    ...op.get(H),
+    ...op.add,
+    ...op.set(H2),
+    ...op.get(H2),
+    ...op.get(H),
+    ...op.add,
+    ...op.set(H3),
+    ...op.get(H),
+    ...op.i32(4),
+    ...op.mul,
+    ...op.get(NB),
+    ...op.leU,
+    ...op.if,
+    // radix-4 over distances h, 2h
+    ...op.get(PTR),
+    ...op.set(BASE),
+    ...op.loop,
+    ...op.get(BASE),
+    ...op.get(H),
+    ...op.add,
+    ...op.set(STOP),
+    ...op.get(BASE),
+    ...op.set(I),
+    ...op.loop,
+    ...ld(I),
+    ...op.set(A),
+    ...ld(I, H),
+    ...op.set(B),
+    ...ld(I, H2),
+    ...op.set(C),
+    ...ld(I, H3),
+    ...op.set(D),
+    ...bin(A, B, op.fadd),
+    ...op.set(T0),
+    ...bin(A, B, op.fsub),
+    ...op.set(T1),
+    ...bin(C, D, op.fadd),
+    ...op.set(T2),
+    ...bin(C, D, op.fsub),
+    ...op.set(T3),
+    ...st(I, undefined, bin(T0, T2, op.fadd)),
+    ...st(I, H, bin(T1, T3, op.fadd)),
+    ...st(I, H2, bin(T0, T2, op.fsub)),
+    ...st(I, H3, bin(T1, T3, op.fsub)),
+    ...op.get(I),
+    ...op.i32(16),
+    ...op.add,
+    ...op.set(I),
+    ...op.get(I),
+    ...op.get(STOP),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end,
+    ...op.get(BASE),
+    ...op.get(H),
+    ...op.i32(4),
+    ...op.mul,
+    ...op.add,
+    ...op.set(BASE),
+    ...op.get(BASE),
+    ...op.get(END),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end,
+    ...op.get(H),
+    ...op.i32(4),
+    ...op.mul,
+    ...op.set(H),
+    ...op.else,
+    // radix-2 over distance h
+    ...op.get(PTR),
+    ...op.set(BASE),
+    ...op.loop,
+    ...op.get(BASE),
+    ...op.get(H),
+    ...op.add,
+    ...op.set(STOP),
+    ...op.get(BASE),
+    ...op.set(I),
+    ...op.loop,
+    ...ld(I),
+    ...op.set(A),
+    ...ld(I, H),
+    ...op.set(B),
+    ...st(I, undefined, bin(A, B, op.fadd)),
+    ...st(I, H, bin(A, B, op.fsub)),
+    ...op.get(I),
+    ...op.i32(16),
+    ...op.add,
+    ...op.set(I),
+    ...op.get(I),
+    ...op.get(STOP),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end,
+    ...op.get(BASE),
+    ...op.get(H2),
+    ...op.add,
+    ...op.set(BASE),
+    ...op.get(BASE),
+    ...op.get(END),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end,
+    ...op.get(H2),
+    ...op.set(H),
+    ...op.end, // if
+    ...op.br(0),
+    ...op.end, // loop
+    ...op.end, // block
+  ];
+  const locals = vec([
+    [...uleb(11), I32],
+    [...uleb(8), V128],
+  ]);
+  const fn = [...locals, ...code, ...op.end];
+  return [...uleb(fn.length), ...fn];
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])]]));
+  const func = section(3, vec([uleb(0)]));
+  const memory = section(5, vec([[0x00, ...uleb(4)]])); // 4 pages (256 KiB) to start, grown on demand
+  const exp = section(
+    7,
+    vec([
+      [...str('fwht'), 0x00, ...uleb(0)],
+      [...str('mem'), 0x02, ...uleb(0)],
+    ]),
+  );
+  const code = section(10, vec([body()]));
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...type,
+    ...func,
+    ...memory,
+    ...exp,
+    ...code,
+  ]);
+}
+
+export interface WasmFwht {
+  memory: WebAssembly.Memory;
+  fwht: (ptr: number, n: number, count: number, sptr: number) => void;
+}
+
+let instance: WasmFwht | null | undefined;
+
+/** The SIMD module, or null where WebAssembly SIMD is unavailable (then the scalar path is used). */
+export function wasmFwht(): WasmFwht | null {
+  if (instance !== undefined) return instance;
+  try {
+    const bytes = moduleBytes();
+    if (typeof WebAssembly === 'undefined' || !WebAssembly.validate(bytes)) {
+      instance = null;
+      return null;
+    }
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+    const e = inst.exports as unknown as { fwht: WasmFwht['fwht']; mem: WebAssembly.Memory };
+    instance = { memory: e.mem, fwht: e.fwht };
+  } catch {
+    instance = null;
+  }
+  return instance;
+}
