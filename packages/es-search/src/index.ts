@@ -31,3 +31,17 @@ export {
 export { EvolutionSearch, resolveSettings, diversity, sortByCost, type Individual, type SearchSettings, type BatchErrorFn } from './search.js';
 export { LatencyCache, measureStructure } from './latency.js';
 export { CpuErrorEvaluator } from './cpu/evaluator.js';
+export { captureLayerData, groupWeight, sampleRows, INPUT_GROUPS, type InputGroup, type CapturedLayer, type CaptureOptions } from './capture.js';
+export {
+  activationStats,
+  activationStatsRotated,
+  blockSpectrum,
+  perLayerBestBlock,
+  signTransfer,
+  seededBlockHadamard,
+  type ActivationStats,
+  type SpectrumPoint,
+  type LayerBestBlock,
+  type TransferRow,
+} from './analysis.js';
+export { prepareRotatedW4A4, buildReference, evaluatePlan, type RotationPlan, type PlanEvaluation, type PreparedW4A4 } from './model-eval.js';

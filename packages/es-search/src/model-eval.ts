@@ -1,0 +1,143 @@
+import { type Matrix, NqInputError } from '@nq/core';
+import { type EvalWindow, newTokenScores, PositionScorer, RefBuilder, type RefLogprobs, summarize, totalScored } from '@nq/eval-ppl';
+import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
+import { rotate } from '@nq/hadamard/cpu';
+import { type ForwardHooks, forward, type LayerWeights, type LinearName, type LoadedModel } from '@nq/model';
+import { defaultWasmGemm, type GemmFn, gemmABt } from '@nq/model/cpu';
+import type { InputGroup } from './capture.js';
+import { fakeQuantRowsSym } from './cpu/quant-error.js';
+
+/*
+ * Model-level check of searched rotations. @nq/eval-ppl's recipes draw their rotations from a seed
+ * (hadamard / block-hadamard / orthogonal / adaptive) and cannot take a RotationSpec per layer, so
+ * this is the minimal glue: the same W4A4 scheme as eval's `w4a4-rtn-token` family —
+ * ŷ = Q4(x·R)·Q4(W·R)ᵀ for every block linear (activations per token, weights per output row, 4-bit
+ * symmetric, round half to even), embeddings/norms/classifier full precision — with R given per
+ * (layer, input group) as a RotationSpec (applied with @nq/hadamard's FWHT kernels), scored with
+ * eval-ppl's own statistics (RefBuilder, PositionScorer, summarize: KLD against the full-precision
+ * model, PPL, same-top-token). Checked against evaluate('w4a4-rtn-token') and evaluate('bhad64-w4a4')
+ * in the tests.
+ */
+
+/** A rotation for each (layer, input group), or null for none. */
+export type RotationPlan = (layer: number, group: InputGroup) => RotationSpec | null;
+
+const GROUP: Record<LinearName, InputGroup> = { q: 'attn', k: 'attn', v: 'attn', o: 'o', gate: 'ffn', up: 'ffn', down: 'down' };
+const FIRST: Record<LinearName, boolean> = { q: true, k: false, v: false, o: true, gate: true, up: false, down: true };
+const GROUP_INDEX: Record<InputGroup, number> = { attn: 0, o: 1, ffn: 2, down: 3 };
+
+let gemmCached: GemmFn | undefined;
+const fastGemm = (): GemmFn => {
+  gemmCached ??= defaultWasmGemm()?.gemm ?? gemmABt;
+  return gemmCached;
+};
+
+export interface PreparedW4A4 {
+  model: LoadedModel;
+  hooks: ForwardHooks;
+}
+
+/** Rotates (W·R) and 4-bit fake-quantizes every block linear's weight once; returns hooks that do the same to inputs. */
+export function prepareRotatedW4A4(base: LoadedModel, plan: RotationPlan, bits = 4): PreparedW4A4 {
+  const nL = base.config.nLayers;
+  const rots: (CompiledRotation | null)[][] = [];
+  for (let l = 0; l < nL; l++) {
+    rots.push((['attn', 'o', 'ffn', 'down'] as const).map((g) => {
+      const s = plan(l, g);
+      return s ? compileRotation(s, `plan(${l}, '${g}')`) : null;
+    }));
+  }
+  const layers: LayerWeights[] = base.weights.layers.map((L, l) => {
+    const out: LayerWeights = { ...L };
+    for (const name of ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const) {
+      const r = rots[l]![GROUP_INDEX[GROUP[name]]!];
+      const w = L[name];
+      if (r && r.dim !== w.cols) {
+        throw new NqInputError(`plan(${l}, '${GROUP[name]}')`, `has dim ${r.dim} but ${name}'s input has ${w.cols} channels`, 'Return a rotation of the layer input size.');
+      }
+      const wq: Matrix = r ? rotate(w, r, { checkFinite: false }) : { rows: w.rows, cols: w.cols, data: w.data.slice() };
+      fakeQuantRowsSym(wq.data, wq.rows, wq.cols, bits);
+      out[name] = wq;
+    }
+    return out;
+  });
+  const model: LoadedModel = { ...base, weights: { ...base.weights, layers }, transforms: [...(base.transforms ?? []), 'es-search:rotated-w4a4'] };
+  // Scratch per input group (q/k/v and gate/up share their rotated, quantized input), grown as needed.
+  const xin = new Map<InputGroup, Float32Array>();
+  const ys = new Map<LinearName, Float32Array>();
+  const grow = <K>(m: Map<K, Float32Array>, k: K, n: number) => {
+    let a = m.get(k);
+    if (!a || a.length < n) {
+      a = new Float32Array(n);
+      m.set(k, a);
+    }
+    return a.subarray(0, n);
+  };
+  const hooks: ForwardHooks = {
+    replaceLinear: (layer, name, x, w) => {
+      const g = GROUP[name];
+      const T = x.rows;
+      const K = x.cols;
+      const xi = grow(xin, g, T * K);
+      if (FIRST[name]) {
+        const r = rots[layer]![GROUP_INDEX[g]!];
+        if (r) rotate(x, r, { out: { rows: T, cols: K, data: xi }, checkFinite: false });
+        else xi.set(x.data.subarray(0, T * K));
+        fakeQuantRowsSym(xi, T, K, bits);
+      }
+      const y = grow(ys, name, T * w.rows);
+      fastGemm()(xi, T, K, w.data, w.rows, y);
+      return { rows: T, cols: w.rows, data: y };
+    },
+  };
+  return { model, hooks };
+}
+
+/** Full-precision reference log-probs over the windows (full vocabulary), for scoring many plans. */
+export function buildReference(model: LoadedModel, tokens: ArrayLike<number>, windows: EvalWindow[]): RefLogprobs {
+  const vocab = model.config.vocabSize;
+  const b = new RefBuilder(vocab, totalScored(windows), { kind: 'full' });
+  for (const w of windows) {
+    const ids = Array.from({ length: w.length }, (_, j) => tokens[w.start + j]!);
+    const logits = forward(model, ids).data;
+    for (let j = w.scoreFrom; j < w.length - 1; j++) b.add(logits, j * vocab, ids[j + 1]!);
+  }
+  return b.ref;
+}
+
+export interface PlanEvaluation {
+  kld_mean: number;
+  kld_se: number;
+  ppl: number;
+  ppl_se: number;
+  ppl_base: number;
+  top1: number;
+  tokens_scored: number;
+  seconds: number;
+}
+
+/** KLD / PPL / same-top of W4A4 under a rotation plan, against the reference (eval-ppl's statistics). */
+export function evaluatePlan(base: LoadedModel, tokens: ArrayLike<number>, windows: EvalWindow[], ref: RefLogprobs, plan: RotationPlan): PlanEvaluation {
+  const t0 = performance.now();
+  const { model, hooks } = prepareRotatedW4A4(base, plan);
+  const vocab = model.config.vocabSize;
+  const scores = newTokenScores(ref.positions);
+  const scorer = new PositionScorer(ref);
+  let pos = 0;
+  for (const w of windows) {
+    const ids = Array.from({ length: w.length }, (_, j) => tokens[w.start + j]!);
+    const logits = forward(model, ids, { hooks }).data;
+    for (let j = w.scoreFrom; j < w.length - 1; j++) scorer.score(logits, j * vocab, ids[j + 1]!, pos++, scores);
+  }
+  const r = summarize(scores);
+  return {
+    kld_mean: r.kld.mean,
+    kld_se: r.kld.se,
+    ppl: r.pplQ.value,
+    ppl_se: r.pplQ.se,
+    ppl_base: r.pplBase.value,
+    top1: r.sameTop.value,
+    tokens_scored: pos,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
