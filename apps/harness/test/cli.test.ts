@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ResultsStore } from '../src/store/results-store.js';
-import { runCli, SHARED, tmpDir } from './helpers.js';
+import { REPO, runCli, SHARED, tmpDir } from './helpers.js';
 
 const haveModel =
   fs.existsSync(path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.bin')) &&
@@ -68,6 +68,16 @@ describe('nq CLI', () => {
     expect(s.code).toBe(2);
     expect(s.stderr).toContain('no sweep file no-such-sweep');
     expect(s.stderr).toContain('rotation-vs-none-int8');
+  });
+
+  it('nq bench delegates to the benchmarks runner (its suite list, its exit status)', () => {
+    const r = runCli(['bench', '--list']);
+    expect(r.code, r.stderr).toBe(0);
+    const suites = fs
+      .readdirSync(path.join(REPO, 'benchmarks/src/suites'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.replace(/\.ts$/, ''));
+    for (const s of suites) expect(r.stdout.split('\n')).toContain(s);
   });
 
   it.skipIf(!haveModel)('nq eval --json prints the issue-7 fields', () => {
