@@ -3,3 +3,5 @@ export * from './cpu/index.js';
 export * from './quantizers.js';
 export * from './massive.js';
 export * from './dfrot.js';
+export * from './cayley.js';
+export * from './adacodec.js';
