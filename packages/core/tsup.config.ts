@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/backend/webgpu.ts', 'src/backend/gpujs.ts', 'src/bench.ts', 'src/conformance.ts'],
+  entry: [
+    'src/index.ts',
+    'src/backend/webgpu.ts',
+    'src/backend/gpujs.ts',
+    'src/bench.ts',
+    'src/conformance.ts',
+  ],
   format: ['esm'],
   dts: true,
   clean: true,

@@ -21,9 +21,17 @@ export interface Comparison {
   count: number;
 }
 
-export function compareArrays(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance = {}): Comparison {
+export function compareArrays(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance = {},
+): Comparison {
   if (actual.length !== expected.length) {
-    throw new NqInputError('actual', `has length ${actual.length}, the reference has ${expected.length}`, 'Compare outputs of the same shape.');
+    throw new NqInputError(
+      'actual',
+      `has length ${actual.length}, the reference has ${expected.length}`,
+      'Compare outputs of the same shape.',
+    );
   }
   let maxAbs = 0;
   let worst = -1;

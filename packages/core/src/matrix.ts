@@ -38,7 +38,11 @@ export function cloneMatrix(m: Matrix): Matrix {
 
 function checkDim(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0) {
-    throw new NqInputError(name, `must be a non-negative integer, got ${v}`, 'Pass the matrix dimension as an integer.');
+    throw new NqInputError(
+      name,
+      `must be a non-negative integer, got ${v}`,
+      'Pass the matrix dimension as an integer.',
+    );
   }
 }
 
@@ -46,10 +50,18 @@ function checkDim(name: string, v: number): void {
 export function assertMatrix(m: unknown, name: string): asserts m is Matrix {
   const mm = m as Matrix;
   if (!mm || typeof mm !== 'object' || !(mm.data instanceof Float32Array)) {
-    throw new NqInputError(name, 'is not a Matrix { rows, cols, data: Float32Array }', 'Build it with matrix(rows, cols, data).');
+    throw new NqInputError(
+      name,
+      'is not a Matrix { rows, cols, data: Float32Array }',
+      'Build it with matrix(rows, cols, data).',
+    );
   }
   if (!Number.isInteger(mm.rows) || !Number.isInteger(mm.cols) || mm.rows < 0 || mm.cols < 0) {
-    throw new NqInputError(name, `has invalid shape ${mm.rows}×${mm.cols}`, 'rows and cols must be non-negative integers.');
+    throw new NqInputError(
+      name,
+      `has invalid shape ${mm.rows}×${mm.cols}`,
+      'rows and cols must be non-negative integers.',
+    );
   }
   if (mm.data.length !== mm.rows * mm.cols) {
     throw new NqInputError(
@@ -65,7 +77,11 @@ export function assertShape(m: Matrix, name: string, rows: number, cols: number)
   assertMatrix(m, name);
   if ((rows >= 0 && m.rows !== rows) || (cols >= 0 && m.cols !== cols)) {
     const want = `${rows < 0 ? 'any' : rows}×${cols < 0 ? 'any' : cols}`;
-    throw new NqInputError(name, `has shape ${m.rows}×${m.cols}, expected ${want}`, 'Pass a matrix of the expected shape.');
+    throw new NqInputError(
+      name,
+      `has shape ${m.rows}×${m.cols}, expected ${want}`,
+      'Pass a matrix of the expected shape.',
+    );
   }
 }
 
@@ -106,7 +122,11 @@ export function assertFinite(x: Matrix | ArrayLike<number>, name: string): void 
 /** Reference product Y = A · Bᵀ (A: m×k, B: n×k). Plain and exact-order; for tests and small sizes. */
 export function matmulABt(a: Matrix, b: Matrix): Matrix {
   if (a.cols !== b.cols) {
-    throw new NqInputError('b', `has ${b.cols} columns but a has ${a.cols}`, 'A·Bᵀ needs equal inner dimensions.');
+    throw new NqInputError(
+      'b',
+      `has ${b.cols} columns but a has ${a.cols}`,
+      'A·Bᵀ needs equal inner dimensions.',
+    );
   }
   const out = zeros(a.rows, b.rows);
   const k = a.cols;
@@ -125,6 +145,7 @@ export function matmulABt(a: Matrix, b: Matrix): Matrix {
 /** Transpose into a new matrix. */
 export function transpose(m: Matrix): Matrix {
   const out = zeros(m.cols, m.rows);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) out.data[j * m.rows + i] = m.data[i * m.cols + j]!;
+  for (let i = 0; i < m.rows; i++)
+    for (let j = 0; j < m.cols; j++) out.data[j * m.rows + i] = m.data[i * m.cols + j]!;
   return out;
 }

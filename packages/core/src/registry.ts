@@ -32,7 +32,13 @@ export function getKernel<F>(op: string, backend: BackendName): KernelConfig<F> 
   const c = kernels.get(key(op, backend));
   if (!c) {
     const have = [...kernels.values()].filter((x) => x.op === op).map((x) => x.backend);
-    throw new NqInputError('backend', `no kernel "${op}" is registered for backend "${backend}"`, have.length ? `Available backends for ${op}: ${have.join(', ')}.` : `Import the package that provides "${op}" and its register module.`);
+    throw new NqInputError(
+      'backend',
+      `no kernel "${op}" is registered for backend "${backend}"`,
+      have.length
+        ? `Available backends for ${op}: ${have.join(', ')}.`
+        : `Import the package that provides "${op}" and its register module.`,
+    );
   }
   return c as KernelConfig<F>;
 }

@@ -27,7 +27,11 @@ export class Rng {
 
   constructor(seed: number) {
     if (!Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) {
-      throw new NqInputError('seed', `must be an integer in [0, 2^53), got ${seed}`, 'Pass a non-negative integer seed.');
+      throw new NqInputError(
+        'seed',
+        `must be an integer in [0, 2^53), got ${seed}`,
+        'Pass a non-negative integer seed.',
+      );
     }
     this.seed = seed;
     let sm = (seed >>> 0) ^ Math.imul(Math.floor(seed / 0x100000000) >>> 0, 0x9e3779b9);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkConformance, compareArrays } from '../src/index.js';
-import { registerKernel, getKernel, NqError, NqInputError } from '../src/index.js';
+import {
+  checkConformance,
+  compareArrays,
+  getKernel,
+  NqError,
+  NqInputError,
+  registerKernel,
+} from '../src/index.js';
 
 describe('conformance helper', () => {
   it('reports max abs and max rel (relative to the reference scale)', () => {
@@ -15,7 +21,15 @@ describe('conformance helper', () => {
     expect(compareArrays([Number.NaN], [1], { abs: 10 }).ok).toBe(false);
   });
   it('checkConformance throws with the numbers when out of tolerance', async () => {
-    await expect(checkConformance('x', 0, () => [1, 2], () => [1, 2.1], { abs: 0.01 })).rejects.toThrow(/maxAbs=1.000e-1/);
+    await expect(
+      checkConformance(
+        'x',
+        0,
+        () => [1, 2],
+        () => [1, 2.1],
+        { abs: 0.01 },
+      ),
+    ).rejects.toThrow(/maxAbs=1.000e-1/);
   });
 });
 

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { NqInputError, assertFinite, assertMatrix, assertShape, firstNonFinite, matmulABt, matrix, transpose, zeros } from '../src/index.js';
+import {
+  assertFinite,
+  assertMatrix,
+  assertShape,
+  firstNonFinite,
+  matmulABt,
+  matrix,
+  NqInputError,
+  transpose,
+  zeros,
+} from '../src/index.js';
 
 describe('Matrix validation', () => {
   it('matrix() checks the length against the shape', () => {
@@ -11,7 +21,9 @@ describe('Matrix validation', () => {
 
   it('assertMatrix rejects non-matrices and inconsistent lengths, naming the argument', () => {
     expect(() => assertMatrix({ rows: 2, cols: 2, data: [1, 2, 3, 4] }, 'x')).toThrow(/^x: is not a Matrix/);
-    expect(() => assertMatrix({ rows: 2, cols: 2, data: new Float32Array(3) }, 'w')).toThrow(/^w: data has 3 elements/);
+    expect(() => assertMatrix({ rows: 2, cols: 2, data: new Float32Array(3) }, 'w')).toThrow(
+      /^w: data has 3 elements/,
+    );
     expect(() => assertShape(zeros(2, 3), 'x', 2, 4)).toThrow(/has shape 2×3, expected 2×4/);
     expect(() => assertShape(zeros(2, 3), 'x', -1, 3)).not.toThrow();
   });
@@ -23,7 +35,9 @@ describe('Matrix validation', () => {
     m.data[9] = Number.NaN;
     expect(() => assertFinite(m, 'x')).toThrow(/x: contains Infinity at index 6 at row 1, col 2/);
     expect(firstNonFinite([1, 2, Number.NaN])).toBe(2);
-    expect(() => assertFinite(new Float32Array([0, Number.NaN]), 'signs')).toThrow(/signs: contains NaN at index 1/);
+    expect(() => assertFinite(new Float32Array([0, Number.NaN]), 'signs')).toThrow(
+      /signs: contains NaN at index 1/,
+    );
   });
 
   it('matmulABt and transpose agree with hand-computed products', () => {

@@ -20,10 +20,10 @@ function referenceStream(seed: number, count: number): number[] {
   for (let i = 0; i < count; i++) {
     out.push(Number(mul(rotl(mul(s[1]!, 5n), 7n), 9n)));
     const t = (s[1]! << 9n) & M;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
+    s[2]! ^= s[0];
+    s[3]! ^= s[1];
+    s[1]! ^= s[2];
+    s[0]! ^= s[3];
     s[2]! ^= t;
     s[3] = rotl(s[3]!, 11n);
   }
@@ -41,7 +41,9 @@ describe('Rng (xoshiro128** seeded by SplitMix32)', () => {
 
   it('gives the documented first values for seed 42 (see packages/core/README.md)', () => {
     const r = new Rng(42);
-    expect([r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32()]).toEqual([2837322924, 544945897, 479756282, 3500138142]);
+    expect([r.nextU32(), r.nextU32(), r.nextU32(), r.nextU32()]).toEqual([
+      2837322924, 544945897, 479756282, 3500138142,
+    ]);
   });
 
   it('is reproducible and seed-sensitive', () => {

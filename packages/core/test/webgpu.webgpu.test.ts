@@ -9,9 +9,13 @@ describe('getWebGPUDevice', () => {
     expect(ctx.adapterName.length).toBeGreaterThan(0);
     expect(['gpu', 'cpu-fallback', 'browser']).toContain(ctx.kind);
     // WebGPU's default is 256 invocations / 16 KiB workgroup storage; every adapter we run on offers more.
-    expect(ctx.limits.maxComputeInvocationsPerWorkgroup).toBe(ctx.adapter.limits.maxComputeInvocationsPerWorkgroup);
+    expect(ctx.limits.maxComputeInvocationsPerWorkgroup).toBe(
+      ctx.adapter.limits.maxComputeInvocationsPerWorkgroup,
+    );
     expect(ctx.limits.maxComputeWorkgroupStorageSize).toBe(ctx.adapter.limits.maxComputeWorkgroupStorageSize);
-    console.log(`webgpu adapter: ${ctx.adapterName} (${ctx.kind}), features: ${[...ctx.features].join(',') || 'none'}`);
+    console.log(
+      `webgpu adapter: ${ctx.adapterName} (${ctx.kind}), features: ${[...ctx.features].join(',') || 'none'}`,
+    );
   });
 
   it('runs a compute shader whose output equals the CPU computation', async () => {
@@ -24,14 +28,29 @@ describe('getWebGPUDevice', () => {
                if (g.x < arrayLength(&x)) { x[g.x] = x[g.x] * 2.0 + 1.0; }
              }`,
     });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const buf = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+    });
+    const buf = device.createBuffer({
+      size: n * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
     device.queue.writeBuffer(buf, 0, x);
-    const read = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const read = device.createBuffer({
+      size: n * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [{ binding: 0, resource: { buffer: buf } }],
+      }),
+    );
     pass.dispatchWorkgroups(Math.ceil(n / 64));
     pass.end();
     enc.copyBufferToBuffer(buf, 0, read, 0, n * 4);
@@ -47,7 +66,8 @@ describe('getWebGPUDevice', () => {
 
 describe('webgpu-util', () => {
   it('uploads, runs a cached pipeline on a 2-D grid, and reads back', async () => {
-    const { getPipeline, uploadMatrix, downloadMatrix, destroyGpuMatrix, dispatch, workgroupGrid } = await import('../src/backend/webgpu.js');
+    const { getPipeline, uploadMatrix, downloadMatrix, destroyGpuMatrix, dispatch, workgroupGrid } =
+      await import('../src/backend/webgpu.js');
     const { device } = await getWebGPUDevice();
     const code = `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
       @compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_id) l: vec3u) {
