@@ -1,6 +1,6 @@
 import { gemmError } from '@nq/quant-int4';
 import { describe, expect, it } from 'vitest';
-import { runKernelCell } from '../src/studies/kernel-study.js';
+import { KernelMemo, runKernelCell } from '../src/studies/kernel-study.js';
 import type { KernelCell } from '../src/sweep/cell.js';
 import { expandGrid } from '../src/sweep/grid.js';
 import { parseSweep } from '../src/sweep/load.js';
@@ -77,6 +77,13 @@ describe('kernel-level cell metrics', () => {
       expect(
         Math.abs(m.act_rel_mse! - rep.activation.sse / rep.activation.signal) / m.act_rel_mse!,
       ).toBeLessThan(1e-4);
+    }
+  });
+
+  it('gives the same numbers with the sweep memo (shared X, W, X·Wᵀ, X·R) as cell by cell', () => {
+    const memo = new KernelMemo(2);
+    for (const c of cells(['none', 'had', 'bhad16', 'ro'], ['int4-token', 'nvfp4'], ['none', 'rtn-int4-row'])) {
+      expect(runKernelCell(c, ops, memo).metrics).toEqual(runKernelCell(c, cpuOps()).metrics);
     }
   });
 

@@ -2,7 +2,7 @@ import type { Executor } from '../runner.js';
 import type { CellSpec } from '../sweep/cell.js';
 import type { Cell } from '../sweep/grid.js';
 import { cpuOps } from '../techniques/ops.js';
-import { runKernelCell } from './kernel-study.js';
+import { KernelMemo, runKernelCell } from './kernel-study.js';
 
 /**
  * The executor for every study kind, on the CPU backends. The model study (and with it @nq/model's
@@ -10,8 +10,9 @@ import { runKernelCell } from './kernel-study.js';
  */
 export function cpuExecutor(): Executor {
   const ops = cpuOps();
+  const memo = new KernelMemo();
   return async (spec: CellSpec, progress?: (msg: string) => void) => {
-    if (spec.study === 'kernel') return runKernelCell(spec, ops);
+    if (spec.study === 'kernel') return runKernelCell(spec, ops, memo);
     const { runModelCell } = await import('./model-study.js');
     return runModelCell(
       spec,

@@ -3,6 +3,7 @@ import type { KernelCell } from '../sweep/cell.js';
 import { syntheticActivations, syntheticWeights } from '../synthetic/profiles.js';
 import { activationStats } from '../synthetic/stats.js';
 import type { QuantDescriptor, RotationDescriptor } from '../techniques/catalog.js';
+import { canonicalJson } from '../util/canonical.js';
 import { matmulABtF64, relativeMse, sqnrDb } from './gemm.js';
 
 /** What a kernel cell needs from the technique packages (see techniques/ops.ts). */
@@ -37,19 +38,33 @@ export interface CellOutcome {
  * each also as SQNR in dB, plus the activation statistics of X and of XR (does R flatten outliers?).
  * Products are accumulated in float64.
  */
-export function runKernelCell(cell: KernelCell, ops: KernelOps): CellOutcome {
+export function runKernelCell(
+  cell: KernelCell,
+  ops: KernelOps,
+  memo: KernelMemo = new KernelMemo(),
+): CellOutcome {
   const t0 = performance.now();
-  const x = syntheticActivations(cell.data, cell.seed);
-  const w = syntheticWeights(cell.data, cell.seed);
-  const t1 = performance.now();
   const rotSeed = cell.seed;
-  const xr = ops.rotate(x, cell.rotation.spec, rotSeed);
-  const wr = ops.rotate(w, cell.rotation.spec, rotSeed);
+  const base = memo.get(`data:${canonicalJson(cell.data)}:${cell.seed}`, () => {
+    const x = syntheticActivations(cell.data, cell.seed);
+    const w = syntheticWeights(cell.data, cell.seed);
+    return { x, w, y: matmulABtF64(x, w), stats: activationStats(x) };
+  });
+  const { x, w, y } = base;
+  const t1 = performance.now();
+  const rotated = memo.get(
+    `rot:${canonicalJson(cell.data)}:${cell.seed}:${canonicalJson(cell.rotation)}`,
+    () => {
+      if (cell.rotation.spec.kind === 'none') return { xr: x, wr: w, stats: base.stats };
+      const xr = ops.rotate(x, cell.rotation.spec, rotSeed);
+      return { xr, wr: ops.rotate(w, cell.rotation.spec, rotSeed), stats: activationStats(xr) };
+    },
+  );
+  const { xr, wr } = rotated;
   const t2 = performance.now();
   const xq = cell.act.spec ? ops.quantize(xr, cell.act.spec) : xr;
   const wq = cell.weight.spec ? ops.quantize(wr, cell.weight.spec.quant) : wr;
   const t3 = performance.now();
-  const y = matmulABtF64(x, w);
   const yq = matmulABtF64(xq, wq);
   const t4 = performance.now();
 
@@ -64,8 +79,8 @@ export function runKernelCell(cell: KernelCell, ops: KernelOps): CellOutcome {
   }
   metrics.gemm_rel_mse = relativeMse(y, yq);
   metrics.gemm_sqnr_db = sqnrDb(metrics.gemm_rel_mse);
-  const sx = activationStats(x);
-  const sxr = cell.rotation.spec.kind === 'none' ? sx : activationStats(xr);
+  const sx = base.stats;
+  const sxr = rotated.stats;
   metrics.x_kurtosis = sx.kurtosis;
   metrics.xr_kurtosis = sxr.kurtosis;
   metrics.x_absmax_over_median = sx.absmax / sx.median_abs;
@@ -86,4 +101,28 @@ export function runKernelCell(cell: KernelCell, ops: KernelOps): CellOutcome {
     backend: ops.backend,
     ...(ops.adapter ? { adapter: ops.adapter } : {}),
   };
+}
+
+/**
+ * Inputs shared by consecutive cells — X, W and X·Wᵀ per (data, seed); X·R and W·R per rotation —
+ * kept for the next cells of a sweep (the grid is ordered seed → data → rotation → quantizers, so a
+ * handful of entries suffice). Every entry is a pure function of its key, so memoising changes no
+ * number; `nq reproduce` recomputes with an empty memo, which checks exactly that.
+ */
+export class KernelMemo {
+  private readonly entries = new Map<string, unknown>();
+  constructor(private readonly capacity = 6) {}
+
+  get<T>(key: string, make: () => T): T {
+    if (this.entries.has(key)) {
+      const v = this.entries.get(key) as T;
+      this.entries.delete(key); // most recently used last
+      this.entries.set(key, v);
+      return v;
+    }
+    const v = make();
+    this.entries.set(key, v);
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    return v;
+  }
 }
