@@ -50,7 +50,7 @@ export interface AdaCodecResult {
 }
 
 /** out = X·B for a block-diagonal B (rows × n, float32). */
-export function blockApply(x: Float32Array, rows: number, b: BlockOrthogonal, out = new Float32Array(rows * b.n), transpose = false): Float32Array {
+export function blockApply(x: Float32Array, rows: number, b: BlockOrthogonal, out: Float32Array = new Float32Array(rows * b.n), transpose = false): Float32Array {
   const { n, block, blocks } = b;
   const bb = block * block;
   const acc = new Float64Array(block);

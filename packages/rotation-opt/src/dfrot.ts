@@ -74,14 +74,14 @@ export function refineDfrot(x: Float32Array, rows: number, n: number, init: Arra
   if (w && w.length !== rows) throw new NqInputError('weights', `has ${w.length} entries for ${rows} tokens`, 'Pass one weight per calibration token.');
   const iters = opts.iterations ?? 20;
   if (!Number.isInteger(iters) || iters < 0) throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 20.');
-  let r = Float64Array.from(init);
+  let r: Float64Array = Float64Array.from(init);
   const z = new Float32Array(rows * n);
   const q = new Float32Array(rows * n);
   rotateRows(x, rows, n, r, z);
   quantize(z, rows, n, q);
   const loss = [lossOf(x, z, q, rows, n, w)];
   let best = 0;
-  let bestR = r;
+  let bestR: Float64Array = r;
   for (let it = 1; it <= iters; it++) {
     // (b) with the targets of (a) from the previous R, then (a) again for the loss and the next step.
     r = procrustesStep(x, q, rows, n, w);

@@ -5,3 +5,4 @@ export * from './massive.js';
 export * from './dfrot.js';
 export * from './cayley.js';
 export * from './adacodec.js';
+export * from './pipeline.js';
