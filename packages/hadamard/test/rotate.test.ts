@@ -156,8 +156,10 @@ describe('definitions', () => {
   it('WebAssembly SIMD and plain TypeScript kernels agree with the dense product (both directions, in and out of place)', async () => {
     const { wasmFwht } = await import('../src/cpu/index.js');
     expect(wasmFwht()).not.toBeNull(); // Node ≥ 16 has WebAssembly SIMD: the fast path must really run here
-    for (const n of [16, 32, 256, 2048]) {
-      const spec = randomHadamard(n, n);
+    const cases = [16, 32, 256, 2048].map((n) => randomHadamard(n, n));
+    cases.push(blockHadamard(256, 64, 5), blockHadamard(256, 32), randomHadamard(768, 6), blockHadamard(1536, 768), randomHadamard(172 * 8, 7), randomHadamard(28 * 16, 8));
+    for (const spec of cases) {
+      const n = spec.dim;
       const x = gaussian(37, n, n + 1); // not a multiple of the batch: exercises the tail batch
       const dense = matmul(x, toDense(spec));
       for (const simd of [true, false]) {
@@ -215,6 +217,8 @@ describe('bad input → typed errors', () => {
     const cases: RotationSpec[] = [
       blockHadamard(48, 12, 1),
       randomHadamard(64, 2),
+      randomHadamard(96, 9),
+      blockHadamard(128, 32, 10),
       randomBlockOrthogonal(16, 4, 3),
       cascade(identity(32), randomHadamard(32, 4)),
       blockHadamard(56, 28),

@@ -61,15 +61,9 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
   const n = rot.dim;
   const inverse = options.inverse === true;
   const only = rot.stages.length === 1 ? rot.stages[0]! : null;
-  if (
-    only &&
-    only.kind === 'hadamard' &&
-    only.m === 1 &&
-    only.p === n &&
-    n >= 16 &&
-    n <= 16384 &&
-    options.simd !== false
-  ) {
+  // WebAssembly SIMD for single Hadamard stages with chunks of ≥ 4 (vec4) — power of two, block
+  // diagonal or Kronecker; cascades and orthogonal stages take the TypeScript row path.
+  if (only && only.kind === 'hadamard' && only.p >= 4 && only.block <= 1 << 16 && n <= 1 << 20 && options.simd !== false) {
     const w = wasmFwht();
     if (w) {
       rotateWasm(w, x, out, only, n, inverse, check && !inPlace);
@@ -140,46 +134,58 @@ function transposeBlocked(m: Matrix): Matrix {
 const WASM_BATCH_FLOATS = 16384;
 
 /**
- * Full-row power-of-two stage on the WebAssembly SIMD kernel: copy a batch of rows into the module's
- * memory, transform there (signs·scale fused into its first pass), copy out. Inverse (x·Rᵀ =
- * x·H/√n·D): transform with the plain scale, then multiply by the signs while copying out.
+ * One Hadamard stage (any block: power of two or Kronecker m·p, p ≥ 4) on the WebAssembly SIMD
+ * kernels: copy a batch of rows into the module's memory, transform there, copy out.
+ *   forward: every p-chunk gets fwht with signs·scale fused (one call for the whole batch when the
+ *            stage is a full-row power of two or has no signs), then mix (H_m) per block;
+ *   inverse: mix with H_mᵀ, fwht with the plain scale, signs multiplied while copying out.
+ * Module memory: [0, n) pre-multiplier, [n, 2n) signs for after, then H_m (m²), scratch (b), batch.
  */
-function rotateWasm(
-  w: WasmFwht,
-  x: Matrix,
-  out: Matrix,
-  st: CompiledStage,
-  n: number,
-  inverse: boolean,
-  check: boolean,
-): void {
+function rotateWasm(w: WasmFwht, x: Matrix, out: Matrix, st: CompiledStage, n: number, inverse: boolean, check: boolean): void {
+  const { m, p, block: b } = st;
   const rowsPerBatch = Math.max(1, Math.floor(WASM_BATCH_FLOATS / n));
-  const needBytes = (2 * n + rowsPerBatch * n) * 4;
-  if (w.memory.buffer.byteLength < needBytes)
-    w.memory.grow(Math.ceil((needBytes - w.memory.buffer.byteLength) / 65536));
+  const hOff = 2 * n;
+  const scrOff = hOff + m * m;
+  const dataOff = scrOff + (m > 1 ? b : 0);
+  const needBytes = (dataOff + rowsPerBatch * n) * 4;
+  if (w.memory.buffer.byteLength < needBytes) w.memory.grow(Math.ceil((needBytes - w.memory.buffer.byteLength) / 65536));
   const mem = new Float32Array(w.memory.buffer);
-  // [0, n): multiplier before the transform; [n, 2n): signs for after (inverse); then the batch.
   for (let i = 0; i < n; i++) {
     const sgn = st.signs ? st.signs[i]! : 1;
     mem[i] = inverse ? st.scale : sgn * st.scale;
     mem[n + i] = sgn;
   }
-  const dataOff = 2 * n;
+  if (m > 1) mem.set(st.hm!, hOff);
+  const uniformPre = inverse || st.signs === null; // the pre-multiplier is the same for every chunk
   const postSigns = inverse && st.signs !== null;
   for (let r0 = 0; r0 < x.rows; r0 += rowsPerBatch) {
     const rows = Math.min(rowsPerBatch, x.rows - r0);
     const off = r0 * n;
     const len = rows * n;
     mem.set(x.data.subarray(off, off + len), dataOff);
-    w.fwht(dataOff * 4, n, rows, 0);
-    if (check) {
+    if (m === 1 && (p === n || uniformPre)) {
+      w.fwht(dataOff * 4, p, len / p, 0);
+    } else {
       for (let r = 0; r < rows; r++) {
-        const v = mem[dataOff + r * n]!;
-        if (v - v !== 0) {
-          const bad = firstNonFiniteIn(x.data, off + r * n, n);
-          if (bad >= 0) throwNonFinite(x, off + r * n + bad);
+        for (let blk = 0; blk < n; blk += b) {
+          const at = dataOff + r * n + blk;
+          if (inverse && m > 1) w.mix(at * 4, scrOff * 4, hOff * 4, m, p, 1);
+          if (uniformPre) w.fwht(at * 4, p, m, 0);
+          else for (let c = 0; c < b; c += p) w.fwht((at + c) * 4, p, 1, (blk + c) * 4);
+          if (!inverse && m > 1) w.mix(at * 4, scrOff * 4, hOff * 4, m, p, 0);
         }
       }
+    }
+    if (check) {
+      // A NaN/Inf input makes the first output of its block non-finite.
+      for (let r = 0; r < rows; r++)
+        for (let blk = 0; blk < n; blk += b) {
+          const v = mem[dataOff + r * n + blk]!;
+          if (v - v !== 0) {
+            const bad = firstNonFiniteIn(x.data, off + r * n, n);
+            if (bad >= 0) throwNonFinite(x, off + r * n + bad);
+          }
+        }
     }
     if (postSigns) {
       const o = out.data;

@@ -65,6 +65,10 @@ const op = {
     ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
   ],
   fadd: [0xfd, 0xe4, 0x01],
+  sub: [0x6b],
+  select: [0x1b],
+  f32load: [0x2a, 0x02, 0x00],
+  splat: [0xfd, 0x13],
   fsub: [0xfd, 0xe5, 0x01],
   fmul: [0xfd, 0xe6, 0x01],
 };
@@ -280,18 +284,86 @@ function body(): number[] {
   return [...uleb(fn.length), ...fn];
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])]]));
-  const func = section(3, vec([uleb(0)]));
+/**
+ * mix(blk, scr, hp, m, p, tr): the H_m factor of one Kronecker block (m chunks of p floats at `blk`):
+ * row a2 of the result = Σ_a h·chunk_a with h = H[a][a2] (tr = 0) or H[a2][a] (tr = 1) read as f32
+ * from `hp`, accumulated in `scr` (m·p floats) with f32x4 multiply-adds, then copied back to `blk`.
+ */
+function mixBody(): number[] {
+  // params 0 blk, 1 scr, 2 hp, 3 m, 4 p, 5 tr; i32 6 pb, 7 a2, 8 a, 9 dst0, 10 i, 11 j, 12 end; v128 13 hv, 14 zero
+  const [BLK, SCR, HP, M, PP, TR, PB, A2, AA, DST0, II, JJ, EE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const HV = 13;
+  const code: number[] = [
+    ...op.get(PP), ...op.i32(4), ...op.mul, ...op.set(PB),
+    ...op.i32(0), ...op.set(A2),
+    ...op.loop, // a2
+    ...op.get(SCR), ...op.get(A2), ...op.get(PB), ...op.mul, ...op.add, ...op.set(DST0),
+    // zero the accumulator row
+    ...op.get(DST0), ...op.set(II), ...op.get(DST0), ...op.get(PB), ...op.add, ...op.set(EE),
+    ...op.loop,
+    ...op.get(II), ...op.vconst([0, 0, 0, 0]), ...op.store,
+    ...op.get(II), ...op.i32(16), ...op.add, ...op.set(II),
+    ...op.get(II), ...op.get(EE), ...op.ltU, ...op.brIf(0),
+    ...op.end,
+    ...op.i32(0), ...op.set(AA),
+    ...op.loop, // a
+    // h index: tr ? a2·m + a : a·m + a2
+    ...op.get(HP),
+    ...op.get(A2), ...op.get(M), ...op.mul, ...op.get(AA), ...op.add,
+    ...op.get(AA), ...op.get(M), ...op.mul, ...op.get(A2), ...op.add,
+    ...op.get(TR), ...op.select,
+    ...op.i32(4), ...op.mul, ...op.add, ...op.f32load, ...op.splat, ...op.set(HV),
+    ...op.get(DST0), ...op.set(II),
+    ...op.get(BLK), ...op.get(AA), ...op.get(PB), ...op.mul, ...op.add, ...op.set(JJ),
+    ...op.loop,
+    ...op.get(II), ...op.get(II), ...op.load, ...op.get(JJ), ...op.load, ...op.get(HV), ...op.fmul, ...op.fadd, ...op.store,
+    ...op.get(II), ...op.i32(16), ...op.add, ...op.set(II),
+    ...op.get(JJ), ...op.i32(16), ...op.add, ...op.set(JJ),
+    ...op.get(II), ...op.get(EE), ...op.ltU, ...op.brIf(0),
+    ...op.end,
+    ...op.get(AA), ...op.i32(1), ...op.add, ...op.set(AA),
+    ...op.get(AA), ...op.get(M), ...op.ltU, ...op.brIf(0),
+    ...op.end, // a
+    ...op.get(A2), ...op.i32(1), ...op.add, ...op.set(A2),
+    ...op.get(A2), ...op.get(M), ...op.ltU, ...op.brIf(0),
+    ...op.end, // a2
+    // copy back
+    ...op.get(SCR), ...op.set(II), ...op.get(BLK), ...op.set(JJ),
+    ...op.get(SCR), ...op.get(M), ...op.get(PB), ...op.mul, ...op.add, ...op.set(EE),
+    ...op.loop,
+    ...op.get(JJ), ...op.get(II), ...op.load, ...op.store,
+    ...op.get(II), ...op.i32(16), ...op.add, ...op.set(II),
+    ...op.get(JJ), ...op.i32(16), ...op.add, ...op.set(JJ),
+    ...op.get(II), ...op.get(EE), ...op.ltU, ...op.brIf(0),
+    ...op.end,
+  ];
+  const locals = vec([
+    [...uleb(7), I32],
+    [...uleb(2), V128],
+  ]);
+  const fn = [...locals, ...code, ...op.end];
+  return [...uleb(fn.length), ...fn];
+}
+
+export function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const type = section(
+    1,
+    vec([
+      [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])],
+      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
+    ]),
+  );
+  const func = section(3, vec([uleb(0), uleb(1)]));
   const memory = section(5, vec([[0x00, ...uleb(4)]])); // 4 pages (256 KiB) to start, grown on demand
   const exp = section(
     7,
     vec([
       [...str('fwht'), 0x00, ...uleb(0)],
+      [...str('mix'), 0x00, ...uleb(1)],
       [...str('mem'), 0x02, ...uleb(0)],
     ]),
   );
-  const code = section(10, vec([body()]));
+  const code = section(10, vec([body(), mixBody()]));
   return new Uint8Array([
     0x00,
     0x61,
@@ -312,6 +384,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 export interface WasmFwht {
   memory: WebAssembly.Memory;
   fwht: (ptr: number, n: number, count: number, sptr: number) => void;
+  mix: (blk: number, scr: number, hp: number, m: number, p: number, transposed: number) => void;
 }
 
 let instance: WasmFwht | null | undefined;
@@ -326,8 +399,8 @@ export function wasmFwht(): WasmFwht | null {
       return null;
     }
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    const e = inst.exports as unknown as { fwht: WasmFwht['fwht']; mem: WebAssembly.Memory };
-    instance = { memory: e.mem, fwht: e.fwht };
+    const e = inst.exports as unknown as { fwht: WasmFwht['fwht']; mix: WasmFwht['mix']; mem: WebAssembly.Memory };
+    instance = { memory: e.mem, fwht: e.fwht, mix: e.mix };
   } catch {
     instance = null;
   }
