@@ -4,40 +4,82 @@
  */
 
 /**
- * In-place lower Cholesky (Cholesky–Banachiewicz, row by row: every inner loop is a dot product of
- * two contiguous row prefixes). On success the lower triangle holds L with A = L·Lᵀ and the strict
- * upper triangle is zeroed; returns -1. When a pivot is not positive (A not positive definite in
- * floating point) it stops and returns that pivot's index; `a` is then partially overwritten.
+ * In-place lower Cholesky, blocked (right-looking, panels of NB columns) so the O(n³) trailing
+ * update streams cache-resident panel rows instead of the whole matrix. On success the lower
+ * triangle holds L with A = L·Lᵀ and the strict upper triangle is zeroed; returns -1. When a pivot
+ * is not positive (A not positive definite in floating point) it stops and returns that pivot's
+ * index; `a` is then partially overwritten.
  */
 export function choleskyLowerInPlace(a: Float64Array, n: number): number {
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    for (let j = 0; j <= i; j++) {
+  const NB = 48;
+  for (let k0 = 0; k0 < n; k0 += NB) {
+    const k1 = Math.min(k0 + NB, n);
+    // 1. factor the diagonal block and the panel below it (unblocked, left-looking within the panel:
+    //    the trailing update from earlier panels has already been applied)
+    for (let j = k0; j < k1; j++) {
       const rj = j * n;
-      let s = a[ri + j]!;
-      // s -= Σ_k<j L[i,k]·L[j,k], unrolled by 4
-      let k = 0;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (; k + 3 < j; k += 4) {
-        s0 += a[ri + k]! * a[rj + k]!;
-        s1 += a[ri + k + 1]! * a[rj + k + 1]!;
-        s2 += a[ri + k + 2]! * a[rj + k + 2]!;
-        s3 += a[ri + k + 3]! * a[rj + k + 3]!;
-      }
-      for (; k < j; k++) s0 += a[ri + k]! * a[rj + k]!;
-      s -= s0 + s1 + s2 + s3;
-      if (j === i) {
-        if (!(s > 0) || !Number.isFinite(s)) return i;
-        a[ri + i] = Math.sqrt(s);
-      } else {
-        a[ri + j] = s / a[rj + j]!;
+      let d = a[rj + j]!;
+      for (let k = k0; k < j; k++) d -= a[rj + k]! * a[rj + k]!;
+      if (!(d > 0) || !Number.isFinite(d)) return j;
+      const ljj = Math.sqrt(d);
+      a[rj + j] = ljj;
+      const inv = 1 / ljj;
+      for (let i = j + 1; i < n; i++) {
+        const ri = i * n;
+        let s = a[ri + j]!;
+        for (let k = k0; k < j; k++) s -= a[ri + k]! * a[rj + k]!;
+        a[ri + j] = s * inv;
       }
     }
-    for (let j = i + 1; j < n; j++) a[ri + j] = 0;
+    // 2. trailing update A[i, j] −= Σ_{k∈panel} L[i,k]·L[j,k] for k1 ≤ j ≤ i (lower triangle),
+    //    two rows i at a time, two columns j at a time (2×2 register tile)
+    for (let i = k1; i < n; i += 2) {
+      const ri = i * n;
+      const two = i + 1 < n;
+      const ri1 = ri + n;
+      for (let j = k1; j <= (two ? i + 1 : i); j += 2) {
+        const rj = j * n;
+        const jTwo = j + 1 <= (two ? i + 1 : i);
+        const rj1 = rj + n;
+        let s00 = 0;
+        let s01 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        if (two && jTwo) {
+          // the common case: a full 2×2 tile, no branches in the inner loop
+          for (let k = k0; k < k1; k++) {
+            const ai = a[ri + k]!;
+            const ai1 = a[ri1 + k]!;
+            const bj = a[rj + k]!;
+            const bj1 = a[rj1 + k]!;
+            s00 += ai * bj;
+            s01 += ai * bj1;
+            s10 += ai1 * bj;
+            s11 += ai1 * bj1;
+          }
+        } else {
+          for (let k = k0; k < k1; k++) {
+            const ai = a[ri + k]!;
+            const bj = a[rj + k]!;
+            s00 += ai * bj;
+            if (jTwo) s01 += ai * a[rj1 + k]!;
+            if (two) {
+              const ai1 = a[ri1 + k]!;
+              s10 += ai1 * bj;
+              if (jTwo) s11 += ai1 * a[rj1 + k]!;
+            }
+          }
+        }
+        if (j <= i) a[ri + j] -= s00;
+        if (jTwo && j + 1 <= i) a[ri + j + 1] -= s01;
+        if (two) {
+          a[ri1 + j] -= s10;
+          if (jTwo) a[ri1 + j + 1] -= s11;
+        }
+      }
+    }
   }
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) a[i * n + j] = 0;
   return -1;
 }
 
@@ -60,22 +102,33 @@ export function upperCholeskyOfInverse(h: Float64Array, n: number): { u: Float64
   }
   const bad = choleskyLowerInPlace(r, n);
   if (bad >= 0) return { failedAt: n - 1 - bad };
-  // Invert L' (lower) in place into X = L'⁻¹ (lower), column by column via forward substitution on
-  // rows: X[i,j] = −(Σ_{k=j}^{i−1} L[i,k]·X[k,j]) / L[i,i] for j < i, X[i,i] = 1/L[i,i].
-  // Row-oriented: row i of X depends on rows < i of X; keep X in a separate array for clarity.
+  // X = L'⁻¹ (lower) by forward substitution, NB columns at a time: for columns [c0, c1) and every
+  // row i ≥ c0, X[i, c] = (δ_ic − Σ_{c0 ≤ k < i} L[i,k]·X[k,c]) / L[i,i] (X[k, c] = 0 for k < c).
+  // The block's X rows live in a small contiguous panel, so the inner axpy stays in cache.
   const x = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const ri = i * n;
-    const inv = 1 / r[ri + i]!;
-    // x[i, 0..i-1] = −inv · Σ_k<i L[i,k]·X[k, 0..k]   (X[k, j] = 0 for j > k)
-    for (let k = 0; k < i; k++) {
-      const l = r[ri + k]!;
-      if (l === 0) continue;
-      const rk = k * n;
-      for (let j = 0; j <= k; j++) x[ri + j] += l * x[rk + j]!;
+  const NB = 64;
+  const panel = new Float64Array(n * NB);
+  const acc = new Float64Array(NB);
+  for (let c0 = 0; c0 < n; c0 += NB) {
+    const c1 = Math.min(c0 + NB, n);
+    const nb = c1 - c0;
+    for (let i = c0; i < n; i++) {
+      const ri = i * n;
+      acc.fill(0, 0, nb);
+      for (let k = c0; k < i; k++) {
+        const l = r[ri + k]!;
+        if (l === 0) continue;
+        const pk = (k - c0) * nb;
+        for (let c = 0; c < nb; c++) acc[c] += l * panel[pk + c]!;
+      }
+      const inv = 1 / r[ri + i]!;
+      const pi = (i - c0) * nb;
+      for (let c = 0; c < nb; c++) {
+        const col = c0 + c;
+        panel[pi + c] = col > i ? 0 : ((col === i ? 1 : 0) - acc[c]!) * inv;
+      }
+      for (let c = 0; c < nb; c++) x[ri + c0 + c] = panel[pi + c]!;
     }
-    for (let j = 0; j < i; j++) x[ri + j] = -x[ri + j]! * inv;
-    x[ri + i] = inv;
   }
   // U = M⁻¹ = J·L'⁻¹·J: U[i,j] = X[n-1-i, n-1-j]; X lower ⇒ U upper.
   const u = r; // reuse storage
