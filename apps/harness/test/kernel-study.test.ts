@@ -82,7 +82,11 @@ describe('kernel-level cell metrics', () => {
 
   it('gives the same numbers with the sweep memo (shared X, W, X·Wᵀ, X·R) as cell by cell', () => {
     const memo = new KernelMemo(2);
-    for (const c of cells(['none', 'had', 'bhad16', 'ro'], ['int4-token', 'nvfp4'], ['none', 'rtn-int4-row'])) {
+    for (const c of cells(
+      ['none', 'had', 'bhad16', 'ro'],
+      ['int4-token', 'nvfp4'],
+      ['none', 'rtn-int4-row'],
+    )) {
       expect(runKernelCell(c, ops, memo).metrics).toEqual(runKernelCell(c, cpuOps()).metrics);
     }
   });

@@ -47,7 +47,7 @@ describe('sweep files: precise errors', () => {
   it('names unknown fields and the fields that are allowed there', () => {
     const m = bad('keys.yaml', `name: x\nseed: 3\n${OK_KERNEL}  rotation: [had]\n`);
     expect(m).toContain('(top level): unknown field(s) "seed"');
-    expect(m).toMatch(/allowed: name, description, kind, hypothesis, verdict, seeds, kernel, model/);
+    expect(m).toMatch(/allowed: name, description, kind, hypothesis, verdict, seeds, kernel, layers, model/);
     expect(m).toContain(
       'kernel: unknown field(s) "rotation"; allowed: data, rotations, act, weight, tokens, channels, out',
     );
@@ -61,7 +61,9 @@ describe('sweep files: precise errors', () => {
   });
 
   it('checks rules across fields: a study is required, blocks fit the channels, a verdict needs a hypothesis', () => {
-    expect(bad('empty.yaml', 'name: x\n')).toContain('a sweep needs a kernel study, a model study, or both');
+    expect(bad('empty.yaml', 'name: x\n')).toContain(
+      'a sweep needs a kernel, layers or model study (or several)',
+    );
     expect(
       bad(
         'block.yaml',

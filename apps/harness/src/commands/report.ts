@@ -160,6 +160,8 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
         '',
         kt,
       );
+    const lt = kernelPivot(rows, true, 'layer');
+    if (lt) md.push('Layer level, real activations and weights — SQNR in dB, mean over seeds:', '', lt);
     const mt = modelTable(rows, true);
     if (mt) md.push('Model level:', '', mt);
     const plots: [string, string | null][] = [

@@ -126,11 +126,14 @@ export async function sweepCommand(
     const ids = new Set(avail.cells.map((c) => c.id));
     const rows = store.latest().filter((r) => ids.has(r.cell));
     const kt = kernelPivot(rows);
+    const lt = kernelPivot(rows, false, 'layer');
     const mt = modelTable(rows);
     if (kt)
       print(
         `\n${sweep.name} — kernel level (synthetic activations; SQNR dB, higher is better; mean over seeds)\n${kt}`,
       );
+    if (lt)
+      print(`\n${sweep.name} — layer level (real activations and weights; SQNR dB, higher is better)\n${lt}`);
     if (mt) print(`\n${sweep.name} — model level\n${mt}`);
     print(
       `\n${summary.computed} computed, ${summary.skipped} already stored, ${rows.length}/${avail.cells.length} cells in ${path.relative(process.cwd(), storeFile) || storeFile}` +

@@ -19,14 +19,20 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
-const kernelRows = (rows: ResultRow[]) => rows.filter((r) => r.spec.study === 'kernel');
+const kernelRows = (rows: ResultRow[]) =>
+  rows.filter((r) => r.spec.study === 'kernel' || r.spec.study === 'layer');
+/** What a kernel or layer row was measured on, for facets and legends. */
+const sourceOf = (r: ResultRow) =>
+  r.spec.study === 'layer' ? `${r.labels.model} L${r.labels.layer} ${r.labels.tap}` : r.labels.data!;
+const channelsOf = (r: ResultRow) =>
+  r.spec.study === 'kernel' ? (r.spec as KernelCell).data.channels : (r.metrics.channels ?? Number.NaN);
 
 /** Block-size index: none → 1, bhad<b> → b, had → channels (the full transform). ro is not a block structure. */
 function blockOf(r: ResultRow): number | null {
   const spec = (r.spec as KernelCell).rotation.spec;
   if (spec.kind === 'none') return 1;
   if (spec.kind === 'block-hadamard') return spec.block;
-  if (spec.kind === 'hadamard') return (r.spec as KernelCell).data.channels;
+  if (spec.kind === 'hadamard') return channelsOf(r);
   return null;
 }
 
@@ -43,7 +49,7 @@ export async function paretoPlot(rows: ResultRow[]): Promise<string | null> {
       error: r.metrics.gemm_rel_mse!,
       rotation: r.labels.rotation,
       quantizer: `${r.labels.act}${r.labels.weight !== 'none' ? ` / ${r.labels.weight}` : ''}`,
-      data: r.labels.data,
+      data: sourceOf(r),
     }));
   const modelPts = rows
     .filter(
@@ -114,7 +120,7 @@ export async function blockSpectrumPlot(rows: ResultRow[]): Promise<string | nul
       block: b!,
       sqnr: r.metrics.act_sqnr_db ?? r.metrics.gemm_sqnr_db!,
       quantizer: r.labels.act !== 'none' ? r.labels.act : `W ${r.labels.weight}`,
-      data: r.labels.data,
+      data: sourceOf(r),
       seed: r.labels.seed,
     }));
   if (new Set(pts.map((p) => p.block)).size < 3) return null;
@@ -162,13 +168,13 @@ export async function statsPlot(
       ? []
       : [
           {
-            source: r.labels.data!,
+            source: sourceOf(r),
             rotation: r.labels.rotation!,
             stage: 'after rotation',
             kurtosis: r.metrics.xr_kurtosis!,
           },
           {
-            source: r.labels.data!,
+            source: sourceOf(r),
             rotation: r.labels.rotation!,
             stage: 'before',
             kurtosis: r.metrics.x_kurtosis!,

@@ -34,37 +34,37 @@ export function mean(xs: number[]): number {
  * rotation, each entry the SQNR in dB (higher is better) averaged over seeds — of the GEMM output
  * when a weight quantizer is set, else of the activations.
  */
-export function kernelPivot(rows: ResultRow[], markdown = false): string {
-  const k = rows.filter((r) => r.spec.study === 'kernel');
+export function kernelPivot(
+  rows: ResultRow[],
+  markdown = false,
+  study: 'kernel' | 'layer' = 'kernel',
+): string {
+  const k = rows.filter((r) => r.spec.study === study);
   if (k.length === 0) return '';
   const rots = unique(k.map((r) => r.labels.rotation!));
-  const keyOf = (r: ResultRow) => `${r.labels.data}\u0000${r.labels.act}\u0000${r.labels.weight}`;
+  // Every label but rotation (the columns), seed (averaged) and study names a row of the pivot.
+  const axes = Object.keys(k[0]!.labels).filter((l) => l !== 'rotation' && l !== 'seed' && l !== 'study');
   const groups = new Map<string, ResultRow[]>();
   for (const r of k) {
-    const key = keyOf(r);
+    const key = axes.map((a) => r.labels[a]).join('\u0000');
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(r);
   }
-  const header = ['data', 'act', 'weight', 'metric', ...rots, 'seeds'];
+  const header = [...axes, 'metric', ...rots, 'seeds'];
   const body: string[][] = [];
   for (const [key, rs] of groups) {
-    const [data, act, weight] = key.split('\u0000') as [string, string, string];
+    const vals = key.split('\u0000');
+    const act = rs[0]!.labels.act;
+    const weight = rs[0]!.labels.weight;
     const metric = weight !== 'none' || act === 'none' ? 'gemm_sqnr_db' : 'act_sqnr_db';
-    const cells = rots.map((rot) =>
-      fmt(
-        mean(
-          rs
-            .filter((r) => r.labels.rotation === rot)
-            .map((r) => r.metrics[metric]!)
-            .filter((v) => v !== undefined),
-        ),
-        1,
-      ),
-    );
+    const cells = rots.map((rot) => {
+      const v = rs
+        .filter((r) => r.labels.rotation === rot && r.metrics[metric] !== undefined)
+        .map((r) => r.metrics[metric]!);
+      return v.length ? fmt(mean(v), 1) : '';
+    });
     body.push([
-      data,
-      act,
-      weight,
+      ...vals,
       metric.replace('_sqnr_db', ' SQNR dB'),
       ...cells,
       String(unique(rs.map((r) => r.labels.seed!)).length),

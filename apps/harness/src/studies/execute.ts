@@ -13,6 +13,10 @@ export function cpuExecutor(): Executor {
   const memo = new KernelMemo();
   return async (spec: CellSpec, progress?: (msg: string) => void) => {
     if (spec.study === 'kernel') return runKernelCell(spec, ops, memo);
+    if (spec.study === 'layer') {
+      const { runLayerCell } = await import('./layer-study.js');
+      return runLayerCell(spec, ops, memo);
+    }
     const { runModelCell } = await import('./model-study.js');
     return runModelCell(
       spec,
@@ -33,7 +37,7 @@ export function filterAvailable(cells: Cell[]): { cells: Cell[]; notes: string[]
   const out: Cell[] = [];
   for (const c of cells) {
     const why =
-      c.spec.study === 'kernel'
+      c.spec.study !== 'model'
         ? (ops.unavailable(c.spec.rotation.spec, c.spec.act.spec) ??
           ops.unavailable(null, c.spec.weight.spec?.quant ?? null))
         : null;

@@ -1,7 +1,7 @@
 import type { Matrix } from '@nq/core';
 import type { KernelCell } from '../sweep/cell.js';
 import { syntheticActivations, syntheticWeights } from '../synthetic/profiles.js';
-import { activationStats } from '../synthetic/stats.js';
+import { type ActivationStats, activationStats } from '../synthetic/stats.js';
 import type { QuantDescriptor, RotationDescriptor } from '../techniques/catalog.js';
 import { canonicalJson } from '../util/canonical.js';
 import { matmulABtF64, relativeMse, sqnrDb } from './gemm.js';
@@ -44,39 +44,73 @@ export function runKernelCell(
   memo: KernelMemo = new KernelMemo(),
 ): CellOutcome {
   const t0 = performance.now();
-  const rotSeed = cell.seed;
-  const base = memo.get(`data:${canonicalJson(cell.data)}:${cell.seed}`, () => {
-    const x = syntheticActivations(cell.data, cell.seed);
-    const w = syntheticWeights(cell.data, cell.seed);
-    return { x, w, y: matmulABtF64(x, w), stats: activationStats(x) };
-  });
-  const { x, w, y } = base;
-  const t1 = performance.now();
-  const rotated = memo.get(
-    `rot:${canonicalJson(cell.data)}:${cell.seed}:${canonicalJson(cell.rotation)}`,
-    () => {
-      if (cell.rotation.spec.kind === 'none') return { xr: x, wr: w, stats: base.stats };
-      const xr = ops.rotate(x, cell.rotation.spec, rotSeed);
-      return { xr, wr: ops.rotate(w, cell.rotation.spec, rotSeed), stats: activationStats(xr) };
-    },
+  const key = `data:${canonicalJson(cell.data)}:${cell.seed}`;
+  const base = memo.get(key, () =>
+    pairInputs(syntheticActivations(cell.data, cell.seed), syntheticWeights(cell.data, cell.seed)),
   );
+  const t1 = performance.now();
+  const out = measurePair(base, key, cell, ops, memo);
+  out.timings.data_ms = t1 - t0;
+  out.timings.total_ms = performance.now() - t0;
+  return { ...out, seeds: { data: cell.seed, rotation: cell.seed }, files: [] };
+}
+
+/** X, W, the exact product X·Wᵀ and X's statistics: what every cell on this pair shares. */
+export interface PairInputs {
+  x: Matrix;
+  w: Matrix;
+  y: Float64Array;
+  stats: ActivationStats;
+}
+
+export function pairInputs(x: Matrix, w: Matrix): PairInputs {
+  return { x, w, y: matmulABtF64(x, w), stats: activationStats(x) };
+}
+
+/** The technique axes of a cell (kernel or layer level). */
+export interface PairAxes {
+  rotation: KernelCell['rotation'];
+  act: KernelCell['act'];
+  weight: KernelCell['weight'];
+  seed: number;
+}
+
+/**
+ * The metrics of one (rotation, act quantizer, weight quantizer, seed) on a pair (X, W): see
+ * runKernelCell. `pairKey` identifies the pair in the memo (X·R and W·R are shared across quantizers).
+ */
+export function measurePair(
+  base: PairInputs,
+  pairKey: string,
+  axes: PairAxes,
+  ops: KernelOps,
+  memo: KernelMemo,
+): Omit<CellOutcome, 'seeds' | 'files'> {
+  const t1 = performance.now();
+  const { x, w, y } = base;
+  const rotated = memo.get(`rot:${pairKey}:${axes.seed}:${canonicalJson(axes.rotation)}`, () => {
+    if (axes.rotation.spec.kind === 'none') return { xr: x, wr: w, stats: base.stats };
+    const xr = ops.rotate(x, axes.rotation.spec, axes.seed);
+    return { xr, wr: ops.rotate(w, axes.rotation.spec, axes.seed), stats: activationStats(xr) };
+  });
   const { xr, wr } = rotated;
   const t2 = performance.now();
-  const xq = cell.act.spec ? ops.quantize(xr, cell.act.spec) : xr;
-  const wq = cell.weight.spec ? ops.quantize(wr, cell.weight.spec.quant) : wr;
+  const xq = axes.act.spec ? ops.quantize(xr, axes.act.spec) : xr;
+  const wq = axes.weight.spec ? ops.quantize(wr, axes.weight.spec.quant) : wr;
   const t3 = performance.now();
   const yq = matmulABtF64(xq, wq);
   const t4 = performance.now();
 
   const metrics: Record<string, number> = {};
-  if (cell.act.spec) {
+  if (axes.act.spec) {
     metrics.act_rel_mse = relativeMse(xr.data, xq.data);
     metrics.act_sqnr_db = sqnrDb(metrics.act_rel_mse);
   }
-  if (cell.weight.spec) {
+  if (axes.weight.spec) {
     metrics.w_rel_mse = relativeMse(wr.data, wq.data);
     metrics.w_sqnr_db = sqnrDb(metrics.w_rel_mse);
   }
+  metrics.channels = x.cols;
   metrics.gemm_rel_mse = relativeMse(y, yq);
   metrics.gemm_sqnr_db = sqnrDb(metrics.gemm_rel_mse);
   const sx = base.stats;
@@ -90,14 +124,12 @@ export function runKernelCell(
   return {
     metrics,
     timings: {
-      data_ms: t1 - t0,
+      data_ms: 0,
       rotate_ms: t2 - t1,
       quantize_ms: t3 - t2,
       gemm_ms: t4 - t3,
-      total_ms: performance.now() - t0,
+      total_ms: performance.now() - t1,
     },
-    seeds: { data: cell.seed, rotation: rotSeed },
-    files: [],
     backend: ops.backend,
     ...(ops.adapter ? { adapter: ops.adapter } : {}),
   };
@@ -112,6 +144,14 @@ export function runKernelCell(
 export class KernelMemo {
   private readonly entries = new Map<string, unknown>();
   constructor(private readonly capacity = 6) {}
+
+  private readonly pinned = new Map<string, unknown>();
+
+  /** Never evicted: loaded models and captured activations (a sweep has only a few sources). */
+  async pinnedAsync<T>(key: string, make: () => Promise<T>): Promise<T> {
+    if (!this.pinned.has(key)) this.pinned.set(key, await make());
+    return this.pinned.get(key) as T;
+  }
 
   get<T>(key: string, make: () => T): T {
     if (this.entries.has(key)) {

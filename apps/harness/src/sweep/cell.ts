@@ -6,7 +6,7 @@ import type { QuantDescriptor, RotationDescriptor, WeightDescriptor } from '../t
  * number is in here (and nothing else is), so the cell id — a hash of this object — is stable across
  * runs and machines, and `nq reproduce` can recompute a row from its spec alone.
  */
-export type CellSpec = KernelCell | ModelCell;
+export type CellSpec = KernelCell | LayerCell | ModelCell;
 
 /**
  * Kernel level: synthetic activations X (tokens × channels) and weights W (out × channels);
@@ -20,6 +20,26 @@ export interface KernelCell {
   rotation: { name: string; spec: RotationDescriptor; builder: string };
   act: { name: string; spec: QuantDescriptor | null };
   weight: { name: string; spec: WeightDescriptor | null };
+  seed: number;
+}
+
+/**
+ * Layer level: the real input of one linear (tap) of one layer of a model, captured on the first
+ * `tokens` tokens (BOS + text) of a text, with that linear's real weight; same axes and metrics as a
+ * kernel cell.
+ */
+export interface LayerCell {
+  v: 1;
+  study: 'layer';
+  model: string;
+  text: string;
+  tokens: number;
+  layer: number;
+  /** attn_in (q/k/v input, weight q), ffn_in (gate/up input, weight gate), o_in (weight o), down_in (weight down). */
+  tap: string;
+  rotation: KernelCell['rotation'];
+  act: KernelCell['act'];
+  weight: KernelCell['weight'];
   seed: number;
 }
 
@@ -44,6 +64,21 @@ export function cellLabels(c: CellSpec): Record<string, string> {
     return {
       study: 'kernel',
       data: c.data.profile,
+      rotation: c.rotation.name,
+      act: c.act.name,
+      weight: c.weight.name,
+      seed: String(c.seed),
+    };
+  }
+  if (c.study === 'layer') {
+    return {
+      study: 'layer',
+      model: c.model
+        .split('/')
+        .pop()!
+        .replace(/\.(bin|gguf|safetensors)$/, ''),
+      layer: String(c.layer),
+      tap: c.tap,
       rotation: c.rotation.name,
       act: c.act.name,
       weight: c.weight.name,

@@ -5,8 +5,9 @@ import { parseQuant, parseRotation, parseWeight } from '../techniques/catalog.js
 import { ROTATION_BUILDERS } from '../techniques/ops.js';
 import { specId } from '../util/canonical.js';
 import { discoverModels } from '../util/discover-models.js';
+import { readModelDims } from '../util/model-dims.js';
 import { portablePath, sharedDir } from '../util/paths.js';
-import type { CellSpec, KernelCell, ModelCell } from './cell.js';
+import type { CellSpec, KernelCell, LayerCell, ModelCell } from './cell.js';
 import { type Sweep, TEXT_NAMES } from './schema.js';
 
 export interface Cell {
@@ -61,6 +62,58 @@ export function expandGrid(sweep: Sweep): Grid {
         }
       }
     }
+  }
+  const L = sweep.layers;
+  if (L) {
+    const models = resolveModels(L.models, notes);
+    const text = resolveText(L.text, notes);
+    const skipped = new Map<string, number>();
+    for (const seed of sweep.seeds) {
+      for (const model of models) {
+        if (!text) continue;
+        const dims = readModelDims(model);
+        const layers = L.layers ?? Array.from({ length: dims.nLayers }, (_, i) => i);
+        for (const layer of layers) {
+          if (layer >= dims.nLayers) {
+            notes.push(
+              `layer ${layer} does not exist in ${path.basename(model)} (${dims.nLayers} layers): left out`,
+            );
+            continue;
+          }
+          for (const tap of L.taps) {
+            const channels = tap === 'down_in' ? dims.hiddenDim : dims.dim;
+            for (const rot of L.rotations) {
+              const rspec = parseRotation(rot)!;
+              if (rspec.kind === 'block-hadamard' && channels % rspec.block !== 0) {
+                const k = `${rot} on ${tap} (${channels} channels)`;
+                skipped.set(k, (skipped.get(k) ?? 0) + 1);
+                continue;
+              }
+              for (const act of L.act) {
+                for (const w of L.weight) {
+                  const cell: LayerCell = {
+                    v: 1,
+                    study: 'layer',
+                    model: portablePath(model),
+                    text: portablePath(text),
+                    tokens: L.tokens,
+                    layer,
+                    tap,
+                    rotation: { name: rot, spec: rspec, builder: ROTATION_BUILDERS[rspec.kind] },
+                    act: { name: act, spec: act === 'none' ? null : parseQuant(act)! },
+                    weight: { name: w, spec: w === 'none' ? null : parseWeight(w)! },
+                    seed,
+                  };
+                  push(cell);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    for (const [k, n] of skipped)
+      notes.push(`${n} layer cells left out: block of ${k} does not divide the channels`);
   }
   const m = sweep.model;
   if (m) {

@@ -53,6 +53,25 @@ export const KernelStudySchema = z.strictObject({
   out: dim('out', 1 << 15).default(256),
 });
 
+export const TAP_NAMES = ['attn_in', 'ffn_in', 'o_in', 'down_in'] as const;
+
+/** Real activations: every (layer, tap) of a model × rotations × act × weight × seeds. */
+export const LayerStudySchema = z.strictObject({
+  models: z.array(z.string().min(1)).min(1).default(['auto']),
+  text: z.string().min(1).default('docs-valid'),
+  /** Tokens per capture: BOS + the first tokens−1 of the text (64 = the ref.json prompt). */
+  tokens: dim('tokens', 1 << 14).default(64),
+  /** Layer indices, or omit for every layer. */
+  layers: z.array(z.number().int().min(0)).min(1).optional(),
+  taps: z
+    .array(z.enum(TAP_NAMES))
+    .min(1)
+    .default([...TAP_NAMES]),
+  rotations: z.array(rotationName).min(1, { message: 'list at least one rotation (none counts)' }),
+  act: z.array(actName).min(1, { message: 'list at least one activation quantizer (none counts)' }),
+  weight: z.array(weightName).default(['none']),
+});
+
 export const TEXT_NAMES = ['docs-valid', 'docs-calib', 'wikitext2-test', 'wikitext2-valid'] as const;
 
 export const ModelStudySchema = z.strictObject({
@@ -108,14 +127,15 @@ export const SweepSchema = z
       .min(1, { message: 'list at least one seed' })
       .default([0]),
     kernel: KernelStudySchema.optional(),
+    layers: LayerStudySchema.optional(),
     model: ModelStudySchema.optional(),
   })
   .superRefine((s, ctx) => {
-    if (!s.kernel && !s.model)
+    if (!s.kernel && !s.model && !s.layers)
       ctx.addIssue({
         code: 'custom',
         path: ['kernel'],
-        message: 'a sweep needs a kernel study, a model study, or both',
+        message: 'a sweep needs a kernel, layers or model study (or several)',
       });
     if (s.kind === 'experiment' && s.verdict && !s.hypothesis) {
       ctx.addIssue({
@@ -146,4 +166,5 @@ export const SweepSchema = z
 export type Sweep = z.infer<typeof SweepSchema>;
 export type KernelStudy = z.infer<typeof KernelStudySchema>;
 export type ModelStudy = z.infer<typeof ModelStudySchema>;
+export type LayerStudy = z.infer<typeof LayerStudySchema>;
 export type Verdict = z.infer<typeof VerdictSchema>;
