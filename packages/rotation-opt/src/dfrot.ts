@@ -1,4 +1,5 @@
 import { NqInputError } from '@nq/core';
+import type { GemmFn } from '@nq/model';
 import { procrustes, weightedCross } from './cpu/procrustes.js';
 import { rotateRows } from './cpu/rotate-rows.js';
 import { orthogonalityError } from './cpu/dense64.js';
@@ -21,6 +22,11 @@ export interface DfrotOptions {
   /** Per-token weights (e.g. tokenWeights(mask, γ)); default all 1. */
   weights?: Float64Array | null;
   onIteration?: (it: number, loss: number) => void;
+  /**
+   * A float32 GEMM Y = A·Bᵀ (e.g. @nq/model's defaultWasmGemm().gemm) for X·R and XᵀWẐ on large
+   * calibration sets. Default: X·R with @nq/model's JS GEMM and XᵀWẐ accumulated in float64.
+   */
+  gemm?: GemmFn;
 }
 
 export interface DfrotResult {
@@ -77,15 +83,36 @@ export function refineDfrot(x: Float32Array, rows: number, n: number, init: Arra
   let r: Float64Array = Float64Array.from(init);
   const z = new Float32Array(rows * n);
   const q = new Float32Array(rows * n);
-  rotateRows(x, rows, n, r, z);
+  const gemm = opts.gemm;
+  // Fast path: Xᵀ once (n × rows), then XᵀWẐ = Xᵀ·((WẐ)ᵀ)ᵀ by the GEMM.
+  const xt = gemm ? transposeF32(x, rows, n) : null;
+  const wzt = gemm ? new Float32Array(rows * n) : null;
+  const m32 = gemm ? new Float32Array(n * n) : null;
+  const rt = new Float32Array(n * n);
+  const rotate = (rr: Float64Array) => {
+    if (!gemm) return rotateRows(x, rows, n, rr, z);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) rt[j * n + i] = rr[i * n + j]!;
+    gemm(x, rows, n, rt, n, z);
+    return z;
+  };
+  const step = (): Float64Array => {
+    if (!gemm) return procrustesStep(x, q, rows, n, w);
+    for (let t = 0; t < rows; t++) {
+      const wt = w ? w[t]! : 1;
+      for (let j = 0; j < n; j++) wzt![j * rows + t] = wt * q[t * n + j]!;
+    }
+    gemm(xt!, n, rows, wzt!, n, m32!);
+    return procrustes(m32!, n);
+  };
+  rotate(r);
   quantize(z, rows, n, q);
   const loss = [lossOf(x, z, q, rows, n, w)];
   let best = 0;
   let bestR: Float64Array = r;
   for (let it = 1; it <= iters; it++) {
     // (b) with the targets of (a) from the previous R, then (a) again for the loss and the next step.
-    r = procrustesStep(x, q, rows, n, w);
-    rotateRows(x, rows, n, r, z);
+    r = step();
+    rotate(r);
     quantize(z, rows, n, q);
     const l = lossOf(x, z, q, rows, n, w);
     loss.push(l);
@@ -96,4 +123,10 @@ export function refineDfrot(x: Float32Array, rows: number, n: number, init: Arra
     }
   }
   return { r: bestR, loss, best, seconds: (performance.now() - t0) / 1000 };
+}
+
+function transposeF32(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j]!;
+  return t;
 }

@@ -6,3 +6,5 @@ export * from './dfrot.js';
 export * from './cayley.js';
 export * from './adacodec.js';
 export * from './pipeline.js';
+export * from './methods.js';
+export * from './analysis.js';

@@ -105,3 +105,17 @@ describe('DFRot', () => {
     expect(() => tokenWeights(new Uint8Array(2), Number.NaN)).toThrow(/gamma/);
   });
 });
+
+describe('DFRot fast path', () => {
+  it('the float32-GEMM path follows the float64 path (same loss curve to 1e-4 relative)', async () => {
+    const { defaultWasmGemm, gemmABt } = await import('@nq/model/cpu');
+    const rows = 256;
+    const n = 32;
+    const x = activations(rows, n, 5, [9]);
+    const quant = rowQuantizer(activationSpec('int4'));
+    const init = toDense(randomHadamard(n, 1)).data;
+    const ref = refineDfrot(x, rows, n, init, quant, { iterations: 3 });
+    const fast = refineDfrot(x, rows, n, init, quant, { iterations: 3, gemm: defaultWasmGemm()?.gemm ?? gemmABt });
+    for (let i = 0; i < ref.loss.length; i++) expect(Math.abs(fast.loss[i]! - ref.loss[i]!) / ref.loss[i]!).toBeLessThan(1e-4);
+  });
+});
