@@ -147,8 +147,11 @@ export function runSetting(opts: SettingOptions): SettingResult {
 
   // Downstream loss on the held-out windows, with each correction applied inside the quantized model.
   const ho = split.heldOut.map((i) => windows[i]!);
-  const lossFp = meanNll(model, undefined, ho);
-  const lossQ = meanNll(prep.model, prep.hooks, ho);
+  // Every loss goes through the same sub-layer hook path (an identity visitor for fp and q), so
+  // differences come from the corrections only, not from which GEMM kernel computed o/down.
+  const identity = () => {};
+  const lossFp = meanNll(model, withSublayerHook(undefined, identity), ho);
+  const lossQ = meanNll(prep.model, withSublayerHook(prep.hooks, identity), ho);
   const lossAffine = (v: Q2Variant) => {
     const { a, b } = q2.corrections[v];
     return meanNll(
