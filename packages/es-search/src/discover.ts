@@ -3,7 +3,7 @@ import { identity, type RotationSpec } from '@nq/hadamard';
 import { CpuErrorEvaluator } from './cpu/evaluator.js';
 import { allowedBlocks, fromRotationSpec, structureKey, toRotationSpec } from './genome.js';
 import { LatencyCache } from './latency.js';
-import { EvolutionSearch, resolveSettings } from './search.js';
+import { type BatchErrorFn, EvolutionSearch, resolveSettings } from './search.js';
 import type { ComparisonRow, DiscoverOptions, DiscoverProgress, DiscoverResult } from './types.js';
 
 /**
@@ -49,8 +49,23 @@ export async function discover(options: DiscoverOptions, onProgress?: (p: Discov
 
   const phase2 = settings.signGenerations;
   const totalGenerations = settings.restarts * (settings.generations + 1 + (phase2 > 0 ? phase2 + 1 : 0));
-  const search = new EvolutionSearch(dim, settings, (specs) => evaluator.errors(specs), latency, (record) => onProgress?.({ record, totalGenerations }));
-  const best = await search.run();
+  const backend = options.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu') throw new NqInputError('options.backend', `is ${JSON.stringify(backend)}`, "Use 'cpu' or 'webgpu'.");
+  let batch: BatchErrorFn = (specs) => evaluator.errors(specs);
+  let release = () => {};
+  if (backend === 'webgpu') {
+    const { WebGPUErrorEvaluator } = await import('./webgpu/evaluator.js');
+    const gpu = await WebGPUErrorEvaluator.create(options.data.x, options.target);
+    batch = (specs) => gpu.errors(specs);
+    release = () => gpu.destroy();
+  }
+  const search = new EvolutionSearch(dim, settings, batch, latency, (record) => onProgress?.({ record, totalGenerations }));
+  let best: Awaited<ReturnType<EvolutionSearch['run']>>;
+  try {
+    best = await search.run();
+  } finally {
+    release();
+  }
 
   const rowFor = async (name: string, spec: RotationSpec): Promise<ComparisonRow> => {
     const g = fromRotationSpec(spec);

@@ -70,6 +70,12 @@ export interface DiscoverOptions {
   signGenerations?: number;
   /** Block size of the "block random Hadamard" baseline row (default 128, or the nearest allowed). */
   baselineBlock?: number;
+  /**
+   * Where the search scores its batches: 'cpu' (default, the reference) or 'webgpu' (int8/int4 only;
+   * one submit and one read-back per generation). The comparison table is always computed on the CPU.
+   * Same seed → same history holds on the CPU; on webgpu errors differ from the CPU in the 7th digit.
+   */
+  backend?: 'cpu' | 'webgpu';
 }
 
 export interface GenerationRecord {

@@ -1,0 +1,61 @@
+import { NqUnsupportedError } from '@nq/core';
+import { blockHadamard, cascade, identity, randomHadamard } from '@nq/hadamard';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CpuErrorEvaluator } from '../src/cpu/index.js';
+import { discover } from '../src/index.js';
+import { WebGPUErrorEvaluator } from '../src/webgpu/index.js';
+import { outlierActivations } from './helpers.js';
+
+// Conformance: the batched WebGPU evaluator against the CPU reference on the same candidates.
+// Tolerance: 1e-4 relative per candidate (measured on llvmpipe: ≤ 3e-7). The GPU divides by the scale in
+// float32 and accumulates per-row sums in float32 (the CPU: float64), and its FWHT rounds differently,
+// so a value within an ulp of a rounding boundary may land on the other side.
+const evaluators: WebGPUErrorEvaluator[] = [];
+afterAll(() => {
+  for (const e of evaluators) e.destroy();
+});
+
+describe('WebGPUErrorEvaluator (batched, one submit per batch) vs CpuErrorEvaluator', () => {
+  for (const [dim, target] of [
+    [256, 'int4'],
+    [256, 'int8'],
+    [768, 'int4'],
+  ] as const) {
+    it(`${target}, dim ${dim}: every candidate within 1e-4 of the CPU, same ranking of clearly different candidates`, async () => {
+      const x = outlierActivations(48, dim, dim + 1, 4, 20);
+      const specs = [
+        identity(dim),
+        randomHadamard(dim, 1),
+        blockHadamard(dim, 16, 2),
+        blockHadamard(dim, dim === 768 ? 12 : 64, 3),
+        cascade(blockHadamard(dim, 8, 4), blockHadamard(dim, dim === 768 ? 384 : 128, 5)),
+        cascade(blockHadamard(dim, 2, 6), blockHadamard(dim, 32, 7), blockHadamard(dim, 4, 8)),
+      ];
+      const cpu = new CpuErrorEvaluator(x, null, target).errors(specs);
+      const gpu = await WebGPUErrorEvaluator.create(x, target);
+      evaluators.push(gpu);
+      const g = await gpu.errors(specs);
+      for (let i = 0; i < specs.length; i++) expect(Math.abs(g[i]! / cpu[i]! - 1)).toBeLessThan(1e-4);
+      // Identity is far worse than the full random Hadamard on outlier data, on both backends.
+      expect(g[0]! > 2 * g[1]!).toBe(cpu[0]! > 2 * cpu[1]!);
+      expect(gpu.evaluations).toBe(specs.length);
+      // A second batch reuses the GPU buffers and gives the same numbers.
+      const again = await gpu.errors(specs.slice(0, 3));
+      expect(Array.from(again)).toEqual(Array.from(g.subarray(0, 3)));
+    });
+  }
+
+  it("rejects 'w4a4' with a typed error", async () => {
+    await expect(WebGPUErrorEvaluator.create(outlierActivations(4, 64, 1), 'w4a4')).rejects.toThrow(NqUnsupportedError);
+  });
+
+  it("discover({ backend: 'webgpu' }) runs the search on the GPU; its best error matches the CPU reference", async () => {
+    const x = outlierActivations(32, 64, 9, 3, 25);
+    const r = await discover({ data: { name: 'synthetic', x }, target: 'int4', seed: 5, population: 6, generations: 3, backend: 'webgpu' });
+    expect(r.history.length).toBe(4);
+    const bestRow = r.comparison.at(-1)!; // computed on the CPU
+    expect(Math.abs(r.bestError / bestRow.error - 1)).toBeLessThan(1e-4);
+    expect(r.bestError).toBeLessThan(r.comparison[0]!.error);
+  });
+});
+
