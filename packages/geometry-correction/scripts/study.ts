@@ -6,7 +6,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { discoverModels, readmeSection, runStudy, spliceReadme, STUDY_SEEDS, writeResults } from '../src/index.js';
+import {
+  discoverModels,
+  readmeSection,
+  runStudy,
+  STUDY_SEEDS,
+  spliceReadme,
+  writeResults,
+} from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const shared = path.resolve(here, '../../../../shared');
@@ -49,11 +56,19 @@ const results = await runStudy({
   },
 });
 const files = writeResults(results, out);
-console.error(`wrote ${files.length} files under ${out} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+console.error(
+  `wrote ${files.length} files under ${out} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+);
 if (!args.includes('--no-readme')) {
   const readmePath = path.join(here, '../README.md');
   const sizes = `${windows} calibration windows of ${windowLength} tokens per setting from docs-calib.txt: ${windows - heldOutWindows - validationWindows} fit + ${validationWindows} validation (train) + ${heldOutWindows} held out; recipe ${recipe}`;
   const section = readmeSection(results, { command: 'pnpm --filter @nq/geometry-correction study', sizes });
-  fs.writeFileSync(readmePath, spliceReadme(fs.existsSync(readmePath) ? fs.readFileSync(readmePath, 'utf8') : '# @nq/geometry-correction\n', section));
+  fs.writeFileSync(
+    readmePath,
+    spliceReadme(
+      fs.existsSync(readmePath) ? fs.readFileSync(readmePath, 'utf8') : '# @nq/geometry-correction\n',
+      section,
+    ),
+  );
   console.error(`updated ${readmePath}`);
 }

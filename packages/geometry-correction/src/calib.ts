@@ -22,8 +22,10 @@ export function sampleCalibrationWindows(
   opts: CalibrationOptions,
 ): Int32Array[] {
   const { windows, length, seed } = opts;
-  if (!Number.isInteger(windows) || windows < 1) throw new NqInputError('windows', `must be a positive integer, got ${windows}`, 'Pass e.g. 16.');
-  if (!Number.isInteger(length) || length < 2) throw new NqInputError('length', `must be an integer ≥ 2, got ${length}`, 'Pass e.g. 128.');
+  if (!Number.isInteger(windows) || windows < 1)
+    throw new NqInputError('windows', `must be a positive integer, got ${windows}`, 'Pass e.g. 16.');
+  if (!Number.isInteger(length) || length < 2)
+    throw new NqInputError('length', `must be an integer ≥ 2, got ${length}`, 'Pass e.g. 128.');
   const docs = text
     .split(DOC_SEPARATOR)
     .map((d) => d.trim())
@@ -42,7 +44,11 @@ export function sampleCalibrationWindows(
     out.push(Int32Array.from({ length }, (_, k) => ids[start + k]!));
   }
   if (out.length < windows) {
-    throw new NqInputError('text', `has only ${out.length} documents of ≥ ${length} tokens, ${windows} windows requested`, 'Ask for fewer or shorter windows.');
+    throw new NqInputError(
+      'text',
+      `has only ${out.length} documents of ≥ ${length} tokens, ${windows} windows requested`,
+      'Ask for fewer or shorter windows.',
+    );
   }
   return out;
 }
@@ -51,9 +57,18 @@ export function sampleCalibrationWindows(
  * Seeded split of window indices: Rng(seed).fork('split') shuffles 0..n−1; the first `heldOut` are
  * held out, the next `validation` are the ridge validation slice, the rest fit the correctors.
  */
-export function splitWindows(n: number, heldOut: number, validation: number, seed: number): { fit: number[]; validation: number[]; heldOut: number[] } {
+export function splitWindows(
+  n: number,
+  heldOut: number,
+  validation: number,
+  seed: number,
+): { fit: number[]; validation: number[]; heldOut: number[] } {
   if (heldOut < 1 || validation < 0 || heldOut + validation >= n) {
-    throw new NqInputError('heldOut', `${heldOut} held-out + ${validation} validation of ${n} windows leaves no training window`, 'Use more windows.');
+    throw new NqInputError(
+      'heldOut',
+      `${heldOut} held-out + ${validation} validation of ${n} windows leaves no training window`,
+      'Use more windows.',
+    );
   }
   const idx = Array.from({ length: n }, (_, i) => i);
   new Rng(seed).fork('split').shuffle(idx);

@@ -116,14 +116,24 @@ export function withSublayerHook(
  * concatenated over windows, plus statistics of each sub-layer linear's input. All windows must
  * have the same length.
  */
-export function captureSublayers(model: LoadedModel, hooks: ForwardHooks | undefined, windows: ArrayLike<number>[]): CaptureResult {
+export function captureSublayers(
+  model: LoadedModel,
+  hooks: ForwardHooks | undefined,
+  windows: ArrayLike<number>[],
+): CaptureResult {
   const c = model.config;
   const T = windows[0]?.length ?? 0;
   const N = T * windows.length;
   const units: SublayerCapture[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     for (const kind of ['attn', 'ffn'] as const) {
-      units.push({ layer: l, kind, dim: c.dim, y: new Float32Array(N * c.dim), input: windows.map(() => emptyStats()) });
+      units.push({
+        layer: l,
+        kind,
+        dim: c.dim,
+        y: new Float32Array(N * c.dim),
+        input: windows.map(() => emptyStats()),
+      });
     }
   }
   let w = 0;
@@ -133,7 +143,8 @@ export function captureSublayers(model: LoadedModel, hooks: ForwardHooks | undef
     addInputStats(u.input[w]!, x);
   });
   for (; w < windows.length; w++) {
-    if (windows[w]!.length !== T) throw new Error(`window ${w} has ${windows[w]!.length} tokens, expected ${T}`);
+    if (windows[w]!.length !== T)
+      throw new Error(`window ${w} has ${windows[w]!.length} tokens, expected ${T}`);
     forward(model, windows[w]!, { hooks: h });
   }
   return { windowLength: T, windows: windows.length, units };

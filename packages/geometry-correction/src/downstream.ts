@@ -7,7 +7,11 @@ import { forward } from '@nq/model';
  * Mean NLL over every window: position t predicts token t+1 for t = 0..T−2 (the same tokens for
  * every model, so differences between models are paired).
  */
-export function meanNll(model: LoadedModel, hooks: ForwardHooks | undefined, windows: ArrayLike<number>[]): number {
+export function meanNll(
+  model: LoadedModel,
+  hooks: ForwardHooks | undefined,
+  windows: ArrayLike<number>[],
+): number {
   let total = 0;
   let count = 0;
   for (const win of windows) {

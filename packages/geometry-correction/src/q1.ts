@@ -1,8 +1,14 @@
 // Q1 — linear recoverability of one sub-layer's quantization error.
 
-import { fitRidgeCorrection, type LinearCorrection, recoverability, type RowRanges, DEFAULT_ALPHAS } from './cpu/ridge.js';
-import { quantizeCorrection } from './cpu/quantize-map.js';
 import type { SublayerKind } from './capture.js';
+import { quantizeCorrection } from './cpu/quantize-map.js';
+import {
+  DEFAULT_ALPHAS,
+  fitRidgeCorrection,
+  type LinearCorrection,
+  type RowRanges,
+  recoverability,
+} from './cpu/ridge.js';
 
 export type DepthThird = 'early' | 'mid' | 'late';
 
@@ -26,7 +32,12 @@ export interface ErrorGeometry {
   cosErrOut: number;
 }
 
-export function errorGeometry(yFp: Float32Array, yQ: Float32Array, d: number, rows: RowRanges): ErrorGeometry {
+export function errorGeometry(
+  yFp: Float32Array,
+  yQ: Float32Array,
+  d: number,
+  rows: RowRanges,
+): ErrorGeometry {
   const c = new Float64Array(d * d);
   const e = new Float64Array(d);
   let ee = 0;
@@ -140,7 +151,8 @@ export function analyzeUnitQ1(
   const corrQ4Map = quantizeCorrection(corr, 4, 'map');
   // Bias only: the mean training error added to every row.
   const meanE = new Float64Array(d);
-  for (const [r0, r1] of train) for (let r = r0; r < r1; r++) for (let j = 0; j < d; j++) meanE[j]! += e[r * d + j]!;
+  for (const [r0, r1] of train)
+    for (let r = r0; r < r1; r++) for (let j = 0; j < d; j++) meanE[j]! += e[r * d + j];
   const nTrain = rowsIn(train);
   for (let j = 0; j < d; j++) meanE[j]! /= nTrain;
   const biasOnly = { ...corr, B: new Float64Array(d * d), bias: meanE };

@@ -91,7 +91,11 @@ function channelFeatures(u: Q2UnitInput, train: RowRanges): Float64Array {
     q2all += q2[j]!;
     e2all += e2[j]!;
   }
-  const wq = fakeQuantInt(weight, { format: 'int', bits: 4, granularity: 'token', symmetric: true }, 'weight');
+  const wq = fakeQuantInt(
+    weight,
+    { format: 'int', bits: 4, granularity: 'token', symmetric: true },
+    'weight',
+  );
   const K = weight.cols;
   const tiny = 1e-30;
   const inp = u.input;
@@ -101,7 +105,7 @@ function channelFeatures(u: Q2UnitInput, train: RowRanges): Float64Array {
     u.geometry.anisotropy,
     u.geometry.cosErrOut,
     Math.log(inp.sumMaxOverRms / Math.max(1, inp.tokens) + tiny),
-    Math.log((inp.s4 / Math.max(1, inp.entries)) / (inMean2 * inMean2 + tiny) + tiny),
+    Math.log(inp.s4 / Math.max(1, inp.entries) / (inMean2 * inMean2 + tiny) + tiny),
   ];
   const out = new Float64Array(d * F);
   for (let j = 0; j < d; j++) {
@@ -146,7 +150,8 @@ function standardize(features: Float64Array[], F: number): void {
     }
     const m = s / n;
     const sd = Math.sqrt(Math.max(0, s2 / n - m * m));
-    for (const x of features) for (let i = f; i < x.length; i += F) x[i] = sd > 1e-12 * (Math.abs(m) + 1) ? (x[i]! - m) / sd : 0;
+    for (const x of features)
+      for (let i = f; i < x.length; i += F) x[i] = sd > 1e-12 * (Math.abs(m) + 1) ? (x[i]! - m) / sd : 0;
   }
 }
 
@@ -172,7 +177,12 @@ export function runQ2(units: Q2UnitInput[], train: RowRanges, heldOut: RowRanges
   standardize(feats, F);
   const cu: CorrectorUnit[] = units.map((u, i) => {
     const g = u.geometry;
-    return { train: trainStats[i]!, features: feats[i]!, rho: g.qRms > 0 ? g.errRms / g.qRms : 0, sigma: g.errRms };
+    return {
+      train: trainStats[i]!,
+      features: feats[i]!,
+      rho: g.qRms > 0 ? g.errRms / g.qRms : 0,
+      sigma: g.errRms,
+    };
   });
   const zeros = () => units.map((u) => new Float64Array(u.d));
   const corrections = {} as Q2Result['corrections'];
@@ -198,7 +208,14 @@ export function runQ2(units: Q2UnitInput[], train: RowRanges, heldOut: RowRanges
       const ho = relMse(hoStats[i]!, a[i]!, b[i]!);
       const tr = relMse(trainStats[i]!, a[i]!, b[i]!);
       sum += ho.rel;
-      rows.push({ layer: u.layer, kind: u.kind, variant: v, heldOutRelMse: ho.rel, heldOutMse: ho.mse, trainRelMse: tr.rel });
+      rows.push({
+        layer: u.layer,
+        kind: u.kind,
+        variant: v,
+        heldOutRelMse: ho.rel,
+        heldOutMse: ho.mse,
+        trainRelMse: tr.rel,
+      });
     });
     mse[v] = sum / units.length;
   }

@@ -3,7 +3,7 @@
 import type { Q1UnitMetrics } from './q1.js';
 import type { Q2UnitRow } from './q2.js';
 import type { SettingResult, SettingSummary } from './setting.js';
-import { median } from './stats.js';
+import { median, spearman } from './stats.js';
 
 /** Numbers with 6 significant digits (NaN as 'nan'): stable across reruns, small files. */
 export function fmt(v: unknown): string {
@@ -62,10 +62,31 @@ export function profiles(results: SettingResult[]): ProfileRow[] {
     medianCorrectability: median(ms.map((m) => m.correctability)),
   });
   const out: ProfileRow[] = [];
-  for (const t of ['early', 'mid', 'late'] as const) out.push(row('depth', t, all.filter((m) => m.third === t)));
-  for (const k of ['attn', 'ffn'] as const) out.push(row('sublayer', k, all.filter((m) => m.kind === k)));
+  for (const t of ['early', 'mid', 'late'] as const)
+    out.push(
+      row(
+        'depth',
+        t,
+        all.filter((m) => m.third === t),
+      ),
+    );
+  for (const k of ['attn', 'ffn'] as const)
+    out.push(
+      row(
+        'sublayer',
+        k,
+        all.filter((m) => m.kind === k),
+      ),
+    );
   for (const t of ['early', 'mid', 'late'] as const) {
-    for (const k of ['attn', 'ffn'] as const) out.push(row('depth×sublayer', `${t} ${k}`, all.filter((m) => m.third === t && m.kind === k)));
+    for (const k of ['attn', 'ffn'] as const)
+      out.push(
+        row(
+          'depth×sublayer',
+          `${t} ${k}`,
+          all.filter((m) => m.third === t && m.kind === k),
+        ),
+      );
   }
   return out.filter((r) => r.units > 0);
 }
@@ -93,11 +114,41 @@ export function readmeSection(results: SettingResult[], meta: { command: string;
     `Q1: ${count('verdictQ1', 'supported')} supported, ${count('verdictQ1', 'refuted')} refuted, ${count('verdictQ1', 'unclear')} unclear of ${results.length}. ` +
       `Q2: ${count('verdictQ2', 'supported')} supported, ${count('verdictQ2', 'refuted')} refuted, ${count('verdictQ2', 'unclear')} unclear.`,
   );
+  const all = results.flatMap((r) => r.q1);
+  const rq4 = all.map((m) => m.rLinQ4);
+  lines.push('', '### Spearman correlations with R_lin_q4, pooled over every sub-layer of every setting', '');
+  lines.push('| sub-layers | ρ(anisotropy) | ρ(rel err) | ρ(cos(E, Y_q)) | ρ(depth) |');
+  lines.push('|---|---|---|---|---|');
+  lines.push(
+    `| ${all.length} | ${f3(
+      spearman(
+        all.map((m) => m.anisotropy),
+        rq4,
+      ),
+    )} | ${f3(
+      spearman(
+        all.map((m) => m.relErr),
+        rq4,
+      ),
+    )} | ${f3(
+      spearman(
+        all.map((m) => m.cosErrOut),
+        rq4,
+      ),
+    )} | ${f3(
+      spearman(
+        all.map((m) => m.depthFrac),
+        rq4,
+      ),
+    )} |`,
+  );
   lines.push('', '### Depth and sub-layer profiles (all settings pooled, medians over sub-layers)', '');
   lines.push('| group | value | sub-layers | R_lin_float | R_lin_q4 | rel err | correctability |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const p of profiles(results)) {
-    lines.push(`| ${p.group} | ${p.value} | ${p.units} | ${f3(p.medianRLinFloat)} | ${f3(p.medianRLinQ4)} | ${f3(p.medianRelErr)} | ${f4(p.medianCorrectability)} |`);
+    lines.push(
+      `| ${p.group} | ${p.value} | ${p.units} | ${f3(p.medianRLinFloat)} | ${f3(p.medianRLinQ4)} | ${f3(p.medianRelErr)} | ${f4(p.medianCorrectability)} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,10 +1,17 @@
 // One setting of the study: one model × one seed → Q1 and Q2 metrics and both verdicts.
 
 import { NqInputError } from '@nq/core';
-import { type RecipeSpec, prepareRecipe, resolveRecipe } from '@nq/eval-ppl';
+import { prepareRecipe, type RecipeSpec, resolveRecipe } from '@nq/eval-ppl';
 import type { LoadedModel } from '@nq/model';
 import { sampleCalibrationWindows, splitWindows } from './calib.js';
-import { captureSublayers, emptyStats, type InputStats, SUBLAYER_LINEAR, unitIndex, withSublayerHook } from './capture.js';
+import {
+  captureSublayers,
+  emptyStats,
+  type InputStats,
+  SUBLAYER_LINEAR,
+  unitIndex,
+  withSublayerHook,
+} from './capture.js';
 import { applyLinearCorrection, DEFAULT_ALPHAS, type LinearCorrection, type RowRanges } from './cpu/ridge.js';
 import { meanNll } from './downstream.js';
 import { analyzeUnitQ1, errorGeometry, type Q1UnitMetrics } from './q1.js';
@@ -91,7 +98,6 @@ function mergeStats(list: InputStats[], idx: number[]): InputStats {
   return s;
 }
 
-
 export function runSetting(opts: SettingOptions): SettingResult {
   const nWin = opts.windows ?? 16;
   const T = opts.windowLength ?? 128;
@@ -99,11 +105,20 @@ export function runSetting(opts: SettingOptions): SettingResult {
   const nVal = opts.validationWindows ?? 3;
   const model = opts.model;
   const c = model.config;
-  if (T > c.seqLen) throw new NqInputError('windowLength', `${T} exceeds the model context ${c.seqLen}`, `Use at most ${c.seqLen}.`);
+  if (T > c.seqLen)
+    throw new NqInputError(
+      'windowLength',
+      `${T} exceeds the model context ${c.seqLen}`,
+      `Use at most ${c.seqLen}.`,
+    );
   const spec = resolveRecipe(opts.recipe ?? 'w4a4-rtn-token', opts.recipeSeed ?? 0);
   const prep = prepareRecipe(model, spec);
 
-  const windows = sampleCalibrationWindows(opts.calibText, opts.encode, { windows: nWin, length: T, seed: opts.seed });
+  const windows = sampleCalibrationWindows(opts.calibText, opts.encode, {
+    windows: nWin,
+    length: T,
+    seed: opts.seed,
+  });
   const split = splitWindows(nWin, nHo, nVal, opts.seed);
   const fitRows = windowRows(split.fit, T);
   const valRows = windowRows(split.validation, T);
@@ -119,11 +134,18 @@ export function runSetting(opts: SettingOptions): SettingResult {
   const maps: LinearCorrection[] = [];
   for (let u = 0; u < fp.units.length; u++) {
     const f = fp.units[u]!;
-    const r = analyzeUnitQ1(f.y, q.units[u]!.y, c.dim, { fit: fitRows, validation: valRows, heldOut: hoRows }, {
-      layer: f.layer,
-      kind: f.kind,
-      nLayers: c.nLayers,
-    }, opts.alphas ?? DEFAULT_ALPHAS);
+    const r = analyzeUnitQ1(
+      f.y,
+      q.units[u]!.y,
+      c.dim,
+      { fit: fitRows, validation: valRows, heldOut: hoRows },
+      {
+        layer: f.layer,
+        kind: f.kind,
+        nLayers: c.nLayers,
+      },
+      opts.alphas ?? DEFAULT_ALPHAS,
+    );
     q1.push(r.metrics);
     maps.push(r.corrQ4);
   }
@@ -171,7 +193,9 @@ export function runSetting(opts: SettingOptions): SettingResult {
   };
   const lossQ1 = meanNll(
     prep.model,
-    withSublayerHook(prep.hooks, (layer, kind, y) => applyLinearCorrection(maps[unitIndex(layer, kind)]!, y, y.length / c.dim)),
+    withSublayerHook(prep.hooks, (layer, kind, y) =>
+      applyLinearCorrection(maps[unitIndex(layer, kind)]!, y, y.length / c.dim),
+    ),
     ho,
   );
 
@@ -193,10 +217,22 @@ export function runSetting(opts: SettingOptions): SettingResult {
     medianRLinQ4Map: median(q1.map((m) => m.rLinQ4Map)),
     medianRBiasOnly: median(q1.map((m) => m.rBiasOnly)),
     medianCorrectability: median(q1.map((m) => m.correctability)),
-    spearmanAnisotropy: spearman(q1.map((m) => m.anisotropy), rq4),
-    spearmanRelErr: spearman(q1.map((m) => m.relErr), rq4),
-    spearmanCosErrOut: spearman(q1.map((m) => m.cosErrOut), rq4),
-    spearmanDepth: spearman(q1.map((m) => m.depthFrac), rq4),
+    spearmanAnisotropy: spearman(
+      q1.map((m) => m.anisotropy),
+      rq4,
+    ),
+    spearmanRelErr: spearman(
+      q1.map((m) => m.relErr),
+      rq4,
+    ),
+    spearmanCosErrOut: spearman(
+      q1.map((m) => m.cosErrOut),
+      rq4,
+    ),
+    spearmanDepth: spearman(
+      q1.map((m) => m.depthFrac),
+      rq4,
+    ),
     verdictQ1: 'unclear',
     mseNone: q2.mse.none,
     mseEmbedding: q2.mse.embedding,

@@ -29,12 +29,18 @@ export function discoverModels(modelsDir: string): DiscoveredModel[] {
     const ckpt = files.find((f) => f.endsWith('.bin') && !/^tok.*\.bin$|^tokenizer\.bin$/.test(f));
     const tok = files.find((f) => /^tok.*\.model$/.test(f)) ?? files.find((f) => f === 'tokenizer.model');
     if (!ckpt || !tok) continue;
-    out.push({ name, checkpoint: path.join(dir, ckpt), tokenizer: path.join(dir, tok), size: fs.statSync(path.join(dir, ckpt)).size });
+    out.push({
+      name,
+      checkpoint: path.join(dir, ckpt),
+      tokenizer: path.join(dir, tok),
+      size: fs.statSync(path.join(dir, ckpt)).size,
+    });
   }
   return out.sort((a, b) => a.size - b.size || a.name.localeCompare(b.name)).map(({ size: _s, ...m }) => m);
 }
 
-export interface StudyOptions extends Omit<SettingOptions, 'name' | 'model' | 'seed' | 'encode' | 'calibText'> {
+export interface StudyOptions
+  extends Omit<SettingOptions, 'name' | 'model' | 'seed' | 'encode' | 'calibText'> {
   models: DiscoveredModel[];
   seeds?: readonly number[];
   calibPath: string;
@@ -57,7 +63,14 @@ export async function runStudy(opts: StudyOptions): Promise<SettingResult[]> {
     const t = tok;
     for (const seed of seeds) {
       const t0 = performance.now();
-      const r = runSetting({ ...rest, name: m.name, model, seed, calibText: text, encode: (s) => t.encode(s) });
+      const r = runSetting({
+        ...rest,
+        name: m.name,
+        model,
+        seed,
+        calibText: text,
+        encode: (s) => t.encode(s),
+      });
       results.push(r);
       onSetting?.(r, (performance.now() - t0) / 1000);
     }
@@ -74,7 +87,8 @@ export function writeResults(results: SettingResult[], dir: string): string[] {
     written.push(rel);
   };
   put('summary.csv', toCsv(results.map((r) => r.summary)));
-  for (const r of results) put(`settings/${r.summary.model}-seed${r.summary.seed}.csv`, settingCsv(r.summary));
+  for (const r of results)
+    put(`settings/${r.summary.model}-seed${r.summary.seed}.csv`, settingCsv(r.summary));
   put('q1_layers.csv', toCsv(q1Rows(results)));
   put('q2_layers.csv', toCsv(q2Rows(results)));
   put('profiles.csv', toCsv(profiles(results)));

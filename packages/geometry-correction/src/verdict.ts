@@ -20,7 +20,13 @@ export function verdictQ1(medianRq4: number, rho: number): Verdict {
  * worse than embedding-only (mseFeat > mseEmb) and no variant (embedding, features, both) improves the
  * loss (every gain ≤ 0); otherwise unclear. Gains are loss_quantized − loss_corrected (> 0 = better).
  */
-export function verdictQ2(q: { mseEmb: number; mseFeat: number; gainEmb: number; gainFeat: number; gainBoth: number }): Verdict {
+export function verdictQ2(q: {
+  mseEmb: number;
+  mseFeat: number;
+  gainEmb: number;
+  gainFeat: number;
+  gainBoth: number;
+}): Verdict {
   const bestFeatureGain = Math.max(q.gainFeat, q.gainBoth);
   if (q.mseFeat <= 0.85 * q.mseEmb && bestFeatureGain >= 0.01) return 'supported';
   if (q.mseFeat > q.mseEmb && Math.max(q.gainEmb, q.gainFeat, q.gainBoth) <= 0) return 'refuted';

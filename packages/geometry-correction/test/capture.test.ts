@@ -1,8 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { NqInputError } from '@nq/core';
 import { prepareRecipe, resolveRecipe } from '@nq/eval-ppl';
 import { forward, randomModel, TINY_CONFIG } from '@nq/model';
-import { captureSublayers, meanNll, sampleCalibrationWindows, splitWindows, unitIndex, withSublayerHook } from '../src/index.js';
-import { NqInputError } from '@nq/core';
+import { describe, expect, it } from 'vitest';
+import {
+  captureSublayers,
+  meanNll,
+  sampleCalibrationWindows,
+  splitWindows,
+  unitIndex,
+  withSublayerHook,
+} from '../src/index.js';
 import { charEncoder, syntheticDocs } from './helpers.js';
 
 /** Final RMSNorm and classifier in float64, written from the definitions. */
@@ -15,7 +22,8 @@ function logitsFromResidual(model: ReturnType<typeof randomModel>, x: Float32Arr
     const inv = 1 / Math.sqrt(ss / dim + normEps);
     for (let v = 0; v < vocabSize; v++) {
       let s = 0;
-      for (let i = 0; i < dim; i++) s += x[t * dim + i]! * inv * model.weights.finalNorm[i]! * model.weights.output.data[v * dim + i]!;
+      for (let i = 0; i < dim; i++)
+        s += x[t * dim + i]! * inv * model.weights.finalNorm[i]! * model.weights.output.data[v * dim + i]!;
       out[t * vocabSize + v] = s;
     }
   }
@@ -32,7 +40,8 @@ describe('sub-layer capture', () => {
     const cap = captureSublayers(model, undefined, [tokens]);
     expect(cap.units.map((u) => `${u.layer}${u.kind}`)).toEqual(['0attn', '0ffn', '1attn', '1ffn']);
     const x = new Float32Array(T * dim);
-    for (let t = 0; t < T; t++) x.set(model.weights.tokenEmbedding.data.subarray(tokens[t]! * dim, (tokens[t]! + 1) * dim), t * dim);
+    for (let t = 0; t < T; t++)
+      x.set(model.weights.tokenEmbedding.data.subarray(tokens[t]! * dim, (tokens[t]! + 1) * dim), t * dim);
     for (const u of cap.units) for (let i = 0; i < x.length; i++) x[i] = x[i]! + u.y[i]!;
     const want = logitsFromResidual(model, x, T);
     const got = forward(model, tokens).data;
@@ -49,7 +58,8 @@ describe('sub-layer capture', () => {
     const hooks = withSublayerHook(undefined, (_l, _k, y) => y.fill(0));
     const got = forward(model, tokens, { hooks }).data;
     const x = new Float32Array(T * dim);
-    for (let t = 0; t < T; t++) x.set(model.weights.tokenEmbedding.data.subarray(tokens[t]! * dim, (tokens[t]! + 1) * dim), t * dim);
+    for (let t = 0; t < T; t++)
+      x.set(model.weights.tokenEmbedding.data.subarray(tokens[t]! * dim, (tokens[t]! + 1) * dim), t * dim);
     const want = logitsFromResidual(model, x, T);
     for (let i = 0; i < want.length; i += 7) expect(got[i]).toBeCloseTo(want[i]!, 4);
   });
@@ -97,13 +107,17 @@ describe('calibration sample and split', () => {
   });
   it('split partitions the windows', () => {
     const s = splitWindows(10, 3, 2, 7);
-    expect([...s.fit, ...s.validation, ...s.heldOut].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect([...s.fit, ...s.validation, ...s.heldOut].sort((x, y) => x - y)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
     expect(s.heldOut.length).toBe(3);
     expect(s.validation.length).toBe(2);
   });
   it('bad sizes are typed errors naming the argument', () => {
     expect(() => sampleCalibrationWindows(text, enc, { windows: 0, length: 32, seed: 1 })).toThrow(/windows/);
-    expect(() => sampleCalibrationWindows(text, enc, { windows: 50, length: 32, seed: 1 })).toThrow(NqInputError);
+    expect(() => sampleCalibrationWindows(text, enc, { windows: 50, length: 32, seed: 1 })).toThrow(
+      NqInputError,
+    );
     expect(() => sampleCalibrationWindows(text, enc, { windows: 2, length: 1, seed: 1 })).toThrow(/length/);
     expect(() => splitWindows(4, 3, 1, 1)).toThrow(NqInputError);
   });

@@ -1,6 +1,13 @@
 import { NqInputError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { affineSse, channelStats, type CorrectorUnit, oracleAffine, totalSse, trainCorrector } from '../src/cpu/index.js';
+import {
+  affineSse,
+  type CorrectorUnit,
+  channelStats,
+  oracleAffine,
+  totalSse,
+  trainCorrector,
+} from '../src/cpu/index.js';
 
 /**
  * Synthetic units where the true per-channel correction is a known function of one feature:
@@ -26,7 +33,11 @@ function makeUnits(seed: number, U: number, d: number, n: number) {
   return units;
 }
 
-function toCorrectorUnits(raw: ReturnType<typeof makeUnits>, d: number, rows: [number, number][]): CorrectorUnit[] {
+function toCorrectorUnits(
+  raw: ReturnType<typeof makeUnits>,
+  d: number,
+  rows: [number, number][],
+): CorrectorUnit[] {
   return raw.map((u) => {
     const st = channelStats(u.yFp, u.yQ, d, rows);
     const sigma = Math.sqrt(totalSse(st) / (st.n * d));
@@ -97,6 +108,8 @@ describe('learned correction predictors', () => {
   });
 
   it('needs at least one input', () => {
-    expect(() => trainCorrector(train, { featureCount: 1, seed: 1, useEmbedding: false, useFeatures: false })).toThrow(NqInputError);
+    expect(() =>
+      trainCorrector(train, { featureCount: 1, seed: 1, useEmbedding: false, useFeatures: false }),
+    ).toThrow(NqInputError);
   });
 });

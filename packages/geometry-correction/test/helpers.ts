@@ -5,7 +5,8 @@ export function syntheticDocs(seed: number, docs: number, chars: number): string
   const rng = new Rng(seed);
   const alphabet = 'abcdefghijklmnopqrstuvwxyz     ';
   const out: string[] = [];
-  for (let d = 0; d < docs; d++) out.push(Array.from({ length: chars }, () => alphabet[rng.int(alphabet.length)]).join(''));
+  for (let d = 0; d < docs; d++)
+    out.push(Array.from({ length: chars }, () => alphabet[rng.int(alphabet.length)]).join(''));
   return out.join('\n\x1e\n');
 }
 

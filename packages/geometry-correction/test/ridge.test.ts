@@ -12,7 +12,8 @@ import {
 /** n rows of d Gaussian channels with per-channel scales, as float32 like captured outputs. */
 function gaussian(rng: Rng, n: number, d: number): Float32Array {
   const x = new Float32Array(n * d);
-  for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) x[r * d + i] = rng.normal() * (0.5 + (i % 5) * 0.3) + 0.1 * i;
+  for (let r = 0; r < n; r++)
+    for (let i = 0; i < d; i++) x[r * d + i] = rng.normal() * (0.5 + (i % 5) * 0.3) + 0.1 * i;
   return x;
 }
 
@@ -29,7 +30,10 @@ describe('ridge correction (Q1 estimator)', () => {
     const n = 600;
     const yq = gaussian(rng, n, d);
     // Y_fp = Y_q·A + b with a dense A: the error E = Y_q·(A − I) + b is exactly linear.
-    const A = Array.from({ length: d * d }, (_, k) => (Math.floor(k / d) === k % d ? 1 : 0) + 0.2 * rng.normal());
+    const A = Array.from(
+      { length: d * d },
+      (_, k) => (Math.floor(k / d) === k % d ? 1 : 0) + 0.2 * rng.normal(),
+    );
     const b = Array.from({ length: d }, () => rng.normal());
     const e = new Float64Array(n * d);
     for (let r = 0; r < n; r++) {
@@ -39,7 +43,15 @@ describe('ridge correction (Q1 estimator)', () => {
         e[r * d + j] = s - yq[r * d + j]!;
       }
     }
-    const corr = fitRidgeCorrection(yq, e, d, d, ranges(0, 350, 50), ranges(350, 450, 50), [1e-10, 1e-4, 1e-2]);
+    const corr = fitRidgeCorrection(
+      yq,
+      e,
+      d,
+      d,
+      ranges(0, 350, 50),
+      ranges(350, 450, 50),
+      [1e-10, 1e-4, 1e-2],
+    );
     const R = recoverability(corr, yq, e, d, d, [[450, 600]]);
     expect(R).toBeGreaterThan(0.999999);
     expect(corr.alpha).toBe(1e-10);
@@ -121,12 +133,25 @@ describe('ridge correction (Q1 estimator)', () => {
     const x = gaussian(rng, 30, 4);
     const e = gaussian(rng, 30, 3);
     const a = solveRidge(momentsOf(x, e, 4, 3, [[0, 30]]), 0.01);
-    const b = solveRidge(momentsOf(x, e, 4, 3, [[0, 11], [11, 30]]), 0.01);
+    const b = solveRidge(
+      momentsOf(x, e, 4, 3, [
+        [0, 11],
+        [11, 30],
+      ]),
+      0.01,
+    );
     for (let i = 0; i < a.B.length; i++) expect(b.B[i]).toBeCloseTo(a.B[i]!, 12);
   });
 
   it('applyLinearCorrection computes y + y·B + bias', () => {
-    const corr = { d: 2, m: 2, B: Float64Array.from([0.5, 0, 0, -1]), bias: Float64Array.from([1, 2]), alpha: 0, lambda: 0 };
+    const corr = {
+      d: 2,
+      m: 2,
+      B: Float64Array.from([0.5, 0, 0, -1]),
+      bias: Float64Array.from([1, 2]),
+      alpha: 0,
+      lambda: 0,
+    };
     const y = Float32Array.from([2, 3, -1, 4]);
     applyLinearCorrection(corr, y, 2);
     // Row (2, 3): (2 + 1 + 1, 3 − 3 + 2) ; row (−1, 4): (−1 − 0.5 + 1, 4 − 4 + 2).
@@ -135,7 +160,14 @@ describe('ridge correction (Q1 estimator)', () => {
 
   it('4-bit map quantization follows per-output-channel symmetric RTN (residual and map forms)', () => {
     // B [d=2, m=2]; output channel j is column j: (B00, B10) = (0.7, −0.1), (B01, B11) = (0.03, 0.3).
-    const corr = { d: 2, m: 2, B: Float64Array.from([0.7, 0.03, -0.1, 0.3]), bias: Float64Array.from([0, 0]), alpha: 0, lambda: 0 };
+    const corr = {
+      d: 2,
+      m: 2,
+      B: Float64Array.from([0.7, 0.03, -0.1, 0.3]),
+      bias: Float64Array.from([0, 0]),
+      alpha: 0,
+      lambda: 0,
+    };
     const q = quantizeCorrection(corr, 4, 'residual');
     // Column 0: s = 0.7/7 = 0.1 → 0.7, −0.1 exactly representable. Column 1: s = 0.3/7, 0.03/s = 0.7 → 1 → s.
     const s1 = Math.fround(0.3 / 7);
@@ -152,7 +184,11 @@ describe('ridge correction (Q1 estimator)', () => {
   it('rejects a negative alpha and too few rows with typed errors', () => {
     const mo = momentsOf(new Float32Array(8), new Float64Array(8), 2, 2, [[0, 4]]);
     expect(() => solveRidge(mo, -1)).toThrow(NqInputError);
-    expect(() => solveRidge(momentsOf(new Float32Array(2), new Float64Array(2), 2, 2, [[0, 1]]), 0.1)).toThrow(/rows/);
-    expect(() => fitRidgeCorrection(new Float32Array(8), new Float64Array(8), 2, 2, [[0, 4]], [], [])).toThrow(/alphas/);
+    expect(() =>
+      solveRidge(momentsOf(new Float32Array(2), new Float64Array(2), 2, 2, [[0, 1]]), 0.1),
+    ).toThrow(/rows/);
+    expect(() =>
+      fitRidgeCorrection(new Float32Array(8), new Float64Array(8), 2, 2, [[0, 4]], [], []),
+    ).toThrow(/alphas/);
   });
 });

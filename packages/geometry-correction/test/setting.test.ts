@@ -1,18 +1,34 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { NqInputError } from '@nq/core';
 import { loadModel, randomModel, TINY_CONFIG, Tokenizer } from '@nq/model';
 import { describe, expect, it } from 'vitest';
-import { discoverModels, q1Rows, q2Rows, readmeSection, runSetting, settingCsv, spliceReadme, toCsv } from '../src/index.js';
-import { NqInputError } from '@nq/core';
+import {
+  discoverModels,
+  q1Rows,
+  q2Rows,
+  readmeSection,
+  runSetting,
+  settingCsv,
+  spliceReadme,
+  toCsv,
+} from '../src/index.js';
 import { charEncoder, syntheticDocs } from './helpers.js';
 
-const small = { windows: 8, windowLength: 16, heldOutWindows: 2, validationWindows: 1, correctorIterations: 60 };
+const small = {
+  windows: 8,
+  windowLength: 16,
+  heldOutWindows: 2,
+  validationWindows: 1,
+  correctorIterations: 60,
+};
 
 describe('one setting on a tiny random model', () => {
   const model = randomModel(TINY_CONFIG, 5);
   const text = syntheticDocs(2, 30, 60);
   const base = { name: 'tiny', model, calibText: text, encode: charEncoder(TINY_CONFIG.vocabSize), ...small };
-  const csv = (r: ReturnType<typeof runSetting>) => settingCsv(r.summary) + toCsv(q1Rows([r])) + toCsv(q2Rows([r]));
+  const csv = (r: ReturnType<typeof runSetting>) =>
+    settingCsv(r.summary) + toCsv(q1Rows([r])) + toCsv(q2Rows([r]));
 
   it('reruns with the same seed reproduce every number exactly; another seed differs', () => {
     const a = runSetting({ ...base, seed: 42 });

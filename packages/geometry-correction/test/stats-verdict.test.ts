@@ -25,7 +25,14 @@ describe('statistics', () => {
   it('depth thirds by (layer + ½)/L', () => {
     expect([0, 1].map((l) => depthOf(l, 2).third)).toEqual(['early', 'late']);
     expect([0, 1, 2, 3].map((l) => depthOf(l, 4).third)).toEqual(['early', 'mid', 'mid', 'late']);
-    expect([0, 1, 2, 3, 4, 5].map((l) => depthOf(l, 6).third)).toEqual(['early', 'early', 'mid', 'mid', 'late', 'late']);
+    expect([0, 1, 2, 3, 4, 5].map((l) => depthOf(l, 6).third)).toEqual([
+      'early',
+      'early',
+      'mid',
+      'mid',
+      'late',
+      'late',
+    ]);
   });
   it('correctability score: e·(1 − √(1 − R)), 0 for R ≤ 0, e for R = 1', () => {
     expect(correctabilityScore(0.2, 0.75)).toBeCloseTo(0.1, 12);
@@ -54,7 +61,9 @@ describe('verdict rules (issue 11)', () => {
     // The embedding's gain does not count for "supported".
     expect(verdictQ2({ ...base, gainFeat: 0, gainEmb: 0.5 })).toBe('unclear');
     expect(verdictQ2({ mseEmb: 1, mseFeat: 1.01, gainEmb: 0, gainFeat: -0.1, gainBoth: 0 })).toBe('refuted');
-    expect(verdictQ2({ mseEmb: 1, mseFeat: 1.01, gainEmb: 0.001, gainFeat: -0.1, gainBoth: 0 })).toBe('unclear');
+    expect(verdictQ2({ mseEmb: 1, mseFeat: 1.01, gainEmb: 0.001, gainFeat: -0.1, gainBoth: 0 })).toBe(
+      'unclear',
+    );
     expect(verdictQ2({ mseEmb: 1, mseFeat: 1, gainEmb: 0, gainFeat: 0, gainBoth: 0 })).toBe('unclear');
   });
 });

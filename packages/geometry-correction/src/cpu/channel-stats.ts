@@ -44,7 +44,12 @@ export function channelStats(yFp: Float32Array, yQ: Float32Array, d: number, row
 /** Σ_t (e_tj − a·q_tj − b)² from the sums. */
 export function affineSse(st: ChannelStats, j: number, a: number, b: number): number {
   return (
-    st.see[j]! - 2 * a * st.sqe[j]! - 2 * b * st.se[j]! + a * a * st.sqq[j]! + 2 * a * b * st.sq[j]! + b * b * st.n
+    st.see[j]! -
+    2 * a * st.sqe[j]! -
+    2 * b * st.se[j]! +
+    a * a * st.sqq[j]! +
+    2 * a * b * st.sq[j]! +
+    b * b * st.n
   );
 }
 

@@ -47,7 +47,8 @@ export interface TrainedCorrector {
  */
 export function trainCorrector(units: CorrectorUnit[], opts: CorrectorOptions): TrainedCorrector {
   const { useEmbedding, useFeatures, featureCount: F } = opts;
-  if (!useEmbedding && !useFeatures) throw new NqInputError('opts', 'uses neither embedding nor features', 'Enable at least one input.');
+  if (!useEmbedding && !useFeatures)
+    throw new NqInputError('opts', 'uses neither embedding nor features', 'Enable at least one input.');
   const H = opts.hidden ?? 16;
   const K = opts.embeddingDim ?? 4;
   const iterations = opts.iterations ?? 600;
@@ -76,7 +77,12 @@ export function trainCorrector(units: CorrectorUnit[], opts: CorrectorOptions): 
   const dpre = new Float64Array(H);
 
   /** Loss, and its gradient into `grad` when given; optionally writes the predictions. */
-  const evaluate = (th: Float64Array, grad: Float64Array | null, outA?: Float64Array[], outB?: Float64Array[]): number => {
+  const evaluate = (
+    th: Float64Array,
+    grad: Float64Array | null,
+    outA?: Float64Array[],
+    outB?: Float64Array[],
+  ): number => {
     if (grad) grad.fill(0);
     let loss = 0;
     for (let u = 0; u < U; u++) {

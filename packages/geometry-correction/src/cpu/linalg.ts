@@ -35,7 +35,7 @@ export function accumulateMoments(
       const rowXE = i * m;
       for (let j = 0; j < m; j++) xe[rowXE + j]! += xi * er[j]!;
     }
-    for (let j = 0; j < m; j++) se[j]! += er[j]!;
+    for (let j = 0; j < m; j++) se[j]! += er[j];
   }
 }
 

@@ -13,13 +13,21 @@ import type { LinearCorrection } from './ridge.js';
  */
 export type MapQuantForm = 'residual' | 'map';
 
-export function quantizeCorrection(corr: LinearCorrection, bits = 4, form: MapQuantForm = 'residual'): LinearCorrection {
+export function quantizeCorrection(
+  corr: LinearCorrection,
+  bits = 4,
+  form: MapQuantForm = 'residual',
+): LinearCorrection {
   const { d, m } = corr;
   const wt = new Float32Array(m * d); // out × in
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < m; j++) wt[j * d + i] = corr.B[i * m + j]! + (form === 'map' && i === j ? 1 : 0);
   }
-  const q = fakeQuantInt({ rows: m, cols: d, data: wt }, { format: 'int', bits, granularity: 'token', symmetric: true }, 'correction');
+  const q = fakeQuantInt(
+    { rows: m, cols: d, data: wt },
+    { format: 'int', bits, granularity: 'token', symmetric: true },
+    'correction',
+  );
   const B = new Float64Array(d * m);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < m; j++) B[i * m + j] = q.data[j * d + i]! - (form === 'map' && i === j ? 1 : 0);

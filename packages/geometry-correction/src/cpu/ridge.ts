@@ -49,7 +49,13 @@ export function emptyMoments(d: number, m: number): Moments {
 }
 
 /** Moments of X = x [*, d] and E = e [*, m] over the given row ranges. */
-export function momentsOf(x: ArrayLike<number>, e: ArrayLike<number>, d: number, m: number, rows: RowRanges): Moments {
+export function momentsOf(
+  x: ArrayLike<number>,
+  e: ArrayLike<number>,
+  d: number,
+  m: number,
+  rows: RowRanges,
+): Moments {
   const mo = emptyMoments(d, m);
   for (const [r0, r1] of rows) {
     accumulateMoments(x, e, d, m, r0, r1, mo.xx, mo.xe, mo.sx, mo.se);
@@ -61,9 +67,18 @@ export function momentsOf(x: ArrayLike<number>, e: ArrayLike<number>, d: number,
 
 /** Moments of the union of two disjoint row sets. */
 export function addMoments(a: Moments, b: Moments): Moments {
-  if (a.d !== b.d || a.m !== b.m) throw new NqInputError('b', 'has other dimensions than a', 'Add moments of the same unit.');
+  if (a.d !== b.d || a.m !== b.m)
+    throw new NqInputError('b', 'has other dimensions than a', 'Add moments of the same unit.');
   const add = (p: Float64Array, q: Float64Array) => p.map((v, i) => v + q[i]!);
-  return { d: a.d, m: a.m, n: a.n + b.n, xx: add(a.xx, b.xx), xe: add(a.xe, b.xe), sx: add(a.sx, b.sx), se: add(a.se, b.se) };
+  return {
+    d: a.d,
+    m: a.m,
+    n: a.n + b.n,
+    xx: add(a.xx, b.xx),
+    xe: add(a.xe, b.xe),
+    sx: add(a.sx, b.sx),
+    se: add(a.se, b.se),
+  };
 }
 
 /** The closed-form ridge correction from moments; alpha ≥ 0 (0 = ordinary least squares). */
@@ -72,7 +87,12 @@ export function solveRidge(mo: Moments, alpha: number): LinearCorrection {
   if (!(alpha >= 0) || !Number.isFinite(alpha)) {
     throw new NqInputError('alpha', `must be a finite number ≥ 0, got ${alpha}`, 'Pass e.g. 1e-3.');
   }
-  if (n < 2) throw new NqInputError('rows', `hold ${n} rows`, 'Fit on at least 2 rows (many more than d for a useful fit).');
+  if (n < 2)
+    throw new NqInputError(
+      'rows',
+      `hold ${n} rows`,
+      'Fit on at least 2 rows (many more than d for a useful fit).',
+    );
   const mx = mo.sx.map((v) => v / n);
   const me = mo.se.map((v) => v / n);
   // Centred Gram and cross moments.
@@ -83,7 +103,8 @@ export function solveRidge(mo: Moments, alpha: number): LinearCorrection {
     trace += g[i * d + i]!;
   }
   const c = new Float64Array(d * m);
-  for (let i = 0; i < d; i++) for (let j = 0; j < m; j++) c[i * m + j] = mo.xe[i * m + j]! - n * mx[i]! * me[j]!;
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < m; j++) c[i * m + j] = mo.xe[i * m + j]! - n * mx[i]! * me[j]!;
   const lambda = (alpha * trace) / d;
   for (let i = 0; i < d; i++) g[i * d + i]! += lambda;
   cholesky(g, d);
@@ -187,7 +208,12 @@ export function fitRidgeCorrection(
 /** ŷ = y + y·B + bias for every row of y [T, d] (float32, as the forward pass uses it), in place. */
 export function applyLinearCorrection(corr: LinearCorrection, y: Float32Array, rows: number): void {
   const { d, m } = corr;
-  if (d !== m) throw new NqInputError('corr', `maps ${d} → ${m} channels`, 'Apply only square corrections to a sub-layer output.');
+  if (d !== m)
+    throw new NqInputError(
+      'corr',
+      `maps ${d} → ${m} channels`,
+      'Apply only square corrections to a sub-layer output.',
+    );
   const src = new Float64Array(d);
   const out = new Float64Array(m);
   for (let r = 0; r < rows; r++) {
