@@ -16,6 +16,7 @@ import { recipeFromName, prepareRecipe } from '@nq/eval-ppl';
 import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { createGemmPool } from '@nq/model/cpu';
 import type { QuantSpec } from '@nq/quant-fp';
+import type { SchemeInput } from '../src/cpu/gptq.js';
 import { buildReference, scoreCandidate } from '../src/evaluate.js';
 import { quantizeModelSequential, sampleCalibration } from '../src/index.js';
 
@@ -45,7 +46,7 @@ for (const f of [modelPath, tokPath, validPath, calibPath]) {
 interface Row {
   name: string;
   /** weights spec, eval recipe (activations/rotation) and method */
-  weights: QuantSpec;
+  weights: SchemeInput;
   base: string;
   method: 'rtn' | 'gptq';
 }
@@ -56,6 +57,10 @@ for (const bits of [4, 3]) {
   for (const g of [128, null]) {
     for (const method of ['rtn', 'gptq'] as const) ROWS.push({ name: `W${bits}A16 ${g ? 'g128' : 'per-channel'} asym ${method.toUpperCase()}`, weights: asym(bits, g), base: 'fp', method });
   }
+}
+// GPTQ + a different grid: a Lloyd-Max codebook per output row (2^bits centroids fitted to the row)
+for (const bits of [4, 3]) {
+  for (const method of ['rtn', 'gptq'] as const) ROWS.push({ name: `W${bits}A16 Lloyd-Max ${2 ** bits} levels per-row ${method.toUpperCase()}`, weights: { lloydMax: { levels: 2 ** bits, perRow: true } }, base: 'fp', method });
 }
 for (const method of ['rtn', 'gptq'] as const) ROWS.push({ name: `W4A4 QuaRot (R1+R4 Hadamard, A4 token clip 0.9, W4 per-channel sym clip-search) ${method.toUpperCase()}`, weights: quarotW, base: 'quarot-w4a4', method });
 const only = opt('rows')?.split(',');
