@@ -45,7 +45,9 @@ const suite: Suite = {
       const w = c.out > 0 ? { rows: c.out, cols: c.k, data: rng.normals(c.out * c.k, 0, 0.05) } : null;
       const ev = new CpuErrorEvaluator(x, w, c.target);
       const ops = defaultOperatorOptions(c.k);
-      const specs = Array.from({ length: batch }, () => compileRotation(toRotationSpec(randomGenome(c.k, rng, ops))));
+      const specs = Array.from({ length: batch }, () =>
+        compileRotation(toRotationSpec(randomGenome(c.k, rng, ops))),
+      );
       const bytesPer = 4 * 4 * T * c.k + (w ? 4 * 4 * c.out * c.k + 4 * T * c.out : 0);
       const rec = await measure(
         'es-search',
@@ -63,7 +65,9 @@ const suite: Suite = {
         ctx.machine,
       );
       rec.evaluations_per_s = batch / (rec.median_ms / 1000);
-      ctx.log(`es-search ${c.target} k=${c.k}: ${(rec.evaluations_per_s as number).toFixed(1)} candidate evaluations/s`);
+      ctx.log(
+        `es-search ${c.target} k=${c.k}: ${(rec.evaluations_per_s as number).toFixed(1)} candidate evaluations/s`,
+      );
       const base = ctx.baselines.get('triad-1t');
       records.push(base ? withBaseline(rec, 'triad-1t', base) : rec);
     }

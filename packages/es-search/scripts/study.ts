@@ -25,11 +25,11 @@ import { type RotationSpec, rotate } from '@nq/hadamard';
 import { loadModel, Tokenizer } from '@nq/model';
 import {
   activationStats,
-  allowedBlocks,
-  CpuErrorEvaluator,
   activationStatsRotated,
+  allowedBlocks,
   baselineSpecs,
   buildReference,
+  CpuErrorEvaluator,
   captureLayerData,
   type DiscoverResult,
   discover,
@@ -54,7 +54,8 @@ const here = import.meta.dirname;
 const shared = path.resolve(here, '../../../../shared');
 const modelFile = argVal('--model') ?? path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
 // --quick is a smoke run: its tables go to the temp folder, not next to the committed results.
-const outDir = argVal('--out') ?? (quick ? path.join(os.tmpdir(), 'es-search-study') : path.resolve(here, '../results'));
+const outDir =
+  argVal('--out') ?? (quick ? path.join(os.tmpdir(), 'es-search-study') : path.resolve(here, '../results'));
 const log = (s: string) => process.stderr.write(`[study ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 
 const SEED = 2026;
@@ -73,22 +74,38 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const model = await loadModel(modelFile);
   const tok = await Tokenizer.fromFile(path.join(path.dirname(modelFile), 'tok4096.model'));
-  const calibText = fs.readFileSync(path.join(shared, 'data/docs-calib.txt'), 'utf8').slice(0, quick ? 60_000 : 600_000);
+  const calibText = fs
+    .readFileSync(path.join(shared, 'data/docs-calib.txt'), 'utf8')
+    .slice(0, quick ? 60_000 : 600_000);
   const calib = tok.encode(calibText);
   const half = Math.floor(calib.length / 2);
   log(`calibration: ${calib.length} tokens (search: first half, held out: second half)`);
   const search = captureLayerData(model, calib.subarray(0, half), { ...CAPTURE, seed: SEED });
-  const holdout = captureLayerData(model, calib.subarray(half), { ...CAPTURE, maxTokens: CAPTURE.maxTokens * 2, seed: SEED + 1 });
+  const holdout = captureLayerData(model, calib.subarray(half), {
+    ...CAPTURE,
+    maxTokens: CAPTURE.maxTokens * 2,
+    seed: SEED + 1,
+  });
   const md: string[] = [];
-  const json: Record<string, unknown> = { model: modelFile, seed: SEED, search: SEARCH, capture: CAPTURE, quick };
+  const json: Record<string, unknown> = {
+    model: modelFile,
+    seed: SEED,
+    search: SEARCH,
+    capture: CAPTURE,
+    quick,
+  };
 
   // ---------------------------------------------------------------- 2. discover per layer and target
   const found = new Map<string, DiscoverResult>();
   const seedSpread = new Map<string, { mean: number; min: number; all: number[] }>();
-  md.push(`## Search per layer input (seed ${SEED}; population ${SEARCH.population}, ${SEARCH.generations} structure + ${SEARCH.signGenerations} sign generations; ${search[0]!.x.rows} search tokens, ${holdout[0]!.x.rows} held-out tokens per input)`);
+  md.push(
+    `## Search per layer input (seed ${SEED}; population ${SEARCH.population}, ${SEARCH.generations} structure + ${SEARCH.signGenerations} sign generations; ${search[0]!.x.rows} search tokens, ${holdout[0]!.x.rows} held-out tokens per input)`,
+  );
   for (const target of TARGETS) {
     md.push('', `### target ${target}: relative error (search set / held-out set)`, '');
-    md.push('| input | identity | random Hadamard (full) | block-128 random Hadamard | best found | structure found | held-out: best vs full random | held-out: 8 full random Hadamard seeds, mean (min) | evals | s |');
+    md.push(
+      '| input | identity | random Hadamard (full) | block-128 random Hadamard | best found | structure found | held-out: best vs full random | held-out: 8 full random Hadamard seeds, mean (min) | evals | s |',
+    );
     md.push('|---|---|---|---|---|---|---|---|---|---|');
     for (let i = 0; i < search.length; i++) {
       const d = search[i]!;
@@ -99,28 +116,58 @@ async function main(): Promise<void> {
       // The search keeps the best of ~300 candidates on the search set; how much of that is luck? The
       // spread of plain random Hadamards (8 seeds) on the held-out set answers it.
       const hev = new CpuErrorEvaluator(holdout[i]!.x, holdout[i]!.w, target);
-      const seeds = [...Array(8).keys()].map((s) => hev.error(seededBlockHadamard(d.x.cols, Math.max(...allowedBlocks(d.x.cols)), 100 + s, d.name)));
+      const seeds = [...Array(8).keys()].map((s) =>
+        hev.error(seededBlockHadamard(d.x.cols, Math.max(...allowedBlocks(d.x.cols)), 100 + s, d.name)),
+      );
       const seedMean = seeds.reduce((a, b) => a + b, 0) / seeds.length;
       seedSpread.set(`${target}:${d.name}`, { mean: seedMean, min: Math.min(...seeds), all: seeds });
-      md.push(`| ${d.name} | ${cell(id)} | ${cell(full)} | ${cell(blk)} | ${cell(best)} | ${best!.structure} | ${pct(best!.holdoutError!, full!.holdoutError!)} | ${f(seedMean, 3)} (${f(Math.min(...seeds), 3)}) | ${r.evaluations} | ${r.wallSeconds.toFixed(1)} |`);
-      log(`${target} ${d.name}: best ${best!.structure} ${f(best!.error)} (full ${f(full!.error)}), held out ${f(best!.holdoutError!)} vs ${f(full!.holdoutError!)}; ${r.evaluations} evals in ${r.wallSeconds.toFixed(1)} s`);
+      md.push(
+        `| ${d.name} | ${cell(id)} | ${cell(full)} | ${cell(blk)} | ${cell(best)} | ${best!.structure} | ${pct(best!.holdoutError!, full!.holdoutError!)} | ${f(seedMean, 3)} (${f(Math.min(...seeds), 3)}) | ${r.evaluations} | ${r.wallSeconds.toFixed(1)} |`,
+      );
+      log(
+        `${target} ${d.name}: best ${best!.structure} ${f(best!.error)} (full ${f(full!.error)}), held out ${f(best!.holdoutError!)} vs ${f(full!.holdoutError!)}; ${r.evaluations} evals in ${r.wallSeconds.toFixed(1)} s`,
+      );
     }
   }
-  json.discover = Object.fromEntries([...found].map(([k, r]) => [k, { ...r, randomHadamardHoldout: seedSpread.get(k) }]));
+  json.discover = Object.fromEntries(
+    [...found].map(([k, r]) => [k, { ...r, randomHadamardHoldout: seedSpread.get(k) }]),
+  );
 
   // ---------------------------------------------------------------- 3. latency in the cost
   {
     // L3.ffn: where the β = 0 search of the first study run chose a 3-stage structure.
     const i = search.findIndex((d) => d.name === 'L3.ffn');
     const runs: string[] = [];
-    md.push('', '### Latency in the cost (L3.ffn, w4a4, CPU latency of rotating 256 × 256 measured with tinybench, cached per structure)', '');
+    md.push(
+      '',
+      '### Latency in the cost (L3.ffn, w4a4, CPU latency of rotating 256 × 256 measured with tinybench, cached per structure)',
+      '',
+    );
     md.push('| β (per ms) | structure found | error | held-out error | latency ms | structures measured |');
     md.push('|---|---|---|---|---|---|');
     for (const beta of [0, 0.01, 0.1, 1]) {
-      const r = await discover({ data: search[i]!, holdout: holdout[i]!, target: 'w4a4', seed: SEED, ...SEARCH, beta, latency: { mode: 'measure', backend: 'cpu', rows: 256, timeMs: quick ? 20 : 60 } });
+      const r = await discover({
+        data: search[i]!,
+        holdout: holdout[i]!,
+        target: 'w4a4',
+        seed: SEED,
+        ...SEARCH,
+        beta,
+        latency: { mode: 'measure', backend: 'cpu', rows: 256, timeMs: quick ? 20 : 60 },
+      });
       const best = r.comparison.at(-1)!;
-      md.push(`| ${beta} | ${best.structure} | ${f(r.bestError)} | ${f(best.holdoutError!)} | ${f(r.bestLatencyMs, 3)} | ${Object.keys(r.latencyTable).length} |`);
-      runs.push(JSON.stringify({ beta, structure: best.structure, error: r.bestError, latencyMs: r.bestLatencyMs, table: r.latencyTable }));
+      md.push(
+        `| ${beta} | ${best.structure} | ${f(r.bestError)} | ${f(best.holdoutError!)} | ${f(r.bestLatencyMs, 3)} | ${Object.keys(r.latencyTable).length} |`,
+      );
+      runs.push(
+        JSON.stringify({
+          beta,
+          structure: best.structure,
+          error: r.bestError,
+          latencyMs: r.bestLatencyMs,
+          table: r.latencyTable,
+        }),
+      );
       log(`latency β=${beta}: ${best.structure} err ${f(r.bestError)} lat ${f(r.bestLatencyMs)} ms`);
     }
     json.latency = runs.map((s) => JSON.parse(s));
@@ -130,13 +177,19 @@ async function main(): Promise<void> {
   for (const target of TARGETS) {
     const best = perLayerBestBlock(holdout, target, SEED);
     json[`spectrum_${target}`] = best;
-    md.push('', `### Block spectrum, target ${target} (held-out error of one seeded random block-b Hadamard; b = 1 is no rotation)`, '');
+    md.push(
+      '',
+      `### Block spectrum, target ${target} (held-out error of one seeded random block-b Hadamard; b = 1 is no rotation)`,
+      '',
+    );
     const blocks = [...new Set(best.flatMap((b) => b.spectrum.map((p) => p.block)))].sort((a, b) => a - b);
     md.push(`| input | best block | ${blocks.join(' | ')} |`);
     md.push(`|---|---|${blocks.map(() => '---').join('|')}|`);
     for (const b of best) {
       const by = new Map(b.spectrum.map((p) => [p.block, p.error]));
-      md.push(`| ${b.layer} | **${b.bestBlock}** | ${blocks.map((k) => (by.has(k) ? f(by.get(k)!, 3) : '')).join(' | ')} |`);
+      md.push(
+        `| ${b.layer} | **${b.bestBlock}** | ${blocks.map((k) => (by.has(k) ? f(by.get(k)!, 3) : '')).join(' | ')} |`,
+      );
     }
   }
 
@@ -145,18 +198,30 @@ async function main(): Promise<void> {
     const src = found.get('w4a4:L1.ffn')!;
     const rows = signTransfer(src.best, holdout, 'w4a4', SEED);
     json.transfer = { source: 'L1.ffn', structure: structureKey(fromRotationSpec(src.best)), rows };
-    md.push('', `### Sign transfer: the w4a4 rotation found on L1.ffn (${structureKey(fromRotationSpec(src.best))}) applied to the other 256-channel inputs (held-out w4a4 error)`, '');
-    md.push('| input | transferred | same structure, random signs | full random Hadamard | found on this input |');
+    md.push(
+      '',
+      `### Sign transfer: the w4a4 rotation found on L1.ffn (${structureKey(fromRotationSpec(src.best))}) applied to the other 256-channel inputs (held-out w4a4 error)`,
+      '',
+    );
+    md.push(
+      '| input | transferred | same structure, random signs | full random Hadamard | found on this input |',
+    );
     md.push('|---|---|---|---|---|');
     for (const r of rows) {
       const own = found.get(`w4a4:${r.layer}`)!.comparison.at(-1)!.holdoutError!;
-      md.push(`| ${r.layer} | ${f(r.transferred, 3)} | ${f(r.sameStructureRandomSigns, 3)} | ${f(r.fullRandomHadamard, 3)} | ${f(own, 3)} |`);
+      md.push(
+        `| ${r.layer} | ${f(r.transferred, 3)} | ${f(r.sameStructureRandomSigns, 3)} | ${f(r.fullRandomHadamard, 3)} | ${f(own, 3)} |`,
+      );
     }
   }
 
   // ---------------------------------------------------------------- 6. activation statistics
   {
-    md.push('', '### Activation statistics (held-out tokens): before → after full random Hadamard → after the w4a4 rotation found', '');
+    md.push(
+      '',
+      '### Activation statistics (held-out tokens): before → after full random Hadamard → after the w4a4 rotation found',
+      '',
+    );
     md.push('| input | kurtosis | max/mean | dynamic range (dB, per-token crest) |');
     md.push('|---|---|---|---|');
     const stats: unknown[] = [];
@@ -165,14 +230,18 @@ async function main(): Promise<void> {
       const a = activationStatsRotated(d.x, full);
       const b = activationStats(rotate(d.x, found.get(`w4a4:${d.name}`)!.best));
       stats.push({ layer: d.name, before: a.before, afterFull: a.after, afterFound: b });
-      md.push(`| ${d.name} | ${f(a.before.kurtosis, 3)} → ${f(a.after.kurtosis, 3)} → ${f(b.kurtosis, 3)} | ${f(a.before.maxOverMean, 3)} → ${f(a.after.maxOverMean, 3)} → ${f(b.maxOverMean, 3)} | ${a.before.dynamicRangeDb.toFixed(1)} → ${a.after.dynamicRangeDb.toFixed(1)} → ${b.dynamicRangeDb.toFixed(1)} |`);
+      md.push(
+        `| ${d.name} | ${f(a.before.kurtosis, 3)} → ${f(a.after.kurtosis, 3)} → ${f(b.kurtosis, 3)} | ${f(a.before.maxOverMean, 3)} → ${f(a.after.maxOverMean, 3)} → ${f(b.maxOverMean, 3)} | ${a.before.dynamicRangeDb.toFixed(1)} → ${a.after.dynamicRangeDb.toFixed(1)} → ${b.dynamicRangeDb.toFixed(1)} |`,
+      );
     }
     json.activationStats = stats;
   }
 
   // ---------------------------------------------------------------- 7. model level
   {
-    const valid = Int32Array.from(tok.encode(fs.readFileSync(path.join(shared, 'data/docs-valid.txt'), 'utf8')));
+    const valid = Int32Array.from(
+      tok.encode(fs.readFileSync(path.join(shared, 'data/docs-valid.txt'), 'utf8')),
+    );
     const windows = makeWindows(valid.length, { ctx: 256, maxWindows: EVAL_WINDOWS, select: 'spread' });
     log(`model level: ${windows.length} spread windows of 256 tokens of docs-valid (${valid.length} tokens)`);
     const ref = buildReference(model, valid, windows);
@@ -180,27 +249,56 @@ async function main(): Promise<void> {
     const dimOf = (l: number, g: InputGroup) => byName.get(`L${l}.${g}`)!.x.cols;
     const plans: [string, (l: number, g: InputGroup) => RotationSpec | null][] = [
       ['no rotation (w4a4-rtn-token)', () => null],
-      ...[0, 1, 2].map((s) => [`random Hadamard full, seed ${s}`, (l: number, g: InputGroup) => seededBlockHadamard(dimOf(l, g), dimOf(l, g), s, `L${l}.${g}`)] as [string, (l: number, g: InputGroup) => RotationSpec]),
-      ['block-128 random Hadamard, seed 0', (l: number, g: InputGroup) => seededBlockHadamard(dimOf(l, g), 128, 0, `L${l}.${g}`)],
+      ...[0, 1, 2].map(
+        (s) =>
+          [
+            `random Hadamard full, seed ${s}`,
+            (l: number, g: InputGroup) => seededBlockHadamard(dimOf(l, g), dimOf(l, g), s, `L${l}.${g}`),
+          ] as [string, (l: number, g: InputGroup) => RotationSpec],
+      ),
+      [
+        'block-128 random Hadamard, seed 0',
+        (l: number, g: InputGroup) => seededBlockHadamard(dimOf(l, g), 128, 0, `L${l}.${g}`),
+      ],
       ['found (w4a4 target), per input', (l: number, g: InputGroup) => found.get(`w4a4:L${l}.${g}`)!.best],
-      ['found structure, random signs (seed 0)', (l: number, g: InputGroup) => {
-        const gn = fromRotationSpec(found.get(`w4a4:L${l}.${g}`)!.best);
-        const specs = gn.stages.map((st, k) => seededBlockHadamard(gn.dim, st.block, 0, `L${l}.${g}.s${k}`).stages[0]!);
-        return { version: 1, dim: gn.dim, stages: specs };
-      }],
+      [
+        'found structure, random signs (seed 0)',
+        (l: number, g: InputGroup) => {
+          const gn = fromRotationSpec(found.get(`w4a4:L${l}.${g}`)!.best);
+          const specs = gn.stages.map(
+            (st, k) => seededBlockHadamard(gn.dim, st.block, 0, `L${l}.${g}.s${k}`).stages[0]!,
+          );
+          return { version: 1, dim: gn.dim, stages: specs };
+        },
+      ],
       ['found (int8 target), per input', (l: number, g: InputGroup) => found.get(`int8:L${l}.${g}`)!.best],
     ];
     const rows: { name: string; r: PlanEvaluation }[] = [];
     for (const [name, plan] of plans) {
       const r = evaluatePlan(model, valid, windows, ref, plan);
       rows.push({ name, r });
-      log(`model ${name}: KLD ${f(r.kld_mean)} ± ${f(r.kld_se, 2)}, PPL ${f(r.ppl, 5)} (fp ${f(r.ppl_base, 5)}), top1 ${(r.top1 * 100).toFixed(2)} % (${r.seconds.toFixed(0)} s)`);
+      log(
+        `model ${name}: KLD ${f(r.kld_mean)} ± ${f(r.kld_se, 2)}, PPL ${f(r.ppl, 5)} (fp ${f(r.ppl_base, 5)}), top1 ${(r.top1 * 100).toFixed(2)} % (${r.seconds.toFixed(0)} s)`,
+      );
     }
-    json.modelLevel = { windows: windows.length, ctx: 256, select: 'spread', tokens_scored: rows[0]!.r.tokens_scored, rows };
-    md.push('', `### Model level: W4A4 on nq-docs-5M, ${windows.length} windows of 256 tokens spread over docs-valid (${rows[0]!.r.tokens_scored} scored tokens; fp PPL on this subset ${f(rows[0]!.r.ppl_base, 5)})`, '');
+    json.modelLevel = {
+      windows: windows.length,
+      ctx: 256,
+      select: 'spread',
+      tokens_scored: rows[0]!.r.tokens_scored,
+      rows,
+    };
+    md.push(
+      '',
+      `### Model level: W4A4 on nq-docs-5M, ${windows.length} windows of 256 tokens spread over docs-valid (${rows[0]!.r.tokens_scored} scored tokens; fp PPL on this subset ${f(rows[0]!.r.ppl_base, 5)})`,
+      '',
+    );
     md.push('| rotations | mean KLD ± SE | PPL ± SE | same top token |');
     md.push('|---|---|---|---|');
-    for (const { name, r } of rows) md.push(`| ${name} | ${f(r.kld_mean, 4)} ± ${f(r.kld_se, 2)} | ${f(r.ppl, 5)} ± ${f(r.ppl_se, 2)} | ${(r.top1 * 100).toFixed(2)} % |`);
+    for (const { name, r } of rows)
+      md.push(
+        `| ${name} | ${f(r.kld_mean, 4)} ± ${f(r.kld_se, 2)} | ${f(r.ppl, 5)} ± ${f(r.ppl_se, 2)} | ${(r.top1 * 100).toFixed(2)} % |`,
+      );
   }
 
   json.seconds = (performance.now() - t0) / 1000;

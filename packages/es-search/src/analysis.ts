@@ -11,7 +11,12 @@ import type { LayerData, QuantTarget } from './types.js';
 
 /** Single-stage block-b random Hadamard with signs from Rng(seed).fork(label). */
 export function seededBlockHadamard(dim: number, block: number, seed: number, label: string): RotationSpec {
-  return { version: 1, dim, stages: [{ kind: 'hadamard', block, signs: Array.from(new Rng(seed).fork(label).signs(dim)) }], meta: { generator: 'es-search seededBlockHadamard', seed, label } };
+  return {
+    version: 1,
+    dim,
+    stages: [{ kind: 'hadamard', block, signs: Array.from(new Rng(seed).fork(label).signs(dim)) }],
+    meta: { generator: 'es-search seededBlockHadamard', seed, label },
+  };
 }
 
 export interface SpectrumPoint {
@@ -24,7 +29,12 @@ export interface SpectrumPoint {
  * Error vs block size: one random block-b Hadamard (signs fork `spectrum-b<b>`) for every allowed b
  * (1 = no rotation … dim = full). The error is the target's (see CpuErrorEvaluator).
  */
-export function blockSpectrum(data: LayerData, target: QuantTarget, seed: number, holdout?: LayerData): SpectrumPoint[] {
+export function blockSpectrum(
+  data: LayerData,
+  target: QuantTarget,
+  seed: number,
+  holdout?: LayerData,
+): SpectrumPoint[] {
   const ev = new CpuErrorEvaluator(data.x, data.w, target);
   const hev = holdout ? new CpuErrorEvaluator(holdout.x, holdout.w, target) : null;
   return allowedBlocks(data.x.cols).map((block) => {
@@ -79,19 +89,34 @@ export interface TransferRow {
  * of the same dimension and compares with the same structure under random signs, and with the full
  * random Hadamard. Layers of another dimension are skipped.
  */
-export function signTransfer(spec: RotationSpec, layers: LayerData[], target: QuantTarget, seed: number): TransferRow[] {
+export function signTransfer(
+  spec: RotationSpec,
+  layers: LayerData[],
+  target: QuantTarget,
+  seed: number,
+): TransferRow[] {
   const g = fromRotationSpec(spec);
   const rows: TransferRow[] = [];
   for (const d of layers) {
     if (d.x.cols !== spec.dim) continue;
     const ev = new CpuErrorEvaluator(d.x, d.w, target);
     const rng = new Rng(seed).fork(`transfer-${d.name}`);
-    const random: RotationSpec = { version: 1, dim: spec.dim, stages: g.stages.map((s) => ({ kind: 'hadamard' as const, block: s.block, signs: Array.from(rng.signs(spec.dim)) })) };
+    const random: RotationSpec = {
+      version: 1,
+      dim: spec.dim,
+      stages: g.stages.map((s) => ({
+        kind: 'hadamard' as const,
+        block: s.block,
+        signs: Array.from(rng.signs(spec.dim)),
+      })),
+    };
     rows.push({
       layer: d.name,
       transferred: ev.error(spec),
       sameStructureRandomSigns: ev.error(random),
-      fullRandomHadamard: ev.error(seededBlockHadamard(spec.dim, Math.max(...allowedBlocks(spec.dim)), seed, `transfer-full-${d.name}`)),
+      fullRandomHadamard: ev.error(
+        seededBlockHadamard(spec.dim, Math.max(...allowedBlocks(spec.dim)), seed, `transfer-full-${d.name}`),
+      ),
     });
   }
   return rows;
@@ -158,6 +183,9 @@ export function activationStats(x: Matrix, name = 'x'): ActivationStats {
 }
 
 /** Activation statistics of x and of x·R. */
-export function activationStatsRotated(x: Matrix, spec: RotationSpec): { before: ActivationStats; after: ActivationStats } {
+export function activationStatsRotated(
+  x: Matrix,
+  spec: RotationSpec,
+): { before: ActivationStats; after: ActivationStats } {
   return { before: activationStats(x), after: activationStats(rotate(x, spec)) };
 }

@@ -9,7 +9,12 @@ import type { LayerData } from './types.js';
 export type InputGroup = 'attn' | 'o' | 'ffn' | 'down';
 export const INPUT_GROUPS: readonly InputGroup[] = ['attn', 'o', 'ffn', 'down'];
 const FIRST_LINEAR: Record<InputGroup, LinearName> = { attn: 'q', o: 'o', ffn: 'gate', down: 'down' };
-const GROUP_LINEARS: Record<InputGroup, LinearName[]> = { attn: ['q', 'k', 'v'], o: ['o'], ffn: ['gate', 'up'], down: ['down'] };
+const GROUP_LINEARS: Record<InputGroup, LinearName[]> = {
+  attn: ['q', 'k', 'v'],
+  o: ['o'],
+  ffn: ['gate', 'up'],
+  down: ['down'],
+};
 
 export interface CapturedLayer extends LayerData {
   layer: number;
@@ -47,16 +52,25 @@ export function groupWeight(model: LoadedModel, layer: number, group: InputGroup
  * captures the input of every (layer, group) — tokens × k activations — with the weights they meet.
  * Returned in layer order, groups attn, o, ffn, down.
  */
-export function captureLayerData(model: LoadedModel, tokens: ArrayLike<number>, options: CaptureOptions = {}): CapturedLayer[] {
+export function captureLayerData(
+  model: LoadedModel,
+  tokens: ArrayLike<number>,
+  options: CaptureOptions = {},
+): CapturedLayer[] {
   const ctx = options.ctx ?? 128;
   const windows = options.windows ?? 8;
   if (!Number.isInteger(ctx) || ctx < 2 || ctx > model.config.seqLen) {
     throw new NqInputError('ctx', `is ${ctx}`, `Use 2 ≤ ctx ≤ ${model.config.seqLen} (the model's context).`);
   }
-  if (!Number.isInteger(windows) || windows < 1) throw new NqInputError('windows', `is ${windows}`, 'Use an integer ≥ 1.');
+  if (!Number.isInteger(windows) || windows < 1)
+    throw new NqInputError('windows', `is ${windows}`, 'Use an integer ≥ 1.');
   const total = Math.floor(tokens.length / ctx);
   if (total < windows) {
-    throw new NqInputError('tokens', `has ${tokens.length} tokens, fewer than windows·ctx = ${windows * ctx}`, 'Pass more calibration text or fewer/shorter windows.');
+    throw new NqInputError(
+      'tokens',
+      `has ${tokens.length} tokens, fewer than windows·ctx = ${windows * ctx}`,
+      'Pass more calibration text or fewer/shorter windows.',
+    );
   }
   const nL = model.config.nLayers;
   const chunks: Float32Array[][][] = Array.from({ length: nL }, () => INPUT_GROUPS.map(() => []));
@@ -81,7 +95,10 @@ export function captureLayerData(model: LoadedModel, tokens: ArrayLike<number>, 
     INPUT_GROUPS.forEach((group, g) => {
       const k = cols[l]![g]!;
       const all = concatRows(chunks[l]![g]!, k);
-      const x = options.maxTokens && options.maxTokens < all.rows ? sampleRows(all, options.maxTokens, new Rng(options.seed ?? 0).fork(`L${l}.${group}`)) : all;
+      const x =
+        options.maxTokens && options.maxTokens < all.rows
+          ? sampleRows(all, options.maxTokens, new Rng(options.seed ?? 0).fork(`L${l}.${group}`))
+          : all;
       out.push({ name: `L${l}.${group}`, layer: l, group, x, w: groupWeight(model, l, group) });
     });
   }
@@ -110,6 +127,7 @@ export function sampleRows(m: Matrix, n: number, rng: Rng): Matrix {
   }
   const keep = Array.from(idx.subarray(0, n)).sort((a, b) => a - b);
   const data = new Float32Array(n * m.cols);
-  keep.forEach((r, i) => data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  for (let i = 0; i < n; i++)
+    data.set(m.data.subarray(keep[i]! * m.cols, (keep[i]! + 1) * m.cols), i * m.cols);
   return { rows: n, cols: m.cols, data };
 }

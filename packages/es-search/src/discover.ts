@@ -16,10 +16,19 @@ export function baselineBlock(dim: number, want = 128): number {
 }
 
 /** The seeded baseline rotations: identity, full random Hadamard, block-b random Hadamard (signs from Rng(seed).fork(...)). */
-export function baselineSpecs(dim: number, seed: number, block = baselineBlock(dim)): { name: string; spec: RotationSpec }[] {
+export function baselineSpecs(
+  dim: number,
+  seed: number,
+  block = baselineBlock(dim),
+): { name: string; spec: RotationSpec }[] {
   const full = allowedBlocks(dim).includes(dim) ? dim : Math.max(...allowedBlocks(dim));
   const signsFor = (label: string) => Array.from(new Rng(seed).fork(label).signs(dim));
-  const had = (b: number, label: string): RotationSpec => ({ version: 1, dim, stages: [{ kind: 'hadamard', block: b, signs: signsFor(label) }], meta: { generator: 'es-search baseline', label, seed } });
+  const had = (b: number, label: string): RotationSpec => ({
+    version: 1,
+    dim,
+    stages: [{ kind: 'hadamard', block: b, signs: signsFor(label) }],
+    meta: { generator: 'es-search baseline', label, seed },
+  });
   return [
     { name: 'identity', spec: identity(dim) },
     { name: `random Hadamard ${full}`, spec: had(full, 'baseline-full') },
@@ -35,22 +44,42 @@ export function baselineSpecs(dim: number, seed: number, block = baselineBlock(d
  * Deterministic: the same options give the same history and best spec, except where latency is
  * measured with β > 0 (timings differ between runs; use a `table` to replay).
  */
-export async function discover(options: DiscoverOptions, onProgress?: (p: DiscoverProgress) => void): Promise<DiscoverResult> {
+export async function discover(
+  options: DiscoverOptions,
+  onProgress?: (p: DiscoverProgress) => void,
+): Promise<DiscoverResult> {
   const t0 = performance.now();
-  if (!options || typeof options !== 'object') throw new NqInputError('options', 'is missing', 'Pass { data: { name, x, w? }, target, seed }.');
-  if (!options.data || typeof options.data !== 'object') throw new NqInputError('options.data', 'is missing', 'Pass { name, x: tokens × k Matrix, w?: out × k Matrix }.');
+  if (!options || typeof options !== 'object')
+    throw new NqInputError('options', 'is missing', 'Pass { data: { name, x, w? }, target, seed }.');
+  if (!options.data || typeof options.data !== 'object')
+    throw new NqInputError(
+      'options.data',
+      'is missing',
+      'Pass { name, x: tokens × k Matrix, w?: out × k Matrix }.',
+    );
   assertMatrix(options.data.x, 'options.data.x');
   const dim = options.data.x.cols;
   const settings = resolveSettings(options, dim);
   const evaluator = new CpuErrorEvaluator(options.data.x, options.data.w, options.target);
-  const holdout = options.holdout ? new CpuErrorEvaluator(options.holdout.x, options.holdout.w, options.target) : null;
-  if (holdout && holdout.dim !== dim) throw new NqInputError('options.holdout.x', `has ${holdout.dim} columns, data has ${dim}`, 'Hold out tokens of the same layer input.');
-  const latency = new LatencyCache(options.latency ?? (settings.beta > 0 ? { mode: 'measure' } : { mode: 'none' }), dim);
+  const holdout = options.holdout
+    ? new CpuErrorEvaluator(options.holdout.x, options.holdout.w, options.target)
+    : null;
+  if (holdout && holdout.dim !== dim)
+    throw new NqInputError(
+      'options.holdout.x',
+      `has ${holdout.dim} columns, data has ${dim}`,
+      'Hold out tokens of the same layer input.',
+    );
+  const latency = new LatencyCache(
+    options.latency ?? (settings.beta > 0 ? { mode: 'measure' } : { mode: 'none' }),
+    dim,
+  );
 
   const phase2 = settings.signGenerations;
   const totalGenerations = settings.restarts * (settings.generations + 1 + (phase2 > 0 ? phase2 + 1 : 0));
   const backend = options.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'webgpu') throw new NqInputError('options.backend', `is ${JSON.stringify(backend)}`, "Use 'cpu' or 'webgpu'.");
+  if (backend !== 'cpu' && backend !== 'webgpu')
+    throw new NqInputError('options.backend', `is ${JSON.stringify(backend)}`, "Use 'cpu' or 'webgpu'.");
   let batch: BatchErrorFn = (specs) => evaluator.errors(specs);
   let release = () => {};
   if (backend === 'webgpu') {
@@ -59,7 +88,9 @@ export async function discover(options: DiscoverOptions, onProgress?: (p: Discov
     batch = (specs) => gpu.errors(specs);
     release = () => gpu.destroy();
   }
-  const search = new EvolutionSearch(dim, settings, batch, latency, (record) => onProgress?.({ record, totalGenerations }));
+  const search = new EvolutionSearch(dim, settings, batch, latency, (record) =>
+    onProgress?.({ record, totalGenerations }),
+  );
   let best: Awaited<ReturnType<EvolutionSearch['run']>>;
   try {
     best = await search.run();
@@ -71,7 +102,13 @@ export async function discover(options: DiscoverOptions, onProgress?: (p: Discov
     const g = fromRotationSpec(spec);
     const error = evaluator.error(spec);
     const latencyMs = await latency.latencyMs(g);
-    const row: ComparisonRow = { name, structure: structureKey(g), error, latencyMs, cost: settings.alpha * error + settings.beta * latencyMs };
+    const row: ComparisonRow = {
+      name,
+      structure: structureKey(g),
+      error,
+      latencyMs,
+      cost: settings.alpha * error + settings.beta * latencyMs,
+    };
     if (holdout) row.holdoutError = holdout.error(spec);
     return row;
   };
@@ -85,7 +122,8 @@ export async function discover(options: DiscoverOptions, onProgress?: (p: Discov
     error: best.error,
   });
   const comparison: ComparisonRow[] = [];
-  for (const b of baselineSpecs(dim, settings.seed, options.baselineBlock ?? baselineBlock(dim))) comparison.push(await rowFor(b.name, b.spec));
+  for (const b of baselineSpecs(dim, settings.seed, options.baselineBlock ?? baselineBlock(dim)))
+    comparison.push(await rowFor(b.name, b.spec));
   comparison.push(await rowFor('best found', bestSpec));
 
   return {

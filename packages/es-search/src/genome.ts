@@ -55,11 +55,19 @@ export function toRotationSpec(g: Genome, meta?: Record<string, unknown>): Rotat
 export function fromRotationSpec(spec: RotationSpec, name = 'spec'): Genome {
   validateRotationSpec(spec, name);
   if (spec.stages.length > MAX_GENOME_STAGES) {
-    throw new NqInputError(`${name}.stages`, `has ${spec.stages.length} stages, a genome has 1..${MAX_GENOME_STAGES}`, 'Start the search from a spec with at most 3 Hadamard stages.');
+    throw new NqInputError(
+      `${name}.stages`,
+      `has ${spec.stages.length} stages, a genome has 1..${MAX_GENOME_STAGES}`,
+      'Start the search from a spec with at most 3 Hadamard stages.',
+    );
   }
   const stages = spec.stages.map((st, i) => {
     if (st.kind !== 'hadamard') {
-      throw new NqInputError(`${name}.stages[${i}].kind`, `is '${st.kind}'`, "The search evolves 'hadamard' stages only: pass a spec built from blockHadamard()/randomHadamard().");
+      throw new NqInputError(
+        `${name}.stages[${i}].kind`,
+        `is '${st.kind}'`,
+        "The search evolves 'hadamard' stages only: pass a spec built from blockHadamard()/randomHadamard().",
+      );
     }
     const signs = new Int8Array(spec.dim).fill(1);
     if (st.signs) for (let j = 0; j < spec.dim; j++) signs[j] = st.signs[j]! < 0 ? -1 : 1;

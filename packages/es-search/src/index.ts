@@ -3,45 +3,69 @@
  * with sign vectors), cost = α·quantization error (int8 / int4 activations, W4A4 GEMM) + β·latency.
  * The CPU evaluator is the reference (`@nq/es-search/cpu`).
  */
-export * from './types.js';
-export { discover, baselineSpecs, baselineBlock } from './discover.js';
+
 export {
-  type Genome,
-  type GenomeStage,
-  MAX_GENOME_STAGES,
-  allowedBlocks,
-  structureKey,
-  genomeKey,
-  genomeDistance,
-  cloneGenome,
-  toRotationSpec,
-  fromRotationSpec,
-} from './genome.js';
-export {
-  type OperatorOptions,
-  defaultOperatorOptions,
-  randomGenome,
-  seededStage,
-  flipSigns,
-  blockNeighbours,
-  mutate,
-  crossover,
-  tournament,
-} from './operators.js';
-export { EvolutionSearch, resolveSettings, diversity, sortByCost, type Individual, type SearchSettings, type BatchErrorFn } from './search.js';
-export { LatencyCache, measureStructure } from './latency.js';
-export { CpuErrorEvaluator } from './cpu/evaluator.js';
-export { captureLayerData, groupWeight, sampleRows, INPUT_GROUPS, type InputGroup, type CapturedLayer, type CaptureOptions } from './capture.js';
-export {
+  type ActivationStats,
   activationStats,
   activationStatsRotated,
   blockSpectrum,
-  perLayerBestBlock,
-  signTransfer,
-  seededBlockHadamard,
-  type ActivationStats,
-  type SpectrumPoint,
   type LayerBestBlock,
+  perLayerBestBlock,
+  type SpectrumPoint,
+  seededBlockHadamard,
+  signTransfer,
   type TransferRow,
 } from './analysis.js';
-export { prepareRotatedW4A4, buildReference, evaluatePlan, type RotationPlan, type PlanEvaluation, type PreparedW4A4 } from './model-eval.js';
+export {
+  type CapturedLayer,
+  type CaptureOptions,
+  captureLayerData,
+  groupWeight,
+  INPUT_GROUPS,
+  type InputGroup,
+  sampleRows,
+} from './capture.js';
+export { CpuErrorEvaluator } from './cpu/evaluator.js';
+export { baselineBlock, baselineSpecs, discover } from './discover.js';
+export {
+  allowedBlocks,
+  cloneGenome,
+  fromRotationSpec,
+  type Genome,
+  type GenomeStage,
+  genomeDistance,
+  genomeKey,
+  MAX_GENOME_STAGES,
+  structureKey,
+  toRotationSpec,
+} from './genome.js';
+export { LatencyCache, measureStructure } from './latency.js';
+export {
+  buildReference,
+  evaluatePlan,
+  type PlanEvaluation,
+  type PreparedW4A4,
+  prepareRotatedW4A4,
+  type RotationPlan,
+} from './model-eval.js';
+export {
+  blockNeighbours,
+  crossover,
+  defaultOperatorOptions,
+  flipSigns,
+  mutate,
+  type OperatorOptions,
+  randomGenome,
+  seededStage,
+  tournament,
+} from './operators.js';
+export {
+  type BatchErrorFn,
+  diversity,
+  EvolutionSearch,
+  type Individual,
+  resolveSettings,
+  type SearchSettings,
+  sortByCost,
+} from './search.js';
+export * from './types.js';

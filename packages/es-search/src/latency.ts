@@ -16,15 +16,23 @@ export class LatencyCache {
 
   constructor(
     private readonly options: LatencyOptions,
-    private readonly dim: number,
+    readonly dim: number,
   ) {
     if (options.mode === 'table') {
       if (!options.table || typeof options.table !== 'object') {
-        throw new NqInputError('latency.table', 'is missing', 'Pass { mode: "table", table: { "<blocks>": ms } }, e.g. the latencyTable of an earlier result.');
+        throw new NqInputError(
+          'latency.table',
+          'is missing',
+          'Pass { mode: "table", table: { "<blocks>": ms } }, e.g. the latencyTable of an earlier result.',
+        );
       }
       Object.assign(this.table, options.table);
     } else if (options.mode !== 'measure' && options.mode !== 'none') {
-      throw new NqInputError('latency.mode', `is ${JSON.stringify((options as { mode?: unknown }).mode)}`, "Use 'measure', 'table' or 'none'.");
+      throw new NqInputError(
+        'latency.mode',
+        `is ${JSON.stringify((options as { mode?: unknown }).mode)}`,
+        "Use 'measure', 'table' or 'none'.",
+      );
     }
   }
 
@@ -34,7 +42,11 @@ export class LatencyCache {
     const hit = this.table[key];
     if (hit !== undefined) return hit;
     if (this.options.mode === 'table') {
-      throw new NqInputError('latency.table', `has no entry for structure "${key}"`, 'Add it, or use latency { mode: "measure" } (then the search is not bit-reproducible when β > 0).');
+      throw new NqInputError(
+        'latency.table',
+        `has no entry for structure "${key}"`,
+        'Add it, or use latency { mode: "measure" } (then the search is not bit-reproducible when β > 0).',
+      );
     }
     const backend = this.options.backend ?? 'cpu';
     const rows = this.options.rows ?? 256;
@@ -52,13 +64,25 @@ export class LatencyCache {
  * Median milliseconds (tinybench) of rotating a rows × dim matrix of fixed Gaussian data with this
  * structure on the backend. Signs are fixed (+1): they cost the same as any others.
  */
-export async function measureStructure(g: Genome, backend: 'cpu' | 'webgpu', rows: number, timeMs: number): Promise<number> {
+export async function measureStructure(
+  g: Genome,
+  backend: 'cpu' | 'webgpu',
+  rows: number,
+  timeMs: number,
+): Promise<number> {
   const dim = g.dim;
   const x = { rows, cols: dim, data: new Rng(0).normals(rows * dim) };
   const spec = compileRotation(toRotationSpec(g));
   if (backend === 'cpu') {
     const out = { rows, cols: dim, data: new Float32Array(rows * dim) };
-    const rec = await measure('es-search', { op: 'latency', backend, n: dim, time: timeMs, iterations: 5, fn: () => rotate(x, spec, { out, checkFinite: false }) });
+    const rec = await measure('es-search', {
+      op: 'latency',
+      backend,
+      n: dim,
+      time: timeMs,
+      iterations: 5,
+      fn: () => rotate(x, spec, { out, checkFinite: false }),
+    });
     return rec.median_ms;
   }
   if (backend === 'webgpu') {

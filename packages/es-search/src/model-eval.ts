@@ -1,5 +1,13 @@
 import { type Matrix, NqInputError } from '@nq/core';
-import { type EvalWindow, newTokenScores, PositionScorer, RefBuilder, type RefLogprobs, summarize, totalScored } from '@nq/eval-ppl';
+import {
+  type EvalWindow,
+  newTokenScores,
+  PositionScorer,
+  RefBuilder,
+  type RefLogprobs,
+  summarize,
+  totalScored,
+} from '@nq/eval-ppl';
 import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
 import { rotate } from '@nq/hadamard/cpu';
 import { type ForwardHooks, forward, type LayerWeights, type LinearName, type LoadedModel } from '@nq/model';
@@ -22,8 +30,24 @@ import { fakeQuantRowsSym } from './cpu/quant-error.js';
 /** A rotation for each (layer, input group), or null for none. */
 export type RotationPlan = (layer: number, group: InputGroup) => RotationSpec | null;
 
-const GROUP: Record<LinearName, InputGroup> = { q: 'attn', k: 'attn', v: 'attn', o: 'o', gate: 'ffn', up: 'ffn', down: 'down' };
-const FIRST: Record<LinearName, boolean> = { q: true, k: false, v: false, o: true, gate: true, up: false, down: true };
+const GROUP: Record<LinearName, InputGroup> = {
+  q: 'attn',
+  k: 'attn',
+  v: 'attn',
+  o: 'o',
+  gate: 'ffn',
+  up: 'ffn',
+  down: 'down',
+};
+const FIRST: Record<LinearName, boolean> = {
+  q: true,
+  k: false,
+  v: false,
+  o: true,
+  gate: true,
+  up: false,
+  down: true,
+};
 const GROUP_INDEX: Record<InputGroup, number> = { attn: 0, o: 1, ffn: 2, down: 3 };
 
 let gemmCached: GemmFn | undefined;
@@ -42,10 +66,12 @@ export function prepareRotatedW4A4(base: LoadedModel, plan: RotationPlan, bits =
   const nL = base.config.nLayers;
   const rots: (CompiledRotation | null)[][] = [];
   for (let l = 0; l < nL; l++) {
-    rots.push((['attn', 'o', 'ffn', 'down'] as const).map((g) => {
-      const s = plan(l, g);
-      return s ? compileRotation(s, `plan(${l}, '${g}')`) : null;
-    }));
+    rots.push(
+      (['attn', 'o', 'ffn', 'down'] as const).map((g) => {
+        const s = plan(l, g);
+        return s ? compileRotation(s, `plan(${l}, '${g}')`) : null;
+      }),
+    );
   }
   const layers: LayerWeights[] = base.weights.layers.map((L, l) => {
     const out: LayerWeights = { ...L };
@@ -53,15 +79,25 @@ export function prepareRotatedW4A4(base: LoadedModel, plan: RotationPlan, bits =
       const r = rots[l]![GROUP_INDEX[GROUP[name]]!];
       const w = L[name];
       if (r && r.dim !== w.cols) {
-        throw new NqInputError(`plan(${l}, '${GROUP[name]}')`, `has dim ${r.dim} but ${name}'s input has ${w.cols} channels`, 'Return a rotation of the layer input size.');
+        throw new NqInputError(
+          `plan(${l}, '${GROUP[name]}')`,
+          `has dim ${r.dim} but ${name}'s input has ${w.cols} channels`,
+          'Return a rotation of the layer input size.',
+        );
       }
-      const wq: Matrix = r ? rotate(w, r, { checkFinite: false }) : { rows: w.rows, cols: w.cols, data: w.data.slice() };
+      const wq: Matrix = r
+        ? rotate(w, r, { checkFinite: false })
+        : { rows: w.rows, cols: w.cols, data: w.data.slice() };
       fakeQuantRowsSym(wq.data, wq.rows, wq.cols, bits);
       out[name] = wq;
     }
     return out;
   });
-  const model: LoadedModel = { ...base, weights: { ...base.weights, layers }, transforms: [...(base.transforms ?? []), 'es-search:rotated-w4a4'] };
+  const model: LoadedModel = {
+    ...base,
+    weights: { ...base.weights, layers },
+    transforms: [...(base.transforms ?? []), 'es-search:rotated-w4a4'],
+  };
   // Scratch per input group (q/k/v and gate/up share their rotated, quantized input), grown as needed.
   const xin = new Map<InputGroup, Float32Array>();
   const ys = new Map<LinearName, Float32Array>();
@@ -94,7 +130,11 @@ export function prepareRotatedW4A4(base: LoadedModel, plan: RotationPlan, bits =
 }
 
 /** Full-precision reference log-probs over the windows (full vocabulary), for scoring many plans. */
-export function buildReference(model: LoadedModel, tokens: ArrayLike<number>, windows: EvalWindow[]): RefLogprobs {
+export function buildReference(
+  model: LoadedModel,
+  tokens: ArrayLike<number>,
+  windows: EvalWindow[],
+): RefLogprobs {
   const vocab = model.config.vocabSize;
   const b = new RefBuilder(vocab, totalScored(windows), { kind: 'full' });
   for (const w of windows) {
@@ -117,7 +157,13 @@ export interface PlanEvaluation {
 }
 
 /** KLD / PPL / same-top of W4A4 under a rotation plan, against the reference (eval-ppl's statistics). */
-export function evaluatePlan(base: LoadedModel, tokens: ArrayLike<number>, windows: EvalWindow[], ref: RefLogprobs, plan: RotationPlan): PlanEvaluation {
+export function evaluatePlan(
+  base: LoadedModel,
+  tokens: ArrayLike<number>,
+  windows: EvalWindow[],
+  ref: RefLogprobs,
+  plan: RotationPlan,
+): PlanEvaluation {
   const t0 = performance.now();
   const { model, hooks } = prepareRotatedW4A4(base, plan);
   const vocab = model.config.vocabSize;
@@ -127,7 +173,8 @@ export function evaluatePlan(base: LoadedModel, tokens: ArrayLike<number>, windo
   for (const w of windows) {
     const ids = Array.from({ length: w.length }, (_, j) => tokens[w.start + j]!);
     const logits = forward(model, ids, { hooks }).data;
-    for (let j = w.scoreFrom; j < w.length - 1; j++) scorer.score(logits, j * vocab, ids[j + 1]!, pos++, scores);
+    for (let j = w.scoreFrom; j < w.length - 1; j++)
+      scorer.score(logits, j * vocab, ids[j + 1]!, pos++, scores);
   }
   const r = summarize(scores);
   return {

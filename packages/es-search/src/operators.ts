@@ -42,7 +42,11 @@ function randomStage(dim: number, blocks: number[], rng: Rng): GenomeStage {
 }
 
 /** A random genome: 1 stage (60 %), 2 (25 %) or 3 (15 %), capped at maxStages; random blocks and signs. */
-export function randomGenome(dim: number, rng: Rng, ops: Pick<OperatorOptions, 'blocks' | 'maxStages'>): Genome {
+export function randomGenome(
+  dim: number,
+  rng: Rng,
+  ops: Pick<OperatorOptions, 'blocks' | 'maxStages'>,
+): Genome {
   const u = rng.uniform();
   const n = Math.min(ops.maxStages, u < 0.6 ? 1 : u < 0.85 ? 2 : 3);
   const stages: GenomeStage[] = [];

@@ -1,14 +1,27 @@
 import { NqInputError, Rng } from '@nq/core';
 import { type CompiledRotation, compileRotation } from '@nq/hadamard';
-import { allowedBlocks, type Genome, genomeDistance, genomeKey, MAX_GENOME_STAGES, structureKey, toRotationSpec } from './genome.js';
+import {
+  allowedBlocks,
+  type Genome,
+  genomeDistance,
+  genomeKey,
+  MAX_GENOME_STAGES,
+  structureKey,
+  toRotationSpec,
+} from './genome.js';
 import type { LatencyCache } from './latency.js';
-import { crossover, mutate, type OperatorOptions, randomGenome, seededStage, tournament } from './operators.js';
+import {
+  crossover,
+  mutate,
+  type OperatorOptions,
+  randomGenome,
+  seededStage,
+  tournament,
+} from './operators.js';
 import type { DiscoverOptions, GenerationRecord } from './types.js';
 
 /** Anything that scores a batch of rotations (the CPU evaluator; a GPU one would fit the same slot). */
-export interface BatchErrorFn {
-  (specs: CompiledRotation[]): Float64Array | Promise<Float64Array>;
-}
+export type BatchErrorFn = (specs: CompiledRotation[]) => Float64Array | Promise<Float64Array>;
 
 export interface Individual {
   genome: Genome;
@@ -50,7 +63,8 @@ export function resolveSettings(o: DiscoverOptions, dim: number): SearchSettings
   const tournamentSize = o.tournamentSize ?? 3;
   if (!isInt(tournamentSize, 1)) bad('tournamentSize', tournamentSize, 'Use an integer ≥ 1.');
   const signGenerations = o.signGenerations ?? 0;
-  if (!isInt(signGenerations, 0)) bad('signGenerations', signGenerations, 'Use an integer ≥ 0 (0 = single phase).');
+  if (!isInt(signGenerations, 0))
+    bad('signGenerations', signGenerations, 'Use an integer ≥ 0 (0 = single phase).');
   const alpha = o.alpha ?? 1;
   const beta = o.beta ?? 0;
   if (!(alpha >= 0 && Number.isFinite(alpha))) bad('alpha', alpha, 'Use a finite number ≥ 0.');
@@ -62,10 +76,15 @@ export function resolveSettings(o: DiscoverOptions, dim: number): SearchSettings
   };
   const crossoverRate = prob('crossoverRate', o.crossoverRate, 0.5);
   const maxStages = o.maxStages ?? MAX_GENOME_STAGES;
-  if (!isInt(maxStages, 1) || maxStages > MAX_GENOME_STAGES) bad('maxStages', maxStages, `Use 1..${MAX_GENOME_STAGES}.`);
+  if (!isInt(maxStages, 1) || maxStages > MAX_GENOME_STAGES)
+    bad('maxStages', maxStages, `Use 1..${MAX_GENOME_STAGES}.`);
   const blocks = allowedBlocks(dim, o.minBlock ?? 1, o.maxBlock ?? dim);
   if (blocks.length === 0) {
-    bad('minBlock/maxBlock', [o.minBlock, o.maxBlock], `No supported Hadamard size dividing ${dim} lies in that range: widen it (allowed: ${allowedBlocks(dim).join(', ')}).`);
+    bad(
+      'minBlock/maxBlock',
+      [o.minBlock, o.maxBlock],
+      `No supported Hadamard size dividing ${dim} lies in that range: widen it (allowed: ${allowedBlocks(dim).join(', ')}).`,
+    );
   }
   return {
     seed: o.seed,
@@ -142,14 +161,19 @@ export class EvolutionSearch {
     });
     if (fresh.length > 0) {
       const errs = await this.batchErrors(fresh.map((i) => compileRotation(toRotationSpec(genomes[i]!))));
-      fresh.forEach((i, j) => this.memo.set(keys[i]!, { error: errs[j]! }));
+      for (let j = 0; j < fresh.length; j++) this.memo.set(keys[fresh[j]!]!, { error: errs[j]! });
       this.evaluations += fresh.length;
     }
     const out: Individual[] = [];
     for (let i = 0; i < genomes.length; i++) {
       const error = this.memo.get(keys[i]!)!.error;
       const latencyMs = await this.latency.latencyMs(genomes[i]!);
-      out.push({ genome: genomes[i]!, error, latencyMs, cost: this.settings.alpha * error + this.settings.beta * latencyMs });
+      out.push({
+        genome: genomes[i]!,
+        error,
+        latencyMs,
+        cost: this.settings.alpha * error + this.settings.beta * latencyMs,
+      });
     }
     return out;
   }
@@ -190,7 +214,14 @@ export class EvolutionSearch {
     return out;
   }
 
-  private async evolve(start: Individual[], restart: number, phase: 1 | 2, generations: number, ops: OperatorOptions, rng: Rng): Promise<Individual[]> {
+  private async evolve(
+    start: Individual[],
+    restart: number,
+    phase: 1 | 2,
+    generations: number,
+    ops: OperatorOptions,
+    rng: Rng,
+  ): Promise<Individual[]> {
     const s = this.settings;
     let pop = sortByCost(start);
     this.record(pop, restart, phase, 0);
@@ -215,7 +246,10 @@ export class EvolutionSearch {
 
   private record(pop: Individual[], restart: number, phase: 1 | 2, generation: number): void {
     const b = pop[0]!;
-    const prevBest = this.history.length > 0 && this.history.at(-1)!.restart === restart ? this.history.at(-1)!.best : Number.POSITIVE_INFINITY;
+    const prevBest =
+      this.history.length > 0 && this.history.at(-1)!.restart === restart
+        ? this.history.at(-1)!.best
+        : Number.POSITIVE_INFINITY;
     const rec: GenerationRecord = {
       restart,
       phase,

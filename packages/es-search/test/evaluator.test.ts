@@ -31,7 +31,12 @@ describe('fakeQuantRowsSym', () => {
 describe('CpuErrorEvaluator', () => {
   const x = outlierActivations(48, 64, 1);
   const w = gaussian(40, 64, 2);
-  const specs = [blockHadamard(64, 1), randomHadamard(64, 3), blockHadamard(64, 16, 4), cascade(blockHadamard(64, 8, 5), blockHadamard(64, 32, 6))];
+  const specs = [
+    blockHadamard(64, 1),
+    randomHadamard(64, 3),
+    blockHadamard(64, 16, 4),
+    cascade(blockHadamard(64, 8, 5), blockHadamard(64, 32, 6)),
+  ];
 
   it('int4/int8 error = relative MSE of per-token fake-quant of x·R (dense R, quant-int4 quantizer)', () => {
     for (const target of ['int4', 'int8'] as const) {

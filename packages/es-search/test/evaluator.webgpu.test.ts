@@ -46,16 +46,24 @@ describe('WebGPUErrorEvaluator (batched, one submit per batch) vs CpuErrorEvalua
   }
 
   it("rejects 'w4a4' with a typed error", async () => {
-    await expect(WebGPUErrorEvaluator.create(outlierActivations(4, 64, 1), 'w4a4')).rejects.toThrow(NqUnsupportedError);
+    await expect(WebGPUErrorEvaluator.create(outlierActivations(4, 64, 1), 'w4a4')).rejects.toThrow(
+      NqUnsupportedError,
+    );
   });
 
   it("discover({ backend: 'webgpu' }) runs the search on the GPU; its best error matches the CPU reference", async () => {
     const x = outlierActivations(32, 64, 9, 3, 25);
-    const r = await discover({ data: { name: 'synthetic', x }, target: 'int4', seed: 5, population: 6, generations: 3, backend: 'webgpu' });
+    const r = await discover({
+      data: { name: 'synthetic', x },
+      target: 'int4',
+      seed: 5,
+      population: 6,
+      generations: 3,
+      backend: 'webgpu',
+    });
     expect(r.history.length).toBe(4);
     const bestRow = r.comparison.at(-1)!; // computed on the CPU
     expect(Math.abs(r.bestError / bestRow.error - 1)).toBeLessThan(1e-4);
     expect(r.bestError).toBeLessThan(r.comparison[0]!.error);
   });
 });
-

@@ -1,7 +1,13 @@
 import { type Matrix, Rng } from '@nq/core';
 
 /** LLM-like activations: Gaussian tokens × dim with a few outlier channels (×scale), seeded. */
-export function outlierActivations(tokens: number, dim: number, seed: number, outliers = 3, scale = 20): Matrix {
+export function outlierActivations(
+  tokens: number,
+  dim: number,
+  seed: number,
+  outliers = 3,
+  scale = 20,
+): Matrix {
   const rng = new Rng(seed);
   const data = rng.normals(tokens * dim);
   const chans: number[] = [];

@@ -74,7 +74,13 @@ describe.skipIf(!have)('on nq-docs-5M (skipped: ../shared/models/nq-docs-5M miss
     // Same rotations as eval's bhad64 (signs from Rng(seed).fork('L<l>.<group>'), Sylvester blocks), via FWHT instead of a dense GEMM.
     const plan = (l: number, g: string) => {
       const n = g === 'down' ? 768 : 256;
-      return { version: 1 as const, dim: n, stages: [{ kind: 'hadamard' as const, block: 64, signs: Array.from(new Rng(0).fork(`L${l}.${g}`).signs(n)) }] };
+      return {
+        version: 1 as const,
+        dim: n,
+        stages: [
+          { kind: 'hadamard' as const, block: 64, signs: Array.from(new Rng(0).fork(`L${l}.${g}`).signs(n)) },
+        ],
+      };
     };
     const b = evaluatePlan(model, tokens, windows, ref, plan);
     const e1 = await evaluate({ ...opts, recipe: 'bhad64-w4a4', seed: 0 });

@@ -32,8 +32,16 @@ describe('genome', () => {
     const back = toRotationSpec(g);
     expect(JSON.parse(JSON.stringify(back)).stages).toEqual(JSON.parse(JSON.stringify(spec.stages)));
     expect(genomeKey(fromRotationSpec(JSON.parse(JSON.stringify(back))))).toBe(genomeKey(g));
-    expect(() => fromRotationSpec({ version: 1, dim: 4, stages: [{ kind: 'orthogonal', block: 1, matrices: [1, 1, 1, 1] }] })).toThrow(/hadamard/);
-    expect(() => fromRotationSpec(cascade(...[1, 2, 3, 4].map((s) => blockHadamard(8, 2, s))))).toThrow(/stages/);
+    expect(() =>
+      fromRotationSpec({
+        version: 1,
+        dim: 4,
+        stages: [{ kind: 'orthogonal', block: 1, matrices: [1, 1, 1, 1] }],
+      }),
+    ).toThrow(/hadamard/);
+    expect(() => fromRotationSpec(cascade(...[1, 2, 3, 4].map((s) => blockHadamard(8, 2, s))))).toThrow(
+      /stages/,
+    );
   });
 
   it('distance: 1 for different structures, else the fraction of differing signs', () => {
@@ -80,7 +88,14 @@ describe('operators', () => {
     const rng = new Rng(3);
     const g = randomGenome(dim, rng, ops);
     for (let i = 0; i < 50; i++) {
-      const m = mutate(g, rng, { ...ops, freezeStructure: true, blockMutationRate: 1, stageAddRate: 1, stageRemoveRate: 1, signFlipRate: 0.1 });
+      const m = mutate(g, rng, {
+        ...ops,
+        freezeStructure: true,
+        blockMutationRate: 1,
+        stageAddRate: 1,
+        stageRemoveRate: 1,
+        signFlipRate: 0.1,
+      });
       expect(structureKey(m)).toBe(structureKey(g));
     }
   });

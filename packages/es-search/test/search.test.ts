@@ -1,11 +1,26 @@
 import { NqInputError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { allowedBlocks, CpuErrorEvaluator, type DiscoverOptions, discover, fromRotationSpec, LatencyCache, structureKey } from '../src/index.js';
+import {
+  allowedBlocks,
+  CpuErrorEvaluator,
+  type DiscoverOptions,
+  discover,
+  fromRotationSpec,
+  LatencyCache,
+  structureKey,
+} from '../src/index.js';
 import { gaussian, outlierActivations } from './helpers.js';
 
 const data = { name: 'synthetic', x: outlierActivations(64, 64, 1, 4, 25), w: gaussian(32, 64, 2) };
-const base: DiscoverOptions = { data, target: 'w4a4', seed: 42, population: 10, generations: 6, signGenerations: 3 };
-const strip = (h: { elapsedSeconds: number }[]) => h.map(({ elapsedSeconds, ...r }) => (void elapsedSeconds, r));
+const base: DiscoverOptions = {
+  data,
+  target: 'w4a4',
+  seed: 42,
+  population: 10,
+  generations: 6,
+  signGenerations: 3,
+};
+const strip = (h: { elapsedSeconds: number }[]) => h.map((r) => ({ ...r, elapsedSeconds: 0 }));
 
 describe('discover', () => {
   it('is deterministic on CPU: same seed → same history and best spec; another seed → another history', async () => {
@@ -37,7 +52,12 @@ describe('discover', () => {
     expect(new CpuErrorEvaluator(data.x, data.w, 'w4a4').error(r.best)).toBe(r.bestError);
     expect(Math.min(...r.history.map((h) => h.best))).toBe(r.bestCost);
     // Comparison table: identity, full random Hadamard, block random Hadamard, best found.
-    expect(r.comparison.map((c) => c.name)).toEqual(['identity', 'random Hadamard 64', 'block-32 random Hadamard', 'best found']);
+    expect(r.comparison.map((c) => c.name)).toEqual([
+      'identity',
+      'random Hadamard 64',
+      'block-32 random Hadamard',
+      'best found',
+    ]);
     expect(r.comparison[3]!.error).toBe(r.bestError);
     // On outlier-heavy data the search beats no rotation by a wide margin.
     expect(r.bestError).toBeLessThan(0.5 * r.comparison[0]!.error);
@@ -64,7 +84,11 @@ describe('discover', () => {
   it('measured latency is taken once per structure', async () => {
     const cache = new LatencyCache({ mode: 'measure', rows: 8, timeMs: 5 }, 64);
     const g1 = fromRotationSpec({ version: 1, dim: 64, stages: [{ kind: 'hadamard', block: 16 }] });
-    const g2 = fromRotationSpec({ version: 1, dim: 64, stages: [{ kind: 'hadamard', block: 16, signs: new Array(64).fill(-1) }] });
+    const g2 = fromRotationSpec({
+      version: 1,
+      dim: 64,
+      stages: [{ kind: 'hadamard', block: 16, signs: new Array(64).fill(-1) }],
+    });
     const a = await cache.latencyMs(g1);
     const b = await cache.latencyMs(g2);
     expect(a).toBeGreaterThan(0);
@@ -81,6 +105,8 @@ describe('discover', () => {
     await expect(discover({ ...base, minBlock: 65 })).rejects.toThrow(/minBlock/);
     await expect(discover({ ...base, target: 'int5' as never })).rejects.toThrow(NqInputError);
     await expect(discover({ ...base, data: { name: 'x', x: data.x } })).rejects.toThrow(/w/);
-    await expect(discover({ ...base, beta: 1, latency: { mode: 'table', table: {} } })).rejects.toThrow(/latency.table/);
+    await expect(discover({ ...base, beta: 1, latency: { mode: 'table', table: {} } })).rejects.toThrow(
+      /latency.table/,
+    );
   });
 });

@@ -53,11 +53,21 @@ export class CpuErrorEvaluator {
     this.tokens = x.rows;
     this.xr = { rows: x.rows, cols: x.cols, data: new Float32Array(x.rows * x.cols) };
     if (target === 'w4a4') {
-      if (!w) throw new NqInputError('w', "is missing for target 'w4a4'", "Pass the layer's weight (out × in), or use target 'int8'/'int4'.");
+      if (!w)
+        throw new NqInputError(
+          'w',
+          "is missing for target 'w4a4'",
+          "Pass the layer's weight (out × in), or use target 'int8'/'int4'.",
+        );
       assertMatrix(w, 'w');
       assertNonEmpty(w, 'w');
       assertFinite(w, 'w');
-      if (w.cols !== x.cols) throw new NqInputError('w', `has ${w.cols} input channels but x has ${x.cols}`, 'W is out × in and X is tokens × in: make the inner dimensions equal.');
+      if (w.cols !== x.cols)
+        throw new NqInputError(
+          'w',
+          `has ${w.cols} input channels but x has ${x.cols}`,
+          'W is out × in and X is tokens × in: make the inner dimensions equal.',
+        );
       this.w = w;
       this.wr = { rows: w.rows, cols: w.cols, data: new Float32Array(w.rows * w.cols) };
       this.y = new Float32Array(x.rows * w.rows);
@@ -73,9 +83,16 @@ export class CpuErrorEvaluator {
 
   /** The relative error of one rotation (see the class comment). */
   error(spec: RotationSpec | CompiledRotation): number {
-    const rot = 'spec' in spec && 'stages' in spec && (spec as CompiledRotation).spec ? (spec as CompiledRotation) : compileRotation(spec as RotationSpec);
+    const rot =
+      'spec' in spec && 'stages' in spec && (spec as CompiledRotation).spec
+        ? (spec as CompiledRotation)
+        : compileRotation(spec as RotationSpec);
     if (rot.dim !== this.dim) {
-      throw new NqInputError('spec.dim', `is ${rot.dim} but the data has ${this.dim} channels`, 'Search rotations of the layer input size.');
+      throw new NqInputError(
+        'spec.dim',
+        `is ${rot.dim} but the data has ${this.dim} channels`,
+        'Search rotations of the layer input size.',
+      );
     }
     this.evaluations++;
     const bits = TARGET_BITS[this.target];

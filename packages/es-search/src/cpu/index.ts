@@ -1,3 +1,3 @@
 /** @nq/es-search/cpu — the CPU cost evaluator (the reference) and its quantization kernel. */
 export { CpuErrorEvaluator, TARGET_BITS } from './evaluator.js';
-export { errorSums, fakeQuantRowsSym, type ErrorSums } from './quant-error.js';
+export { type ErrorSums, errorSums, fakeQuantRowsSym } from './quant-error.js';

@@ -1,4 +1,11 @@
-import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
+import {
+  assertFinite,
+  assertMatrix,
+  assertNonEmpty,
+  type Matrix,
+  NqInputError,
+  NqUnsupportedError,
+} from '@nq/core';
 import {
   createStorageBuffer,
   createUniformBuffer,
@@ -32,7 +39,7 @@ export class WebGPUErrorEvaluator {
     readonly target: QuantTarget,
     readonly dim: number,
     readonly tokens: number,
-    private readonly device: GPUDevice,
+    readonly device: GPUDevice,
     private readonly gx: GpuMatrix,
   ) {}
 
@@ -40,8 +47,13 @@ export class WebGPUErrorEvaluator {
     assertMatrix(x, 'x');
     assertNonEmpty(x, 'x');
     assertFinite(x, 'x');
-    if (target === 'w4a4') throw new NqUnsupportedError("target 'w4a4' on the webgpu backend", "Use the cpu backend for 'w4a4'; webgpu evaluates 'int8' and 'int4'.");
-    if (!(target in TARGET_BITS)) throw new NqInputError('target', `is ${JSON.stringify(target)}`, "Use 'int8' or 'int4' on webgpu.");
+    if (target === 'w4a4')
+      throw new NqUnsupportedError(
+        "target 'w4a4' on the webgpu backend",
+        "Use the cpu backend for 'w4a4'; webgpu evaluates 'int8' and 'int4'.",
+      );
+    if (!(target in TARGET_BITS))
+      throw new NqInputError('target', `is ${JSON.stringify(target)}`, "Use 'int8' or 'int4' on webgpu.");
     const { device } = await getWebGPUDevice();
     return new WebGPUErrorEvaluator(target, x.cols, x.rows, device, uploadMatrix(device, x));
   }
@@ -51,9 +63,18 @@ export class WebGPUErrorEvaluator {
     const B = specs.length;
     const out = new Float64Array(B);
     if (B === 0) return out;
-    const compiled = specs.map((s, i) => ('spec' in s && (s as CompiledRotation).spec ? (s as CompiledRotation) : compileRotation(s as RotationSpec, `specs[${i}]`)));
+    const compiled = specs.map((s, i) =>
+      'spec' in s && (s as CompiledRotation).spec
+        ? (s as CompiledRotation)
+        : compileRotation(s as RotationSpec, `specs[${i}]`),
+    );
     compiled.forEach((c, i) => {
-      if (c.dim !== this.dim) throw new NqInputError(`specs[${i}].dim`, `is ${c.dim} but the data has ${this.dim} channels`, 'Search rotations of the layer input size.');
+      if (c.dim !== this.dim)
+        throw new NqInputError(
+          `specs[${i}].dim`,
+          `is ${c.dim} but the data has ${this.dim} channels`,
+          'Search rotations of the layer input size.',
+        );
     });
     const { device, tokens: T, dim } = this;
     while (this.slots.length < B) this.slots.push(emptyGpuMatrix(device, T, dim));
