@@ -8,3 +8,4 @@ export * from './adacodec.js';
 export * from './pipeline.js';
 export * from './methods.js';
 export * from './analysis.js';
+export * from './evaluate.js';
