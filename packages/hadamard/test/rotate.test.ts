@@ -157,7 +157,14 @@ describe('definitions', () => {
     const { wasmFwht } = await import('../src/cpu/index.js');
     expect(wasmFwht()).not.toBeNull(); // Node ≥ 16 has WebAssembly SIMD: the fast path must really run here
     const cases = [16, 32, 256, 2048].map((n) => randomHadamard(n, n));
-    cases.push(blockHadamard(256, 64, 5), blockHadamard(256, 32), randomHadamard(768, 6), blockHadamard(1536, 768), randomHadamard(172 * 8, 7), randomHadamard(28 * 16, 8));
+    cases.push(
+      blockHadamard(256, 64, 5),
+      blockHadamard(256, 32),
+      randomHadamard(768, 6),
+      blockHadamard(1536, 768),
+      randomHadamard(172 * 8, 7),
+      randomHadamard(28 * 16, 8),
+    );
     for (const spec of cases) {
       const n = spec.dim;
       const x = gaussian(37, n, n + 1); // not a multiple of the batch: exercises the tail batch

@@ -63,7 +63,14 @@ export function rotate(x: Matrix, spec: RotationLike, options: RotateOptions = {
   const only = rot.stages.length === 1 ? rot.stages[0]! : null;
   // WebAssembly SIMD for single Hadamard stages with chunks of ≥ 4 (vec4) — power of two, block
   // diagonal or Kronecker; cascades and orthogonal stages take the TypeScript row path.
-  if (only && only.kind === 'hadamard' && only.p >= 4 && only.block <= 1 << 16 && n <= 1 << 20 && options.simd !== false) {
+  if (
+    only &&
+    only.kind === 'hadamard' &&
+    only.p >= 4 &&
+    only.block <= 1 << 16 &&
+    n <= 1 << 20 &&
+    options.simd !== false
+  ) {
     const w = wasmFwht();
     if (w) {
       rotateWasm(w, x, out, only, n, inverse, check && !inPlace);
@@ -141,14 +148,23 @@ const WASM_BATCH_FLOATS = 16384;
  *   inverse: mix with H_mᵀ, fwht with the plain scale, signs multiplied while copying out.
  * Module memory: [0, n) pre-multiplier, [n, 2n) signs for after, then H_m (m²), scratch (b), batch.
  */
-function rotateWasm(w: WasmFwht, x: Matrix, out: Matrix, st: CompiledStage, n: number, inverse: boolean, check: boolean): void {
+function rotateWasm(
+  w: WasmFwht,
+  x: Matrix,
+  out: Matrix,
+  st: CompiledStage,
+  n: number,
+  inverse: boolean,
+  check: boolean,
+): void {
   const { m, p, block: b } = st;
   const rowsPerBatch = Math.max(1, Math.floor(WASM_BATCH_FLOATS / n));
   const hOff = 2 * n;
   const scrOff = hOff + m * m;
   const dataOff = scrOff + (m > 1 ? b : 0);
   const needBytes = (dataOff + rowsPerBatch * n) * 4;
-  if (w.memory.buffer.byteLength < needBytes) w.memory.grow(Math.ceil((needBytes - w.memory.buffer.byteLength) / 65536));
+  if (w.memory.buffer.byteLength < needBytes)
+    w.memory.grow(Math.ceil((needBytes - w.memory.buffer.byteLength) / 65536));
   const mem = new Float32Array(w.memory.buffer);
   for (let i = 0; i < n; i++) {
     const sgn = st.signs ? st.signs[i]! : 1;

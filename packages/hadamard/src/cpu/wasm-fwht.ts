@@ -293,6 +293,7 @@ function mixBody(): number[] {
   // params 0 blk, 1 scr, 2 hp, 3 m, 4 p, 5 tr; i32 6 pb, 7 a2, 8 a, 9 dst0, 10 i, 11 j, 12 end; v128 13 hv, 14 zero
   const [BLK, SCR, HP, M, PP, TR, PB, A2, AA, DST0, II, JJ, EE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
   const HV = 13;
+  // biome-ignore format: one WebAssembly statement per line (operands, then opcode) reads like the wasm text format
   const code: number[] = [
     ...op.get(PP), ...op.i32(4), ...op.mul, ...op.set(PB),
     ...op.i32(0), ...op.set(A2),
@@ -399,7 +400,11 @@ export function wasmFwht(): WasmFwht | null {
       return null;
     }
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    const e = inst.exports as unknown as { fwht: WasmFwht['fwht']; mix: WasmFwht['mix']; mem: WebAssembly.Memory };
+    const e = inst.exports as unknown as {
+      fwht: WasmFwht['fwht'];
+      mix: WasmFwht['mix'];
+      mem: WebAssembly.Memory;
+    };
     instance = { memory: e.mem, fwht: e.fwht, mix: e.mix };
   } catch {
     instance = null;
