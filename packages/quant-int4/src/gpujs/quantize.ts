@@ -15,14 +15,16 @@ import { intApplyKernel, intParamsKernel } from './int-kernels.js';
 // biome-ignore lint/suspicious/noExplicitAny: gpu.js kernels are untyped
 const kernelCache = new WeakMap<object, Map<string, any>>();
 
-// biome-ignore lint/suspicious/noExplicitAny: gpu.js objects are untyped
+// biome-ignore lint/suspicious/noExplicitAny: gpu.js instances and kernels are untyped
+type GpuJsObject = any;
+
 export function cachedKernel(
-  gpu: any,
+  gpu: GpuJsObject,
   name: string,
-  fn: (...a: any[]) => number,
+  fn: (...a: GpuJsObject[]) => number,
   size: number,
   loopMax: number,
-): any {
+): GpuJsObject {
   let m = kernelCache.get(gpu);
   if (!m) {
     m = new Map();
