@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { BenchRecord } from '@nq/core/bench';
 // Relative imports until benchmarks/package.json lists "@nq/rotation-opt" and "@nq/gptq" (a root-owned file).
 import { sampleCalibration } from '../../../packages/gptq/src/index.js';
-import { loadModel, Tokenizer } from '../../../packages/model/src/index.js';
 import { defaultWasmGemm, gemmABt } from '../../../packages/model/src/cpu/index.js';
+import { loadModel, Tokenizer } from '../../../packages/model/src/index.js';
 import { buildPlan, captureInputs, type Method } from '../../../packages/rotation-opt/src/index.js';
 import type { Suite } from '../suite.js';
 
@@ -31,17 +31,32 @@ const suite: Suite = {
     }
     const model = await loadModel(modelFile);
     const tok = await Tokenizer.fromFile(path.join(dir, 'tok4096.model'));
-    const seqs = await sampleCalibration({ text: calibText, tokenizer: tok, sequences: ctx.quick ? 1 : 4, ctx: ctx.quick ? 64 : 256, seed: 0 });
+    const seqs = await sampleCalibration({
+      text: calibText,
+      tokenizer: tok,
+      sequences: ctx.quick ? 1 : 4,
+      ctx: ctx.quick ? 64 : 256,
+      seed: 0,
+    });
     const gemm = defaultWasmGemm()?.gemm ?? gemmABt;
     const captured = captureInputs(model, seqs, ['attn', 'ffn'], gemm);
     const iters = ctx.quick ? 2 : undefined;
     const records: BenchRecord[] = [];
     for (const method of ['dfrot', 'adacodec'] as Method[]) {
       const t0 = performance.now();
-      const { report } = buildPlan(model, captured, { method, format: 'int4', seed: 0, gemm, dfrot: { iterations: iters ?? 20 }, adacodec: { iterations: iters ?? 30 } });
+      const { report } = buildPlan(model, captured, {
+        method,
+        format: 'int4',
+        seed: 0,
+        gemm,
+        dfrot: { iterations: iters ?? 20 },
+        adacodec: { iterations: iters ?? 30 },
+      });
       const ms = performance.now() - t0;
       const steps = method === 'dfrot' ? (iters ?? 20) : (iters ?? 30);
-      ctx.log(`rotation-opt ${method}: ${(ms / 1000).toFixed(1)} s (${captured.rows} calibration tokens per input, ${steps} iterations)`);
+      ctx.log(
+        `rotation-opt ${method}: ${(ms / 1000).toFixed(1)} s (${captured.rows} calibration tokens per input, ${steps} iterations)`,
+      );
       records.push({
         suite: 'rotation-opt',
         op: method === 'dfrot' ? 'dfrot-refine-R1' : 'adacodec-train',

@@ -18,7 +18,17 @@ import path from 'node:path';
 import { sampleCalibration } from '@nq/gptq';
 import { loadModel, Tokenizer } from '@nq/model';
 import { defaultWasmGemm, gemmABt } from '@nq/model/cpu';
-import { analyzeMassive, buildCodecModel, buildPlan, buildReference, captureInputs, scoreCandidate, type Method, type MethodReport, type W4A4Format } from '../src/index.js';
+import {
+  analyzeMassive,
+  buildCodecModel,
+  buildPlan,
+  buildReference,
+  captureInputs,
+  type Method,
+  type MethodReport,
+  scoreCandidate,
+  type W4A4Format,
+} from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const shared = path.resolve(here, '../../../../shared');
@@ -37,7 +47,11 @@ const adaBlock = opt('ada-block', 64);
 const gamma = opt('gamma', 100);
 const tau = opt('tau', 10);
 const outIdx = args.indexOf('--out');
-const out = path.resolve(outIdx >= 0 ? args[outIdx + 1]! : path.join(here, `../results/table-w${windows}-c${calibN}-seed${seed}.jsonl`));
+const out = path.resolve(
+  outIdx >= 0
+    ? args[outIdx + 1]!
+    : path.join(here, `../results/table-w${windows}-c${calibN}-seed${seed}.jsonl`),
+);
 const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
 const tokPath = path.join(shared, 'models/nq-docs-5M/tok4096.model');
 const validPath = path.join(shared, 'data/docs-valid.txt');
@@ -52,7 +66,9 @@ const log = (m: string) => console.error(`[${new Date().toISOString().slice(11, 
 const gemm = defaultWasmGemm()?.gemm ?? gemmABt;
 
 const done = new Map<string, Record<string, unknown>>();
-if (fs.existsSync(out)) for (const line of fs.readFileSync(out, 'utf8').split('\n')) if (line.trim()) done.set(JSON.parse(line).name, JSON.parse(line));
+if (fs.existsSync(out))
+  for (const line of fs.readFileSync(out, 'utf8').split('\n'))
+    if (line.trim()) done.set(JSON.parse(line).name, JSON.parse(line));
 fs.mkdirSync(path.dirname(out), { recursive: true });
 const save = (rec: Record<string, unknown> & { name: string }) => {
   fs.appendFileSync(out, `${JSON.stringify(rec)}\n`);
@@ -62,7 +78,13 @@ const save = (rec: Record<string, unknown> & { name: string }) => {
 const model = await loadModel(modelPath);
 const tok = await Tokenizer.fromFile(tokPath);
 const calib = await sampleCalibration({ text: calibPath, tokenizer: tok, sequences: calibN, ctx: 256, seed });
-const gptqCalib = await sampleCalibration({ text: calibPath, tokenizer: tok, sequences: gptqCalibN, ctx: 256, seed: seed + 1 });
+const gptqCalib = await sampleCalibration({
+  text: calibPath,
+  tokenizer: tok,
+  sequences: gptqCalibN,
+  ctx: 256,
+  seed: seed + 1,
+});
 const captured = captureInputs(model, calib, undefined, gemm);
 log(`captured ${captured.rows} calibration tokens per input`);
 
@@ -74,7 +96,9 @@ if (!done.has('massive')) {
 const tokens = tok.encode(fs.readFileSync(validPath, 'utf8'));
 const t0 = performance.now();
 const reference = buildReference(model, tokens, { ctx: 256, windows, select: 'spread', gemm });
-log(`reference: ${reference.windows.length} windows, ${reference.ref.positions} scored tokens, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+log(
+  `reference: ${reference.windows.length} windows, ${reference.ref.positions} scored tokens, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
 
 const FORMATS: W4A4Format[] = ['int4', 'nvfp4'];
 const METHOD_ROWS: Method[] = ['none', 'ro', 'rh', 'dfrot', 'adacodec'];
@@ -82,7 +106,17 @@ for (const format of FORMATS) {
   for (const method of METHOD_ROWS) {
     const names = (['rtn', 'gptq'] as const).map((w) => `${format} ${method} ${w}`);
     if (names.every((n) => done.has(n))) continue;
-    const { plan, report } = buildPlan(model, captured, { method, format, seed, tau, gamma, dfrot: { iterations: dfrotIters }, adacodec: { iterations: adaIters, block: adaBlock }, gemm, log });
+    const { plan, report } = buildPlan(model, captured, {
+      method,
+      format,
+      seed,
+      tau,
+      gamma,
+      dfrot: { iterations: dfrotIters },
+      adacodec: { iterations: adaIters, block: adaBlock },
+      gemm,
+      log,
+    });
     log(`${format} ${method}: plan in ${report.seconds.toFixed(1)} s`);
     for (const weights of ['rtn', 'gptq'] as const) {
       const name = `${format} ${method} ${weights}`;
@@ -111,16 +145,28 @@ for (const format of FORMATS) {
         settings: { calib: calibN, gptqCalib: gptqCalibN, seed, tau, gamma, dfrotIters, adaIters, adaBlock },
       };
       save(rec);
-      log(`${name}: PPL ${m.ppl.toFixed(3)} KLD ${m.kld_mean.toFixed(4)} top1 ${(m.top1 * 100).toFixed(2)}% (${rec.seconds.toFixed(0)} s)`);
+      log(
+        `${name}: PPL ${m.ppl.toFixed(3)} KLD ${m.kld_mean.toFixed(4)} top1 ${(m.top1 * 100).toFixed(2)}% (${rec.seconds.toFixed(0)} s)`,
+      );
     }
   }
 }
 
 // ---- markdown ----
 const f = (x: unknown, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
-const NAMES: Record<Method, string> = { none: 'no rotation', ro: 'R1 random orthogonal (RO)', rh: 'R1 random Hadamard (RH)', dfrot: 'R1 DFRot (RH init)', adacodec: `AdaCodec (b=${adaBlock})` };
-const any = [...done.values()].find((r) => typeof r.ppl_base === 'number') as Record<string, number> | undefined;
-console.log(`FP32 reference PPL on this subset: ${f(any?.ppl_base, 3)} (${any?.windows} windows, ${any?.tokens_scored} scored tokens)\n`);
+const NAMES: Record<Method, string> = {
+  none: 'no rotation',
+  ro: 'R1 random orthogonal (RO)',
+  rh: 'R1 random Hadamard (RH)',
+  dfrot: 'R1 DFRot (RH init)',
+  adacodec: `AdaCodec (b=${adaBlock})`,
+};
+const any = [...done.values()].find((r) => typeof r.ppl_base === 'number') as
+  | Record<string, number>
+  | undefined;
+console.log(
+  `FP32 reference PPL on this subset: ${f(any?.ppl_base, 3)} (${any?.windows} windows, ${any?.tokens_scored} scored tokens)\n`,
+);
 console.log('| format | R1 / codec | weights | PPL | KLD | top-1 % | optimise s |');
 console.log('|---|---|---|---|---|---|---|');
 for (const format of FORMATS) {
@@ -128,27 +174,45 @@ for (const format of FORMATS) {
     for (const w of ['rtn', 'gptq']) {
       const r = done.get(`${format} ${method} ${w}`) as Record<string, number> | undefined;
       if (!r) continue;
-      console.log(`| W4A4 ${format.toUpperCase()} | ${NAMES[method]} | ${w.toUpperCase()} | ${f(r.ppl, 3)} ± ${f(r.ppl_se, 3)} | ${f(r.kld, 4)} ± ${f(r.kld_se, 4)} | ${f(r.top1 * 100, 2)} ± ${f(r.top1_se * 100, 2)} | ${f(r.optimise_seconds, 0)} |`);
+      console.log(
+        `| W4A4 ${format.toUpperCase()} | ${NAMES[method]} | ${w.toUpperCase()} | ${f(r.ppl, 3)} ± ${f(r.ppl_se, 3)} | ${f(r.kld, 4)} ± ${f(r.kld_se, 4)} | ${f(r.top1 * 100, 2)} ± ${f(r.top1_se * 100, 2)} | ${f(r.optimise_seconds, 0)} |`,
+      );
     }
   }
 }
-console.log('\nOptimisation loss (weighted relative quantization / reconstruction error on the calibration inputs, initial → best):\n');
+console.log(
+  '\nOptimisation loss (weighted relative quantization / reconstruction error on the calibration inputs, initial → best):\n',
+);
 console.log('| format | method | curve | loss[0] | best | iterations |');
 console.log('|---|---|---|---|---|---|');
 for (const format of FORMATS) {
   for (const method of ['dfrot', 'adacodec'] as const) {
     const r = done.get(`${format} ${method} rtn`) as { curves?: MethodReport['curves'] } | undefined;
-    for (const c of r?.curves ?? []) console.log(`| ${format} | ${method} | ${c.key} | ${c.loss[0]!.toExponential(4)} | ${c.loss[c.best]!.toExponential(4)} (it ${c.best}) | ${c.loss.length - 1} |`);
+    for (const c of r?.curves ?? [])
+      console.log(
+        `| ${format} | ${method} | ${c.key} | ${c.loss[0]!.toExponential(4)} | ${c.loss[c.best]!.toExponential(4)} (it ${c.best}) | ${c.loss.length - 1} |`,
+      );
   }
 }
 const ma = done.get('massive') as { rows: import('../src/index.js').MassiveRow[] } | undefined;
 if (ma) {
-  console.log(`\nMassive tokens (‖x‖∞ > τ·median‖x‖∞, τ = ${tau}) per layer input over ${ma.rows[0]?.tokens} calibration tokens, and relative quantization error Σ‖x−x̂‖²/Σ‖x‖² (INT4 per token | NVFP4) of normal / massive tokens:\n`);
-  console.log(`| layer | input | massive (τ=${tau}) | at τ=5 / τ=3 | max ratio | channels | identity | RH | RO |`);
+  console.log(
+    `\nMassive tokens (‖x‖∞ > τ·median‖x‖∞, τ = ${tau}) per layer input over ${ma.rows[0]?.tokens} calibration tokens, and relative quantization error Σ‖x−x̂‖²/Σ‖x‖² (INT4 per token | NVFP4) of normal / massive tokens:\n`,
+  );
+  console.log(
+    `| layer | input | massive (τ=${tau}) | at τ=5 / τ=3 | max ratio | channels | identity | RH | RO |`,
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   const e = (r: import('../src/index.js').MassiveRow, k: 'identity' | 'rh' | 'ro') =>
-    (['int4', 'nvfp4'] as const).map((fm) => `${f(r.errors[fm][k].normal * 100, 2)}% / ${r.errors[fm][k].nMassive ? `${f(r.errors[fm][k].massive * 100, 2)}%` : '—'}`).join(' \\| ');
+    (['int4', 'nvfp4'] as const)
+      .map(
+        (fm) =>
+          `${f(r.errors[fm][k].normal * 100, 2)}% / ${r.errors[fm][k].nMassive ? `${f(r.errors[fm][k].massive * 100, 2)}%` : '—'}`,
+      )
+      .join(' \\| ');
   for (const r of ma.rows) {
-    console.log(`| ${r.layer} | ${r.group} | ${r.count} | ${r.countsAt.map((c) => c.count).join(' / ')} | ${f(r.maxRatio, 2)} | ${r.channels.map((c) => `${c.channel}(${c.tokens})`).join(' ') || '—'} | ${e(r, 'identity')} | ${e(r, 'rh')} | ${e(r, 'ro')} |`);
+    console.log(
+      `| ${r.layer} | ${r.group} | ${r.count} | ${r.countsAt.map((c) => c.count).join(' / ')} | ${f(r.maxRatio, 2)} | ${r.channels.map((c) => `${c.channel}(${c.tokens})`).join(' ') || '—'} | ${e(r, 'identity')} | ${e(r, 'rh')} | ${e(r, 'ro')} |`,
+    );
   }
 }

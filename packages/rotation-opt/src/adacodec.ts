@@ -1,5 +1,12 @@
 import { NqInputError } from '@nq/core';
-import { type BlockOrthogonal, blockOrthogonalityError, blockRandomHadamard, blockTranspose, cayleySkew, cayleyStepInPlace } from './cayley.js';
+import {
+  type BlockOrthogonal,
+  blockOrthogonalityError,
+  blockRandomHadamard,
+  blockTranspose,
+  cayleySkew,
+  cayleyStepInPlace,
+} from './cayley.js';
 import type { RowQuantizer } from './quantizers.js';
 
 /**
@@ -50,7 +57,13 @@ export interface AdaCodecResult {
 }
 
 /** out = X·B for a block-diagonal B (rows × n, float32). */
-export function blockApply(x: Float32Array, rows: number, b: BlockOrthogonal, out: Float32Array = new Float32Array(rows * b.n), transpose = false): Float32Array {
+export function blockApply(
+  x: Float32Array,
+  rows: number,
+  b: BlockOrthogonal,
+  out: Float32Array = new Float32Array(rows * b.n),
+  transpose = false,
+): Float32Array {
   const { n, block, blocks } = b;
   const bb = block * block;
   const acc = new Float64Array(block);
@@ -76,7 +89,14 @@ export function blockApply(x: Float32Array, rows: number, b: BlockOrthogonal, ou
 }
 
 /** Per block k: out_k = A_kᵀ·C_k (b × b), A, C [rows, n]. */
-function blockCross(a: Float32Array, c: Float32Array, rows: number, n: number, block: number, out: Float64Array): Float64Array {
+function blockCross(
+  a: Float32Array,
+  c: Float32Array,
+  rows: number,
+  n: number,
+  block: number,
+  out: Float64Array,
+): Float64Array {
   out.fill(0);
   const bb = block * block;
   for (let t = 0; t < rows; t++) {
@@ -102,7 +122,16 @@ interface State {
   loss: number;
 }
 
-function evaluateCodec(x: Float32Array, rows: number, enc: BlockOrthogonal, dec: BlockOrthogonal, quantize: RowQuantizer, w: Float64Array | null, den: number, st: State): State {
+function evaluateCodec(
+  x: Float32Array,
+  rows: number,
+  enc: BlockOrthogonal,
+  dec: BlockOrthogonal,
+  quantize: RowQuantizer,
+  w: Float64Array | null,
+  den: number,
+  st: State,
+): State {
   blockApply(x, rows, enc, st.z);
   quantize(st.z, rows, enc.n, st.zq);
   blockApply(st.zq, rows, dec, st.y);
@@ -121,9 +150,21 @@ function evaluateCodec(x: Float32Array, rows: number, enc: BlockOrthogonal, dec:
 }
 
 /** Codec reconstruction loss L(E, D) (definition above) — for reports and tests. */
-export function codecLoss(x: Float32Array, rows: number, enc: BlockOrthogonal, dec: BlockOrthogonal, quantize: RowQuantizer, w: Float64Array | null = null): number {
+export function codecLoss(
+  x: Float32Array,
+  rows: number,
+  enc: BlockOrthogonal,
+  dec: BlockOrthogonal,
+  quantize: RowQuantizer,
+  w: Float64Array | null = null,
+): number {
   const n = enc.n;
-  const st: State = { z: new Float32Array(rows * n), zq: new Float32Array(rows * n), y: new Float32Array(rows * n), loss: 0 };
+  const st: State = {
+    z: new Float32Array(rows * n),
+    zq: new Float32Array(rows * n),
+    y: new Float32Array(rows * n),
+    loss: 0,
+  };
   return evaluateCodec(x, rows, enc, dec, quantize, w, weightedEnergy(x, rows, n, w), st).loss;
 }
 
@@ -148,22 +189,50 @@ function maxBlockNorm(a: Float64Array, block: number): number {
   return m;
 }
 
-export function trainAdaCodec(x: Float32Array, rows: number, n: number, quantize: RowQuantizer, opts: AdaCodecOptions = {}): AdaCodecResult {
+export function trainAdaCodec(
+  x: Float32Array,
+  rows: number,
+  n: number,
+  quantize: RowQuantizer,
+  opts: AdaCodecOptions = {},
+): AdaCodecResult {
   const t0 = performance.now();
   const block = opts.block ?? 64;
-  if (x.length !== rows * n || rows < 1) throw new NqInputError('x', `has ${x.length} entries, expected rows·n = ${rows * n}`, 'Pass calibration activations as a row-major rows × n array.');
-  if (!Number.isInteger(block) || block < 1 || n % block !== 0) throw new NqInputError('block', `is ${block}; it must divide n = ${n}`, 'Use a block size that divides the dimension, e.g. 64.');
+  if (x.length !== rows * n || rows < 1)
+    throw new NqInputError(
+      'x',
+      `has ${x.length} entries, expected rows·n = ${rows * n}`,
+      'Pass calibration activations as a row-major rows × n array.',
+    );
+  if (!Number.isInteger(block) || block < 1 || n % block !== 0)
+    throw new NqInputError(
+      'block',
+      `is ${block}; it must divide n = ${n}`,
+      'Use a block size that divides the dimension, e.g. 64.',
+    );
   const iters = opts.iterations ?? 60;
-  if (!Number.isInteger(iters) || iters < 0) throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 60.');
+  if (!Number.isInteger(iters) || iters < 0)
+    throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 60.');
   let lr = opts.lr ?? 0.05;
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new NqInputError('lr', `is ${lr}`, 'Use a positive step angle, e.g. 0.05.');
+  if (!(lr > 0) || !Number.isFinite(lr))
+    throw new NqInputError('lr', `is ${lr}`, 'Use a positive step angle, e.g. 0.05.');
   const w = opts.weights ?? null;
-  if (w && w.length !== rows) throw new NqInputError('weights', `has ${w.length} entries for ${rows} tokens`, 'Pass one weight per calibration token.');
+  if (w && w.length !== rows)
+    throw new NqInputError(
+      'weights',
+      `has ${w.length} entries for ${rows} tokens`,
+      'Pass one weight per calibration token.',
+    );
   const trainDec = opts.trainDecoder ?? true;
   let enc = blockRandomHadamard(n, block, opts.seed ?? 0);
   let dec = blockTranspose(enc);
   const den = weightedEnergy(x, rows, n, w);
-  const mk = (): State => ({ z: new Float32Array(rows * n), zq: new Float32Array(rows * n), y: new Float32Array(rows * n), loss: 0 });
+  const mk = (): State => ({
+    z: new Float32Array(rows * n),
+    zq: new Float32Array(rows * n),
+    y: new Float32Array(rows * n),
+    loss: 0,
+  });
   let cur = evaluateCodec(x, rows, enc, dec, quantize, w, den, mk());
   let trial = mk();
   const loss = [cur.loss];

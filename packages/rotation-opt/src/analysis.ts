@@ -36,7 +36,11 @@ export interface MassiveAnalysisOptions {
  * under no rotation, a random Hadamard and a random orthogonal rotation (one of each per size,
  * seeded).
  */
-export function analyzeMassive(model: LoadedModel, captured: CapturedInputs, o: MassiveAnalysisOptions): MassiveRow[] {
+export function analyzeMassive(
+  model: LoadedModel,
+  captured: CapturedInputs,
+  o: MassiveAnalysisOptions,
+): MassiveRow[] {
   const tau = o.tau ?? 10;
   const groups = o.groups ?? ['attn', 'ffn', 'down'];
   const formats = o.formats ?? ['int4', 'nvfp4'];
@@ -55,7 +59,11 @@ export function analyzeMassive(model: LoadedModel, captured: CapturedInputs, o: 
       const T = captured.rows;
       const m = findMassive(x, T, n, { tau });
       const errors = {} as MassiveRow['errors'];
-      const views = { identity: x, rh: rotateRows(x, T, n, rot('rh', n)), ro: rotateRows(x, T, n, rot('ro', n)) };
+      const views = {
+        identity: x,
+        rh: rotateRows(x, T, n, rot('rh', n)),
+        ro: rotateRows(x, T, n, rot('ro', n)),
+      };
       for (const f of formats) {
         const q = rowQuantizer(activationSpec(f), captured.seqLen);
         errors[f] = {
@@ -70,7 +78,10 @@ export function analyzeMassive(model: LoadedModel, captured: CapturedInputs, o: 
         tokens: T,
         tau,
         count: m.count,
-        countsAt: (o.extraTaus ?? [5, 3]).map((t) => ({ tau: t, count: findMassive(x, T, n, { tau: t }).count })),
+        countsAt: (o.extraTaus ?? [5, 3]).map((t) => ({
+          tau: t,
+          count: findMassive(x, T, n, { tau: t }).count,
+        })),
         medianInf: m.medianInf,
         maxRatio: m.maxRatio,
         channels: m.channels.slice(0, 4),

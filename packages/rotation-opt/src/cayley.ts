@@ -1,6 +1,5 @@
 import { NqInputError } from '@nq/core';
-import { toDense } from '@nq/hadamard';
-import { blockHadamard } from '@nq/hadamard';
+import { blockHadamard, toDense } from '@nq/hadamard';
 import { solveInPlace } from './cpu/dense64.js';
 
 /**
@@ -15,7 +14,12 @@ export interface BlockOrthogonal {
 
 /** Block-diagonal random Hadamard: the b × b diagonal blocks of D·blockdiag(H_b)/√b (seeded signs D). */
 export function blockRandomHadamard(n: number, block: number, seed: number): BlockOrthogonal {
-  if (!Number.isInteger(block) || block < 1 || n % block !== 0) throw new NqInputError('block', `is ${block}; it must divide n = ${n}`, 'Use a block size that divides the dimension, e.g. 64.');
+  if (!Number.isInteger(block) || block < 1 || n % block !== 0)
+    throw new NqInputError(
+      'block',
+      `is ${block}; it must divide n = ${n}`,
+      'Use a block size that divides the dimension, e.g. 64.',
+    );
   // toDense is float32; every entry is ±1/√b, so rebuild the exact float64 value from its sign.
   const dense = toDense(blockHadamard(n, block, seed)).data;
   const b = fromDenseBlocks(dense, n, block);
@@ -29,7 +33,9 @@ export function fromDenseBlocks(dense: ArrayLike<number>, n: number, block: numb
   const nb = n / block;
   const blocks = new Float64Array(nb * block * block);
   for (let k = 0; k < nb; k++) {
-    for (let i = 0; i < block; i++) for (let j = 0; j < block; j++) blocks[k * block * block + i * block + j] = dense[(k * block + i) * n + k * block + j]!;
+    for (let i = 0; i < block; i++)
+      for (let j = 0; j < block; j++)
+        blocks[k * block * block + i * block + j] = dense[(k * block + i) * n + k * block + j]!;
   }
   return { n, block, blocks };
 }
@@ -39,7 +45,9 @@ export function blockToDense(b: BlockOrthogonal): Float64Array {
   const { n, block } = b;
   const out = new Float64Array(n * n);
   for (let k = 0; k < n / block; k++) {
-    for (let i = 0; i < block; i++) for (let j = 0; j < block; j++) out[(k * block + i) * n + k * block + j] = b.blocks[k * block * block + i * block + j]!;
+    for (let i = 0; i < block; i++)
+      for (let j = 0; j < block; j++)
+        out[(k * block + i) * n + k * block + j] = b.blocks[k * block * block + i * block + j]!;
   }
   return out;
 }
@@ -49,7 +57,9 @@ export function blockTranspose(b: BlockOrthogonal): BlockOrthogonal {
   const { n, block } = b;
   const bb = block * block;
   const t = new Float64Array(b.blocks.length);
-  for (let k = 0; k < n / block; k++) for (let i = 0; i < block; i++) for (let j = 0; j < block; j++) t[k * bb + j * block + i] = b.blocks[k * bb + i * block + j]!;
+  for (let k = 0; k < n / block; k++)
+    for (let i = 0; i < block; i++)
+      for (let j = 0; j < block; j++) t[k * bb + j * block + i] = b.blocks[k * bb + i * block + j]!;
   return { n, block, blocks: t };
 }
 
@@ -75,11 +85,21 @@ export function blockOrthogonalityError(b: BlockOrthogonal): number {
  * The skew-symmetric A = G·Θᵀ − Θ·Gᵀ of one b × b block (Wen & Yin 2013): −A·Θ is the Riemannian
  * (canonical-metric) gradient direction of f at Θ on the orthogonal group, G = ∂f/∂Θ.
  */
-export function cayleySkew(theta: Float64Array, off: number, grad: Float64Array, goff: number, b: number, out = new Float64Array(b * b)): Float64Array {
+export function cayleySkew(
+  theta: Float64Array,
+  off: number,
+  grad: Float64Array,
+  goff: number,
+  b: number,
+  out = new Float64Array(b * b),
+): Float64Array {
   for (let i = 0; i < b; i++) {
     for (let j = 0; j < b; j++) {
       let s = 0;
-      for (let k = 0; k < b; k++) s += grad[goff + i * b + k]! * theta[off + j * b + k]! - theta[off + i * b + k]! * grad[goff + j * b + k]!;
+      for (let k = 0; k < b; k++)
+        s +=
+          grad[goff + i * b + k]! * theta[off + j * b + k]! -
+          theta[off + i * b + k]! * grad[goff + j * b + k]!;
       out[i * b + j] = s;
     }
   }
@@ -91,7 +111,13 @@ export function cayleySkew(theta: Float64Array, off: number, grad: Float64Array,
  * For skew A the Cayley factor is exactly orthogonal, so Θ stays on the manifold up to rounding
  * (no re-orthogonalisation needed); for small τ it moves along −A·Θ, a descent direction.
  */
-export function cayleyStepInPlace(theta: Float64Array, off: number, a: Float64Array, b: number, tau: number): void {
+export function cayleyStepInPlace(
+  theta: Float64Array,
+  off: number,
+  a: Float64Array,
+  b: number,
+  tau: number,
+): void {
   const h = tau / 2;
   const lhs = new Float64Array(b * b);
   const rhs = new Float64Array(b * b);

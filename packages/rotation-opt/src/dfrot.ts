@@ -1,8 +1,8 @@
 import { NqInputError } from '@nq/core';
 import type { GemmFn } from '@nq/model';
+import { orthogonalityError } from './cpu/dense64.js';
 import { procrustes, weightedCross } from './cpu/procrustes.js';
 import { rotateRows } from './cpu/rotate-rows.js';
-import { orthogonalityError } from './cpu/dense64.js';
 import type { RowQuantizer } from './quantizers.js';
 
 /**
@@ -39,14 +39,29 @@ export interface DfrotResult {
   seconds: number;
 }
 
-export function weightedQuantLoss(x: Float32Array, rows: number, n: number, r: ArrayLike<number>, quantize: RowQuantizer, w: Float64Array | null, scratch?: { z: Float32Array; q: Float32Array }): number {
+export function weightedQuantLoss(
+  x: Float32Array,
+  rows: number,
+  n: number,
+  r: ArrayLike<number>,
+  quantize: RowQuantizer,
+  w: Float64Array | null,
+  scratch?: { z: Float32Array; q: Float32Array },
+): number {
   const z = rotateRows(x, rows, n, r, scratch?.z);
   const q = scratch?.q ?? new Float32Array(rows * n);
   quantize(z, rows, n, q);
   return lossOf(x, z, q, rows, n, w);
 }
 
-function lossOf(x: Float32Array, z: Float32Array, q: Float32Array, rows: number, n: number, w: Float64Array | null): number {
+function lossOf(
+  x: Float32Array,
+  z: Float32Array,
+  q: Float32Array,
+  rows: number,
+  n: number,
+  w: Float64Array | null,
+): number {
   let num = 0;
   let den = 0;
   for (let t = 0; t < rows; t++) {
@@ -66,20 +81,54 @@ function lossOf(x: Float32Array, z: Float32Array, q: Float32Array, rows: number,
 }
 
 /** One Procrustes step: the orthogonal R minimising Σ wₜ‖xₜR − ẑₜ‖² for fixed targets Ẑ. */
-export function procrustesStep(x: Float32Array, zq: Float32Array, rows: number, n: number, w: Float64Array | null): Float64Array {
+export function procrustesStep(
+  x: Float32Array,
+  zq: Float32Array,
+  rows: number,
+  n: number,
+  w: Float64Array | null,
+): Float64Array {
   return procrustes(weightedCross(x, zq, rows, n, w), n);
 }
 
-export function refineDfrot(x: Float32Array, rows: number, n: number, init: ArrayLike<number>, quantize: RowQuantizer, opts: DfrotOptions = {}): DfrotResult {
+export function refineDfrot(
+  x: Float32Array,
+  rows: number,
+  n: number,
+  init: ArrayLike<number>,
+  quantize: RowQuantizer,
+  opts: DfrotOptions = {},
+): DfrotResult {
   const t0 = performance.now();
-  if (x.length !== rows * n) throw new NqInputError('x', `has ${x.length} entries, expected rows·n = ${rows * n}`, 'Pass calibration activations as a row-major rows × n array.');
-  if (init.length !== n * n) throw new NqInputError('init', `has ${init.length} entries, expected ${n * n}`, 'Pass an n × n orthogonal matrix (e.g. toDense(randomHadamard(n, seed)).data).');
+  if (x.length !== rows * n)
+    throw new NqInputError(
+      'x',
+      `has ${x.length} entries, expected rows·n = ${rows * n}`,
+      'Pass calibration activations as a row-major rows × n array.',
+    );
+  if (init.length !== n * n)
+    throw new NqInputError(
+      'init',
+      `has ${init.length} entries, expected ${n * n}`,
+      'Pass an n × n orthogonal matrix (e.g. toDense(randomHadamard(n, seed)).data).',
+    );
   const oe = orthogonalityError(init, n, n);
-  if (oe > 1e-4) throw new NqInputError('init', `is not orthogonal (max |RᵀR − I| = ${oe.toExponential(2)})`, 'Start from a random Hadamard or random orthogonal matrix.');
+  if (oe > 1e-4)
+    throw new NqInputError(
+      'init',
+      `is not orthogonal (max |RᵀR − I| = ${oe.toExponential(2)})`,
+      'Start from a random Hadamard or random orthogonal matrix.',
+    );
   const w = opts.weights ?? null;
-  if (w && w.length !== rows) throw new NqInputError('weights', `has ${w.length} entries for ${rows} tokens`, 'Pass one weight per calibration token.');
+  if (w && w.length !== rows)
+    throw new NqInputError(
+      'weights',
+      `has ${w.length} entries for ${rows} tokens`,
+      'Pass one weight per calibration token.',
+    );
   const iters = opts.iterations ?? 20;
-  if (!Number.isInteger(iters) || iters < 0) throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 20.');
+  if (!Number.isInteger(iters) || iters < 0)
+    throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 20.');
   let r: Float64Array = Float64Array.from(init);
   const z = new Float32Array(rows * n);
   const q = new Float32Array(rows * n);

@@ -1,5 +1,15 @@
 import { NqInputError } from '@nq/core';
-import { type EvalWindow, type KlReport, makeWindows, newTokenScores, PositionScorer, RefBuilder, type RefLogprobs, summarize, totalScored } from '@nq/eval-ppl';
+import {
+  type EvalWindow,
+  type KlReport,
+  makeWindows,
+  newTokenScores,
+  PositionScorer,
+  RefBuilder,
+  type RefLogprobs,
+  summarize,
+  totalScored,
+} from '@nq/eval-ppl';
 import { type ForwardHooks, forward, type GemmFn, type LoadedModel } from '@nq/model';
 
 /*
@@ -25,7 +35,14 @@ export interface Metrics {
   report: KlReport;
 }
 
-function run(model: LoadedModel, hooks: ForwardHooks | undefined, tokens: Int32Array, windows: EvalWindow[], gemm: GemmFn | undefined, onRow: (logits: Float32Array, j: number, target: number) => void): void {
+function run(
+  model: LoadedModel,
+  hooks: ForwardHooks | undefined,
+  tokens: Int32Array,
+  windows: EvalWindow[],
+  gemm: GemmFn | undefined,
+  onRow: (logits: Float32Array, j: number, target: number) => void,
+): void {
   for (const w of windows) {
     const ids = tokens.subarray(w.start, w.start + w.length);
     const logits = forward(model, ids, { ...(hooks ? { hooks } : {}), ...(gemm ? { gemm } : {}) }).data;
@@ -34,23 +51,60 @@ function run(model: LoadedModel, hooks: ForwardHooks | undefined, tokens: Int32A
 }
 
 /** Full-precision log-probs on `windows` non-overlapping windows of ctx tokens ('spread' over the text by default). */
-export function buildReference(model: LoadedModel, tokens: Int32Array, opts: { ctx?: number; windows?: number; select?: 'first' | 'spread'; gemm?: GemmFn } = {}): Reference {
+export function buildReference(
+  model: LoadedModel,
+  tokens: Int32Array,
+  opts: { ctx?: number; windows?: number; select?: 'first' | 'spread'; gemm?: GemmFn } = {},
+): Reference {
   const ctx = opts.ctx ?? model.config.seqLen;
-  if (ctx > model.config.seqLen) throw new NqInputError('ctx', `is ${ctx}, longer than the model's context ${model.config.seqLen}`, `Use ctx ≤ ${model.config.seqLen}.`);
-  const windows = makeWindows(tokens.length, { ctx, maxWindows: opts.windows, select: opts.select ?? 'spread' });
+  if (ctx > model.config.seqLen)
+    throw new NqInputError(
+      'ctx',
+      `is ${ctx}, longer than the model's context ${model.config.seqLen}`,
+      `Use ctx ≤ ${model.config.seqLen}.`,
+    );
+  const windows = makeWindows(tokens.length, {
+    ctx,
+    maxWindows: opts.windows,
+    select: opts.select ?? 'spread',
+  });
   const b = new RefBuilder(model.config.vocabSize, totalScored(windows), { kind: 'full' });
-  run(model, undefined, tokens, windows, opts.gemm, (logits, j, target) => b.add(logits, j * model.config.vocabSize, target));
+  run(model, undefined, tokens, windows, opts.gemm, (logits, j, target) =>
+    b.add(logits, j * model.config.vocabSize, target),
+  );
   return { ref: b.ref, windows, tokens };
 }
 
 /** Scores a candidate (model + hooks) against the reference. */
-export function scoreCandidate(model: LoadedModel, hooks: ForwardHooks | undefined, reference: Reference, gemm?: GemmFn): Metrics {
+export function scoreCandidate(
+  model: LoadedModel,
+  hooks: ForwardHooks | undefined,
+  reference: Reference,
+  gemm?: GemmFn,
+): Metrics {
   const { ref, windows, tokens } = reference;
-  if (model.config.vocabSize !== ref.vocab) throw new NqInputError('model', `has vocabulary ${model.config.vocabSize}, the reference ${ref.vocab}`, 'Score a candidate of the same model.');
+  if (model.config.vocabSize !== ref.vocab)
+    throw new NqInputError(
+      'model',
+      `has vocabulary ${model.config.vocabSize}, the reference ${ref.vocab}`,
+      'Score a candidate of the same model.',
+    );
   const scores = newTokenScores(ref.positions);
   const scorer = new PositionScorer(ref);
   let pos = 0;
-  run(model, hooks, tokens, windows, gemm, (logits, j, target) => scorer.score(logits, j * ref.vocab, target, pos++, scores));
+  run(model, hooks, tokens, windows, gemm, (logits, j, target) =>
+    scorer.score(logits, j * ref.vocab, target, pos++, scores),
+  );
   const r = summarize(scores);
-  return { ppl: r.pplQ.value, ppl_se: r.pplQ.se, ppl_base: r.pplBase.value, kld_mean: r.kld.mean, kld_se: r.kld.se, top1: r.sameTop.value, top1_se: r.sameTop.se, tokens_scored: ref.positions, report: r };
+  return {
+    ppl: r.pplQ.value,
+    ppl_se: r.pplQ.se,
+    ppl_base: r.pplBase.value,
+    kld_mean: r.kld.mean,
+    kld_se: r.kld.se,
+    top1: r.sameTop.value,
+    top1_se: r.sameTop.se,
+    tokens_scored: ref.positions,
+    report: r,
+  };
 }

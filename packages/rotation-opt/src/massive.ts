@@ -42,10 +42,21 @@ export function tokenInfNorms(x: ArrayLike<number>, rows: number, cols: number):
   return out;
 }
 
-export function findMassive(x: ArrayLike<number>, rows: number, cols: number, rule: MassiveRule = {}): MassiveReport {
+export function findMassive(
+  x: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  rule: MassiveRule = {},
+): MassiveReport {
   const tau = rule.tau ?? 10;
-  if (!(tau > 0) || !Number.isFinite(tau)) throw new NqInputError('rule.tau', `is ${tau}`, 'Use a positive finite threshold, e.g. 10.');
-  if (rows < 1 || x.length !== rows * cols) throw new NqInputError('x', `has ${x.length} entries for ${rows} × ${cols}`, 'Pass a non-empty row-major tokens × channels array.');
+  if (!(tau > 0) || !Number.isFinite(tau))
+    throw new NqInputError('rule.tau', `is ${tau}`, 'Use a positive finite threshold, e.g. 10.');
+  if (rows < 1 || x.length !== rows * cols)
+    throw new NqInputError(
+      'x',
+      `has ${x.length} entries for ${rows} × ${cols}`,
+      'Pass a non-empty row-major tokens × channels array.',
+    );
   const inf = tokenInfNorms(x, rows, cols);
   const sorted = Float64Array.from(inf).sort();
   const mid = rows >> 1;
@@ -63,8 +74,18 @@ export function findMassive(x: ArrayLike<number>, rows: number, cols: number, ru
       byChannel.set(arg, (byChannel.get(arg) ?? 0) + 1);
     }
   }
-  const channels = [...byChannel.entries()].map(([channel, tokens]) => ({ channel, tokens })).sort((a, b) => b.tokens - a.tokens || a.channel - b.channel);
-  return { tau, tokens: rows, count, mask, medianInf: median, maxRatio: median > 0 ? sorted[rows - 1]! / median : Number.POSITIVE_INFINITY, channels };
+  const channels = [...byChannel.entries()]
+    .map(([channel, tokens]) => ({ channel, tokens }))
+    .sort((a, b) => b.tokens - a.tokens || a.channel - b.channel);
+  return {
+    tau,
+    tokens: rows,
+    count,
+    mask,
+    medianInf: median,
+    maxRatio: median > 0 ? sorted[rows - 1]! / median : Number.POSITIVE_INFINITY,
+    channels,
+  };
 }
 
 /** Relative quantization error per token class: Σ‖xₜ − x̂ₜ‖² / Σ‖xₜ‖² over the class. */
@@ -80,7 +101,13 @@ export interface ClassError {
  * Quantization error per class of an activation matrix `xr` that is already rotated (x·R); the
  * error of an orthogonal rotation is the same in the rotated and the original basis.
  */
-export function classErrors(xr: Float32Array, rows: number, cols: number, mask: Uint8Array, quantize: RowQuantizer): ClassError {
+export function classErrors(
+  xr: Float32Array,
+  rows: number,
+  cols: number,
+  mask: Uint8Array,
+  quantize: RowQuantizer,
+): ClassError {
   const q = new Float32Array(xr.length);
   quantize(xr, rows, cols, q);
   let em = 0;
@@ -106,12 +133,19 @@ export function classErrors(xr: Float32Array, rows: number, cols: number, mask: 
       nn += s;
     }
   }
-  return { massive: cm ? em / nm : Number.NaN, normal: rows - cm ? en / nn : Number.NaN, all: (em + en) / (nm + nn), nMassive: cm, nNormal: rows - cm };
+  return {
+    massive: cm ? em / nm : Number.NaN,
+    normal: rows - cm ? en / nn : Number.NaN,
+    all: (em + en) / (nm + nn),
+    nMassive: cm,
+    nNormal: rows - cm,
+  };
 }
 
 /** Token weights for DFRot/AdaCodec: γ for massive tokens, 1 otherwise. */
 export function tokenWeights(mask: Uint8Array, gamma: number): Float64Array {
-  if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new NqInputError('gamma', `is ${gamma}`, 'Use a finite weight ≥ 0 for massive tokens, e.g. 100.');
+  if (!(gamma >= 0) || !Number.isFinite(gamma))
+    throw new NqInputError('gamma', `is ${gamma}`, 'Use a finite weight ≥ 0 for massive tokens, e.g. 100.');
   const w = new Float64Array(mask.length);
   for (let t = 0; t < mask.length; t++) w[t] = mask[t] ? gamma : 1;
   return w;

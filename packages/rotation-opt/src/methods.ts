@@ -4,7 +4,16 @@ import type { GemmFn, LoadedModel } from '@nq/model';
 import { trainAdaCodec } from './adacodec.js';
 import { refineDfrot } from './dfrot.js';
 import { findMassive, tokenWeights } from './massive.js';
-import { blockCodec, type CapturedInputs, type CodecPlan, type GroupCodec, INPUT_GROUPS, type InputGroup, inputSize, rotationCodec } from './pipeline.js';
+import {
+  blockCodec,
+  type CapturedInputs,
+  type CodecPlan,
+  type GroupCodec,
+  INPUT_GROUPS,
+  type InputGroup,
+  inputSize,
+  rotationCodec,
+} from './pipeline.js';
 import { activationSpec, rowQuantizer, type W4A4Format } from './quantizers.js';
 
 /**
@@ -63,7 +72,11 @@ export function randomR1(kind: 'rh' | 'ro', n: number, seed: number): Float64Arr
 }
 
 /** Builds the codec plan of a method from captured calibration inputs (captureInputs). */
-export function buildPlan(model: LoadedModel, captured: CapturedInputs, o: MethodOptions): { plan: CodecPlan; report: MethodReport } {
+export function buildPlan(
+  model: LoadedModel,
+  captured: CapturedInputs,
+  o: MethodOptions,
+): { plan: CodecPlan; report: MethodReport } {
   const t0 = performance.now();
   const c = model.config;
   const L = c.nLayers;
@@ -72,11 +85,23 @@ export function buildPlan(model: LoadedModel, captured: CapturedInputs, o: Metho
   const quant = rowQuantizer(activationSpec(o.format), captured.seqLen);
   const tau = o.tau ?? 10;
   const gamma = o.gamma ?? 100;
-  const report: MethodReport = { method: o.method, format: o.format, seconds: 0, curves: [], massiveTokens: 0 };
-  if (!(METHODS as readonly string[]).includes(o.method)) throw new NqInputError('method', `is ${JSON.stringify(o.method)}`, `Use one of ${METHODS.join(', ')}.`);
+  const report: MethodReport = {
+    method: o.method,
+    format: o.format,
+    seconds: 0,
+    curves: [],
+    massiveTokens: 0,
+  };
+  if (!(METHODS as readonly string[]).includes(o.method))
+    throw new NqInputError('method', `is ${JSON.stringify(o.method)}`, `Use one of ${METHODS.join(', ')}.`);
   const need = (l: number, g: InputGroup) => {
     const x = captured.data.get(`${l}.${g}`);
-    if (!x) throw new NqInputError('captured', `has no inputs for layer ${l} group ${g}`, 'Capture all groups with captureInputs(model, seqs).');
+    if (!x)
+      throw new NqInputError(
+        'captured',
+        `has no inputs for layer ${l} group ${g}`,
+        'Capture all groups with captureInputs(model, seqs).',
+      );
     return x;
   };
   const r4 = (l: number, g: InputGroup): GroupCodec => {
@@ -89,7 +114,8 @@ export function buildPlan(model: LoadedModel, captured: CapturedInputs, o: Metho
     return { plan, report };
   }
   let shared: GroupCodec | null = null;
-  if (o.method === 'ro' || o.method === 'rh') shared = rotationCodec(randomR1(o.method, n, o.seed), n, `R1 ${o.method.toUpperCase()}`);
+  if (o.method === 'ro' || o.method === 'rh')
+    shared = rotationCodec(randomR1(o.method, n, o.seed), n, `R1 ${o.method.toUpperCase()}`);
   if (o.method === 'dfrot') {
     // Stack every attn/ffn input matrix; the massive rule is applied per matrix.
     const rows = captured.rows;
@@ -107,7 +133,12 @@ export function buildPlan(model: LoadedModel, captured: CapturedInputs, o: Metho
       }
     }
     const init = randomR1(o.dfrot?.init ?? 'rh', n, o.seed);
-    const res = refineDfrot(x, 2 * L * rows, n, init, quant, { iterations: o.dfrot?.iterations ?? 20, weights: w, ...(o.gemm ? { gemm: o.gemm } : {}), onIteration: (it, l) => log(`dfrot ${o.format} it ${it} loss ${l.toExponential(4)}`) });
+    const res = refineDfrot(x, 2 * L * rows, n, init, quant, {
+      iterations: o.dfrot?.iterations ?? 20,
+      weights: w,
+      ...(o.gemm ? { gemm: o.gemm } : {}),
+      onIteration: (it, l) => log(`dfrot ${o.format} it ${it} loss ${l.toExponential(4)}`),
+    });
     report.curves.push({ key: 'R1', loss: res.loss, best: res.best });
     shared = rotationCodec(res.r, n, `R1 DFRot(${o.dfrot?.init ?? 'rh'}, γ=${gamma}, τ=${tau})`);
   }
@@ -127,7 +158,9 @@ export function buildPlan(model: LoadedModel, captured: CapturedInputs, o: Metho
           lr: o.adacodec?.lr ?? 0.02,
           weights: tokenWeights(m.mask, gamma),
         });
-        log(`adacodec ${o.format} L${l}.${g}: loss ${res.loss[0]!.toExponential(4)} → ${res.loss[res.best]!.toExponential(4)} (${res.seconds.toFixed(1)} s)`);
+        log(
+          `adacodec ${o.format} L${l}.${g}: loss ${res.loss[0]!.toExponential(4)} → ${res.loss[res.best]!.toExponential(4)} (${res.seconds.toFixed(1)} s)`,
+        );
         report.curves.push({ key: `${l}.${g}`, loss: res.loss, best: res.best });
         row.push(blockCodec(res.enc, res.dec, `AdaCodec b=${res.enc.block}`));
       }

@@ -1,6 +1,15 @@
 import { type Matrix, NqInputError } from '@nq/core';
 import { gptqQuantize, HessianAccumulator, rtnQuantize } from '@nq/gptq';
-import { type ForwardHooks, forward, fuseNorms, type GemmFn, type LayerWeights, type LinearName, type LoadedModel, normsAreFused } from '@nq/model';
+import {
+  type ForwardHooks,
+  forward,
+  fuseNorms,
+  type GemmFn,
+  type LayerWeights,
+  type LinearName,
+  type LoadedModel,
+  normsAreFused,
+} from '@nq/model';
 import { gemmABt } from '@nq/model/cpu';
 import { type BlockOrthogonal, blockToDense } from './cayley.js';
 import { activationSpec, rowQuantizer, type W4A4Format, weightSpec } from './quantizers.js';
@@ -18,7 +27,15 @@ import { activationSpec, rowQuantizer, type W4A4Format, weightSpec } from './qua
 /** The four distinct linear inputs of a block; q/k/v share one, gate/up share one. */
 export type InputGroup = 'attn' | 'o' | 'ffn' | 'down';
 export const INPUT_GROUPS: readonly InputGroup[] = ['attn', 'o', 'ffn', 'down'];
-export const GROUP_OF: Record<LinearName, InputGroup> = { q: 'attn', k: 'attn', v: 'attn', o: 'o', gate: 'ffn', up: 'ffn', down: 'down' };
+export const GROUP_OF: Record<LinearName, InputGroup> = {
+  q: 'attn',
+  k: 'attn',
+  v: 'attn',
+  o: 'o',
+  gate: 'ffn',
+  up: 'ffn',
+  down: 'down',
+};
 const LEADER: Record<InputGroup, LinearName> = { attn: 'q', o: 'o', ffn: 'gate', down: 'down' };
 const LINEARS: readonly LinearName[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
@@ -40,7 +57,8 @@ export function inputSize(model: LoadedModel, g: InputGroup): number {
 
 /** The codec of an orthogonal R (n × n): E = R, D = Rᵀ. */
 export function rotationCodec(r: ArrayLike<number>, n: number, label: string): GroupCodec {
-  if (r.length !== n * n) throw new NqInputError('r', `has ${r.length} entries, expected ${n * n}`, 'Pass a dense n × n rotation.');
+  if (r.length !== n * n)
+    throw new NqInputError('r', `has ${r.length} entries, expected ${n * n}`, 'Pass a dense n × n rotation.');
   const enc = Float32Array.from(r);
   const dec = new Float32Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dec[j * n + i] = enc[i * n + j]!;
@@ -49,8 +67,18 @@ export function rotationCodec(r: ArrayLike<number>, n: number, label: string): G
 
 /** The codec of a trained block encoder / decoder pair. */
 export function blockCodec(enc: BlockOrthogonal, dec: BlockOrthogonal, label: string): GroupCodec {
-  if (enc.n !== dec.n) throw new NqInputError('dec', `has n = ${dec.n}, the encoder ${enc.n}`, 'Pass an encoder and decoder of the same size.');
-  return { n: enc.n, enc: Float32Array.from(blockToDense(enc)), dec: Float32Array.from(blockToDense(dec)), label };
+  if (enc.n !== dec.n)
+    throw new NqInputError(
+      'dec',
+      `has n = ${dec.n}, the encoder ${enc.n}`,
+      'Pass an encoder and decoder of the same size.',
+    );
+  return {
+    n: enc.n,
+    enc: Float32Array.from(blockToDense(enc)),
+    dec: Float32Array.from(blockToDense(dec)),
+    label,
+  };
 }
 
 function transposeF32(a: Float32Array, n: number): Float32Array {
@@ -60,12 +88,27 @@ function transposeF32(a: Float32Array, n: number): Float32Array {
 }
 
 function validatePlan(model: LoadedModel, plan: CodecPlan): void {
-  if (!Array.isArray(plan) || plan.length !== model.config.nLayers) throw new NqInputError('plan', `has ${Array.isArray(plan) ? plan.length : 'no'} layers, the model ${model.config.nLayers}`, 'Give one row of 4 codecs (attn, o, ffn, down; null = none) per layer.');
+  if (!Array.isArray(plan) || plan.length !== model.config.nLayers)
+    throw new NqInputError(
+      'plan',
+      `has ${Array.isArray(plan) ? plan.length : 'no'} layers, the model ${model.config.nLayers}`,
+      'Give one row of 4 codecs (attn, o, ffn, down; null = none) per layer.',
+    );
   plan.forEach((row, l) => {
-    if (!Array.isArray(row) || row.length !== 4) throw new NqInputError(`plan[${l}]`, 'is not a row of 4 codecs', 'Give [attn, o, ffn, down] codecs (null = none).');
+    if (!Array.isArray(row) || row.length !== 4)
+      throw new NqInputError(
+        `plan[${l}]`,
+        'is not a row of 4 codecs',
+        'Give [attn, o, ffn, down] codecs (null = none).',
+      );
     row.forEach((c, gi) => {
       const n = inputSize(model, INPUT_GROUPS[gi]!);
-      if (c && (c.n !== n || c.enc.length !== n * n || c.dec.length !== n * n)) throw new NqInputError(`plan[${l}][${gi}]`, `has size ${c.n}, the ${INPUT_GROUPS[gi]} input is ${n}`, 'Build the codec for the input size of that linear.');
+      if (c && (c.n !== n || c.enc.length !== n * n || c.dec.length !== n * n))
+        throw new NqInputError(
+          `plan[${l}][${gi}]`,
+          `has size ${c.n}, the ${INPUT_GROUPS[gi]} input is ${n}`,
+          'Build the codec for the input size of that linear.',
+        );
     });
   });
 }
@@ -80,10 +123,21 @@ export interface CapturedInputs {
 }
 
 /** Captures the (fused-norm) inputs of every linear group; `groups` limits which. */
-export function captureInputs(model: LoadedModel, seqs: Int32Array[], groups: readonly InputGroup[] = INPUT_GROUPS, gemm?: GemmFn): CapturedInputs {
-  if (seqs.length === 0) throw new NqInputError('calibration', 'has no sequences', 'Pass at least one token sequence.');
+export function captureInputs(
+  model: LoadedModel,
+  seqs: Int32Array[],
+  groups: readonly InputGroup[] = INPUT_GROUPS,
+  gemm?: GemmFn,
+): CapturedInputs {
+  if (seqs.length === 0)
+    throw new NqInputError('calibration', 'has no sequences', 'Pass at least one token sequence.');
   const len = seqs[0]!.length;
-  if (seqs.some((s) => s.length !== len)) throw new NqInputError('calibration', 'sequences differ in length', 'Use sequences of one length (sampleCalibration does).');
+  if (seqs.some((s) => s.length !== len))
+    throw new NqInputError(
+      'calibration',
+      'sequences differ in length',
+      'Use sequences of one length (sampleCalibration does).',
+    );
   const m = normsAreFused(model) ? model : fuseNorms(model);
   const rows = seqs.length * len;
   const data = new Map<string, Float32Array>();
@@ -133,8 +187,14 @@ export interface CodecModel {
 export function buildCodecModel(base: LoadedModel, plan: CodecPlan, opts: CodecModelOptions): CodecModel {
   const t0 = performance.now();
   validatePlan(base, plan);
-  if (opts.weights === 'gptq' && !opts.calibration?.length) throw new NqInputError('calibration', 'is required for GPTQ weights', 'Pass calibration token sequences (e.g. from sampleCalibration).');
-  if (opts.weights !== null && opts.weights !== 'rtn' && opts.weights !== 'gptq') throw new NqInputError('weights', `is ${JSON.stringify(opts.weights)}`, "Use 'rtn', 'gptq' or null.");
+  if (opts.weights === 'gptq' && !opts.calibration?.length)
+    throw new NqInputError(
+      'calibration',
+      'is required for GPTQ weights',
+      'Pass calibration token sequences (e.g. from sampleCalibration).',
+    );
+  if (opts.weights !== null && opts.weights !== 'rtn' && opts.weights !== 'gptq')
+    throw new NqInputError('weights', `is ${JSON.stringify(opts.weights)}`, "Use 'rtn', 'gptq' or null.");
   const fused = normsAreFused(base) ? base : fuseNorms(base);
   const c = fused.config;
   const gi = (g: InputGroup) => INPUT_GROUPS.indexOf(g);
@@ -165,7 +225,8 @@ export function buildCodecModel(base: LoadedModel, plan: CodecPlan, opts: CodecM
         acc.addRows(zz, x.rows);
       },
     };
-    for (const s of opts.calibration!) forward(fused, s, { hooks, lastOnly: true, ...(opts.gemm ? { gemm: opts.gemm } : {}) });
+    for (const s of opts.calibration!)
+      forward(fused, s, { hooks, lastOnly: true, ...(opts.gemm ? { gemm: opts.gemm } : {}) });
     hess = new Map([...accs].map(([k, a]) => [k, a.finalize()]));
   }
 
@@ -182,17 +243,30 @@ export function buildCodecModel(base: LoadedModel, plan: CodecPlan, opts: CodecM
         w = { rows: w.rows, cols: w.cols, data: y };
       }
       if (opts.weights === 'rtn') w = rtnQuantize(w, scheme).weight;
-      else if (opts.weights === 'gptq') w = gptqQuantize(w, hess!.get(`${l}.${g}`)!, { scheme, proxyLoss: false }).weight;
+      else if (opts.weights === 'gptq')
+        w = gptqQuantize(w, hess!.get(`${l}.${g}`)!, { scheme, proxyLoss: false }).weight;
       out[name] = w;
     }
     return out;
   });
-  const model: LoadedModel = { ...fused, weights: { ...fused.weights, layers }, transforms: [...(fused.transforms ?? []), 'rotation-opt:codec'] };
+  const model: LoadedModel = {
+    ...fused,
+    weights: { ...fused.weights, layers },
+    transforms: [...(fused.transforms ?? []), 'rotation-opt:codec'],
+  };
 
   // Online part: encode once per group (at its first linear), quantize, then each linear's GEMM.
   const encT = plan.map((row) => row.map((cd) => (cd ? transposeF32(cd.enc, cd.n) : null)));
   const quant = opts.activations ? rowQuantizer(activationSpec(opts.activations)) : null;
-  const FIRST: Record<LinearName, boolean> = { q: true, k: false, v: false, o: true, gate: true, up: false, down: true };
+  const FIRST: Record<LinearName, boolean> = {
+    q: true,
+    k: false,
+    v: false,
+    o: true,
+    gate: true,
+    up: false,
+    down: true,
+  };
   const xin = new Map<InputGroup, Float32Array>();
   const ys = new Map<LinearName, Float32Array>();
   const grow = <K>(m: Map<K, Float32Array>, k: K, n: number) => {
@@ -222,7 +296,9 @@ export function buildCodecModel(base: LoadedModel, plan: CodecPlan, opts: CodecM
       return { rows: T, cols: w.rows, data: y };
     },
   };
-  const labels = plan.flatMap((row, l) => row.map((cd, k) => `L${l}.${INPUT_GROUPS[k]}: ${cd ? cd.label : 'none'}`));
+  const labels = plan.flatMap((row, l) =>
+    row.map((cd, k) => `L${l}.${INPUT_GROUPS[k]}: ${cd ? cd.label : 'none'}`),
+  );
   void c;
   return { model, hooks, labels, seconds: (performance.now() - t0) / 1000 };
 }

@@ -14,16 +14,21 @@ export type W4A4Format = 'int4' | 'nvfp4';
 export const W4A4_FORMATS: readonly W4A4Format[] = ['int4', 'nvfp4'];
 
 export function assertFormat(f: unknown, name = 'format'): W4A4Format {
-  if (f !== 'int4' && f !== 'nvfp4') throw new NqInputError(name, `is ${JSON.stringify(f)}`, "Use 'int4' or 'nvfp4'.");
+  if (f !== 'int4' && f !== 'nvfp4')
+    throw new NqInputError(name, `is ${JSON.stringify(f)}`, "Use 'int4' or 'nvfp4'.");
   return f;
 }
 
 export function activationSpec(format: W4A4Format): QuantSpec {
-  return assertFormat(format) === 'int4' ? { format: 'int', bits: 4, granularity: 'token', symmetric: true } : { format: 'nvfp4' };
+  return assertFormat(format) === 'int4'
+    ? { format: 'int', bits: 4, granularity: 'token', symmetric: true }
+    : { format: 'nvfp4' };
 }
 
 export function weightSpec(format: W4A4Format): QuantSpec {
-  return assertFormat(format) === 'int4' ? { format: 'int', bits: 4, granularity: 'token', symmetric: true } : { format: 'nvfp4' };
+  return assertFormat(format) === 'int4'
+    ? { format: 'int', bits: 4, granularity: 'token', symmetric: true }
+    : { format: 'nvfp4' };
 }
 
 /** Fake-quantizes `rows` rows of `cols` (row-major float32) into `dst` (may alias `src`). */

@@ -2,7 +2,15 @@ import { NqInputError, Rng } from '@nq/core';
 import { blockHadamard, randomOrthogonal, toDense } from '@nq/hadamard';
 import { describe, expect, it } from 'vitest';
 import { blockApply, codecLoss, trainAdaCodec } from '../src/adacodec.js';
-import { type BlockOrthogonal, blockOrthogonalityError, blockRandomHadamard, blockToDense, blockTranspose, cayleySkew, cayleyStepInPlace } from '../src/cayley.js';
+import {
+  type BlockOrthogonal,
+  blockOrthogonalityError,
+  blockRandomHadamard,
+  blockToDense,
+  blockTranspose,
+  cayleySkew,
+  cayleyStepInPlace,
+} from '../src/cayley.js';
 import { activationSpec, rowQuantizer } from '../src/quantizers.js';
 
 describe('Cayley updates on the orthogonal group', () => {
@@ -63,21 +71,23 @@ describe('AdaCodec', () => {
       const e = blockToDense(r.enc);
       const d = blockToDense(r.dec);
       const z = new Float32Array(rows * n);
-      for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += x[t * n + i]! * e[i * n + j]!;
-        z[t * n + j] = s;
-      }
+      for (let t = 0; t < rows; t++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += x[t * n + i]! * e[i * n + j]!;
+          z[t * n + j] = s;
+        }
       const zq = new Float32Array(z.length);
       q(z, rows, n, zq);
       let num = 0;
       let den = 0;
-      for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += zq[t * n + i]! * d[i * n + j]!;
-        num += (s - x[t * n + j]!) ** 2;
-        den += x[t * n + j]! ** 2;
-      }
+      for (let t = 0; t < rows; t++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += zq[t * n + i]! * d[i * n + j]!;
+          num += (s - x[t * n + j]!) ** 2;
+          den += x[t * n + j]! ** 2;
+        }
       expect(num / den).toBeCloseTo(L, 5);
       expect(codecLoss(x, rows, r.enc, r.dec, q)).toBeCloseTo(L, 9);
     });

@@ -9,7 +9,14 @@ import { findMassive, tokenWeights } from '../src/massive.js';
 import { activationSpec, rowQuantizer } from '../src/quantizers.js';
 
 /** Σ wₜ‖xₜR − yₜ‖² in float64, written from the definition. */
-function objective(x: ArrayLike<number>, y: ArrayLike<number>, r: ArrayLike<number>, rows: number, n: number, w: ArrayLike<number> | null): number {
+function objective(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  r: ArrayLike<number>,
+  rows: number,
+  n: number,
+  w: ArrayLike<number> | null,
+): number {
   let s = 0;
   for (let t = 0; t < rows; t++) {
     for (let j = 0; j < n; j++) {
@@ -37,11 +44,12 @@ describe('orthogonal Procrustes', () => {
     const x = Float64Array.from({ length: rows * n }, () => rng.normal());
     const q = toDense(randomOrthogonal(n, 9)).data;
     const y = new Float64Array(rows * n);
-    for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) {
-      let v = 0;
-      for (let i = 0; i < n; i++) v += x[t * n + i]! * q[i * n + j]!;
-      y[t * n + j] = v + 0.01 * rng.normal();
-    }
+    for (let t = 0; t < rows; t++)
+      for (let j = 0; j < n; j++) {
+        let v = 0;
+        for (let i = 0; i < n; i++) v += x[t * n + i]! * q[i * n + j]!;
+        y[t * n + j] = v + 0.01 * rng.normal();
+      }
     const w = Float64Array.from({ length: rows }, (_, t) => (t % 10 === 0 ? 50 : 1));
     const r = procrustes(weightedCross(x, y, rows, n, w), n);
     expect(orthogonalityError(r, n, n)).toBeLessThan(1e-12);
@@ -50,7 +58,8 @@ describe('orthogonal Procrustes', () => {
     expect(diff).toBeLessThan(0.01);
     const best = objective(x, y, r, rows, n, w);
     expect(best).toBeLessThanOrEqual(objective(x, y, q, rows, n, w) * (1 + 1e-12));
-    for (let s = 0; s < 5; s++) expect(best).toBeLessThan(objective(x, y, toDense(randomOrthogonal(n, 100 + s)).data, rows, n, w));
+    for (let s = 0; s < 5; s++)
+      expect(best).toBeLessThan(objective(x, y, toDense(randomOrthogonal(n, 100 + s)).data, rows, n, w));
   });
 });
 
@@ -101,7 +110,9 @@ describe('DFRot', () => {
     expect(() => refineDfrot(x, rows, n, new Float64Array(10), quant)).toThrow(NqInputError);
     const notOrth = new Float64Array(n * n).fill(1);
     expect(() => refineDfrot(x, rows, n, notOrth, quant)).toThrow(/init.*not orthogonal/);
-    expect(() => refineDfrot(x, rows, n, toDense(randomHadamard(n, 1)).data, quant, { weights: new Float64Array(3) })).toThrow(/weights/);
+    expect(() =>
+      refineDfrot(x, rows, n, toDense(randomHadamard(n, 1)).data, quant, { weights: new Float64Array(3) }),
+    ).toThrow(/weights/);
     expect(() => tokenWeights(new Uint8Array(2), Number.NaN)).toThrow(/gamma/);
   });
 });
@@ -115,7 +126,11 @@ describe('DFRot fast path', () => {
     const quant = rowQuantizer(activationSpec('int4'));
     const init = toDense(randomHadamard(n, 1)).data;
     const ref = refineDfrot(x, rows, n, init, quant, { iterations: 3 });
-    const fast = refineDfrot(x, rows, n, init, quant, { iterations: 3, gemm: defaultWasmGemm()?.gemm ?? gemmABt });
-    for (let i = 0; i < ref.loss.length; i++) expect(Math.abs(fast.loss[i]! - ref.loss[i]!) / ref.loss[i]!).toBeLessThan(1e-4);
+    const fast = refineDfrot(x, rows, n, init, quant, {
+      iterations: 3,
+      gemm: defaultWasmGemm()?.gemm ?? gemmABt,
+    });
+    for (let i = 0; i < ref.loss.length; i++)
+      expect(Math.abs(fast.loss[i]! - ref.loss[i]!) / ref.loss[i]!).toBeLessThan(1e-4);
   });
 });

@@ -26,7 +26,12 @@ describe.skipIf(!have)('nq-docs-5M (needs ../shared/models/nq-docs-5M)', () => {
       }
       return d / m;
     };
-    const { plan, report } = buildPlan(model, cap, { method: 'dfrot', format: 'int4', seed: 1, dfrot: { iterations: 1 } });
+    const { plan, report } = buildPlan(model, cap, {
+      method: 'dfrot',
+      format: 'int4',
+      seed: 1,
+      dfrot: { iterations: 1 },
+    });
     expect(report.curves[0]!.loss[1]!).toBeLessThan(report.curves[0]!.loss[0]!);
     const cm = buildCodecModel(model, plan, { activations: null, weights: null });
     expect(rel(forward(cm.model, tokens, { hooks: cm.hooks }).data)).toBeLessThan(1e-4);
@@ -35,7 +40,12 @@ describe.skipIf(!have)('nq-docs-5M (needs ../shared/models/nq-docs-5M)', () => {
   it('massive-token analysis: counts and per-class errors are consistent; RH lowers the INT4 error of down_proj inputs', async () => {
     const model = await loadModel(modelFile);
     const cap = captureInputs(model, seqs);
-    const rows = analyzeMassive(model, cap, { seed: 0, tau: 10, groups: ['attn', 'down'], formats: ['int4'] });
+    const rows = analyzeMassive(model, cap, {
+      seed: 0,
+      tau: 10,
+      groups: ['attn', 'down'],
+      formats: ['int4'],
+    });
     expect(rows).toHaveLength(8);
     for (const r of rows) {
       expect(r.tokens).toBe(48);

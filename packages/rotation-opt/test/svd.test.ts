@@ -26,7 +26,14 @@ function gramSchmidt(n: number, seed: number): Float64Array {
   return a;
 }
 
-function reconstruct(u: Float64Array, s: Float64Array, v: Float64Array, m: number, n: number, k: number): Float64Array {
+function reconstruct(
+  u: Float64Array,
+  s: Float64Array,
+  v: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+): Float64Array {
   const us = new Float64Array(m * k);
   for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) us[i * k + j] = u[i * k + j]! * s[j]!;
   return matmul64(us, transpose64(v, n, k), m, k, n);

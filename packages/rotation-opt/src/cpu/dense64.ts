@@ -4,7 +4,14 @@
  */
 
 /** C = A·B for A [m, k], B [k, n] (row-major float64). */
-export function matmul64(a: Float64Array, b: Float64Array, m: number, k: number, n: number, out = new Float64Array(m * n)): Float64Array {
+export function matmul64(
+  a: Float64Array,
+  b: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  out = new Float64Array(m * n),
+): Float64Array {
   out.fill(0);
   for (let i = 0; i < m; i++) {
     const ci = i * n;
@@ -19,7 +26,12 @@ export function matmul64(a: Float64Array, b: Float64Array, m: number, k: number,
 }
 
 /** Aᵀ for A [m, n]. */
-export function transpose64(a: Float64Array, m: number, n: number, out = new Float64Array(m * n)): Float64Array {
+export function transpose64(
+  a: Float64Array,
+  m: number,
+  n: number,
+  out = new Float64Array(m * n),
+): Float64Array {
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = a[i * n + j]!;
   return out;
 }

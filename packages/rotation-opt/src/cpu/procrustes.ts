@@ -6,7 +6,12 @@ import { svd } from './svd.js';
  * Σₜ wₜ‖xₜ·R − yₜ‖² when M = Xᵀ·diag(w)·Y. Solution R = U·Vᵀ from M = U·S·Vᵀ (Schönemann 1966).
  */
 export function procrustes(m: ArrayLike<number>, n: number): Float64Array {
-  if (m.length !== n * n) throw new NqInputError('procrustes(m)', `has ${m.length} entries, expected ${n * n}`, 'Pass the n × n cross product XᵀWY.');
+  if (m.length !== n * n)
+    throw new NqInputError(
+      'procrustes(m)',
+      `has ${m.length} entries, expected ${n * n}`,
+      'Pass the n × n cross product XᵀWY.',
+    );
   const { u, v } = svd(m, n, n);
   const r = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -22,7 +27,14 @@ export function procrustes(m: ArrayLike<number>, n: number): Float64Array {
 /**
  * M = Σₜ wₜ·xₜᵀ·yₜ (n × n, float64) for row sets X, Y [rows, n] (float32 or float64). `w` null = 1.
  */
-export function weightedCross(x: ArrayLike<number>, y: ArrayLike<number>, rows: number, n: number, w: ArrayLike<number> | null, out = new Float64Array(n * n)): Float64Array {
+export function weightedCross(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  rows: number,
+  n: number,
+  w: ArrayLike<number> | null,
+  out = new Float64Array(n * n),
+): Float64Array {
   out.fill(0);
   const yr = new Float64Array(n);
   for (let t = 0; t < rows; t++) {

@@ -31,10 +31,21 @@ export interface SvdOptions {
 }
 
 export function svd(a: ArrayLike<number>, m: number, n: number, opts: SvdOptions = {}): Svd {
-  if (!Number.isInteger(m) || !Number.isInteger(n) || m < 1 || n < 1) throw new NqInputError('svd(m, n)', `has shape ${m} × ${n}`, 'Pass positive integer dimensions.');
-  if (a.length !== m * n) throw new NqInputError('svd(a)', `has ${a.length} entries, expected m·n = ${m * n}`, 'Pass a row-major m × n array.');
+  if (!Number.isInteger(m) || !Number.isInteger(n) || m < 1 || n < 1)
+    throw new NqInputError('svd(m, n)', `has shape ${m} × ${n}`, 'Pass positive integer dimensions.');
+  if (a.length !== m * n)
+    throw new NqInputError(
+      'svd(a)',
+      `has ${a.length} entries, expected m·n = ${m * n}`,
+      'Pass a row-major m × n array.',
+    );
   for (let i = 0; i < a.length; i++) {
-    if (!Number.isFinite(a[i]!)) throw new NqInputError('svd(a)', `entry ${i} (row ${Math.floor(i / n)}, col ${i % n}) is ${a[i]}`, 'Remove NaN/Inf before the SVD.');
+    if (!Number.isFinite(a[i]!))
+      throw new NqInputError(
+        'svd(a)',
+        `entry ${i} (row ${Math.floor(i / n)}, col ${i % n}) is ${a[i]}`,
+        'Remove NaN/Inf before the SVD.',
+      );
   }
   if (m < n) {
     const at = new Float64Array(m * n);
