@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cpu/index.ts', 'src/webgpu/index.ts', 'src/tokenizer/index.ts', 'src/gguf/index.ts'],
+  entry: [
+    'src/index.ts',
+    'src/cpu/index.ts',
+    'src/webgpu/index.ts',
+    'src/tokenizer/index.ts',
+    'src/gguf/index.ts',
+  ],
   format: ['esm'],
   dts: true,
   clean: true,

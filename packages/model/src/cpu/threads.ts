@@ -138,7 +138,9 @@ export async function createGemmPool(
   try {
     ({ Worker } = await import('node:worker_threads'));
   } catch (e) {
-    throw new NqBackendError('cpu', 'worker_threads is not available here (Node only); use threads: 1', { cause: e });
+    throw new NqBackendError('cpu', 'worker_threads is not available here (Node only); use threads: 1', {
+      cause: e,
+    });
   }
   const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18);
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
