@@ -46,7 +46,8 @@ export const BACKENDS = ['cpu', 'webgpu', 'gpujs'] as const;
 
 // NQ_BENCH_SUITES_DIR lets a bundled copy of the runner (scripts/device-bundle.sh, for the GPU machine,
 // which has no pnpm or TypeScript) find suites bundled beside it.
-const defaultSuitesDir = process.env.NQ_BENCH_SUITES_DIR ?? fileURLToPath(new URL('./suites/', import.meta.url));
+const defaultSuitesDir =
+  process.env.NQ_BENCH_SUITES_DIR ?? fileURLToPath(new URL('./suites/', import.meta.url));
 
 /** Suite files in `dir` (one suite per file; the file name is the suite's name on the command line). */
 export function listSuiteFiles(dir = defaultSuitesDir): SuiteInfo[] {

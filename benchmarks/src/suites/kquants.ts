@@ -1,12 +1,6 @@
 import { Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
-import {
-  byteSize,
-  dequantizeInto,
-  type KnownFormat,
-  quantize,
-  quantizeInto,
-} from '@nq/kquants';
+import { byteSize, dequantizeInto, type KnownFormat, quantize, quantizeInto } from '@nq/kquants';
 import { dequantizeGpu } from '@nq/kquants/webgpu';
 import { measureCases, type SuiteCase } from '../cases.js';
 import type { Suite, SuiteContext } from '../suite.js';
