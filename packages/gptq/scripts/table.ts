@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { recipeFromName, prepareRecipe } from '@nq/eval-ppl';
+import { prepareRecipe, recipeFromName } from '@nq/eval-ppl';
 import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { createGemmPool } from '@nq/model/cpu';
 import type { QuantSpec } from '@nq/quant-fp';
@@ -31,7 +31,9 @@ const windows = Number(opt('windows') ?? 128);
 const calibN = Number(opt('calib') ?? 128);
 const seed = Number(opt('seed') ?? 0);
 const threads = Number(opt('threads') ?? 2);
-const out = path.resolve(opt('out') ?? path.join(here, `../results/table-w${windows}-c${calibN}-seed${seed}.jsonl`));
+const out = path.resolve(
+  opt('out') ?? path.join(here, `../results/table-w${windows}-c${calibN}-seed${seed}.jsonl`),
+);
 const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
 const tokPath = path.join(shared, 'models/nq-docs-5M/tok4096.model');
 const validPath = path.join(shared, 'data/docs-valid.txt');
@@ -50,23 +52,52 @@ interface Row {
   base: string;
   method: 'rtn' | 'gptq';
 }
-const asym = (bits: number, g: number | null): QuantSpec => (g ? { format: 'int', bits, granularity: 'group', groupSize: g, symmetric: false } : { format: 'int', bits, granularity: 'token', symmetric: false });
-const quarotW: QuantSpec = { format: 'int', bits: 4, granularity: 'token', symmetric: true, clipSearch: { grid: 100, maxShrink: 0.8, norm: 2.4 } };
+const asym = (bits: number, g: number | null): QuantSpec =>
+  g
+    ? { format: 'int', bits, granularity: 'group', groupSize: g, symmetric: false }
+    : { format: 'int', bits, granularity: 'token', symmetric: false };
+const quarotW: QuantSpec = {
+  format: 'int',
+  bits: 4,
+  granularity: 'token',
+  symmetric: true,
+  clipSearch: { grid: 100, maxShrink: 0.8, norm: 2.4 },
+};
 const ROWS: Row[] = [];
 for (const bits of [4, 3]) {
   for (const g of [128, null]) {
-    for (const method of ['rtn', 'gptq'] as const) ROWS.push({ name: `W${bits}A16 ${g ? 'g128' : 'per-channel'} asym ${method.toUpperCase()}`, weights: asym(bits, g), base: 'fp', method });
+    for (const method of ['rtn', 'gptq'] as const)
+      ROWS.push({
+        name: `W${bits}A16 ${g ? 'g128' : 'per-channel'} asym ${method.toUpperCase()}`,
+        weights: asym(bits, g),
+        base: 'fp',
+        method,
+      });
   }
 }
 // GPTQ + a different grid: a Lloyd-Max codebook per output row (2^bits centroids fitted to the row)
 for (const bits of [4, 3]) {
-  for (const method of ['rtn', 'gptq'] as const) ROWS.push({ name: `W${bits}A16 Lloyd-Max ${2 ** bits} levels per-row ${method.toUpperCase()}`, weights: { lloydMax: { levels: 2 ** bits, perRow: true } }, base: 'fp', method });
+  for (const method of ['rtn', 'gptq'] as const)
+    ROWS.push({
+      name: `W${bits}A16 Lloyd-Max ${2 ** bits} levels per-row ${method.toUpperCase()}`,
+      weights: { lloydMax: { levels: 2 ** bits, perRow: true } },
+      base: 'fp',
+      method,
+    });
 }
-for (const method of ['rtn', 'gptq'] as const) ROWS.push({ name: `W4A4 QuaRot (R1+R4 Hadamard, A4 token clip 0.9, W4 per-channel sym clip-search) ${method.toUpperCase()}`, weights: quarotW, base: 'quarot-w4a4', method });
+for (const method of ['rtn', 'gptq'] as const)
+  ROWS.push({
+    name: `W4A4 QuaRot (R1+R4 Hadamard, A4 token clip 0.9, W4 per-channel sym clip-search) ${method.toUpperCase()}`,
+    weights: quarotW,
+    base: 'quarot-w4a4',
+    method,
+  });
 const only = opt('rows')?.split(',');
 
 const done = new Map<string, Record<string, unknown>>();
-if (fs.existsSync(out)) for (const line of fs.readFileSync(out, 'utf8').split('\n')) if (line.trim()) done.set(JSON.parse(line).name, JSON.parse(line));
+if (fs.existsSync(out))
+  for (const line of fs.readFileSync(out, 'utf8').split('\n'))
+    if (line.trim()) done.set(JSON.parse(line).name, JSON.parse(line));
 fs.mkdirSync(path.dirname(out), { recursive: true });
 
 const pool = await createGemmPool({ threads });
@@ -75,8 +106,16 @@ const tok = await Tokenizer.fromFile(tokPath);
 const tokens = tok.encode(fs.readFileSync(validPath, 'utf8'));
 const t0 = performance.now();
 const reference = buildReference(model, tokens, { ctx: 256, windows, select: 'spread', gemm: pool.gemm });
-console.error(`reference: ${reference.windows.length} windows, ${reference.ref.positions} scored tokens, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-const calibration = await sampleCalibration({ text: calibPath, tokenizer: tok, sequences: calibN, ctx: 256, seed });
+console.error(
+  `reference: ${reference.windows.length} windows, ${reference.ref.positions} scored tokens, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
+const calibration = await sampleCalibration({
+  text: calibPath,
+  tokenizer: tok,
+  sequences: calibN,
+  ctx: 256,
+  seed,
+});
 
 for (const row of ROWS) {
   if (only && !only.some((o) => row.name.includes(o))) continue;
@@ -90,7 +129,10 @@ for (const row of ROWS) {
     method: row.method,
     calibration,
     gemm: pool.gemm,
-    onProgress: (p) => console.error(`  ${row.name}: L${p.layer}.${p.linear} ${p.done}/${p.total} proxy ${p.proxyLoss?.toExponential(3)} (rtn ${p.rtnProxyLoss?.toExponential(3)}) ${p.elapsedSeconds.toFixed(0)} s`),
+    onProgress: (p) =>
+      console.error(
+        `  ${row.name}: L${p.layer}.${p.linear} ${p.done}/${p.total} proxy ${p.proxyLoss?.toExponential(3)} (rtn ${p.rtnProxyLoss?.toExponential(3)}) ${p.elapsedSeconds.toFixed(0)} s`,
+      ),
   });
   const m = scoreCandidate(q.model, prepared.hooks, reference, pool.gemm);
   const sumG = q.linears.reduce((s, l) => s + l.proxyLoss, 0);
@@ -119,7 +161,9 @@ for (const row of ROWS) {
   };
   fs.appendFileSync(out, `${JSON.stringify(rec)}\n`);
   done.set(row.name, rec);
-  console.error(`${row.name}: PPL ${m.ppl.toFixed(3)} KLD ${m.kld_mean.toFixed(5)} top1 ${(m.top1 * 100).toFixed(2)}% (${rec.seconds.toFixed(0)} s)`);
+  console.error(
+    `${row.name}: PPL ${m.ppl.toFixed(3)} KLD ${m.kld_mean.toFixed(5)} top1 ${(m.top1 * 100).toFixed(2)}% (${rec.seconds.toFixed(0)} s)`,
+  );
 }
 await pool.close();
 
@@ -131,5 +175,7 @@ if (fp) console.log(`| FP32 (reference) | ${f(fp.ppl_base, 3)} | 0 | 100 | | |`)
 for (const row of ROWS) {
   const r = done.get(row.name) as Record<string, number> | undefined;
   if (!r) continue;
-  console.log(`| ${row.name} | ${f(r.ppl, 3)} ± ${f(r.ppl_se, 3)} | ${f(r.kld, 5)} ± ${f(r.kld_se, 5)} | ${f(r.top1 * 100, 2)} ± ${f(r.top1_se * 100, 2)} | ${f(r.proxy_sum, 2)} (${f(r.proxy_rtn_sum, 2)}) | ${f(r.quantize_seconds, 0)} |`);
+  console.log(
+    `| ${row.name} | ${f(r.ppl, 3)} ± ${f(r.ppl_se, 3)} | ${f(r.kld, 5)} ± ${f(r.kld_se, 5)} | ${f(r.top1 * 100, 2)} ± ${f(r.top1_se * 100, 2)} | ${f(r.proxy_sum, 2)} (${f(r.proxy_rtn_sum, 2)}) | ${f(r.quantize_seconds, 0)} |`,
+  );
 }

@@ -1,5 +1,15 @@
 import { NqInputError } from '@nq/core';
-import { type EvalWindow, type KlReport, makeWindows, newTokenScores, PositionScorer, RefBuilder, type RefLogprobs, summarize, totalScored } from '@nq/eval-ppl';
+import {
+  type EvalWindow,
+  type KlReport,
+  makeWindows,
+  newTokenScores,
+  PositionScorer,
+  RefBuilder,
+  type RefLogprobs,
+  summarize,
+  totalScored,
+} from '@nq/eval-ppl';
 import { type ForwardHooks, forward, type GemmFn, type LoadedModel } from '@nq/model';
 
 /*
@@ -28,23 +38,50 @@ export interface CandidateMetrics {
 }
 
 /** Full-precision log-probs of `model` on `windows` of `tokens` (non-overlapping windows of ctx). */
-export function buildReference(model: LoadedModel, tokens: Int32Array, opts: { ctx?: number; windows?: number; select?: 'first' | 'spread'; gemm?: GemmFn } = {}): Reference {
+export function buildReference(
+  model: LoadedModel,
+  tokens: Int32Array,
+  opts: { ctx?: number; windows?: number; select?: 'first' | 'spread'; gemm?: GemmFn } = {},
+): Reference {
   const ctx = opts.ctx ?? model.config.seqLen;
-  if (ctx > model.config.seqLen) throw new NqInputError('ctx', `is ${ctx}, longer than the model's context ${model.config.seqLen}`, `Use ctx ≤ ${model.config.seqLen}.`);
-  const windows = makeWindows(tokens.length, { ctx, maxWindows: opts.windows, select: opts.select ?? 'spread' });
+  if (ctx > model.config.seqLen)
+    throw new NqInputError(
+      'ctx',
+      `is ${ctx}, longer than the model's context ${model.config.seqLen}`,
+      `Use ctx ≤ ${model.config.seqLen}.`,
+    );
+  const windows = makeWindows(tokens.length, {
+    ctx,
+    maxWindows: opts.windows,
+    select: opts.select ?? 'spread',
+  });
   const b = new RefBuilder(model.config.vocabSize, totalScored(windows), { kind: 'full' });
-  runWindows(model, undefined, tokens, windows, opts.gemm, (logits, j, target) => b.add(logits, j * model.config.vocabSize, target));
+  runWindows(model, undefined, tokens, windows, opts.gemm, (logits, j, target) =>
+    b.add(logits, j * model.config.vocabSize, target),
+  );
   return { ref: b.ref, windows, tokens };
 }
 
 /** Scores a candidate model (+ hooks, e.g. activation fake-quant) against a reference. */
-export function scoreCandidate(model: LoadedModel, hooks: ForwardHooks | undefined, reference: Reference, gemm?: GemmFn): CandidateMetrics {
+export function scoreCandidate(
+  model: LoadedModel,
+  hooks: ForwardHooks | undefined,
+  reference: Reference,
+  gemm?: GemmFn,
+): CandidateMetrics {
   const { ref, windows, tokens } = reference;
-  if (model.config.vocabSize !== ref.vocab) throw new NqInputError('model', `has vocabulary ${model.config.vocabSize}, the reference ${ref.vocab}`, 'Score a candidate of the same model.');
+  if (model.config.vocabSize !== ref.vocab)
+    throw new NqInputError(
+      'model',
+      `has vocabulary ${model.config.vocabSize}, the reference ${ref.vocab}`,
+      'Score a candidate of the same model.',
+    );
   const scores = newTokenScores(ref.positions);
   const scorer = new PositionScorer(ref);
   let pos = 0;
-  runWindows(model, hooks, tokens, windows, gemm, (logits, j, target) => scorer.score(logits, j * ref.vocab, target, pos++, scores));
+  runWindows(model, hooks, tokens, windows, gemm, (logits, j, target) =>
+    scorer.score(logits, j * ref.vocab, target, pos++, scores),
+  );
   const r = summarize(scores);
   return {
     ppl: r.pplQ.value,
@@ -59,7 +96,14 @@ export function scoreCandidate(model: LoadedModel, hooks: ForwardHooks | undefin
   };
 }
 
-function runWindows(model: LoadedModel, hooks: ForwardHooks | undefined, tokens: Int32Array, windows: EvalWindow[], gemm: GemmFn | undefined, onRow: (logits: Float32Array, j: number, target: number) => void): void {
+function runWindows(
+  model: LoadedModel,
+  hooks: ForwardHooks | undefined,
+  tokens: Int32Array,
+  windows: EvalWindow[],
+  gemm: GemmFn | undefined,
+  onRow: (logits: Float32Array, j: number, target: number) => void,
+): void {
   for (const w of windows) {
     const ids = tokens.subarray(w.start, w.start + w.length);
     const logits = forward(model, ids, { ...(hooks ? { hooks } : {}), ...(gemm ? { gemm } : {}) }).data;

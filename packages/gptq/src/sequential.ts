@@ -1,9 +1,25 @@
 import fs from 'node:fs';
 import { NqInputError, Rng } from '@nq/core';
-import { type ForwardHooks, forward, type GemmFn, type LayerWeights, type LinearName, type LoadedModel, Tokenizer } from '@nq/model';
-import { type DampingReport, type GptqOptions, type GptqResult, type SchemeInput, gptqQuantize, proxyLoss, rtnQuantize } from './cpu/gptq.js';
-import { type Hessian, HessianAccumulator } from './cpu/hessian.js';
+import {
+  type ForwardHooks,
+  forward,
+  type GemmFn,
+  type LayerWeights,
+  type LinearName,
+  type LoadedModel,
+  Tokenizer,
+} from '@nq/model';
 import { defaultWasmGemm } from '@nq/model/cpu';
+import {
+  type DampingReport,
+  type GptqOptions,
+  type GptqResult,
+  gptqQuantize,
+  proxyLoss,
+  rtnQuantize,
+  type SchemeInput,
+} from './cpu/gptq.js';
+import { type Hessian, HessianAccumulator } from './cpu/hessian.js';
 
 /*
  * Sequential quantization of a whole model, block by block (as GPTQ's llama.py does): the Hessians
@@ -32,13 +48,34 @@ export interface CalibrationText {
 export async function sampleCalibration(c: CalibrationText): Promise<Int32Array[]> {
   const n = c.sequences ?? 128;
   const ctx = c.ctx ?? 256;
-  if (!Number.isInteger(n) || n < 1) throw new NqInputError('calibration.sequences', `must be a positive integer, got ${n}`, 'Use e.g. 128.');
-  if (!Number.isInteger(ctx) || ctx < 2) throw new NqInputError('calibration.ctx', `must be an integer ≥ 2, got ${ctx}`, 'Use the model context, e.g. 256.');
-  if (!Number.isInteger(c.seed) || c.seed < 0) throw new NqInputError('calibration.seed', `must be a non-negative integer, got ${c.seed}`, 'Pass e.g. 0.');
-  if (!fs.existsSync(c.text)) throw new NqInputError('calibration.text', `file ${c.text} does not exist`, 'Pass a UTF-8 text file, e.g. ../shared/data/docs-calib.txt.');
+  if (!Number.isInteger(n) || n < 1)
+    throw new NqInputError('calibration.sequences', `must be a positive integer, got ${n}`, 'Use e.g. 128.');
+  if (!Number.isInteger(ctx) || ctx < 2)
+    throw new NqInputError(
+      'calibration.ctx',
+      `must be an integer ≥ 2, got ${ctx}`,
+      'Use the model context, e.g. 256.',
+    );
+  if (!Number.isInteger(c.seed) || c.seed < 0)
+    throw new NqInputError(
+      'calibration.seed',
+      `must be a non-negative integer, got ${c.seed}`,
+      'Pass e.g. 0.',
+    );
+  if (!fs.existsSync(c.text))
+    throw new NqInputError(
+      'calibration.text',
+      `file ${c.text} does not exist`,
+      'Pass a UTF-8 text file, e.g. ../shared/data/docs-calib.txt.',
+    );
   const tok = typeof c.tokenizer === 'string' ? await Tokenizer.fromFile(c.tokenizer) : c.tokenizer;
   const ids = tok.encode(fs.readFileSync(c.text, 'utf8'));
-  if (ids.length < ctx) throw new NqInputError('calibration.text', `encodes to ${ids.length} tokens, fewer than ctx = ${ctx}`, 'Use a longer text or a smaller ctx.');
+  if (ids.length < ctx)
+    throw new NqInputError(
+      'calibration.text',
+      `encodes to ${ids.length} tokens, fewer than ctx = ${ctx}`,
+      'Use a longer text or a smaller ctx.',
+    );
   const rng = new Rng(c.seed);
   const out: Int32Array[] = [];
   for (let i = 0; i < n; i++) {
@@ -115,11 +152,18 @@ class StopForward extends Error {}
 const STOP = new StopForward('calibration pass done');
 
 /** Runs the calibration sequences through `model`, accumulating the inputs of `layer`'s group leaders. */
-function captureHessians(model: LoadedModel, layer: number, leaders: LinearName[], seqs: Int32Array[], opts: SequentialOptions): Map<LinearName, Hessian> {
+function captureHessians(
+  model: LoadedModel,
+  layer: number,
+  leaders: LinearName[],
+  seqs: Int32Array[],
+  opts: SequentialOptions,
+): Map<LinearName, Hessian> {
   const accs = new Map<LinearName, HessianAccumulator>();
   const w = model.weights.layers[layer]!;
   const hgemm = opts.hessianPrecision === 'f64' ? undefined : (opts.gemm ?? defaultWasmGemm()?.gemm);
-  for (const name of leaders) accs.set(name, new HessianAccumulator(w[name].cols, hgemm ? { gemm: hgemm } : {}));
+  for (const name of leaders)
+    accs.set(name, new HessianAccumulator(w[name].cols, hgemm ? { gemm: hgemm } : {}));
   const last = leaders[leaders.length - 1]!;
   const user = opts.hooks;
   const hooks: ForwardHooks = {
@@ -149,22 +193,41 @@ function captureHessians(model: LoadedModel, layer: number, leaders: LinearName[
  * modified. Rotations (QuaRot) are applied to the model before calling this: pass the transformed
  * model; its online rotations run inside the forward pass, so the Hessians see rotated inputs.
  */
-export async function quantizeModelSequential(model: LoadedModel, opts: SequentialOptions): Promise<SequentialResult> {
+export async function quantizeModelSequential(
+  model: LoadedModel,
+  opts: SequentialOptions,
+): Promise<SequentialResult> {
   const t0 = performance.now();
   const seqs = Array.isArray(opts.calibration) ? opts.calibration : await sampleCalibration(opts.calibration);
-  if (seqs.length === 0) throw new NqInputError('calibration', 'has no sequences', 'Pass at least one token sequence.');
+  if (seqs.length === 0)
+    throw new NqInputError('calibration', 'has no sequences', 'Pass at least one token sequence.');
   const vocab = model.config.vocabSize;
   for (const s of seqs) {
     if (!(s instanceof Int32Array) || s.length === 0 || s.length > model.config.seqLen) {
-      throw new NqInputError('calibration', `sequences must be non-empty Int32Arrays of at most ${model.config.seqLen} tokens`, 'Sample with sampleCalibration() or slice the token ids.');
+      throw new NqInputError(
+        'calibration',
+        `sequences must be non-empty Int32Arrays of at most ${model.config.seqLen} tokens`,
+        'Sample with sampleCalibration() or slice the token ids.',
+      );
     }
-    for (let i = 0; i < s.length; i++) if (s[i]! < 0 || s[i]! >= vocab) throw new NqInputError('calibration', `holds token ${s[i]} outside the vocabulary (${vocab})`, "Use the model's tokenizer.");
+    for (let i = 0; i < s.length; i++)
+      if (s[i]! < 0 || s[i]! >= vocab)
+        throw new NqInputError(
+          'calibration',
+          `holds token ${s[i]} outside the vocabulary (${vocab})`,
+          "Use the model's tokenizer.",
+        );
   }
   const method = opts.method ?? 'gptq';
-  if (method !== 'gptq' && method !== 'rtn') throw new NqInputError('method', `must be 'gptq' or 'rtn', got ${JSON.stringify(method)}`, "Use 'gptq'.");
+  if (method !== 'gptq' && method !== 'rtn')
+    throw new NqInputError('method', `must be 'gptq' or 'rtn', got ${JSON.stringify(method)}`, "Use 'gptq'.");
   // A working copy: fresh layer objects so that replacing a weight never touches the input model.
   const layers: LayerWeights[] = model.weights.layers.map((L) => ({ ...L }));
-  const work: LoadedModel = { ...model, weights: { ...model.weights, layers }, transforms: [...(model.transforms ?? []), `gptq:${method}`] };
+  const work: LoadedModel = {
+    ...model,
+    weights: { ...model.weights, layers },
+    transforms: [...(model.transforms ?? []), `gptq:${method}`],
+  };
   const groups = opts.trueSequential ? GROUPS : [ALL];
   const total = layers.length * ALL.length;
   const linears: LinearReport[] = [];
@@ -172,7 +235,7 @@ export async function quantizeModelSequential(model: LoadedModel, opts: Sequenti
   const gopts: GptqOptions = { ...opts, proxyLoss: false };
   for (let l = 0; l < layers.length; l++) {
     for (const group of groups) {
-      const leaders = group === ALL ? ['q', 'o', 'gate', 'down'] as LinearName[] : [group[0]!];
+      const leaders = group === ALL ? (['q', 'o', 'gate', 'down'] as LinearName[]) : [group[0]!];
       const hs = captureHessians(work, l, leaders, seqs, opts);
       for (const name of group) {
         const leader = name === 'k' || name === 'v' ? 'q' : name === 'up' ? 'gate' : name;
@@ -200,11 +263,25 @@ export async function quantizeModelSequential(model: LoadedModel, opts: Sequenti
         linears.push(rep);
         if (results && res) results.push(res);
         layers[l]![name] = wq;
-        opts.onProgress?.({ layer: l, linear: name, done: linears.length, total, elapsedSeconds: (performance.now() - t0) / 1000, proxyLoss: rep.proxyLoss, rtnProxyLoss: rep.rtnProxyLoss });
+        opts.onProgress?.({
+          layer: l,
+          linear: name,
+          done: linears.length,
+          total,
+          elapsedSeconds: (performance.now() - t0) / 1000,
+          proxyLoss: rep.proxyLoss,
+          rtnProxyLoss: rep.rtnProxyLoss,
+        });
       }
     }
   }
   let tokens = 0;
   for (const s of seqs) tokens += s.length;
-  return { model: work, linears, results, calibrationTokens: tokens, seconds: (performance.now() - t0) / 1000 };
+  return {
+    model: work,
+    linears,
+    results,
+    calibrationTokens: tokens,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

@@ -1,4 +1,4 @@
-import { type Matrix, NqInputError, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, NqInputError, Rng } from '@nq/core';
 import { dequantize, fakeQuant, type QuantSpec, roundHalfEven } from '@nq/quant-fp';
 import { describe, expect, it } from 'vitest';
 import { fitLloydMax, gptqQuantize, hessianOf, proxyLoss, rtnQuantize } from '../src/index.js';
@@ -38,7 +38,8 @@ describe('proxy loss', () => {
     for (let t = 0; t < x.rows; t++) {
       for (let r = 0; r < w.rows; r++) {
         let d = 0;
-        for (let j = 0; j < w.cols; j++) d += x.data[t * w.cols + j]! * (w.data[r * w.cols + j]! - wq.data[r * w.cols + j]!);
+        for (let j = 0; j < w.cols; j++)
+          d += x.data[t * w.cols + j]! * (w.data[r * w.cols + j]! - wq.data[r * w.cols + j]!);
         direct += d * d;
       }
     }
@@ -85,7 +86,12 @@ describe('GPTQ ≤ RTN on random layers', () => {
  * elimination. GPTQ (damping 0, any block size) must produce the same codes: its Cholesky updates
  * are this sequence of OBS steps.
  */
-function obqSequential(w: Float64Array, H: Float64Array, n: number, quant: (v: number) => number): Float64Array {
+function obqSequential(
+  w: Float64Array,
+  H: Float64Array,
+  n: number,
+  quant: (v: number) => number,
+): Float64Array {
   const cur = Float64Array.from(w);
   const q = new Float64Array(n);
   for (let k = 0; k < n; k++) {
@@ -109,7 +115,8 @@ function obqSequential(w: Float64Array, H: Float64Array, n: number, quant: (v: n
 describe('GPTQ = sequential optimal brain quantization; brute force on tiny sizes', () => {
   // 2-bit symmetric grid per row: s = max|w| (float32), levels {−2, −1, 0, 1}·s
   const spec: QuantSpec = { format: 'int', bits: 2, granularity: 'token', symmetric: true };
-  const quantWith = (s: number) => (v: number) => Math.min(1, Math.max(-2, roundHalfEven(Math.fround(v) / s))) * s;
+  const quantWith = (s: number) => (v: number) =>
+    Math.min(1, Math.max(-2, roundHalfEven(Math.fround(v) / s))) * s;
 
   it('1×4 and 1×6 rows, 200 random problems each: identical codes; brute force ≤ GPTQ; GPTQ beats RTN on average', () => {
     const rng = new Rng(21);
@@ -151,7 +158,9 @@ describe('GPTQ = sequential optimal brain quantization; brute force on tiny size
         if (g < r) gptqWins++;
         else if (g === r) ties++;
       }
-      gaps.push(`n=${n}: mean loss brute ${(sumB / 200).toFixed(4)}, GPTQ ${(sumG / 200).toFixed(4)}, RTN ${(sumR / 200).toFixed(4)}; GPTQ < RTN in ${gptqWins}/200, = in ${ties}/200`);
+      gaps.push(
+        `n=${n}: mean loss brute ${(sumB / 200).toFixed(4)}, GPTQ ${(sumG / 200).toFixed(4)}, RTN ${(sumR / 200).toFixed(4)}; GPTQ < RTN in ${gptqWins}/200, = in ${ties}/200`,
+      );
       expect(sumG).toBeLessThan(sumR);
       expect(gptqWins + ties).toBeGreaterThan(150);
     }
@@ -170,11 +179,13 @@ describe('act-order and groups change codes the documented way', () => {
     const a = gptqQuantize(w, h, { scheme: spec, actOrder: true });
     expect(Array.from(a.perm!)).toEqual(perm);
     const wp = matrix(w.rows, n, new Float32Array(w.rows * n));
-    for (let r = 0; r < w.rows; r++) for (let p = 0; p < n; p++) wp.data[r * n + p] = w.data[r * n + perm[p]!]!;
+    for (let r = 0; r < w.rows; r++)
+      for (let p = 0; p < n; p++) wp.data[r * n + p] = w.data[r * n + perm[p]!]!;
     const hp = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) hp[i * n + j] = h.data[perm[i]! * n + perm[j]!]!;
     const b = gptqQuantize(wp, { n, data: hp, samples: h.samples }, { scheme: spec });
-    for (let r = 0; r < w.rows; r++) for (let p = 0; p < n; p++) expect(a.codes[r * n + perm[p]!]).toBe(b.codes[r * n + p]);
+    for (let r = 0; r < w.rows; r++)
+      for (let p = 0; p < n; p++) expect(a.codes[r * n + perm[p]!]).toBe(b.codes[r * n + p]);
     const plain = gptqQuantize(w, h, { scheme: spec });
     expect(Array.from(plain.codes)).not.toEqual(Array.from(a.codes));
   });
@@ -191,7 +202,9 @@ describe('act-order and groups change codes the documented way', () => {
     for (let r = 0; r < w.rows; r++) expect(plain.params.scales[r * 3]).toBe(rtn.params.scales[r * 3]);
     // later groups are fitted from updated weights: some scale differs from RTN's
     let differ = 0;
-    for (let r = 0; r < w.rows; r++) for (let g = 1; g < 3; g++) if (plain.params.scales[r * 3 + g] !== rtn.params.scales[r * 3 + g]) differ++;
+    for (let r = 0; r < w.rows; r++)
+      for (let g = 1; g < 3; g++)
+        if (plain.params.scales[r * 3 + g] !== rtn.params.scales[r * 3 + g]) differ++;
     expect(differ).toBeGreaterThan(0);
   });
 
@@ -227,7 +240,9 @@ describe('dead columns, singular H, bad input', () => {
     for (let t = 0; t < 200; t++) x.data[t * 40 + 5] = 0;
     const h = hessianOf(x);
     const w = matrix(6, 40, new Rng(42).normals(240));
-    const r = gptqQuantize(w, h, { scheme: { format: 'int', bits: 4, granularity: 'token', symmetric: true } });
+    const r = gptqQuantize(w, h, {
+      scheme: { format: 'int', bits: 4, granularity: 'token', symmetric: true },
+    });
     expect(r.deadColumns).toBe(1);
     for (let i = 0; i < 6; i++) {
       expect(r.weight.data[i * 40 + 5]).toBe(0);
@@ -242,14 +257,25 @@ describe('dead columns, singular H, bad input', () => {
     for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) data[i * 4 + j] = v[i]! * v[j]!;
     const h = { n: 4, data, samples: 1 };
     const w = matrix(2, 4, Float32Array.from([0.3, -0.7, 0.2, 0.9, -0.1, 0.5, 0.8, -0.4]));
-    const r = gptqQuantize(w, h, { scheme: { format: 'int', bits: 4, granularity: 'token' }, dampPercent: 0 });
+    const r = gptqQuantize(w, h, {
+      scheme: { format: 'int', bits: 4, granularity: 'token' },
+      dampPercent: 0,
+    });
     expect(r.damping.extra).toBe(true);
     expect(r.damping.attempts).toBe(2);
     expect(r.damping.percentUsed).toBeGreaterThan(0);
-    expect(() => gptqQuantize(w, h, { scheme: { format: 'int', bits: 4, granularity: 'token' }, dampPercent: 0, maxDampingRetries: 0 })).toThrow(/positive definite/);
+    expect(() =>
+      gptqQuantize(w, h, {
+        scheme: { format: 'int', bits: 4, granularity: 'token' },
+        dampPercent: 0,
+        maxDampingRetries: 0,
+      }),
+    ).toThrow(/positive definite/);
     // an indefinite H (eigenvalues −2, 4) needs λ > 2·mean(diag): 0.01 → 0.1 → 1 fail, 10 works; reported
     const ind = { n: 2, data: Float64Array.from([1, 3, 3, 1]), samples: 1 };
-    const r2 = gptqQuantize(matrix(1, 2, Float32Array.from([0.5, -0.25])), ind, { scheme: { format: 'int', bits: 4, granularity: 'token' } });
+    const r2 = gptqQuantize(matrix(1, 2, Float32Array.from([0.5, -0.25])), ind, {
+      scheme: { format: 'int', bits: 4, granularity: 'token' },
+    });
     expect(r2.damping.percentUsed).toBeCloseTo(10, 10);
     expect(r2.damping.attempts).toBe(4);
   });
@@ -268,13 +294,25 @@ describe('dead columns, singular H, bad input', () => {
       throw new Error('did not throw');
     };
     expect(arg(() => gptqQuantize(w, hessianOf(correlatedInputs(20, 9, 1)), { scheme: s }))).toBe('h');
-    expect(arg(() => gptqQuantize(w, { n: 8, data: new Float64Array(64).fill(Number.NaN), samples: 1 }, { scheme: s }))).toBe('h');
+    expect(
+      arg(() =>
+        gptqQuantize(w, { n: 8, data: new Float64Array(64).fill(Number.NaN), samples: 1 }, { scheme: s }),
+      ),
+    ).toBe('h');
     expect(arg(() => gptqQuantize(w, h, { scheme: s, dampPercent: -1 }))).toBe('dampPercent');
     expect(arg(() => gptqQuantize(w, h, { scheme: s, blockSize: 0 }))).toBe('blockSize');
-    expect(arg(() => gptqQuantize(w, h, { scheme: { format: 'int', bits: 4, granularity: 'group', groupSize: 3 } }))).toBe('w');
-    expect(arg(() => gptqQuantize(w, h, { scheme: { format: 'int', bits: 11 } as QuantSpec }))).toBe('scheme.bits');
+    expect(
+      arg(() =>
+        gptqQuantize(w, h, { scheme: { format: 'int', bits: 4, granularity: 'group', groupSize: 3 } }),
+      ),
+    ).toBe('w');
+    expect(arg(() => gptqQuantize(w, h, { scheme: { format: 'int', bits: 11 } as QuantSpec }))).toBe(
+      'scheme.bits',
+    );
     expect(arg(() => gptqQuantize(w, h, { scheme: { lloydMax: { levels: 1 } } }))).toBe('levels');
-    expect(arg(() => gptqQuantize(matrix(2, 8, new Float32Array(16).fill(Number.NaN)), h, { scheme: s }))).toBe('w');
+    expect(
+      arg(() => gptqQuantize(matrix(2, 8, new Float32Array(16).fill(Number.NaN)), h, { scheme: s })),
+    ).toBe('w');
   });
 });
 

@@ -1,9 +1,9 @@
-import { NqUnsupportedError, Rng, matrix } from '@nq/core';
+import { matrix, NqUnsupportedError, Rng } from '@nq/core';
 import { hasWebGPU } from '@nq/core/webgpu';
 import type { QuantSpec } from '@nq/quant-fp';
 import { describe, expect, it } from 'vitest';
 import { gptqQuantize, hessianOf } from '../src/index.js';
-import { HessianAccumulatorWebGPU, gptqQuantizeWebGPU, hessianOfWebGPU } from '../src/webgpu/index.js';
+import { gptqQuantizeWebGPU, HessianAccumulatorWebGPU, hessianOfWebGPU } from '../src/webgpu/index.js';
 import { correlatedInputs } from './helpers.js';
 
 // Small inputs: in CI this runs on Mesa's llvmpipe CPU adapter.
@@ -34,8 +34,16 @@ describe.skipIf(!available)('webgpu GPTQ conforms to the cpu backend (skipped: n
   const h = hessianOf(x);
   const w = matrix(24, 96, new Rng(6).normals(24 * 96));
   const cases: [string, QuantSpec, boolean][] = [
-    ['int4 g32 asym, act-order + static groups', { format: 'int', bits: 4, granularity: 'group', groupSize: 32, symmetric: false }, true],
-    ['int4 g32 asym', { format: 'int', bits: 4, granularity: 'group', groupSize: 32, symmetric: false }, false],
+    [
+      'int4 g32 asym, act-order + static groups',
+      { format: 'int', bits: 4, granularity: 'group', groupSize: 32, symmetric: false },
+      true,
+    ],
+    [
+      'int4 g32 asym',
+      { format: 'int', bits: 4, granularity: 'group', groupSize: 32, symmetric: false },
+      false,
+    ],
     ['int3 per-row sym, act-order', { format: 'int', bits: 3, granularity: 'token' }, true],
     ['nvfp4', { format: 'nvfp4' }, false],
   ];
@@ -53,6 +61,11 @@ describe.skipIf(!available)('webgpu GPTQ conforms to the cpu backend (skipped: n
   }
 
   it('groups straddling lazy blocks are refused with a typed error', async () => {
-    await expect(gptqQuantizeWebGPU(w, h, { scheme: { format: 'int', bits: 4, granularity: 'group', groupSize: 32 }, blockSize: 20 })).rejects.toThrow(NqUnsupportedError);
+    await expect(
+      gptqQuantizeWebGPU(w, h, {
+        scheme: { format: 'int', bits: 4, granularity: 'group', groupSize: 32 },
+        blockSize: 20,
+      }),
+    ).rejects.toThrow(NqUnsupportedError);
   });
 });

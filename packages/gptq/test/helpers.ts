@@ -1,4 +1,4 @@
-import { type Matrix, Rng, matrix } from '@nq/core';
+import { type Matrix, matrix, Rng } from '@nq/core';
 
 /** Correlated calibration inputs (AR(1) along the channels, a few heavy channels), like real activations. */
 export function correlatedInputs(T: number, n: number, seed: number): Matrix {

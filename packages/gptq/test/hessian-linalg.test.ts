@@ -1,7 +1,7 @@
-import { NqInputError, Rng, matrix } from '@nq/core';
+import { matrix, NqInputError, Rng } from '@nq/core';
 import { gemmABt } from '@nq/model/cpu';
 import { describe, expect, it } from 'vitest';
-import { HessianAccumulator, choleskyLowerInPlace, hessianOf, upperCholeskyOfInverse } from '../src/index.js';
+import { choleskyLowerInPlace, HessianAccumulator, hessianOf, upperCholeskyOfInverse } from '../src/index.js';
 import { correlatedInputs, naiveHessian, solve } from './helpers.js';
 
 describe('HessianAccumulator', () => {
@@ -11,7 +11,8 @@ describe('HessianAccumulator', () => {
     const h = hessianOf(x);
     const ref = naiveHessian(x);
     let worst = 0;
-    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(h.data[i]! - ref[i]!) / Math.abs(ref[i]! || 1));
+    for (let i = 0; i < ref.length; i++)
+      worst = Math.max(worst, Math.abs(h.data[i]! - ref[i]!) / Math.abs(ref[i]! || 1));
     expect(worst).toBeLessThan(1e-12);
     expect(h.samples).toBe(203);
   });
@@ -96,7 +97,8 @@ describe('upper Cholesky of H⁻¹', () => {
     const rng = new Rng(3);
     const b = rng.normals(n * n);
     const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j] += b[i * n + k]! * b[j * n + k]!;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j] += b[i * n + k]! * b[j * n + k]!;
     for (let i = 0; i < n; i++) a[i * n + i] += 1;
     const l = Float64Array.from(a);
     expect(choleskyLowerInPlace(l, n)).toBe(-1);

@@ -1,7 +1,7 @@
 import { NqInputError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { hessianOf } from '../src/index.js';
 import { HessianAccumulatorGpuJs, hessianOfGpuJs } from '../src/gpujs/index.js';
+import { hessianOf } from '../src/index.js';
 import { correlatedInputs } from './helpers.js';
 
 // gpu.js in its WebAssembly mode (runs everywhere) and its WebGPU mode (llvmpipe here). Small inputs.

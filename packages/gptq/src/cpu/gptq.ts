@@ -1,10 +1,9 @@
-import { type Matrix, NqInputError, assertFinite, assertMatrix, assertNonEmpty } from '@nq/core';
-import type { Quantized } from '@nq/quant-fp';
+import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
+import type { Quantized, QuantSpec, ResolvedQuantSpec } from '@nq/quant-fp';
 import type { Hessian } from './hessian.js';
 import { upperCholeskyOfInverse } from './linalg.js';
-import { type SchemeParams, type SchemeRun, type WeightScheme, toScheme } from './schemes.js';
 import type { LloydMaxOptions } from './schemes.js';
-import type { QuantSpec, ResolvedQuantSpec } from '@nq/quant-fp';
+import { type SchemeParams, type SchemeRun, toScheme, type WeightScheme } from './schemes.js';
 
 export type SchemeInput = QuantSpec | ResolvedQuantSpec | WeightScheme | { lloydMax: LloydMaxOptions };
 
@@ -71,13 +70,26 @@ export interface GptqResult {
 
 function checkHessian(h: Hessian | { n: number; data: Float64Array }, cols: number): void {
   if (!h || typeof h !== 'object' || !(h.data instanceof Float64Array)) {
-    throw new NqInputError('h', 'must be a Hessian { n, data: Float64Array }', 'Pass HessianAccumulator.finalize() or hessianOf(X).');
+    throw new NqInputError(
+      'h',
+      'must be a Hessian { n, data: Float64Array }',
+      'Pass HessianAccumulator.finalize() or hessianOf(X).',
+    );
   }
   if (h.n !== cols || h.data.length !== cols * cols) {
-    throw new NqInputError('h', `is ${h.n}×${h.n} (${h.data.length} values) but W has ${cols} input columns`, 'Accumulate the Hessian from the inputs of this layer (tokens × in).');
+    throw new NqInputError(
+      'h',
+      `is ${h.n}×${h.n} (${h.data.length} values) but W has ${cols} input columns`,
+      'Accumulate the Hessian from the inputs of this layer (tokens × in).',
+    );
   }
   for (let i = 0; i < h.data.length; i++) {
-    if (!Number.isFinite(h.data[i]!)) throw new NqInputError('h', `has a non-finite value at (${Math.floor(i / cols)}, ${i % cols})`, 'Check the calibration inputs for NaN/Inf.');
+    if (!Number.isFinite(h.data[i]!))
+      throw new NqInputError(
+        'h',
+        `has a non-finite value at (${Math.floor(i / cols)}, ${i % cols})`,
+        'Check the calibration inputs for NaN/Inf.',
+      );
   }
 }
 
@@ -88,7 +100,12 @@ function checkHessian(h: Hessian | { n: number; data: Float64Array }, cols: numb
 export function proxyLoss(w: Matrix, wq: Matrix, h: Hessian | { n: number; data: Float64Array }): number {
   assertMatrix(w, 'w');
   assertMatrix(wq, 'wq');
-  if (wq.rows !== w.rows || wq.cols !== w.cols) throw new NqInputError('wq', `is ${wq.rows}×${wq.cols}, w is ${w.rows}×${w.cols}`, 'Pass Ŵ of the same shape as W.');
+  if (wq.rows !== w.rows || wq.cols !== w.cols)
+    throw new NqInputError(
+      'wq',
+      `is ${wq.rows}×${wq.cols}, w is ${w.rows}×${w.cols}`,
+      'Pass Ŵ of the same shape as W.',
+    );
   checkHessian(h, w.cols);
   const n = w.cols;
   const e = new Float64Array(n);
@@ -113,7 +130,10 @@ export function proxyLoss(w: Matrix, wq: Matrix, h: Hessian | { n: number; data:
 }
 
 /** Round-to-nearest with a scheme (parameters from W itself, no error feedback). */
-export function rtnQuantize(w: Matrix, scheme: SchemeInput): { weight: Matrix; codes: Int8Array | Uint8Array; params: SchemeParams; quantized: Quantized | null } {
+export function rtnQuantize(
+  w: Matrix,
+  scheme: SchemeInput,
+): { weight: Matrix; codes: Int8Array | Uint8Array; params: SchemeParams; quantized: Quantized | null } {
   assertMatrix(w, 'w');
   assertNonEmpty(w, 'w');
   assertFinite(w, 'w');
@@ -128,14 +148,20 @@ export function rtnQuantize(w: Matrix, scheme: SchemeInput): { weight: Matrix; c
   for (let c = 0; c < cols; c++) {
     const g = Math.floor(c / gs);
     if (c % gs === 0) {
-      for (let r = 0; r < rows; r++) for (let j = 0; j < gs; j++) block[r * gs + j] = w.data[r * cols + c + j]!;
+      for (let r = 0; r < rows; r++)
+        for (let j = 0; j < gs; j++) block[r * gs + j] = w.data[r * cols + c + j]!;
       run.fitGroup(g, block, gs);
     }
     for (let r = 0; r < rows; r++) x[r] = w.data[r * cols + c]!;
     run.quantizeColumn(g, x, q, codes, c, cols);
     for (let r = 0; r < rows; r++) out[r * cols + c] = q[r]!;
   }
-  return { weight: { rows, cols, data: out }, codes, params: run.params(), quantized: run.toQuantized(codes) };
+  return {
+    weight: { rows, cols, data: out },
+    codes,
+    params: run.params(),
+    quantized: run.toQuantized(codes),
+  };
 }
 
 /** What the column loop needs: W in processing order (float64), U, the scheme run, the damping report. */
@@ -158,18 +184,33 @@ export interface GptqSetup {
 }
 
 /** Steps 1–4 of GPTQ (shared by the cpu and webgpu column loops). */
-export function gptqSetup(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions): GptqSetup {
+export function gptqSetup(
+  w: Matrix,
+  h: Hessian | { n: number; data: Float64Array },
+  opts: GptqOptions,
+): GptqSetup {
   assertMatrix(w, 'w');
   assertNonEmpty(w, 'w');
   assertFinite(w, 'w');
   const { rows, cols } = w;
   checkHessian(h, cols);
   const percent = opts.dampPercent ?? 0.01;
-  if (!(percent >= 0) || !Number.isFinite(percent)) throw new NqInputError('dampPercent', `must be a finite number ≥ 0, got ${percent}`, 'Use 0.01 (1% of the mean diagonal).');
+  if (!(percent >= 0) || !Number.isFinite(percent))
+    throw new NqInputError(
+      'dampPercent',
+      `must be a finite number ≥ 0, got ${percent}`,
+      'Use 0.01 (1% of the mean diagonal).',
+    );
   const B = opts.blockSize ?? 128;
-  if (!Number.isInteger(B) || B < 1) throw new NqInputError('blockSize', `must be a positive integer, got ${B}`, 'Use 128.');
+  if (!Number.isInteger(B) || B < 1)
+    throw new NqInputError('blockSize', `must be a positive integer, got ${B}`, 'Use 128.');
   const retries = opts.maxDampingRetries ?? 6;
-  if (!Number.isInteger(retries) || retries < 0) throw new NqInputError('maxDampingRetries', `must be a non-negative integer, got ${retries}`, 'Use 6, or 0 to fail on a singular H.');
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new NqInputError(
+      'maxDampingRetries',
+      `must be a non-negative integer, got ${retries}`,
+      'Use 6, or 0 to fail on a singular H.',
+    );
   const scheme = toScheme(opts.scheme);
 
   // 1. dead columns; working copies in float64
@@ -193,7 +234,8 @@ export function gptqSetup(w: Matrix, h: Hessian | { n: number; data: Float64Arra
   if (staticGroups) {
     const block = new Float64Array(rows * gs);
     for (let g = 0; g < run.groups; g++) {
-      for (let r = 0; r < rows; r++) for (let j = 0; j < gs; j++) block[r * gs + j] = W0[r * cols + g * gs + j]!;
+      for (let r = 0; r < rows; r++)
+        for (let j = 0; j < gs; j++) block[r * gs + j] = W0[r * cols + g * gs + j]!;
       run.fitGroup(g, block, gs);
     }
   }
@@ -212,7 +254,8 @@ export function gptqSetup(w: Matrix, h: Hessian | { n: number; data: Float64Arra
   let Hp = H;
   if (perm) {
     Hp = new Float64Array(cols * cols);
-    for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) Hp[i * cols + j] = H[perm[i]! * cols + perm[j]!]!;
+    for (let i = 0; i < cols; i++)
+      for (let j = 0; j < cols; j++) Hp[i * cols + j] = H[perm[i]! * cols + perm[j]!]!;
   }
 
   // 4. damping + upper Cholesky of H⁻¹
@@ -238,12 +281,28 @@ export function gptqSetup(w: Matrix, h: Hessian | { n: number; data: Float64Arra
       throw new NqInputError(
         'h',
         `is not positive definite: Cholesky failed at column ${orig(res.failedAt)} with damping ${pct} × mean(diag H)${retries > 0 ? ` after ${attempts} attempts` : ''}`,
-        retries > 0 ? 'Use more calibration tokens (at least as many as input columns), or raise dampPercent.' : 'Raise dampPercent or allow maxDampingRetries > 0 (extra damping is then reported in the result).',
+        retries > 0
+          ? 'Use more calibration tokens (at least as many as input columns), or raise dampPercent.'
+          : 'Raise dampPercent or allow maxDampingRetries > 0 (extra damping is then reported in the result).',
       );
     }
     pct = pct === 0 ? 1e-6 : pct * 10;
   }
-  return { rows, cols, scheme, run, gs, grouped, staticGroups, perm, Wd, U, B, damping: { percent, percentUsed: pct, lambda, extra: attempts > 1, attempts }, dead };
+  return {
+    rows,
+    cols,
+    scheme,
+    run,
+    gs,
+    grouped,
+    staticGroups,
+    perm,
+    Wd,
+    U,
+    B,
+    damping: { percent, percentUsed: pct, lambda, extra: attempts > 1, attempts },
+    dead,
+  };
 }
 
 /**
@@ -265,7 +324,11 @@ export function gptqSetup(w: Matrix, h: Hessian | { n: number; data: Float64Arra
  * Note: the reference fits a group that starts inside a block from W without that block's earlier
  * in-block updates (it reads W, not W1); with groupSize a multiple of blockSize both agree.
  */
-export function gptqQuantize(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions): GptqResult {
+export function gptqQuantize(
+  w: Matrix,
+  h: Hessian | { n: number; data: Float64Array },
+  opts: GptqOptions,
+): GptqResult {
   const t0 = performance.now();
   const st = gptqSetup(w, h, opts);
   const { rows, cols, run, gs, grouped, staticGroups, perm, Wd, U, B } = st;
@@ -328,7 +391,16 @@ export function gptqQuantize(w: Matrix, h: Hessian | { n: number; data: Float64A
 }
 
 /** Step 6 and the report (shared by the backends). */
-export function gptqFinish(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions, st: GptqSetup, codes: Int8Array | Uint8Array, out: Float32Array, groupIndex: Int32Array, t0: number): GptqResult {
+export function gptqFinish(
+  w: Matrix,
+  h: Hessian | { n: number; data: Float64Array },
+  opts: GptqOptions,
+  st: GptqSetup,
+  codes: Int8Array | Uint8Array,
+  out: Float32Array,
+  groupIndex: Int32Array,
+  t0: number,
+): GptqResult {
   const { rows, cols, run, grouped, staticGroups, perm, scheme } = st;
   const weight: Matrix = { rows, cols, data: out };
   let gLoss: number | null = null;
@@ -358,7 +430,17 @@ export function gptqFinish(w: Matrix, h: Hessian | { n: number; data: Float64Arr
  * W[r, i2:] −= Σ_k Err[r, k]·U[i1+k, i2:] for every row r — the O(rows·cols²) part of GPTQ.
  * Four k at a time so each W element is loaded and stored once per four error columns.
  */
-function lazyUpdate(W: Float64Array, err: Float64Array, U: Float64Array, rows: number, cols: number, B: number, i1: number, bw: number, i2: number): void {
+function lazyUpdate(
+  W: Float64Array,
+  err: Float64Array,
+  U: Float64Array,
+  rows: number,
+  cols: number,
+  B: number,
+  i1: number,
+  bw: number,
+  i2: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const wr = r * cols;
     const er = r * B;
@@ -373,7 +455,8 @@ function lazyUpdate(W: Float64Array, err: Float64Array, U: Float64Array, rows: n
       const u1 = u0 + cols;
       const u2 = u1 + cols;
       const u3 = u2 + cols;
-      for (let j = i2; j < cols; j++) W[wr + j] -= e0 * U[u0 + j]! + e1 * U[u1 + j]! + e2 * U[u2 + j]! + e3 * U[u3 + j]!;
+      for (let j = i2; j < cols; j++)
+        W[wr + j] -= e0 * U[u0 + j]! + e1 * U[u1 + j]! + e2 * U[u2 + j]! + e3 * U[u3 + j]!;
     }
     for (; k < bw; k++) {
       const e = err[er + k]!;

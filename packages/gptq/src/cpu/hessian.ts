@@ -1,7 +1,14 @@
-import { type Matrix, NqInputError, assertFinite, assertMatrix } from '@nq/core';
+import { assertFinite, assertMatrix, type Matrix, NqInputError } from '@nq/core';
 
 /** Y[T×N] = A[T×K]·B[N×K]ᵀ in float32 (the GemmFn shape of @nq/model). */
-export type HessianGemm = (a: Float32Array, T: number, K: number, b: Float32Array, N: number, y: Float32Array) => void;
+export type HessianGemm = (
+  a: Float32Array,
+  T: number,
+  K: number,
+  b: Float32Array,
+  N: number,
+  y: Float32Array,
+) => void;
 
 /** A finalized layer Hessian H = 2·XᵀX/N (n × n, row-major, float64, symmetric). */
 export interface Hessian {
@@ -37,7 +44,12 @@ export class HessianAccumulator {
    * products then carry float32 rounding (relative ~1e-6). Without it everything is float64.
    */
   constructor(n: number, options: { gemm?: HessianGemm } = {}) {
-    if (!Number.isInteger(n) || n < 1) throw new NqInputError('n', `must be a positive integer (the layer's input size), got ${n}`, 'Pass the number of input columns.');
+    if (!Number.isInteger(n) || n < 1)
+      throw new NqInputError(
+        'n',
+        `must be a positive integer (the layer's input size), got ${n}`,
+        'Pass the number of input columns.',
+      );
     this.n = n;
     this.sum = new Float64Array(n * n);
     this.stage = new Float64Array(4 * n);
@@ -47,7 +59,12 @@ export class HessianAccumulator {
   /** Adds the rows of X (tokens × n). Checks the shape and finiteness (a NaN would poison H). */
   add(x: Matrix, name = 'x'): this {
     assertMatrix(x, name);
-    if (x.cols !== this.n) throw new NqInputError(name, `has ${x.cols} columns, the accumulator is for ${this.n}`, 'Pass the inputs of the same layer (tokens × in).');
+    if (x.cols !== this.n)
+      throw new NqInputError(
+        name,
+        `has ${x.cols} columns, the accumulator is for ${this.n}`,
+        'Pass the inputs of the same layer (tokens × in).',
+      );
     assertFinite(x, name);
     this.addRows(x.data, x.rows);
     return this;
@@ -116,7 +133,11 @@ export class HessianAccumulator {
   /** Adds another accumulator's batches to this one (same n). */
   merge(other: HessianAccumulator): this {
     if (!(other instanceof HessianAccumulator) || other.n !== this.n) {
-      throw new NqInputError('other', `must be a HessianAccumulator of size ${this.n}`, 'Merge accumulators of the same layer only.');
+      throw new NqInputError(
+        'other',
+        `must be a HessianAccumulator of size ${this.n}`,
+        'Merge accumulators of the same layer only.',
+      );
     }
     const s = this.sum;
     const o = other.sum;
@@ -127,7 +148,12 @@ export class HessianAccumulator {
 
   /** H = 2·S/N, full symmetric matrix (a new array; the accumulator may keep growing). */
   finalize(): Hessian {
-    if (this.samples === 0) throw new NqInputError('HessianAccumulator', 'has seen no rows', 'Call add(X) with calibration inputs before finalize().');
+    if (this.samples === 0)
+      throw new NqInputError(
+        'HessianAccumulator',
+        'has seen no rows',
+        'Call add(X) with calibration inputs before finalize().',
+      );
     const n = this.n;
     const h = new Float64Array(n * n);
     const f = 2 / this.samples;

@@ -1,4 +1,4 @@
+export * from './gptq.js';
 export * from './hessian.js';
 export * from './linalg.js';
 export * from './schemes.js';
-export * from './gptq.js';

@@ -92,7 +92,10 @@ export function choleskyLowerInPlace(a: Float64Array, n: number): number {
  *
  * Returns U (new array) or the index (in H's order) of the first failing pivot.
  */
-export function upperCholeskyOfInverse(h: Float64Array, n: number): { u: Float64Array } | { failedAt: number } {
+export function upperCholeskyOfInverse(
+  h: Float64Array,
+  n: number,
+): { u: Float64Array } | { failedAt: number } {
   // r = J·H·J: r[i,j] = h[n-1-i, n-1-j]
   const r = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {

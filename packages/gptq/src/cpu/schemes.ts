@@ -1,18 +1,18 @@
 import { type Matrix, NqInputError } from '@nq/core';
 import {
+  computeFpScales,
+  computeIntParams,
+  decodeMiniFloat,
   E2M1,
   E4M3,
   E5M2,
+  encodeMiniFloat,
   type FpQuantized,
   type IntQuantized,
   type MiniFloatFormat,
   type Quantized,
   type QuantSpec,
   type ResolvedQuantSpec,
-  computeFpScales,
-  computeIntParams,
-  decodeMiniFloat,
-  encodeMiniFloat,
   resolveSpec,
   roundHalfEven,
   roundToMiniFloat,
@@ -51,7 +51,14 @@ export interface SchemeRun {
    * Quantizes one column (`x`, length rows) with group `g`'s parameters: writes ŵ (float32-rounded)
    * into `out` and the integer codes into `codes[r·cols + col]`.
    */
-  quantizeColumn(g: number, x: Float64Array, out: Float64Array, codes: Int8Array | Uint8Array, col: number, cols: number): void;
+  quantizeColumn(
+    g: number,
+    x: Float64Array,
+    out: Float64Array,
+    codes: Int8Array | Uint8Array,
+    col: number,
+    cols: number,
+  ): void;
   /** A fresh code array of the right type for rows × cols. */
   newCodes(): Int8Array | Uint8Array;
   /** Parameters as fitted: scales (and zeros) indexed by unit; see `unitOf`. */
@@ -79,7 +86,12 @@ export interface SchemeParams {
 
 // ---------------------------------------------------------------- QuantSpec schemes
 
-const FP_ELEMENT: Record<string, MiniFloatFormat> = { fp8_e4m3: E4M3, fp8_e5m2: E5M2, nvfp4: E2M1, mxfp4: E2M1 };
+const FP_ELEMENT: Record<string, MiniFloatFormat> = {
+  fp8_e4m3: E4M3,
+  fp8_e5m2: E5M2,
+  nvfp4: E2M1,
+  mxfp4: E2M1,
+};
 
 /**
  * A scheme for any QuantSpec (int, fp8_e4m3, fp8_e5m2, nvfp4, mxfp4) with the definitions of
@@ -127,7 +139,8 @@ class QuantSpecRun implements SchemeRun {
     this.scaleCols = layout.scaleCols;
     this.scales = new Float32Array(layout.units);
     this.zeros = spec.format === 'int' && !spec.symmetric ? new Float32Array(layout.units) : null;
-    this.blockCodes = spec.format === 'nvfp4' || spec.format === 'mxfp4' ? new Uint8Array(layout.units) : null;
+    this.blockCodes =
+      spec.format === 'nvfp4' || spec.format === 'mxfp4' ? new Uint8Array(layout.units) : null;
     this.fmt = spec.format === 'int' ? null : FP_ELEMENT[spec.format]!;
     switch (spec.granularity) {
       case 'group':
@@ -207,7 +220,8 @@ class QuantSpecRun implements SchemeRun {
     }
     const p = computeFpScales(m, this.subSpec, 'w');
     this.copyUnits(g, p.scales, null);
-    if (this.blockCodes && p.blockScaleCodes) for (let r = 0; r < rows; r++) this.blockCodes[this.unit(r, g)] = p.blockScaleCodes[r]!;
+    if (this.blockCodes && p.blockScaleCodes)
+      for (let r = 0; r < rows; r++) this.blockCodes[this.unit(r, g)] = p.blockScaleCodes[r]!;
   }
 
   private copyUnits(g: number, scales: Float32Array, zeros: Float32Array | null): void {
@@ -224,7 +238,14 @@ class QuantSpecRun implements SchemeRun {
     }
   }
 
-  quantizeColumn(g: number, x: Float64Array, out: Float64Array, codes: Int8Array | Uint8Array, col: number, cols: number): void {
+  quantizeColumn(
+    g: number,
+    x: Float64Array,
+    out: Float64Array,
+    codes: Int8Array | Uint8Array,
+    col: number,
+    cols: number,
+  ): void {
     const rows = this.rows;
     const s = this.spec;
     if (s.format === 'int') {
@@ -264,17 +285,37 @@ class QuantSpecRun implements SchemeRun {
   }
 
   params(): SchemeParams {
-    return { scales: this.scales, zeros: this.zeros, blockScaleCodes: this.blockCodes, globalScale: this.globalScale, scaleRows: this.scaleRows, scaleCols: this.scaleCols };
+    return {
+      scales: this.scales,
+      zeros: this.zeros,
+      blockScaleCodes: this.blockCodes,
+      globalScale: this.globalScale,
+      scaleRows: this.scaleRows,
+      scaleCols: this.scaleCols,
+    };
   }
 
   toQuantized(codes: Int8Array | Uint8Array): Quantized {
     const layout = scaleLayout(this.rows, this.cols, this.spec, 'w');
-    const base = { spec: this.spec, rows: this.rows, cols: this.cols, layout, scales: this.scales, clipRatios: new Float32Array(layout.units).fill(Number.NaN) };
+    const base = {
+      spec: this.spec,
+      rows: this.rows,
+      cols: this.cols,
+      layout,
+      scales: this.scales,
+      clipRatios: new Float32Array(layout.units).fill(Number.NaN),
+    };
     if (this.spec.format === 'int') {
       const q: IntQuantized = { ...base, format: 'int', codes, zeros: this.zeros };
       return q;
     }
-    const q: FpQuantized = { ...base, format: this.spec.format, codes: codes as Uint8Array, blockScaleCodes: this.blockCodes, globalScale: this.globalScale };
+    const q: FpQuantized = {
+      ...base,
+      format: this.spec.format,
+      codes: codes as Uint8Array,
+      blockScaleCodes: this.blockCodes,
+      globalScale: this.globalScale,
+    };
     return q;
   }
 }
@@ -301,16 +342,32 @@ export interface LloydMaxOptions {
  */
 export function lloydMaxScheme(opts: LloydMaxOptions): WeightScheme {
   const K = opts.levels;
-  if (!Number.isInteger(K) || K < 2 || K > 256) throw new NqInputError('levels', `must be an integer in 2..256, got ${K}`, 'Use 16 for a 4-bit codebook, 8 for 3 bits.');
+  if (!Number.isInteger(K) || K < 2 || K > 256)
+    throw new NqInputError(
+      'levels',
+      `must be an integer in 2..256, got ${K}`,
+      'Use 16 for a 4-bit codebook, 8 for 3 bits.',
+    );
   const iterations = opts.iterations ?? 40;
-  if (!Number.isInteger(iterations) || iterations < 0) throw new NqInputError('iterations', `must be a non-negative integer, got ${iterations}`, 'Use e.g. 40.');
+  if (!Number.isInteger(iterations) || iterations < 0)
+    throw new NqInputError('iterations', `must be a non-negative integer, got ${iterations}`, 'Use e.g. 40.');
   const perRow = opts.perRow ?? true;
   const description = { kind: 'lloyd-max', levels: K, perRow, iterations };
-  return { label: `lloyd-max K=${K} ${perRow ? 'per-row' : 'per-tensor'}`, description, prepare: (w) => new LloydRun(w, K, perRow, iterations) };
+  return {
+    label: `lloyd-max K=${K} ${perRow ? 'per-row' : 'per-tensor'}`,
+    description,
+    prepare: (w) => new LloydRun(w, K, perRow, iterations),
+  };
 }
 
 /** Fits K centroids to `values` (sorted ascending in place) by Lloyd iterations; writes them to out[off..off+K). */
-export function fitLloydMax(values: Float64Array, K: number, iterations: number, out: Float32Array, off: number): void {
+export function fitLloydMax(
+  values: Float64Array,
+  K: number,
+  iterations: number,
+  out: Float32Array,
+  off: number,
+): void {
   values.sort();
   const n = values.length;
   const c = new Float64Array(K);
@@ -377,7 +434,14 @@ class LloydRun implements SchemeRun {
     }
   }
 
-  quantizeColumn(_g: number, x: Float64Array, out: Float64Array, codes: Int8Array | Uint8Array, col: number, cols: number): void {
+  quantizeColumn(
+    _g: number,
+    x: Float64Array,
+    out: Float64Array,
+    codes: Int8Array | Uint8Array,
+    col: number,
+    cols: number,
+  ): void {
     const K = this.K;
     const b = this.book;
     for (let r = 0; r < this.rows; r++) {
@@ -402,7 +466,14 @@ class LloydRun implements SchemeRun {
   }
 
   params(): SchemeParams {
-    return { scales: this.book, zeros: null, blockScaleCodes: null, globalScale: 1, scaleRows: this.perRow ? this.rows : 1, scaleCols: this.K };
+    return {
+      scales: this.book,
+      zeros: null,
+      blockScaleCodes: null,
+      globalScale: 1,
+      scaleRows: this.perRow ? this.rows : 1,
+      scaleCols: this.K,
+    };
   }
 
   toQuantized(): null {
@@ -411,7 +482,10 @@ class LloydRun implements SchemeRun {
 }
 
 /** A scheme from a QuantSpec, an existing scheme, or { lloydMax: options }. */
-export function toScheme(s: QuantSpec | ResolvedQuantSpec | WeightScheme | { lloydMax: LloydMaxOptions }, name = 'scheme'): WeightScheme {
+export function toScheme(
+  s: QuantSpec | ResolvedQuantSpec | WeightScheme | { lloydMax: LloydMaxOptions },
+  name = 'scheme',
+): WeightScheme {
   if (s && typeof s === 'object' && 'prepare' in s && typeof s.prepare === 'function') return s;
   if (s && typeof s === 'object' && 'lloydMax' in s) return lloydMaxScheme(s.lloydMax);
   return quantSpecScheme(resolveSpec(s as QuantSpec, name));

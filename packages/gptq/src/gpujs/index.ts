@@ -1,4 +1,4 @@
-import { type Matrix, NqInputError, assertFinite, assertMatrix } from '@nq/core';
+import { assertFinite, assertMatrix, type Matrix, NqInputError } from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
 import type { Hessian } from '../cpu/hessian.js';
 import { xtxKernel } from './kernels.js';
@@ -18,26 +18,49 @@ const MAX_ELEMENTS = 2 ** 24;
 export class HessianAccumulatorGpuJs {
   samples = 0;
   readonly sum: Float64Array;
-  // biome-ignore lint/suspicious/noExplicitAny: gpu.js objects are untyped
-  private constructor(readonly n: number, private readonly gpu: any, readonly mode: string) {
+  private constructor(
+    readonly n: number,
+    // biome-ignore lint/suspicious/noExplicitAny: gpu.js objects are untyped
+    private readonly gpu: any,
+    readonly mode: string,
+  ) {
     this.sum = new Float64Array(n * n);
   }
 
   /** An accumulator on gpu.js in `mode` ('webasm' by default; 'webgpu', 'headlessgl', 'cpu'). */
   static async create(n: number, mode: GpuJsMode = 'webasm'): Promise<HessianAccumulatorGpuJs> {
-    if (!Number.isInteger(n) || n < 1) throw new NqInputError('n', `must be a positive integer (the layer's input size), got ${n}`, 'Pass the number of input columns.');
-    if (n * n >= MAX_ELEMENTS) throw new NqInputError('n', `is ${n}: n² = ${n * n} outputs exceed gpu.js's float32 indexing (2^24)`, 'Use the cpu or webgpu backend for layers wider than 4095.');
+    if (!Number.isInteger(n) || n < 1)
+      throw new NqInputError(
+        'n',
+        `must be a positive integer (the layer's input size), got ${n}`,
+        'Pass the number of input columns.',
+      );
+    if (n * n >= MAX_ELEMENTS)
+      throw new NqInputError(
+        'n',
+        `is ${n}: n² = ${n * n} outputs exceed gpu.js's float32 indexing (2^24)`,
+        'Use the cpu or webgpu backend for layers wider than 4095.',
+      );
     const ctx = await getGpuJs(mode);
     return new HessianAccumulatorGpuJs(n, ctx.gpu, ctx.mode);
   }
 
   private kernel(T: number) {
     let m = kernels.get(this.gpu);
-    if (!m) kernels.set(this.gpu, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      kernels.set(this.gpu, m);
+    }
     const key = `xtx:${this.n}:${T}`;
     let k = m.get(key);
     if (!k) {
-      k = this.gpu.createKernel(xtxKernel, { output: [this.n * this.n], loopMaxIterations: Math.max(1, T), dynamicArguments: true, tactic: 'precision', precision: 'single' });
+      k = this.gpu.createKernel(xtxKernel, {
+        output: [this.n * this.n],
+        loopMaxIterations: Math.max(1, T),
+        dynamicArguments: true,
+        tactic: 'precision',
+        precision: 'single',
+      });
       m.set(key, k);
     }
     return k;
@@ -47,7 +70,12 @@ export class HessianAccumulatorGpuJs {
   async add(x: Matrix, name = 'x'): Promise<this> {
     assertMatrix(x, name);
     const n = this.n;
-    if (x.cols !== n) throw new NqInputError(name, `has ${x.cols} columns, the accumulator is for ${n}`, 'Pass the inputs of the same layer (tokens × in).');
+    if (x.cols !== n)
+      throw new NqInputError(
+        name,
+        `has ${x.cols} columns, the accumulator is for ${n}`,
+        'Pass the inputs of the same layer (tokens × in).',
+      );
     assertFinite(x, name);
     const per = Math.max(1, Math.min(256, Math.floor((MAX_ELEMENTS - 1) / n)));
     for (let t0 = 0; t0 < x.rows; t0 += per) {
@@ -61,7 +89,12 @@ export class HessianAccumulatorGpuJs {
   }
 
   finalize(): Hessian {
-    if (this.samples === 0) throw new NqInputError('HessianAccumulatorGpuJs', 'has seen no rows', 'Call add(X) with calibration inputs before finalize().');
+    if (this.samples === 0)
+      throw new NqInputError(
+        'HessianAccumulatorGpuJs',
+        'has seen no rows',
+        'Call add(X) with calibration inputs before finalize().',
+      );
     const n = this.n;
     const h = new Float64Array(n * n);
     const f = 2 / this.samples;

@@ -1,8 +1,15 @@
-import { type Matrix, NqInputError, NqUnsupportedError, assertFinite, assertMatrix } from '@nq/core';
-import { createStorageBuffer, createUniformBuffer, dispatch, getPipeline, getWebGPUDevice, readBuffer } from '@nq/core/webgpu';
+import { assertFinite, assertMatrix, type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
+import {
+  createStorageBuffer,
+  createUniformBuffer,
+  dispatch,
+  getPipeline,
+  getWebGPUDevice,
+  readBuffer,
+} from '@nq/core/webgpu';
 import { type GptqOptions, type GptqResult, gptqFinish, gptqSetup } from '../cpu/gptq.js';
 import type { Hessian } from '../cpu/hessian.js';
-import { TILE, hessianShader, lazyUpdateShader } from './shaders.js';
+import { hessianShader, lazyUpdateShader, TILE } from './shaders.js';
 
 /*
  * WebGPU backend: the Hessian accumulation (XᵀX) and GPTQ's lazy batch update — the two parts that
@@ -29,15 +36,30 @@ export class HessianAccumulatorWebGPU {
   ) {}
 
   static async create(n: number): Promise<HessianAccumulatorWebGPU> {
-    if (!Number.isInteger(n) || n < 1) throw new NqInputError('n', `must be a positive integer (the layer's input size), got ${n}`, 'Pass the number of input columns.');
+    if (!Number.isInteger(n) || n < 1)
+      throw new NqInputError(
+        'n',
+        `must be a positive integer (the layer's input size), got ${n}`,
+        'Pass the number of input columns.',
+      );
     const { device } = await getWebGPUDevice();
-    return new HessianAccumulatorWebGPU(n, device, createStorageBuffer(device, n * n * 4), createStorageBuffer(device, n * n * 4));
+    return new HessianAccumulatorWebGPU(
+      n,
+      device,
+      createStorageBuffer(device, n * n * 4),
+      createStorageBuffer(device, n * n * 4),
+    );
   }
 
   /** Adds the rows of X (tokens × n). */
   add(x: Matrix, name = 'x'): this {
     assertMatrix(x, name);
-    if (x.cols !== this.n) throw new NqInputError(name, `has ${x.cols} columns, the accumulator is for ${this.n}`, 'Pass the inputs of the same layer (tokens × in).');
+    if (x.cols !== this.n)
+      throw new NqInputError(
+        name,
+        `has ${x.cols} columns, the accumulator is for ${this.n}`,
+        'Pass the inputs of the same layer (tokens × in).',
+      );
     assertFinite(x, name);
     const n = this.n;
     const per = Math.max(1, Math.floor(MAX_BATCH_BYTES / (4 * n)));
@@ -66,7 +88,12 @@ export class HessianAccumulatorWebGPU {
   }
 
   async finalize(): Promise<Hessian> {
-    if (this.samples === 0) throw new NqInputError('HessianAccumulatorWebGPU', 'has seen no rows', 'Call add(X) with calibration inputs before finalize().');
+    if (this.samples === 0)
+      throw new NqInputError(
+        'HessianAccumulatorWebGPU',
+        'has seen no rows',
+        'Call add(X) with calibration inputs before finalize().',
+      );
     const n = this.n;
     const sum = await this.sums();
     const f = 2 / this.samples;
@@ -106,12 +133,19 @@ export async function hessianOfWebGPU(x: Matrix, name = 'x'): Promise<Hessian> {
  * Groups must not straddle lazy blocks: a group size that divides blockSize, or per-row/tensor
  * schemes, or static groups (NqUnsupportedError otherwise).
  */
-export async function gptqQuantizeWebGPU(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqOptions): Promise<GptqResult> {
+export async function gptqQuantizeWebGPU(
+  w: Matrix,
+  h: Hessian | { n: number; data: Float64Array },
+  opts: GptqOptions,
+): Promise<GptqResult> {
   const t0 = performance.now();
   const st = gptqSetup(w, h, opts);
   const { rows, cols, run, gs, grouped, staticGroups, perm, Wd, U, B } = st;
   if (grouped && !staticGroups && B % gs !== 0) {
-    throw new NqUnsupportedError(`group size ${gs} with blockSize ${B} on webgpu`, 'Use a blockSize that is a multiple of the group size (e.g. 128 for groups of 32/64/128), or staticGroups: true, or the cpu backend.');
+    throw new NqUnsupportedError(
+      `group size ${gs} with blockSize ${B} on webgpu`,
+      'Use a blockSize that is a multiple of the group size (e.g. 128 for groups of 32/64/128), or staticGroups: true, or the cpu backend.',
+    );
   }
   const { device } = await getWebGPUDevice();
   const orig = (p: number) => (perm ? perm[p]! : p);
@@ -149,7 +183,8 @@ export async function gptqQuantizeWebGPU(w: Matrix, h: Hessian | { n: number; da
           if (p % gs === 0) {
             if (gBlock) {
               // the group lies inside this block (gs divides B)
-              for (let r = 0; r < rows; r++) for (let j = 0; j < gs; j++) gBlock[r * gs + j] = blk[r * B + i + j]!;
+              for (let r = 0; r < rows; r++)
+                for (let j = 0; j < gs; j++) gBlock[r * gs + j] = blk[r * B + i + j]!;
               run.fitGroup(g, gBlock, gs);
             } else {
               // one group = whole rows (p = 0): nothing updated yet
@@ -175,7 +210,12 @@ export async function gptqQuantizeWebGPU(w: Matrix, h: Hessian | { n: number; da
         for (let k = 0; k < bw; k++) for (let r = 0; r < rows; r++) et[k * rows + r] = err[r * B + k]!;
         device.queue.writeBuffer(etBuf, 0, et.buffer, 0, bw * rows * 4);
         device.queue.writeBuffer(pBuf, 0, new Uint32Array([rows, cols, i1, bw, i2, 0, 0, 0]));
-        dispatch(device, pipe, [wtBuf, uBuf, etBuf, pBuf], [Math.ceil(rows / TILE), Math.ceil((cols - i2) / TILE)]);
+        dispatch(
+          device,
+          pipe,
+          [wtBuf, uBuf, etBuf, pBuf],
+          [Math.ceil(rows / TILE), Math.ceil((cols - i2) / TILE)],
+        );
       }
     }
     return gptqFinish(w, h, opts, st, codes, out, groupIndex, t0);
