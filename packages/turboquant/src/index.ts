@@ -8,3 +8,4 @@ export { type ResolvedTurboQuantSpec, resolveTurboQuantSpec, type TurboQuantSpec
 export { type TensorBits, turboquantTensorBits } from './bits.js';
 export * from './cpu/index.js';
 export { type GptqTurboQuantOptions, gptqTurboQuant, rotateGroupsRight, rotateHessian, turboquantScheme, unrotateGroupsRight } from './gptq-scheme.js';
+export * from './model/index.js';
