@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NqInputError } from '@nq/core';
 import { fmt, renderTable } from '../report/table.js';
-import { hashFiles } from '../store/provenance.js';
+import { hashFiles, runFacts } from '../store/provenance.js';
 import { ResultsStore } from '../store/results-store.js';
 import type { ResultRow } from '../store/row.js';
 import { cpuExecutor } from '../studies/execute.js';
@@ -30,6 +30,8 @@ export interface ReproduceResult {
   identical: boolean;
   withinTolerance: boolean;
   fileChanges: string[];
+  /** Metrics the current code computes that the stored row does not have. */
+  added: string[];
 }
 
 /** Finds the row in the given results files (default: every results/*.jsonl). */
@@ -80,8 +82,9 @@ export async function reproduceRow(row: ResultRow, tolerance = 0): Promise<Repro
   }
   const out = await cpuExecutor()(row.spec);
   const diffs: MetricDiff[] = [];
-  const names = [...new Set([...Object.keys(row.metrics), ...Object.keys(out.metrics)])];
-  for (const m of names) {
+  // Every stored metric must come back; metrics the current code adds are listed, not judged.
+  const added = Object.keys(out.metrics).filter((m) => !(m in row.metrics));
+  for (const m of Object.keys(row.metrics)) {
     const a = row.metrics[m] ?? Number.NaN;
     const b = out.metrics[m] ?? Number.NaN;
     const same = Object.is(a, b) || a === b;
@@ -96,6 +99,7 @@ export async function reproduceRow(row: ResultRow, tolerance = 0): Promise<Repro
   return {
     row,
     diffs,
+    added,
     identical: diffs.every((d) => d.absDiff === 0),
     withinTolerance: diffs.every((d) => d.ok),
     fileChanges,
@@ -127,7 +131,14 @@ export async function reproduceCommand(rowId: string, o: ReproduceOptions = {}):
       ]),
     ),
   );
+  if (r.added.length) print(`new metrics (not in the stored row): ${r.added.join(', ')}\n`);
   for (const f of r.fileChanges) print(`warning: input file ${f} changed since the row was stored\n`);
+  const now = runFacts().git;
+  if (!r.identical && now !== row.provenance.git) {
+    print(
+      `note: the code changed since the row was stored (${row.provenance.git} → ${now}); differences can come from a changed technique implementation (e.g. a new float summation order). Check out the stored commit to reproduce bit for bit, or pass --tolerance.\n`,
+    );
+  }
   print(
     r.identical
       ? 'reproduced exactly\n'
