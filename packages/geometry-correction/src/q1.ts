@@ -1,6 +1,7 @@
 // Q1 — linear recoverability of one sub-layer's quantization error.
 
 import type { SublayerKind } from './capture.js';
+import { accumulateBlock } from './cpu/linalg.js';
 import { quantizeCorrection } from './cpu/quantize-map.js';
 import {
   DEFAULT_ALPHAS,
@@ -39,30 +40,31 @@ export function errorGeometry(
   rows: RowRanges,
 ): ErrorGeometry {
   const c = new Float64Array(d * d);
-  const e = new Float64Array(d);
   let ee = 0;
   let ff = 0;
   let qq = 0;
   let eq = 0;
   let n = 0;
+  const eb = new Float64Array(8 * d);
   for (const [r0, r1] of rows) {
-    for (let r = r0; r < r1; r++) {
-      n++;
-      for (let i = 0; i < d; i++) {
-        const f = yFp[r * d + i]!;
-        const q = yQ[r * d + i]!;
-        const ei = f - q;
-        e[i] = ei;
-        ee += ei * ei;
-        ff += f * f;
-        qq += q * q;
-        eq += ei * q;
+    for (let r = r0; r < r1; r += 8) {
+      const rows8 = Math.min(8, r1 - r);
+      eb.fill(0);
+      for (let b = 0; b < rows8; b++) {
+        n++;
+        for (let i = 0; i < d; i++) {
+          const f = yFp[(r + b) * d + i]!;
+          const q = yQ[(r + b) * d + i]!;
+          const ei = f - q;
+          eb[b * d + i] = ei;
+          ee += ei * ei;
+          ff += f * f;
+          qq += q * q;
+          eq += ei * q;
+        }
       }
-      for (let i = 0; i < d; i++) {
-        const ei = e[i]!;
-        if (ei === 0) continue;
-        for (let k = i; k < d; k++) c[i * d + k]! += ei * e[k]!;
-      }
+      // C += Σ e eᵀ over the block (upper triangle).
+      accumulateBlock(eb, null, d, 0, c, null);
     }
   }
   let tr = 0;

@@ -37,6 +37,8 @@ export interface SettingOptions {
   validationWindows?: number;
   alphas?: readonly number[];
   correctorIterations?: number;
+  /** Progress: called after each phase with its wall time in seconds (not part of any result). */
+  onPhase?: (phase: string, seconds: number) => void;
 }
 
 export interface SettingSummary {
@@ -105,6 +107,12 @@ export function runSetting(opts: SettingOptions): SettingResult {
   const nVal = opts.validationWindows ?? 3;
   const model = opts.model;
   const c = model.config;
+  let tPhase = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    opts.onPhase?.(name, (now - tPhase) / 1000);
+    tPhase = now;
+  };
   if (T > c.seqLen)
     throw new NqInputError(
       'windowLength',
@@ -126,8 +134,10 @@ export function runSetting(opts: SettingOptions): SettingResult {
   const trainIdx = [...split.fit, ...split.validation].sort((a, b) => a - b);
   const trainRows = windowRows(trainIdx, T);
 
+  phase('sample');
   const fp = captureSublayers(model, undefined, windows);
   const q = captureSublayers(prep.model, prep.hooks, windows);
+  phase('capture');
 
   // Q1, unit by unit.
   const q1: Q1UnitMetrics[] = [];
@@ -150,6 +160,7 @@ export function runSetting(opts: SettingOptions): SettingResult {
     maps.push(r.corrQ4);
   }
 
+  phase('q1');
   // Q2 on the same split (train = fit ∪ validation).
   const q2 = runQ2(
     fp.units.map((f, u) => ({
@@ -167,6 +178,7 @@ export function runSetting(opts: SettingOptions): SettingResult {
     { seed: opts.seed, iterations: opts.correctorIterations },
   );
 
+  phase('q2');
   // Downstream loss on the held-out windows, with each correction applied inside the quantized model.
   const ho = split.heldOut.map((i) => windows[i]!);
   // Every loss goes through the same sub-layer hook path (an identity visitor for fp and q), so
@@ -199,6 +211,7 @@ export function runSetting(opts: SettingOptions): SettingResult {
     ho,
   );
 
+  phase('downstream');
   const rq4 = q1.map((m) => m.rLinQ4);
   const summary: SettingSummary = {
     model: opts.name,

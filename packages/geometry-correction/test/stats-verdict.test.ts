@@ -67,3 +67,25 @@ describe('verdict rules (issue 11)', () => {
     expect(verdictQ2({ mseEmb: 1, mseFeat: 1, gainEmb: 0, gainFeat: 0, gainBoth: 0 })).toBe('unclear');
   });
 });
+
+describe('error geometry', () => {
+  it('anisotropy is 0 for isotropic error and 1 − 1/d for error along one direction; cos and rel err by definition', async () => {
+    const { errorGeometry } = await import('../src/q1.js');
+    const d = 4;
+    // Isotropic: E rows = ±e_i, each channel equally often → EᵀE ∝ I → erank = d.
+    const yQ = new Float32Array(8 * d).fill(1);
+    const iso = Float32Array.from(yQ);
+    for (let r = 0; r < 8; r++) iso[r * d + (r % d)]! += r < 4 ? 1 : -1;
+    expect(errorGeometry(iso, yQ, d, [[0, 8]]).anisotropy).toBeCloseTo(0, 12);
+    // One direction: E rows = c_r·v.
+    const one = Float32Array.from(yQ);
+    for (let r = 0; r < 8; r++) for (let i = 0; i < d; i++) one[r * d + i]! += (r + 1) * (i + 1) * 0.1;
+    const g = errorGeometry(one, yQ, d, [[0, 8]]);
+    expect(g.anisotropy).toBeCloseTo(1 - 1 / d, 6);
+    // Y_fp = 2·Y_q: E = Y_q → cos = 1, ‖E‖/‖Y_fp‖ = ½.
+    const twice = Float32Array.from(yQ, (v) => 2 * v);
+    const t = errorGeometry(twice, yQ, d, [[0, 8]]);
+    expect(t.cosErrOut).toBeCloseTo(1, 12);
+    expect(t.relErr).toBeCloseTo(0.5, 12);
+  });
+});
