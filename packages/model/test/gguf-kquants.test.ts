@@ -7,11 +7,11 @@ import { fromHalf } from '@nq/kquants';
 import { describe, expect, it } from 'vitest';
 import { refDecode } from '../../kquants/test/reference.js';
 import { openGguf } from '../src/index.js';
+import { NQ5M, NQ5M_GGUF, NQ5M_Q4KM_GGUF, NQ5M_Q8_GGUF } from './helpers/shared.js';
 
-const NQ5M = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M');
-const F32 = path.join(NQ5M, 'nq-docs-5M.f32.gguf');
-const Q8 = path.join(NQ5M, 'nq-docs-5M.q8_0.gguf');
-const Q4KM = path.join(NQ5M, 'nq-docs-5M.q4_k_m.gguf');
+const F32 = NQ5M_GGUF;
+const Q8 = NQ5M_Q8_GGUF;
+const Q4KM = NQ5M_Q4KM_GGUF;
 const HAVE = [F32, Q8, Q4KM].every((p) => fs.existsSync(p));
 
 describe.skipIf(!HAVE)(

@@ -2,7 +2,6 @@
 // llama.cpp's llama-quantize) against the llama2.c checkpoint, the reference logits and llama.cpp's
 // own bytes; and round trips of models written by nq's writer.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { NqFormatError, NqUnsupportedError } from '@nq/core';
 import { bitsPerWeight, dequantize, q4_k_m, q8_0, quantize, recipeBitsPerParameter } from '@nq/kquants';
@@ -28,29 +27,29 @@ import {
   tokenizerKv,
 } from '../src/index.js';
 import type { LoadedModel } from '../src/types.js';
+import {
+  NQ5M,
+  NQ5M_BIN,
+  NQ5M_GGUF,
+  NQ5M_Q4KM_GGUF,
+  NQ5M_Q8_GGUF,
+  NQ5M_REF_JSON,
+  NQ5M_REF_LOGITS,
+  relErr,
+  tmpDir,
+} from './helpers/shared.js';
 
-const NQ5M = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M');
-const F32 = path.join(NQ5M, 'nq-docs-5M.f32.gguf');
-const Q8 = path.join(NQ5M, 'nq-docs-5M.q8_0.gguf');
-const Q4KM = path.join(NQ5M, 'nq-docs-5M.q4_k_m.gguf');
-const BIN = path.join(NQ5M, 'nq-docs-5M.bin');
-const REF_JSON = path.join(NQ5M, 'nq-docs-5M.ref.json');
-const REF_LOGITS = path.join(NQ5M, 'nq-docs-5M.ref-logits.npy');
+const F32 = NQ5M_GGUF;
+const Q8 = NQ5M_Q8_GGUF;
+const Q4KM = NQ5M_Q4KM_GGUF;
+const BIN = NQ5M_BIN;
+const REF_JSON = NQ5M_REF_JSON;
+const REF_LOGITS = NQ5M_REF_LOGITS;
 const HAVE = [F32, Q8, Q4KM, BIN, REF_JSON, REF_LOGITS].every((p) => fs.existsSync(p));
 const SKIP = `nq-docs-5M GGUF files not found under ${NQ5M} (CI always has ../shared)`;
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-gguf-'));
+const dir = tmpDir('gguf');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    s = Math.max(s, Math.abs(b[i]!));
-  }
-  return d / s;
-}
 
 /** Every weight tensor of a model with its GGUF name. */
 function namedTensors(m: LoadedModel): Map<string, Float32Array> {

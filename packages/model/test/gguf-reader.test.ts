@@ -1,15 +1,12 @@
 // The GGUF reader on crafted files: every value type round-trips through the writer, and truncated,
 // corrupt or hostile headers fail with typed errors before any large allocation.
 import fs from 'node:fs';
-import path from 'node:path';
 import { NqFormatError, NqInputError, NqUnsupportedError } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { type GgufKV, openGguf, parseGguf, serializeGguf, GGUF_VALUE_TYPE as T } from '../src/index.js';
+import { NQ5M_GGUF } from './helpers/shared.js';
 
-const F32_GGUF = path.resolve(
-  import.meta.dirname,
-  '../../../../shared/models/nq-docs-5M/nq-docs-5M.f32.gguf',
-);
+const F32_GGUF = NQ5M_GGUF;
 
 const ALL_TYPES: GgufKV[] = [
   { key: 'u8', type: T.UINT8, value: 255 },

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { type Matrix, NqFormatError, NqInputError, NqUnsupportedError } from '@nq/core';
+// The one F16 decoder of the house: all 65536 halves widened once, exactly.
+import { HALF_TO_F32 } from '@nq/kquants/cpu';
 import { validateConfig } from '../config.js';
 import { HOST_LITTLE_ENDIAN, ModelFile } from '../io/model-file.js';
 import type { LayerWeights, LoadedModel, ModelConfig } from '../types.js';
@@ -166,16 +168,6 @@ export function readSafetensorsHeader(f: ModelFile): {
   return { tensors, dataStart };
 }
 
-/** Widens F16 bits to float32. */
-function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 function readTensor(f: ModelFile, dataStart: number, t: TensorEntry, name: string): Float32Array {
   const count = t.shape.reduce((a, b) => a * b, 1);
   const at = dataStart + t.begin;
@@ -189,9 +181,7 @@ function readTensor(f: ModelFile, dataStart: number, t: TensorEntry, name: strin
       const u = new Uint32Array(out.buffer);
       for (let i = 0; i < count; i++) u[i] = half[i]! << 16;
     } else {
-      const table = new Float32Array(65536);
-      for (let i = 0; i < 65536; i++) table[i] = f16ToF32(i);
-      for (let i = 0; i < count; i++) out[i] = table[half[i]!]!;
+      for (let i = 0; i < count; i++) out[i] = HALF_TO_F32[half[i]!]!;
     }
     return out;
   }

@@ -1,38 +1,17 @@
-// Small readers used only by the tokenizer tests (not exported from the package): a .npy reader
-// for the shipped reference id files, and a GGUF key/value reader so fromGgufMetadata can be
-// checked on the shipped GGUF without depending on the package's own GGUF parser.
+// Small readers used only by the tokenizer tests (not exported from the package): integer ids from
+// the shipped reference .npy files (through the package's parseNpy), and a GGUF key/value reader
+// so fromGgufMetadata can be checked on the shipped GGUF without depending on the package's own
+// GGUF parser.
 
-/** Reads a 1-D little-endian integer .npy (uint16/int32/…) into an Int32Array. */
+import { parseNpy } from '../npy.js';
+
+/** Reads a little-endian integer .npy (uint16/int32/int64/…) into an Int32Array, via the package's parseNpy. */
 export function readNpyInts(bytes: Uint8Array): Int32Array {
-  const magic = String.fromCharCode(...bytes.subarray(0, 6));
-  if (magic !== '\x93NUMPY') throw new Error('not a .npy file');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const major = bytes[6] as number;
-  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const headerStart = major === 1 ? 10 : 12;
-  const header = new TextDecoder().decode(bytes.subarray(headerStart, headerStart + headerLen));
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (/'fortran_order':\s*True/.test(header)) throw new Error('fortran order not supported');
-  const dims = (shape ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map(Number);
-  const count = dims.reduce((a, b) => a * b, 1);
-  const data = headerStart + headerLen;
-  const out = new Int32Array(count);
-  const read: Record<string, [number, (o: number) => number]> = {
-    '<u2': [2, (o) => view.getUint16(o, true)],
-    '<i2': [2, (o) => view.getInt16(o, true)],
-    '<i4': [4, (o) => view.getInt32(o, true)],
-    '<u4': [4, (o) => view.getUint32(o, true)],
-    '<i8': [8, (o) => Number(view.getBigInt64(o, true))],
-  };
-  const r = read[descr ?? ''];
-  if (r === undefined) throw new Error(`dtype ${descr} not supported`);
-  if (data + count * r[0] > bytes.length) throw new Error('truncated .npy');
-  for (let i = 0; i < count; i++) out[i] = r[1](data + i * r[0]);
+  const { dtype, data } = parseNpy(bytes, 'reference ids');
+  if (data instanceof Float32Array || data instanceof Float64Array)
+    throw new Error(`expected an integer .npy, got dtype ${dtype}`);
+  const out = new Int32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = Number(data[i]!);
   return out;
 }
 

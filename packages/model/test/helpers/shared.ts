@@ -8,6 +8,9 @@ export const NQ5M = path.join(SHARED, 'models/nq-docs-5M');
 export const NQ5M_BIN = path.join(NQ5M, 'nq-docs-5M.bin');
 export const NQ5M_ST = path.join(NQ5M, 'nq-docs-5M.safetensors');
 export const NQ5M_GGUF = path.join(NQ5M, 'nq-docs-5M.f32.gguf');
+/** The same model quantized by llama.cpp's llama-quantize (see the model's README). */
+export const NQ5M_Q8_GGUF = path.join(NQ5M, 'nq-docs-5M.q8_0.gguf');
+export const NQ5M_Q4KM_GGUF = path.join(NQ5M, 'nq-docs-5M.q4_k_m.gguf');
 export const NQ5M_REF_JSON = path.join(NQ5M, 'nq-docs-5M.ref.json');
 export const NQ5M_REF_LOGITS = path.join(NQ5M, 'nq-docs-5M.ref-logits.npy');
 
