@@ -68,7 +68,7 @@ const suite: Suite = {
         p99_ms: ms,
         samples: 1,
         seconds: ms / 1000,
-        optimise_seconds: report.seconds,
+        plan_seconds: report.planSeconds,
         machine: ctx.machine,
       });
     }

@@ -48,8 +48,10 @@ export interface MethodOptions {
 export interface MethodReport {
   method: Method;
   format: W4A4Format;
-  /** Seconds spent optimising (DFRot refinement / AdaCodec training), 0 for random rotations. */
+  /** Seconds spent optimising (DFRot refinement / AdaCodec training only), 0 for random rotations. */
   seconds: number;
+  /** Seconds to build the whole plan (also the random rotations, incl. the o/down Hadamards). */
+  planSeconds: number;
   /** DFRot: one loss curve; AdaCodec: one per trained group (`${layer}.${group}`). */
   curves: { key: string; loss: number[]; best: number }[];
   massiveTokens: number;
@@ -140,6 +142,7 @@ export function buildPlan(
       onIteration: (it, l) => log(`dfrot ${o.format} it ${it} loss ${l.toExponential(4)}`),
     });
     report.curves.push({ key: 'R1', loss: res.loss, best: res.best });
+    report.seconds += res.seconds;
     shared = rotationCodec(res.r, n, `R1 DFRot(${o.dfrot?.init ?? 'rh'}, γ=${gamma}, τ=${tau})`);
   }
   for (let l = 0; l < L; l++) {
@@ -162,11 +165,12 @@ export function buildPlan(
           `adacodec ${o.format} L${l}.${g}: loss ${res.loss[0]!.toExponential(4)} → ${res.loss[res.best]!.toExponential(4)} (${res.seconds.toFixed(1)} s)`,
         );
         report.curves.push({ key: `${l}.${g}`, loss: res.loss, best: res.best });
+        report.seconds += res.seconds;
         row.push(blockCodec(res.enc, res.dec, `AdaCodec b=${res.enc.block}`));
       }
     }
     plan.push(row);
   }
-  report.seconds = (performance.now() - t0) / 1000;
+  report.planSeconds = (performance.now() - t0) / 1000;
   return { plan, report };
 }
