@@ -2,7 +2,7 @@ import { NqUnsupportedError } from '@nq/core';
 import { blockHadamard, cascade, identity, randomHadamard } from '@nq/hadamard';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuErrorEvaluator } from '../src/cpu/index.js';
-import { discover } from '../src/index.js';
+import { discover, fromRotationSpec, LatencyCache } from '../src/index.js';
 import { WebGPUErrorEvaluator } from '../src/webgpu/index.js';
 import { outlierActivations } from './helpers.js';
 
@@ -65,5 +65,14 @@ describe('WebGPUErrorEvaluator (batched, one submit per batch) vs CpuErrorEvalua
     const bestRow = r.comparison.at(-1)!; // computed on the CPU
     expect(Math.abs(r.bestError / bestRow.error - 1)).toBeLessThan(1e-4);
     expect(r.bestError).toBeLessThan(r.comparison[0]!.error);
+  });
+
+  it('latency on the webgpu backend is measured once per structure', async () => {
+    const cache = new LatencyCache({ mode: 'measure', backend: 'webgpu', rows: 16, timeMs: 5 }, 64);
+    const a = await cache.latencyMs(fromRotationSpec(blockHadamard(64, 16, 1)));
+    const b = await cache.latencyMs(fromRotationSpec(blockHadamard(64, 16, 2)));
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBe(a);
+    expect(cache.measurements).toBe(1);
   });
 });
