@@ -3,18 +3,19 @@
 // Same float32 step-by-step evaluation as the reference paths; no llama.cpp-written file with an
 // imatrix ships with nq, so these are checked by their properties, not byte for byte.
 import { NqInputError } from '@nq/core';
+import * as fp32Mod from './fp32.js';
 import * as halfMod from './half.js';
 import * as kscalesMod from './kscales.js';
 import * as searchMod from './search.js';
 
 // Module-local bindings (see q4_k.ts).
 const fr = Math.fround;
+const { nearestInt } = fp32Mod;
 const { HALF_TO_F32, toHalf } = halfMod;
 const { kMin, kScale, packKScales } = kscalesMod;
 const { makeQkx2Quants, makeQxQuants } = searchMod;
 
 const GROUP_MAX_EPS = fr(1e-15);
-const nearestInt = (f: number) => fr(f + 12582912) - 12582912;
 
 /**
  * make_qp_quants: non-negative codes 0..nmax for the (positive) sub-block scales or mins of a
