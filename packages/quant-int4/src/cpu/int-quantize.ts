@@ -8,13 +8,12 @@ import {
 } from '@nq/core';
 import { type ScaleLayout, scaleLayout } from '../layout.js';
 import { roundHalfEven } from '../round.js';
+import { clipSearchRatios, type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
 
 // Inline round-half-to-even for the hot loops (same trick as round.ts; the call is not always inlined).
 const MAGIC = 6755399441055744; // 1.5·2^52
 const LIMIT = 2251799813685248; // 2^51
 const rne = (t: number): number => (t < LIMIT && t > -LIMIT ? t + MAGIC - MAGIC : roundHalfEven(t));
-
-import { clipSearchRatios, type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
 
 /**
  * INT-b quantization, the reference implementation. Definitions (the ones eval's recipes name):
