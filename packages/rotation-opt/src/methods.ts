@@ -90,6 +90,7 @@ export function buildPlan(
   const report: MethodReport = {
     method: o.method,
     format: o.format,
+    planSeconds: 0,
     seconds: 0,
     curves: [],
     massiveTokens: 0,
