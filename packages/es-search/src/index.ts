@@ -45,6 +45,7 @@ export {
   evaluatePlan,
   type PlanEvaluation,
   type PreparedW4A4,
+  pairedDifference,
   prepareRotatedW4A4,
   type RotationPlan,
 } from './model-eval.js';

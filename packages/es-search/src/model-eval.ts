@@ -154,6 +154,30 @@ export interface PlanEvaluation {
   top1: number;
   tokens_scored: number;
   seconds: number;
+  /** KL divergence at every scored position (for paired comparisons of plans on the same tokens). */
+  kldPerToken: Float64Array;
+}
+
+/**
+ * Paired difference of two per-token series on the same positions: mean of (a − b) and its standard
+ * error sqrt(var/(n−1)) (eval-ppl's convention). Plans scored on the same tokens are strongly
+ * correlated, so this resolves differences far smaller than the per-plan standard errors.
+ */
+export function pairedDifference(a: Float64Array, b: Float64Array): { mean: number; se: number } {
+  if (a.length !== b.length || a.length < 2) {
+    throw new NqInputError(
+      'b',
+      `has ${b.length} values, a has ${a.length}`,
+      'Compare two evaluations of the same windows (at least 2 positions).',
+    );
+  }
+  const n = a.length;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[i]! - b[i]!;
+  const mean = s / n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += (a[i]! - b[i]! - mean) ** 2;
+  return { mean, se: Math.sqrt(v / n / (n - 1)) };
 }
 
 /** KLD / PPL / same-top of W4A4 under a rotation plan, against the reference (eval-ppl's statistics). */
@@ -186,5 +210,6 @@ export function evaluatePlan(
     top1: r.sameTop.value,
     tokens_scored: pos,
     seconds: (performance.now() - t0) / 1000,
+    kldPerToken: scores.kld.slice(0, pos),
   };
 }

@@ -110,3 +110,16 @@ describe('discover', () => {
     );
   });
 });
+
+describe('pairedDifference', () => {
+  it('mean and standard error of a − b by definition', async () => {
+    const { pairedDifference } = await import('../src/index.js');
+    const a = Float64Array.of(3, 5, 7, 9);
+    const b = Float64Array.of(1, 2, 3, 4);
+    // d = 2, 3, 4, 5: mean 3.5, population variance 1.25, SE = sqrt(1.25/3).
+    const r = pairedDifference(a, b);
+    expect(r.mean).toBe(3.5);
+    expect(r.se).toBeCloseTo(Math.sqrt(1.25 / 3), 12);
+    expect(() => pairedDifference(a, b.subarray(0, 3))).toThrow(/same windows/);
+  });
+});
