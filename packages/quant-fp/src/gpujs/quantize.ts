@@ -1,14 +1,7 @@
-import {
-  assertFinite,
-  assertMatrix,
-  assertNonEmpty,
-  type Matrix,
-  NqInputError,
-  NqUnsupportedError,
-} from '@nq/core';
+import type { Matrix } from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
-import { type QuantSpec, type ResolvedQuantSpec, resolveSpec, scaleLayout } from '@nq/quant-int4';
-import { cachedKernel, fakeQuantIntGpuJs, runKernel } from '@nq/quant-int4/gpujs';
+import { type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '@nq/quant-int4';
+import { cachedKernel, checkGpuJsInput, fakeQuantIntGpuJs, runKernel } from '@nq/quant-int4/gpujs';
 import { E2M1, E4M3, E5M2 } from '../formats/minifloat.js';
 import { amaxKernel, fpApplyKernel, fpParamsKernel, rmf } from './fp-kernels.js';
 
@@ -25,19 +18,8 @@ export async function fakeQuantGpuJs(
 ): Promise<Matrix> {
   const s = resolveSpec(spec);
   if (s.format === 'int') return fakeQuantIntGpuJs(x, s, mode);
-  assertMatrix(x, 'x');
-  assertNonEmpty(x, 'x');
-  if (s.clipSearch)
-    throw new NqUnsupportedError('clipSearch on gpu.js', 'Clip search runs on the cpu and webgpu backends.');
-  assertFinite(x, 'x');
-  const layout = scaleLayout(x.rows, x.cols, s, 'x');
+  const layout = checkGpuJsInput(x, s);
   const n = x.rows * x.cols;
-  if (n >= 2 ** 24)
-    throw new NqInputError(
-      'x',
-      `has ${n} elements; gpu.js indexes in float32`,
-      'Split the matrix into chunks of fewer than 2^24 elements.',
-    );
   const { gpu } = await getGpuJs(mode);
   if (!withRmf.has(gpu)) {
     gpu.addFunction(rmf);

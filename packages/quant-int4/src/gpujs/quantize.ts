@@ -7,7 +7,7 @@ import {
   NqUnsupportedError,
 } from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
-import { scaleLayout } from '../layout.js';
+import { type ScaleLayout, scaleLayout } from '../layout.js';
 import { type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
 import { intApplyKernel, intParamsKernel } from './int-kernels.js';
 
@@ -53,6 +53,28 @@ export async function runKernel(k: any, ...args: unknown[]): Promise<Float32Arra
 }
 
 /**
+ * The checks every gpu.js quantizer (INT here, FP in @nq/quant-fp) makes before compiling anything:
+ * x a finite, non-empty Matrix of fewer than 2^24 elements (gpu.js indexes in float32), no clip
+ * search (CPU/WebGPU only). Returns the scale layout of x under s.
+ */
+export function checkGpuJsInput(x: Matrix, s: ResolvedQuantSpec): ScaleLayout {
+  assertMatrix(x, 'x');
+  assertNonEmpty(x, 'x');
+  if (s.clipSearch)
+    throw new NqUnsupportedError('clipSearch on gpu.js', 'Clip search runs on the cpu and webgpu backends.');
+  assertFinite(x, 'x');
+  const layout = scaleLayout(x.rows, x.cols, s, 'x');
+  const n = x.rows * x.cols;
+  if (n >= 2 ** 24)
+    throw new NqInputError(
+      'x',
+      `has ${n} elements; gpu.js indexes in float32`,
+      'Split the matrix into chunks of fewer than 2^24 elements.',
+    );
+  return layout;
+}
+
+/**
  * INT fake-quant on gpu.js (mode 'webasm' by default; also 'webgpu', 'headlessgl', 'cpu'). Two
  * kernels: per-unit (scale, zero), then the elementwise quantize-dequantize. Clip search is CPU/WebGPU only.
  */
@@ -69,17 +91,8 @@ export async function fakeQuantIntGpuJs(
       `format "${s.format}" in @nq/quant-int4/gpujs`,
       'Use @nq/quant-fp/gpujs for floating-point formats.',
     );
-  if (s.clipSearch)
-    throw new NqUnsupportedError('clipSearch on gpu.js', 'Clip search runs on the cpu and webgpu backends.');
-  assertFinite(x, 'x');
-  const layout = scaleLayout(x.rows, x.cols, s, 'x');
+  const layout = checkGpuJsInput(x, s);
   const n = x.rows * x.cols;
-  if (n >= 2 ** 24)
-    throw new NqInputError(
-      'x',
-      `has ${n} elements; gpu.js indexes in float32`,
-      'Split the matrix into chunks of fewer than 2^24 elements.',
-    );
   const { gpu } = await getGpuJs(mode);
   const channel = layout.span === 0 ? 1 : 0;
   const pk = cachedKernel(gpu, 'intParams', intParamsKernel, 2 * layout.units, Math.max(layout.span, x.rows));
