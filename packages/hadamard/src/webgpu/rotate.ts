@@ -13,7 +13,7 @@ import {
 } from '@nq/core/webgpu';
 import { asCompiled, type RotationLike } from '../cpu/rotate.js';
 import type { CompiledRotation, CompiledStage } from '../spec.js';
-import { fwhtKernelWgsl } from './wgsl-fwht.js';
+import { fwhtKernelWgsl, log2 } from './wgsl-fwht.js';
 import { bitsPassWgsl, mixPassWgsl, orthogonalPassWgsl } from './wgsl-passes.js';
 
 /**
@@ -78,8 +78,6 @@ interface Prepared extends WebGPURotation {
 export interface WebGPURotateOptions {
   inverse?: boolean;
 }
-
-const log2 = (n: number) => Math.round(Math.log2(n));
 
 /** Largest power-of-two chunk one workgroup transforms in workgroup memory on this device. */
 function maxChunk(device: GPUDevice): number {

@@ -41,7 +41,8 @@ export interface FwhtKernelConfig {
   swizzle?: boolean;
 }
 
-const log2 = (n: number): number => Math.round(Math.log2(n));
+/** log2 of a power of two, as an integer (shared by the kernel generator and the pass planner). */
+export const log2 = (n: number): number => Math.round(Math.log2(n));
 
 /**
  * A thread's element pattern in a window round: its E registers differ in element bits [lo, lo+e);
