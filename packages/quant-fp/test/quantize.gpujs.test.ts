@@ -1,33 +1,8 @@
-import { type Matrix, matrix, Rng } from '@nq/core';
+import { matrix } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { fakeQuantGpuJs } from '../src/gpujs/index.js';
 import { fakeQuant } from '../src/index.js';
-
-function llmLike(rows: number, cols: number, seed: number): Matrix {
-  const rng = new Rng(seed);
-  return matrix(
-    rows,
-    cols,
-    Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * ((i % cols) % 53 === 3 ? 30 : 1)),
-  );
-}
-
-// Same rule as the WebGPU conformance: rare near-boundary differences, tiny next to the quantization error.
-function conform(got: Float32Array, cpu: Float32Array, x: Float32Array): void {
-  let scale = 0;
-  for (const v of x) scale = Math.max(scale, Math.abs(v));
-  let off = 0;
-  let dd = 0;
-  let qe = 0;
-  for (let i = 0; i < cpu.length; i++) {
-    const d = Math.abs(got[i]! - cpu[i]!);
-    if (d > 1e-6 * scale) off++;
-    dd += d * d;
-    qe += (cpu[i]! - x[i]!) ** 2;
-  }
-  expect(off, `${off} of ${cpu.length} differ`).toBeLessThanOrEqual(0.003 * cpu.length);
-  expect(dd).toBeLessThanOrEqual(0.01 * qe);
-}
+import { conform, llmLike } from './conformance.js';
 
 for (const mode of ['webasm', 'webgpu'] as const) {
   describe(`gpu.js (${mode}) FP fake-quant conforms to the CPU reference`, () => {
