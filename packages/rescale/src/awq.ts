@@ -68,7 +68,7 @@ export function awqSearch(x: Matrix, ws: readonly Matrix[], actMeanAbs: ArrayLik
     return y;
   });
   const losses: { alpha: number; loss: number }[] = [];
-  let best = { alpha: 0, loss: Infinity, scales: new Float32Array(0) };
+  let best: { alpha: number; loss: number; scales: Float32Array } = { alpha: 0, loss: Infinity, scales: new Float32Array(0) };
   for (const alpha of grid) {
     const s = awqScales(actMeanAbs, alpha);
     const loss = rescaledOutputError(x, ws, s, opts, ref);

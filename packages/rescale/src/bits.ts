@@ -9,7 +9,7 @@ import { type ModelBits, modelBits } from '@nq/turboquant';
  */
 export function intWeightBits(rows: number, cols: number, spec: QuantSpec): number {
   const s = resolveSpec(spec, 'spec');
-  if (s.format !== 'int') throw new NqUnsupportedError(`bits of format '${s.format}'`, ['int']);
+  if (s.format !== 'int') throw new NqUnsupportedError(`bits of weight format '${s.format}'`, 'Supported: int (for fp formats count bits with @nq/quant-fp).');
   let units: number;
   switch (s.granularity) {
     case 'group':
