@@ -92,7 +92,8 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => {
-    process.exitCode = code;
+    // Exit explicitly: a WebGPU device (dawn-node) keeps the event loop alive after the last suite.
+    process.exit(code);
   },
   (e) => {
     process.stderr.write(`bench: ${(e as Error)?.stack ?? e}\n`);

@@ -63,11 +63,14 @@ const suite: Suite = {
       T: ctx.quick ? 64 : 512,
     });
 
-    const threads = Math.min(os.cpus().length, 16);
+    const threads = Math.min(os.cpus().length, 8);
     const pool = await createGemmPool({ threads });
+    ctx.log(`  model-webgpu: CPU GEMM pool of ${threads} threads ready`);
     try {
       for (const m of models) {
+        const t0 = Date.now();
         const model = await m.load();
+        ctx.log(`  model-webgpu: ${m.label} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         const tokens = Array.from({ length: m.T }, (_, i) => (i * 7919 + 1) % model.config.vocabSize);
         const flops = prefillFlops(model.config, m.T);
         let cpuGflops: number | undefined;
