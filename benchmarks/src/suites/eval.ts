@@ -34,7 +34,17 @@ const suite: Suite = {
       const b = await prepareWindowBench(modelFile, ids, recipe, 0);
       const rec = await measure(
         'eval',
-        { op: `eval-${recipe}`, backend: 'cpu', n: T, shape: `window=${T}`, bytes: b.weightBytes, flops: b.flops, time: ctx.quick ? 200 : 3000, iterations: ctx.quick ? 2 : 5, fn: b.run },
+        {
+          op: `eval-${recipe}`,
+          backend: 'cpu',
+          n: T,
+          shape: `window=${T}`,
+          bytes: b.weightBytes,
+          flops: b.flops,
+          time: ctx.quick ? 200 : 3000,
+          iterations: ctx.quick ? 2 : 5,
+          fn: b.run,
+        },
         ctx.machine,
       );
       rec.tokens_per_s = T / (rec.median_ms / 1000);

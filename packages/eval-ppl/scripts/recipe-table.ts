@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { evaluate, type EvalResult } from '../src/index.js';
+import { type EvalResult, evaluate } from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const shared = path.resolve(here, '../../../../shared');
@@ -22,7 +22,9 @@ const opt = (name: string) => {
 const all = args.includes('--all');
 const windows = all ? undefined : Number(opt('windows') ?? 12);
 const seed = Number(opt('seed') ?? 0);
-const out = path.resolve(opt('out') ?? path.join(here, `../results/recipe-table${all ? '-all' : `-w${windows}`}-seed${seed}.jsonl`));
+const out = path.resolve(
+  opt('out') ?? path.join(here, `../results/recipe-table${all ? '-all' : `-w${windows}`}-seed${seed}.jsonl`),
+);
 const model = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
 const datasets = (opt('datasets') ?? 'docs-valid,wikitext2-test').split(',');
 
@@ -62,7 +64,11 @@ if (!fs.existsSync(model)) {
 fs.mkdirSync(path.dirname(out), { recursive: true });
 type Row = Omit<EvalResult, 'report' | 'report_text'> & { dataset: string };
 const done: Row[] = fs.existsSync(out)
-  ? fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row)
+  ? fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Row)
   : [];
 const have = (d: string, r: string) => done.find((x) => x.dataset === d && x.recipe === r);
 
@@ -81,7 +87,9 @@ for (const dataset of datasets) {
         const now = Date.now();
         if (now - last > 15000) {
           last = now;
-          process.stderr.write(`  ${dataset} ${recipe} ${p.phase} ${p.windowsDone}/${p.windowsTotal} ${p.tokensPerSecond.toFixed(0)} tok/s, ETA ${p.etaSeconds.toFixed(0)} s\n`);
+          process.stderr.write(
+            `  ${dataset} ${recipe} ${p.phase} ${p.windowsDone}/${p.windowsTotal} ${p.tokensPerSecond.toFixed(0)} tok/s, ETA ${p.etaSeconds.toFixed(0)} s\n`,
+          );
         }
       },
     });
@@ -89,7 +97,9 @@ for (const dataset of datasets) {
     const r: Row = { dataset, ...row };
     done.push(r);
     fs.appendFileSync(out, `${JSON.stringify(r)}\n`);
-    process.stderr.write(`${dataset} ${recipe}: PPL ${res.ppl.toFixed(3)} KLD ${res.kld_mean.toFixed(5)} top1 ${(100 * res.top1).toFixed(2)}% (${res.candidate_seconds.toFixed(1)} s)\n`);
+    process.stderr.write(
+      `${dataset} ${recipe}: PPL ${res.ppl.toFixed(3)} KLD ${res.kld_mean.toFixed(5)} top1 ${(100 * res.top1).toFixed(2)}% (${res.candidate_seconds.toFixed(1)} s)\n`,
+    );
   }
 }
 
@@ -106,4 +116,7 @@ for (const recipe of recipes) {
   console.log(`| \`${recipe}\` | ${datasets.map((d) => cell(have(d, recipe), have(d, 'fp'))).join(' | ')} |`);
 }
 const ex = done.find((x) => x.dataset === datasets[0]);
-if (ex) console.log(`\n${ex.windows} windows of ${ex.ctx} tokens per text (${ex.select}), ${ex.tokens_scored} scored tokens; seed ${seed}; KLD method ${ex.kld_method}.`);
+if (ex)
+  console.log(
+    `\n${ex.windows} windows of ${ex.ctx} tokens per text (${ex.select}), ${ex.tokens_scored} scored tokens; seed ${seed}; KLD method ${ex.kld_method}.`,
+  );

@@ -1,6 +1,12 @@
 /** How far the top-64 + remainder reference under-estimates KLD vs the full vocabulary (README, "Reference cache"). tsx --conditions=source scripts/topk-bias.ts */
 import { evaluate } from '../src/index.js';
-const base = { model: '../shared/models/nq-docs-5M/nq-docs-5M.bin', windows: 8, select: 'spread' as const, cache: false as const };
+
+const base = {
+  model: '../shared/models/nq-docs-5M/nq-docs-5M.bin',
+  windows: 8,
+  select: 'spread' as const,
+  cache: false as const,
+};
 for (const text of ['../shared/data/docs-valid.txt', '../shared/data/wikitext2-test.txt'])
   for (const recipe of ['w4a4-rtn-token', 'had-w4a4', 'w8a8-rtn']) {
     const out: string[] = [];

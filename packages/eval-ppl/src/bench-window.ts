@@ -20,7 +20,12 @@ export interface WindowBench {
  * `recipe` against a full-vocabulary reference computed once from the fp model (as the cache would
  * provide it).
  */
-export async function prepareWindowBench(model: string | LoadedModel, tokens: ArrayLike<number>, recipe: string, seed = 0): Promise<WindowBench> {
+export async function prepareWindowBench(
+  model: string | LoadedModel,
+  tokens: ArrayLike<number>,
+  recipe: string,
+  seed = 0,
+): Promise<WindowBench> {
   const m = typeof model === 'string' ? await loadModel(model) : model;
   const c = m.config;
   const V = c.vocabSize;

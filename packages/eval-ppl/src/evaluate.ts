@@ -87,7 +87,14 @@ export interface EvalResult {
   /** Candidate tokens (window tokens run through the model) per second. */
   tokens_per_second: number;
   reference: { cached: boolean; file: string | null; seconds: number };
-  provenance: { model: string | null; model_sha256: string; tokenizer_sha256: string | null; text: string | null; text_sha256: string; rotations: string[] };
+  provenance: {
+    model: string | null;
+    model_sha256: string;
+    tokenizer_sha256: string | null;
+    text: string | null;
+    text_sha256: string;
+    rotations: string[];
+  };
   /** Everything llama.cpp's --kl-divergence reports. */
   report: KlReport;
   /** The same, as llama.cpp prints it. */
@@ -103,7 +110,12 @@ const REF_VERSION = 1;
 export function loadRecipe(recipe: string | RecipeSpec, seed = 0): RecipeSpec {
   if (typeof recipe === 'string' && recipe.trim().endsWith('.json')) {
     const file = path.resolve(recipe.trim());
-    if (!fs.existsSync(file)) throw new NqInputError('recipe', `file ${file} does not exist`, 'Pass a recipe name or the path of a JSON RecipeSpec.');
+    if (!fs.existsSync(file))
+      throw new NqInputError(
+        'recipe',
+        `file ${file} does not exist`,
+        'Pass a recipe name or the path of a JSON RecipeSpec.',
+      );
     return resolveRecipe(fs.readFileSync(file, 'utf8'), seed);
   }
   return resolveRecipe(recipe, seed);
@@ -116,14 +128,19 @@ function findTokenizer(modelPath: string): string {
     const f = files.filter((x) => re.test(x)).sort()[0];
     if (f) return path.join(dir, f);
   }
-  throw new NqInputError('tokenizer', `no tokenizer found beside ${modelPath}`, 'Pass tokenizer: <path to tokenizer.model or tokenizer.bin>, or pre-encoded tokens.');
+  throw new NqInputError(
+    'tokenizer',
+    `no tokenizer found beside ${modelPath}`,
+    'Pass tokenizer: <path to tokenizer.model or tokenizer.bin>, or pre-encoded tokens.',
+  );
 }
 
 /** Perplexity and KL divergence of a recipe against the full-precision model (CPU). */
 export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new NqInputError('seed', `must be a non-negative integer, got ${seed}`, 'Pass e.g. 0.');
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new NqInputError('seed', `must be a non-negative integer, got ${seed}`, 'Pass e.g. 0.');
   const spec = loadRecipe(opts.recipe ?? 'fp', seed);
   const ctx = opts.ctx ?? 256;
 
@@ -133,7 +150,12 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   let modelPath: string | null = null;
   if (typeof opts.model === 'string') {
     modelPath = path.resolve(opts.model);
-    if (!fs.existsSync(modelPath)) throw new NqInputError('model', `file ${modelPath} does not exist`, 'Pass the path of a .bin, .safetensors or .gguf model.');
+    if (!fs.existsSync(modelPath))
+      throw new NqInputError(
+        'model',
+        `file ${modelPath} does not exist`,
+        'Pass the path of a .bin, .safetensors or .gguf model.',
+      );
     model = await loadModel(modelPath);
     modelHash = sha256File(modelPath);
   } else if (opts.model && typeof opts.model === 'object' && 'weights' in opts.model) {
@@ -143,15 +165,33 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     modelHash = sha256Arrays([
       new Int32Array([w.layers.length, model.config.dim, model.config.vocabSize]),
       w.tokenEmbedding.data,
-      ...w.layers.flatMap((L) => [L.attnNorm, L.q.data, L.k.data, L.v.data, L.o.data, L.ffnNorm, L.gate.data, L.up.data, L.down.data]),
+      ...w.layers.flatMap((L) => [
+        L.attnNorm,
+        L.q.data,
+        L.k.data,
+        L.v.data,
+        L.o.data,
+        L.ffnNorm,
+        L.gate.data,
+        L.up.data,
+        L.down.data,
+      ]),
       w.finalNorm,
       w.output.data,
     ]);
   } else {
-    throw new NqInputError('model', 'is neither a file path nor a LoadedModel', 'Pass a model path or the result of loadModel().');
+    throw new NqInputError(
+      'model',
+      'is neither a file path nor a LoadedModel',
+      'Pass a model path or the result of loadModel().',
+    );
   }
   if (ctx > model.config.seqLen) {
-    throw new NqInputError('ctx', `is ${ctx}, longer than the model's context ${model.config.seqLen}`, `Use ctx ≤ ${model.config.seqLen}.`);
+    throw new NqInputError(
+      'ctx',
+      `is ${ctx}, longer than the model's context ${model.config.seqLen}`,
+      `Use ctx ≤ ${model.config.seqLen}.`,
+    );
   }
 
   // Text → tokens.
@@ -164,7 +204,12 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     textHash = sha256(tokens);
   } else if (opts.text) {
     textPath = path.resolve(opts.text);
-    if (!fs.existsSync(textPath)) throw new NqInputError('text', `file ${textPath} does not exist`, 'Pass the path of a UTF-8 text file.');
+    if (!fs.existsSync(textPath))
+      throw new NqInputError(
+        'text',
+        `file ${textPath} does not exist`,
+        'Pass the path of a UTF-8 text file.',
+      );
     const bytes = fs.readFileSync(textPath);
     textHash = sha256(bytes);
     let tokenizer: Tokenizer;
@@ -172,7 +217,12 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
       tokenizer = opts.tokenizer;
     } else {
       const tp = opts.tokenizer ?? (modelPath ? findTokenizer(modelPath) : null);
-      if (!tp) throw new NqInputError('tokenizer', 'is required for an in-memory model', 'Pass tokenizer: <path>, or tokens.');
+      if (!tp)
+        throw new NqInputError(
+          'tokenizer',
+          'is required for an in-memory model',
+          'Pass tokenizer: <path>, or tokens.',
+        );
       tokenizer = await Tokenizer.fromFile(tp);
       tokHash = sha256File(tp);
     }
@@ -182,10 +232,20 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   }
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    if (t < 0 || t >= model.config.vocabSize) throw new NqInputError(`tokens[${i}]`, `is ${t}, outside the model's vocabulary ${model.config.vocabSize}`, 'Use the tokenizer that belongs to this model.');
+    if (t < 0 || t >= model.config.vocabSize)
+      throw new NqInputError(
+        `tokens[${i}]`,
+        `is ${t}, outside the model's vocabulary ${model.config.vocabSize}`,
+        'Use the tokenizer that belongs to this model.',
+      );
   }
 
-  const windows = makeWindows(tokens.length, { ctx, stride: opts.stride, maxWindows: opts.windows, select: opts.select });
+  const windows = makeWindows(tokens.length, {
+    ctx,
+    stride: opts.stride,
+    maxWindows: opts.windows,
+    select: opts.select,
+  });
   const positions = totalScored(windows);
   const vocab = model.config.vocabSize;
   const storage: RefStorage =
@@ -194,9 +254,24 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
         ? { kind: 'full' }
         : { kind: 'topk', k: AUTO_TOPK }
       : validateStorage(opts.refStorage, vocab);
-  const protocol = { ctx, stride: opts.stride ?? null, windows: windows.length, select: opts.select ?? 'first', starts: sha256(Int32Array.from(windows, (w) => w.start)), storage };
+  const protocol = {
+    ctx,
+    stride: opts.stride ?? null,
+    windows: windows.length,
+    select: opts.select ?? 'first',
+    starts: sha256(Int32Array.from(windows, (w) => w.start)),
+    storage,
+  };
   const key = sha256(
-    stableJson({ kind: 'nq-ref-logprobs', refVersion: REF_VERSION, model: modelHash, tokenizer: tokHash, text: textHash, tokens: sha256(tokens), protocol }),
+    stableJson({
+      kind: 'nq-ref-logprobs',
+      refVersion: REF_VERSION,
+      model: modelHash,
+      tokenizer: tokHash,
+      text: textHash,
+      tokens: sha256(tokens),
+      protocol,
+    }),
   );
   const cacheDir = opts.cache === false ? null : (opts.cache ?? defaultCacheDir());
   const cacheFile = cacheDir ? path.join(cacheDir, `ref-${key.slice(0, 32)}.nqlp`) : null;
@@ -233,7 +308,16 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     });
     ref = builder.ref;
     refSeconds = (performance.now() - tr) / 1000;
-    if (cacheFile) writeRefFile(cacheFile, ref, key, { model: modelPath, modelHash, tokenizerHash: tokHash, text: textPath, textHash, protocol, refVersion: REF_VERSION });
+    if (cacheFile)
+      writeRefFile(cacheFile, ref, key, {
+        model: modelPath,
+        modelHash,
+        tokenizerHash: tokHash,
+        text: textPath,
+        textHash,
+        protocol,
+        refVersion: REF_VERSION,
+      });
     if (fpScores) {
       scores = fpScores;
       candSeconds = refSeconds;
@@ -246,9 +330,17 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     const s = newTokenScores(positions);
     const scorer = new PositionScorer(ref);
     let pos = 0;
-    runWindows(prepared.model, prepared.hooks, tokens, windows, 'candidate', opts.onProgress, (logits, _w, j, target) => {
-      scorer.score(logits, j * vocab, target, pos++, s);
-    });
+    runWindows(
+      prepared.model,
+      prepared.hooks,
+      tokens,
+      windows,
+      'candidate',
+      opts.onProgress,
+      (logits, _w, j, target) => {
+        scorer.score(logits, j * vocab, target, pos++, s);
+      },
+    );
     scores = s;
     candSeconds = (performance.now() - tc) / 1000;
   }
@@ -280,7 +372,14 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     candidate_seconds: candSeconds,
     tokens_per_second: windowTokens / candSeconds,
     reference: { cached: refCached, file: cacheFile, seconds: refSeconds },
-    provenance: { model: modelPath, model_sha256: modelHash, tokenizer_sha256: tokHash, text: textPath, text_sha256: textHash, rotations: prepared.rotations },
+    provenance: {
+      model: modelPath,
+      model_sha256: modelHash,
+      tokenizer_sha256: tokHash,
+      text: textPath,
+      text_sha256: textHash,
+      rotations: prepared.rotations,
+    },
     report,
     report_text: formatLlamaCppReport(report),
   };
@@ -311,7 +410,16 @@ function runWindows(
     if (onProgress) {
       const el = (performance.now() - t0) / 1000;
       const rate = tokensDone / Math.max(el, 1e-9);
-      onProgress({ phase, windowsDone: i + 1, windowsTotal: total, tokensDone, tokensTotal, elapsedSeconds: el, tokensPerSecond: rate, etaSeconds: (tokensTotal - tokensDone) / rate });
+      onProgress({
+        phase,
+        windowsDone: i + 1,
+        windowsTotal: total,
+        tokensDone,
+        tokensTotal,
+        elapsedSeconds: el,
+        tokensPerSecond: rate,
+        etaSeconds: (tokensTotal - tokensDone) / rate,
+      });
     }
   }
 }

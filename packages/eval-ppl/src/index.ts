@@ -1,12 +1,21 @@
-export * from './windows.js';
-export * from './stats/reference.js';
-export * from './stats/token-scores.js';
-export * from './stats/summary.js';
+export { prepareWindowBench, type WindowBench } from './bench-window.js';
+export { defaultCacheDir } from './cache/keys.js';
+export { type RefManifest, readRefFile, writeRefFile } from './cache/ref-file.js';
+export { type EvalOptions, type EvalProgress, type EvalResult, evaluate, loadRecipe } from './evaluate.js';
+export { type PreparedRecipe, prepareRecipe } from './recipes/apply.js';
+export {
+  type ActQuant,
+  BASE_RECIPES,
+  type RecipeSpec,
+  type RotationChoice,
+  recipeFromName,
+  resolveRecipe,
+  validateRecipe,
+  type WeightQuant,
+} from './recipes/spec.js';
 export { formatLlamaCppReport } from './stats/format.js';
 export { logSoftmaxRow } from './stats/log-softmax.js';
-export { readRefFile, writeRefFile, type RefManifest } from './cache/ref-file.js';
-export { defaultCacheDir } from './cache/keys.js';
-export { evaluate, loadRecipe, type EvalOptions, type EvalResult, type EvalProgress } from './evaluate.js';
-export { recipeFromName, resolveRecipe, validateRecipe, BASE_RECIPES, type RecipeSpec, type WeightQuant, type ActQuant, type RotationChoice } from './recipes/spec.js';
-export { prepareRecipe, type PreparedRecipe } from './recipes/apply.js';
-export { prepareWindowBench, type WindowBench } from './bench-window.js';
+export * from './stats/reference.js';
+export * from './stats/summary.js';
+export * from './stats/token-scores.js';
+export * from './windows.js';

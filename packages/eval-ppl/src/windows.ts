@@ -40,25 +40,49 @@ export interface WindowProtocol {
 export function makeWindows(nTokens: number, protocol: WindowProtocol): EvalWindow[] {
   const { ctx, stride, maxWindows } = protocol;
   if (!Number.isInteger(ctx) || ctx < 2) {
-    throw new NqInputError('ctx', `must be an integer ≥ 2, got ${ctx}`, 'Pass the window length in tokens, e.g. 256.');
+    throw new NqInputError(
+      'ctx',
+      `must be an integer ≥ 2, got ${ctx}`,
+      'Pass the window length in tokens, e.g. 256.',
+    );
   }
   if (stride !== undefined && (!Number.isInteger(stride) || stride < 1 || stride > ctx)) {
-    throw new NqInputError('stride', `must be an integer in 1..ctx (${ctx}), got ${stride}`, 'Pass a stride ≤ ctx, e.g. ctx/2, or leave it unset for non-overlapping windows.');
+    throw new NqInputError(
+      'stride',
+      `must be an integer in 1..ctx (${ctx}), got ${stride}`,
+      'Pass a stride ≤ ctx, e.g. ctx/2, or leave it unset for non-overlapping windows.',
+    );
   }
   if (maxWindows !== undefined && (!Number.isInteger(maxWindows) || maxWindows < 1)) {
-    throw new NqInputError('windows', `must be a positive integer, got ${maxWindows}`, 'Pass how many windows to evaluate, or leave it unset for all.');
+    throw new NqInputError(
+      'windows',
+      `must be a positive integer, got ${maxWindows}`,
+      'Pass how many windows to evaluate, or leave it unset for all.',
+    );
   }
   if (!Number.isInteger(nTokens) || nTokens < ctx) {
-    throw new NqInputError('text', `encodes to ${nTokens} tokens, fewer than one window of ctx=${ctx}`, 'Use a longer text or a smaller ctx.');
+    throw new NqInputError(
+      'text',
+      `encodes to ${nTokens} tokens, fewer than one window of ctx=${ctx}`,
+      'Use a longer text or a smaller ctx.',
+    );
   }
   const step = stride ?? ctx;
   if (protocol.select === 'spread') {
     if (stride !== undefined) {
-      throw new NqInputError('select', "'spread' only applies to non-overlapping windows", 'Leave stride unset, or use the first N windows.');
+      throw new NqInputError(
+        'select',
+        "'spread' only applies to non-overlapping windows",
+        'Leave stride unset, or use the first N windows.',
+      );
     }
     const all = Math.floor(nTokens / ctx);
     const n = Math.min(all, maxWindows ?? all);
-    return Array.from({ length: n }, (_, i) => ({ start: Math.floor((i * all) / n) * ctx, length: ctx, scoreFrom: 0 }));
+    return Array.from({ length: n }, (_, i) => ({
+      start: Math.floor((i * all) / n) * ctx,
+      length: ctx,
+      scoreFrom: 0,
+    }));
   }
   const windows: EvalWindow[] = [];
   for (let start = 0; start + ctx <= nTokens; start += step) {

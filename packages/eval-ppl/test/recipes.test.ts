@@ -7,7 +7,11 @@ import { fakeQuantActivations, fakeQuantRowInPlace, fakeQuantWeight, rint } from
 import { hadamardMatrix, randomBlockHadamard, randomOrthogonal } from '../src/recipes/rotation.js';
 import { BASE_RECIPES, type RecipeSpec, recipeFromName, resolveRecipe } from '../src/recipes/spec.js';
 
-const mat = (rows: number, cols: number, data: number[]): Matrix => ({ rows, cols, data: Float32Array.from(data) });
+const mat = (rows: number, cols: number, data: number[]): Matrix => ({
+  rows,
+  cols,
+  data: Float32Array.from(data),
+});
 
 describe('quantizers (issue 7 definitions)', () => {
   it('rounds half to even', () => {
@@ -16,7 +20,11 @@ describe('quantizers (issue 7 definitions)', () => {
 
   it('w4 symmetric per row: s = max|w|/7, clamp −8..7, halves to even', () => {
     // s = 7/7 = 1: 2.5 → 2, −3.5 → −4, 0.5 → 0.
-    const w = fakeQuantWeight(mat(1, 4, [2.5, -3.5, 0.5, 7]), { bits: 4, granularity: 'row', symmetric: true });
+    const w = fakeQuantWeight(mat(1, 4, [2.5, -3.5, 0.5, 7]), {
+      bits: 4,
+      granularity: 'row',
+      symmetric: true,
+    });
     expect(Array.from(w.data)).toEqual([2, -4, 0, 7]);
     // s = 14/7 = 2: −14/2 = −7; 5/2 = 2.5 → 2 → 4; 3/2 = 1.5 → 2 → 4.
     const v = fakeQuantWeight(mat(1, 3, [-14, 5, 3]), { bits: 4, granularity: 'row', symmetric: true });
@@ -25,9 +33,21 @@ describe('quantizers (issue 7 definitions)', () => {
 
   it('w4 asymmetric groups: s = (max−min)/15, z = round(−min/s); a constant group is unchanged', () => {
     // min −1, max 2.75: s = 0.25, z = 4; w = 0.125 → round(0.5) = 0 → 0; w = 0.375 → round(1.5) = 2 → 0.5.
-    const w = fakeQuantWeight(mat(1, 8, [-1, 2.75, 0.125, 0.375, 5, 5, 5, 5]), { bits: 4, granularity: 'group', groupSize: 4, symmetric: false });
+    const w = fakeQuantWeight(mat(1, 8, [-1, 2.75, 0.125, 0.375, 5, 5, 5, 5]), {
+      bits: 4,
+      granularity: 'group',
+      groupSize: 4,
+      symmetric: false,
+    });
     expect(Array.from(w.data)).toEqual([-1, 2.75, 0, 0.5, 5, 5, 5, 5]);
-    expect(() => fakeQuantWeight(mat(1, 6, [1, 2, 3, 4, 5, 6]), { bits: 4, granularity: 'group', groupSize: 4, symmetric: false })).toThrow(NqInputError);
+    expect(() =>
+      fakeQuantWeight(mat(1, 6, [1, 2, 3, 4, 5, 6]), {
+        bits: 4,
+        granularity: 'group',
+        groupSize: 4,
+        symmetric: false,
+      }),
+    ).toThrow(NqInputError);
   });
 
   it('w8 per row and a8 per token / per tensor', () => {
@@ -71,9 +91,18 @@ describe('quantizers (issue 7 definitions)', () => {
   it('agrees with @nq/quant-int4 (an independent implementation) on the recipe quantizers', () => {
     const w = { rows: 16, cols: 256, data: new Rng(11).normals(16 * 256) };
     const cases: [Parameters<typeof fakeQuantWeight>[1], Parameters<typeof fakeQuantInt>[1]][] = [
-      [{ bits: 4, granularity: 'row', symmetric: true }, { format: 'int', bits: 4, granularity: 'token', symmetric: true }],
-      [{ bits: 8, granularity: 'row', symmetric: true }, { format: 'int', bits: 8, granularity: 'token', symmetric: true }],
-      [{ bits: 4, granularity: 'group', groupSize: 128, symmetric: false }, { format: 'int', bits: 4, granularity: 'group', groupSize: 128, symmetric: false }],
+      [
+        { bits: 4, granularity: 'row', symmetric: true },
+        { format: 'int', bits: 4, granularity: 'token', symmetric: true },
+      ],
+      [
+        { bits: 8, granularity: 'row', symmetric: true },
+        { format: 'int', bits: 8, granularity: 'token', symmetric: true },
+      ],
+      [
+        { bits: 4, granularity: 'group', groupSize: 128, symmetric: false },
+        { format: 'int', bits: 4, granularity: 'group', groupSize: 128, symmetric: false },
+      ],
     ];
     for (const [mine, theirs] of cases) {
       const a = fakeQuantWeight(w, mine).data;
@@ -129,7 +158,9 @@ describe('rotations', () => {
     expect(b.rT[0 * 64 + 16]).toBe(0); // off-block entries are zero
     expect(orthoErr(randomOrthogonal(48, new Rng(3)).rT, 48)).toBeLessThan(1e-6);
     expect(randomOrthogonal(16, new Rng(4)).rT).toEqual(randomOrthogonal(16, new Rng(4)).rT);
-    expect(randomBlockHadamard(32, 32, new Rng(4)).rT).not.toEqual(randomBlockHadamard(32, 32, new Rng(5)).rT);
+    expect(randomBlockHadamard(32, 32, new Rng(4)).rT).not.toEqual(
+      randomBlockHadamard(32, 32, new Rng(5)).rT,
+    );
     expect(() => randomBlockHadamard(48, 32, new Rng(1))).toThrow(NqUnsupportedError);
   });
 });
@@ -146,9 +177,24 @@ describe('recipes', () => {
         expect(recipeFromName(`${n}:a-only+kv4`).kv).toEqual({ bits: 4 });
       }
     }
-    expect(recipeFromName('fp')).toMatchObject({ weights: null, activations: null, rotation: null, quarot: null, kv: null });
-    expect(recipeFromName('w4a16-rtn-g128').weights).toEqual({ bits: 4, granularity: 'group', groupSize: 128, symmetric: false });
-    expect(recipeFromName('quarot-w4a4').activations).toEqual({ bits: 4, granularity: 'token', clipRatio: 0.9 });
+    expect(recipeFromName('fp')).toMatchObject({
+      weights: null,
+      activations: null,
+      rotation: null,
+      quarot: null,
+      kv: null,
+    });
+    expect(recipeFromName('w4a16-rtn-g128').weights).toEqual({
+      bits: 4,
+      granularity: 'group',
+      groupSize: 128,
+      symmetric: false,
+    });
+    expect(recipeFromName('quarot-w4a4').activations).toEqual({
+      bits: 4,
+      granularity: 'token',
+      clipRatio: 0.9,
+    });
     expect(recipeFromName('bhad32-w4a4', 7).rotation).toEqual({ kind: 'block-hadamard', block: 32, seed: 7 });
     // JSON round trip
     const spec = recipeFromName('had-w4a4+kv4', 3);
@@ -160,7 +206,17 @@ describe('recipes', () => {
     expect(() => recipeFromName('fp:w-only')).toThrow(/W4A4/);
     expect(() => recipeFromName('had-w4a4:x-only')).toThrow(/modifier/);
     expect(() => resolveRecipe('{ nope')).toThrow(NqInputError);
-    expect(() => resolveRecipe({ version: 1, name: 'x', weights: { bits: 9, granularity: 'row', symmetric: true }, activations: null, rotation: null, quarot: null, kv: null })).toThrow(/bits/);
+    expect(() =>
+      resolveRecipe({
+        version: 1,
+        name: 'x',
+        weights: { bits: 9, granularity: 'row', symmetric: true },
+        activations: null,
+        rotation: null,
+        quarot: null,
+        kv: null,
+      }),
+    ).toThrow(/bits/);
   });
 
   const model = randomModel(TINY_CONFIG, 5);
@@ -178,7 +234,15 @@ describe('recipes', () => {
     const p = prepareRecipe(model, spec);
     return forward(p.model, ids, p.hooks ? { hooks: p.hooks } : {}).data;
   };
-  const noQuant = (rotation: RecipeSpec['rotation'], quarot: RecipeSpec['quarot'] = null): RecipeSpec => ({ version: 1, name: 't', weights: null, activations: null, rotation, quarot, kv: null });
+  const noQuant = (rotation: RecipeSpec['rotation'], quarot: RecipeSpec['quarot'] = null): RecipeSpec => ({
+    version: 1,
+    name: 't',
+    weights: null,
+    activations: null,
+    rotation,
+    quarot,
+    kv: null,
+  });
 
   it('rotations without quantization preserve the function (x·R·(W·R)ᵀ = x·Wᵀ)', () => {
     const fp = forward(model, ids).data;
@@ -203,7 +267,8 @@ describe('recipes', () => {
     for (let r = 0; r < base.rows; r++) {
       const row = base.data.subarray(r * 32, (r + 1) * 32);
       const s = Math.max(...Array.from(row, Math.abs)) / 7;
-      for (let c = 0; c < 32; c++) expect(w.data[r * 32 + c]).toBeCloseTo(Math.min(7, Math.max(-8, rint(row[c]! / s))) * s, 6);
+      for (let c = 0; c < 32; c++)
+        expect(w.data[r * 32 + c]).toBeCloseTo(Math.min(7, Math.max(-8, rint(row[c]! / s))) * s, 6);
     }
     const y = p.hooks!.replaceLinear!(1, 'gate', x, w)!;
     for (let t = 0; t < 3; t++) {

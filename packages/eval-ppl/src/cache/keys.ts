@@ -43,7 +43,8 @@ export function defaultCacheDir(): string {
   if (env) return path.resolve(env);
   let dir = process.cwd();
   for (;;) {
-    if (fs.existsSync(path.join(dir, 'pnpm-workspace.yaml')) || fs.existsSync(path.join(dir, '.git'))) return path.join(dir, '.nq-cache');
+    if (fs.existsSync(path.join(dir, 'pnpm-workspace.yaml')) || fs.existsSync(path.join(dir, '.git')))
+      return path.join(dir, '.nq-cache');
     const up = path.dirname(dir);
     if (up === dir) return path.join(process.cwd(), '.nq-cache');
     dir = up;

@@ -52,9 +52,22 @@ function sections(ref: RefLogprobs): ArrayBufferView[] {
 }
 
 /** Writes atomically (tmp + fsync + rename). */
-export function writeRefFile(file: string, ref: RefLogprobs, key: string, meta: Record<string, unknown>): void {
+export function writeRefFile(
+  file: string,
+  ref: RefLogprobs,
+  key: string,
+  meta: Record<string, unknown>,
+): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const manifest: RefManifest = { format: FORMAT, version: VERSION, key, vocab: ref.vocab, positions: ref.positions, storage: ref.storage, meta };
+  const manifest: RefManifest = {
+    format: FORMAT,
+    version: VERSION,
+    key,
+    vocab: ref.vocab,
+    positions: ref.positions,
+    storage: ref.storage,
+    meta,
+  };
   const json = Buffer.from(JSON.stringify(manifest), 'utf8');
   const head = Buffer.alloc(12);
   MAGIC.copy(head, 0);
@@ -68,7 +81,8 @@ export function writeRefFile(file: string, ref: RefLogprobs, key: string, meta: 
     for (const s of sections(ref)) {
       // Large arrays in slices: writeSync of > 2 GB at once is not portable.
       const bytes = new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
-      for (let o = 0; o < bytes.length; o += 1 << 28) fs.writeSync(fd, bytes.subarray(o, Math.min(bytes.length, o + (1 << 28))));
+      for (let o = 0; o < bytes.length; o += 1 << 28)
+        fs.writeSync(fd, bytes.subarray(o, Math.min(bytes.length, o + (1 << 28))));
     }
     fs.writeSync(fd, END);
     fs.fsyncSync(fd);
@@ -84,8 +98,10 @@ export function writeRefFile(file: string, ref: RefLogprobs, key: string, meta: 
 /** Reads and validates a reference file; `expectKey` guards against a renamed or foreign file. */
 export function readRefFile(file: string, expectKey?: string): { ref: RefLogprobs; manifest: RefManifest } {
   const buf = fs.readFileSync(file);
-  const bad = (why: string) => new NqFormatError(file, `${why}; delete the file and the reference is recomputed`);
-  if (buf.length < 20 || !buf.subarray(0, 8).equals(MAGIC)) throw bad('not an nq reference log-prob file (bad magic)');
+  const bad = (why: string) =>
+    new NqFormatError(file, `${why}; delete the file and the reference is recomputed`);
+  if (buf.length < 20 || !buf.subarray(0, 8).equals(MAGIC))
+    throw bad('not an nq reference log-prob file (bad magic)');
   const m = buf.readUInt32LE(8);
   if (12 + m > buf.length) throw bad('truncated manifest');
   let manifest: RefManifest;
@@ -94,13 +110,22 @@ export function readRefFile(file: string, expectKey?: string): { ref: RefLogprob
   } catch (e) {
     throw new NqFormatError(file, 'manifest is not valid JSON', { cause: e });
   }
-  if (manifest.format !== FORMAT || manifest.version !== VERSION) throw bad(`unsupported format ${manifest.format} v${manifest.version}`);
-  if (expectKey !== undefined && manifest.key !== expectKey) throw bad(`key ${manifest.key} does not match the expected ${expectKey}`);
+  if (manifest.format !== FORMAT || manifest.version !== VERSION)
+    throw bad(`unsupported format ${manifest.format} v${manifest.version}`);
+  if (expectKey !== undefined && manifest.key !== expectKey)
+    throw bad(`key ${manifest.key} does not match the expected ${expectKey}`);
   const { vocab: V, positions: P, storage } = manifest;
-  if (!Number.isInteger(V) || !Number.isInteger(P) || V < 1 || P < 0) throw bad('bad vocab/positions in manifest');
-  if (!(storage?.kind === 'full' || (storage?.kind === 'topk' && Number.isInteger(storage.k) && storage.k >= 1))) throw bad('bad storage in manifest');
+  if (!Number.isInteger(V) || !Number.isInteger(P) || V < 1 || P < 0)
+    throw bad('bad vocab/positions in manifest');
+  if (
+    !(storage?.kind === 'full' || (storage?.kind === 'topk' && Number.isInteger(storage.k) && storage.k >= 1))
+  )
+    throw bad('bad storage in manifest');
   let off = 12 + m + pad8(12 + m);
-  const take = <T>(ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }, n: number): T => {
+  const take = <T>(
+    ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number },
+    n: number,
+  ): T => {
     const bytes = n * ctor.BYTES_PER_ELEMENT;
     if (off + bytes > buf.length) throw bad('truncated payload');
     // Copy into a fresh, aligned buffer (a Buffer's byteOffset need not be aligned).
@@ -109,7 +134,13 @@ export function readRefFile(file: string, expectKey?: string): { ref: RefLogprob
     off += bytes;
     return new ctor(ab, 0, n);
   };
-  const ref: RefLogprobs = { vocab: V, positions: P, storage, targetLogp: take(Float64Array, P), top1: take(Uint32Array, P) };
+  const ref: RefLogprobs = {
+    vocab: V,
+    positions: P,
+    storage,
+    targetLogp: take(Float64Array, P),
+    top1: take(Uint32Array, P),
+  };
   if (P % 2 === 1) off += 4;
   if (storage.kind === 'full') {
     ref.logp = take(Float32Array, P * V);
@@ -119,6 +150,7 @@ export function readRefFile(file: string, expectKey?: string): { ref: RefLogprob
     off += pad8(2 * 4 * P * storage.k);
     ref.restLogMass = take(Float64Array, P);
   }
-  if (off + 8 !== buf.length || !buf.subarray(off, off + 8).equals(END)) throw bad(`size ${buf.length} does not match the manifest (expected ${off + 8})`);
+  if (off + 8 !== buf.length || !buf.subarray(off, off + 8).equals(END))
+    throw bad(`size ${buf.length} does not match the manifest (expected ${off + 8})`);
   return { ref, manifest };
 }

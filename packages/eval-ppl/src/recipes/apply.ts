@@ -1,16 +1,32 @@
 import { type Matrix, Rng } from '@nq/core';
 import type { ForwardHooks, LayerWeights, LinearName, LoadedModel } from '@nq/model';
 import { fastGemm } from './gemm.js';
-import { quarotTransform } from './quarot.js';
 import { fakeQuantActivations, fakeQuantRowInPlace, fakeQuantWeight } from './quantize.js';
+import { quarotTransform } from './quarot.js';
 import { adaptiveBlock, type DenseRotation, randomBlockHadamard, randomOrthogonal } from './rotation.js';
 import type { RecipeSpec, RotationChoice } from './spec.js';
 
 /** The four distinct linear inputs of a block; q/k/v share one, gate/up share one. */
 type InputGroup = 'attn' | 'o' | 'ffn' | 'down';
-const GROUP: Record<LinearName, InputGroup> = { q: 'attn', k: 'attn', v: 'attn', o: 'o', gate: 'ffn', up: 'ffn', down: 'down' };
+const GROUP: Record<LinearName, InputGroup> = {
+  q: 'attn',
+  k: 'attn',
+  v: 'attn',
+  o: 'o',
+  gate: 'ffn',
+  up: 'ffn',
+  down: 'down',
+};
 /** The linear that runs first in each group: the shared rotated/quantized input is (re)built there. */
-const FIRST: Record<LinearName, boolean> = { q: true, k: false, v: false, o: true, gate: true, up: false, down: true };
+const FIRST: Record<LinearName, boolean> = {
+  q: true,
+  k: false,
+  v: false,
+  o: true,
+  gate: true,
+  up: false,
+  down: true,
+};
 
 /** A model ready to evaluate under a recipe: its (transformed, fake-quantized) weights and hooks. */
 export interface PreparedRecipe {
@@ -26,7 +42,12 @@ function inputSize(model: LoadedModel, g: InputGroup): number {
   return g === 'down' ? c.hiddenDim : g === 'o' ? c.nHeads * (c.dim / c.nHeads) : c.dim;
 }
 
-function makeRotation(choice: RotationChoice, layer: number, group: InputGroup, n: number): DenseRotation | null {
+function makeRotation(
+  choice: RotationChoice,
+  layer: number,
+  group: InputGroup,
+  n: number,
+): DenseRotation | null {
   const rng = new Rng(choice.seed).fork(`L${layer}.${group}`);
   switch (choice.kind) {
     case 'hadamard':
@@ -83,7 +104,11 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
       }
       return out;
     });
-    model = { ...model, weights: { ...model.weights, layers }, transforms: [...(model.transforms ?? []), `recipe:${spec.name}`] };
+    model = {
+      ...model,
+      weights: { ...model.weights, layers },
+      transforms: [...(model.transforms ?? []), `recipe:${spec.name}`],
+    };
   }
 
   const needInputHook = spec.activations !== null || rot.some((r) => r.some((x) => x));

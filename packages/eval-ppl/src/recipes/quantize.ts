@@ -14,7 +14,15 @@ export function rint(x: number): number {
 }
 
 /** Symmetric fake-quant of src[off..off+n) with scale s into dst (s = 0 copies). */
-function symRange(src: Float32Array, dst: Float32Array, off: number, n: number, s: number, qmin: number, qmax: number): void {
+function symRange(
+  src: Float32Array,
+  dst: Float32Array,
+  off: number,
+  n: number,
+  s: number,
+  qmin: number,
+  qmax: number,
+): void {
   if (!(s > 0)) {
     if (dst !== src) dst.set(src.subarray(off, off + n), off);
     return;
@@ -38,7 +46,15 @@ function absMax(a: Float32Array, off: number, n: number): number {
 }
 
 /** Σ|fq(x) − x|^norm over a range for symmetric scale s (the clip-search objective). */
-function symError(src: Float32Array, off: number, n: number, s: number, qmin: number, qmax: number, norm: number): number {
+function symError(
+  src: Float32Array,
+  off: number,
+  n: number,
+  s: number,
+  qmin: number,
+  qmax: number,
+  norm: number,
+): number {
   const inv = 1 / s;
   let e = 0;
   for (let i = off; i < off + n; i++) {
@@ -59,9 +75,14 @@ export function fakeQuantWeight(w: Matrix, spec: WeightQuant, name = 'weight'): 
   if (spec.granularity === 'group') {
     const g = spec.groupSize!;
     if (cols % g !== 0) {
-      throw new NqInputError('recipe.weights.groupSize', `${g} does not divide the ${cols} input channels of ${name}`, 'Pick a group size that divides every block linear\'s input size.');
+      throw new NqInputError(
+        'recipe.weights.groupSize',
+        `${g} does not divide the ${cols} input channels of ${name}`,
+        "Pick a group size that divides every block linear's input size.",
+      );
     }
-    for (let r = 0; r < rows; r++) for (let c0 = 0; c0 < cols; c0 += g) quantGroup(src, out, r * cols + c0, g, spec);
+    for (let r = 0; r < rows; r++)
+      for (let c0 = 0; c0 < cols; c0 += g) quantGroup(src, out, r * cols + c0, g, spec);
     return { rows, cols, data: out };
   }
   for (let r = 0; r < rows; r++) quantGroup(src, out, r * cols, cols, spec);
@@ -118,7 +139,13 @@ function quantGroup(src: Float32Array, dst: Float32Array, off: number, n: number
  * Dynamic symmetric activation fake-quant of x [T, n] into out (may be x itself): one scale per
  * token (row) or one for the whole matrix; s = clipRatio·max|x|/(2^(b−1)−1).
  */
-export function fakeQuantActivations(x: Float32Array, T: number, n: number, spec: ActQuant, out: Float32Array): void {
+export function fakeQuantActivations(
+  x: Float32Array,
+  T: number,
+  n: number,
+  spec: ActQuant,
+  out: Float32Array,
+): void {
   const qmax = 2 ** (spec.bits - 1) - 1;
   const qmin = -(2 ** (spec.bits - 1));
   const clip = spec.clipRatio ?? 1;

@@ -1,5 +1,11 @@
 import { type Matrix, Rng } from '@nq/core';
-import { fuseNorms, type LoadedModel, onlineRotateDown, type OrthogonalOperator, rotateResidual } from '@nq/model';
+import {
+  fuseNorms,
+  type LoadedModel,
+  type OrthogonalOperator,
+  onlineRotateDown,
+  rotateResidual,
+} from '@nq/model';
 import { fastGemm } from './gemm.js';
 import { type DenseRotation, randomBlockHadamard } from './rotation.js';
 
@@ -29,5 +35,8 @@ export function quarotTransform(base: LoadedModel, seed: number): { model: Loade
   const r1 = randomBlockHadamard(c.dim, c.dim, rng.fork('R1'));
   const r4 = randomBlockHadamard(c.hiddenDim, c.hiddenDim, rng.fork('R4'));
   const model = onlineRotateDown(rotateResidual(fuseNorms(base), asOperator(r1)), asOperator(r4));
-  return { model, labels: [`R1 ${r1.label} (seed ${seed}) fused`, `R4 ${r4.label} (seed ${seed}) online before down`] };
+  return {
+    model,
+    labels: [`R1 ${r1.label} (seed ${seed}) fused`, `R4 ${r4.label} (seed ${seed}) online before down`],
+  };
 }

@@ -53,7 +53,10 @@ export function hadamardMatrix(n: number): Float64Array {
 }
 
 function unsupported(n: number): Error {
-  return new NqUnsupportedError(`a Hadamard matrix of order ${n}`, 'Supported orders: 2^k, 12·2^k and 20·2^k (k ≥ 0).');
+  return new NqUnsupportedError(
+    `a Hadamard matrix of order ${n}`,
+    'Supported orders: 2^k, 12·2^k and 20·2^k (k ≥ 0).',
+  );
 }
 
 /** Paley construction I for a prime q ≡ 3 (mod 4): H = I + [[0, 1ᵀ], [−1, Q]], Q_ij = χ(j − i). */
@@ -89,7 +92,10 @@ function paley(q: number): Float64Array {
  */
 export function randomBlockHadamard(n: number, block: number, rng: Rng): DenseRotation {
   if (!Number.isInteger(block) || block < 1 || n % block !== 0) {
-    throw new NqUnsupportedError(`a Hadamard block of ${block} on a size-${n} input`, `The block size must divide ${n}.`);
+    throw new NqUnsupportedError(
+      `a Hadamard block of ${block} on a size-${n} input`,
+      `The block size must divide ${n}.`,
+    );
   }
   const h = hadamardMatrix(block);
   const signs = rng.signs(n);

@@ -85,7 +85,11 @@ function base(name: string, seed: number): Omit<RecipeSpec, 'name' | 'version' |
     case 'w4a16-rtn-g128':
       return { ...none, weights: { bits: 4, granularity: 'group', groupSize: 128, symmetric: false } };
     case 'w8a8-rtn':
-      return { ...none, weights: { bits: 8, granularity: 'row', symmetric: true }, activations: { bits: 8, granularity: 'token' } };
+      return {
+        ...none,
+        weights: { bits: 8, granularity: 'row', symmetric: true },
+        activations: { bits: 8, granularity: 'token' },
+      };
     case 'w4a4-rtn-token':
       return { ...none, weights: W4_ROW, activations: A4_TOKEN };
     case 'w4a4-rtn-tensor':
@@ -99,13 +103,24 @@ function base(name: string, seed: number): Omit<RecipeSpec, 'name' | 'version' |
     case 'quarot-w4a4':
       return {
         ...none,
-        weights: { bits: 4, granularity: 'row', symmetric: true, clipSearch: { grid: 100, maxShrink: 0.8, norm: 2.4 } },
+        weights: {
+          bits: 4,
+          granularity: 'row',
+          symmetric: true,
+          clipSearch: { grid: 100, maxShrink: 0.8, norm: 2.4 },
+        },
         activations: { bits: 4, granularity: 'token', clipRatio: 0.9 },
         quarot: { seed },
       };
   }
   const m = /^bhad(\d+)-w4a4$/.exec(name);
-  if (m) return { ...none, weights: W4_ROW, activations: A4_TOKEN, rotation: { kind: 'block-hadamard', block: Number(m[1]), seed } };
+  if (m)
+    return {
+      ...none,
+      weights: W4_ROW,
+      activations: A4_TOKEN,
+      rotation: { kind: 'block-hadamard', block: Number(m[1]), seed },
+    };
   return null;
 }
 
@@ -126,17 +141,29 @@ export function recipeFromName(name: string, seed = 0): RecipeSpec {
   if (colon >= 0) {
     const suffix = rest.slice(colon + 1);
     if (suffix !== 'w-only' && suffix !== 'a-only') {
-      throw new NqInputError('recipe', `has unknown modifier ':${suffix}'`, "Use ':w-only' or ':a-only' (W4A4 recipes only), optionally followed by '+kv4'.");
+      throw new NqInputError(
+        'recipe',
+        `has unknown modifier ':${suffix}'`,
+        "Use ':w-only' or ':a-only' (W4A4 recipes only), optionally followed by '+kv4'.",
+      );
     }
     half = suffix;
     rest = rest.slice(0, colon);
   }
   const b = base(rest, seed);
   if (!b) {
-    throw new NqInputError('recipe', `'${name}' is not a known recipe`, `Use one of ${BASE_RECIPES.join(', ')} (<b> a block size, e.g. bhad64-w4a4), with optional ':w-only'/':a-only' and '+kv4', or pass a JSON spec.`);
+    throw new NqInputError(
+      'recipe',
+      `'${name}' is not a known recipe`,
+      `Use one of ${BASE_RECIPES.join(', ')} (<b> a block size, e.g. bhad64-w4a4), with optional ':w-only'/':a-only' and '+kv4', or pass a JSON spec.`,
+    );
   }
   if (half && !rest.includes('w4a4')) {
-    throw new NqInputError('recipe', `':${half}' applies to W4A4 recipes only, got '${rest}'`, 'Drop the modifier or use a *-w4a4 recipe.');
+    throw new NqInputError(
+      'recipe',
+      `':${half}' applies to W4A4 recipes only, got '${rest}'`,
+      'Drop the modifier or use a *-w4a4 recipe.',
+    );
   }
   const spec: RecipeSpec = { version: 1, name: name.trim(), ...b, kv };
   if (half === 'w-only') spec.activations = null;
@@ -149,7 +176,8 @@ export function validateRecipe(spec: unknown): RecipeSpec {
   const bad = (what: string, fix: string): never => {
     throw new NqInputError('recipe', what, fix);
   };
-  if (!spec || typeof spec !== 'object') bad('is not an object', 'Pass a recipe name or a RecipeSpec JSON object.');
+  if (!spec || typeof spec !== 'object')
+    bad('is not an object', 'Pass a recipe name or a RecipeSpec JSON object.');
   const s = spec as RecipeSpec;
   if (s.version !== 1) bad(`has version ${String(s.version)}`, 'Set "version": 1.');
   if (typeof s.name !== 'string' || !s.name) bad('has no name', 'Give the recipe a "name".');
@@ -160,29 +188,39 @@ export function validateRecipe(spec: unknown): RecipeSpec {
   if (s.weights) {
     const w = s.weights;
     if (!bitsOk(w.bits)) bad(`weights.bits is ${w.bits}`, 'Use 2..8 bits.');
-    if (w.granularity !== 'row' && w.granularity !== 'group') bad(`weights.granularity is ${w.granularity}`, "Use 'row' or 'group'.");
-    if (w.granularity === 'group' && !(Number.isInteger(w.groupSize) && (w.groupSize as number) >= 1)) bad(`weights.groupSize is ${w.groupSize}`, 'Give a positive integer group size.');
+    if (w.granularity !== 'row' && w.granularity !== 'group')
+      bad(`weights.granularity is ${w.granularity}`, "Use 'row' or 'group'.");
+    if (w.granularity === 'group' && !(Number.isInteger(w.groupSize) && (w.groupSize as number) >= 1))
+      bad(`weights.groupSize is ${w.groupSize}`, 'Give a positive integer group size.');
     if (typeof w.symmetric !== 'boolean') bad('weights.symmetric is not a boolean', 'Set true or false.');
     if (w.clipSearch) {
       const c = w.clipSearch;
-      if (!(Number.isInteger(c.grid) && c.grid > 0 && c.maxShrink > 0 && c.maxShrink < 1 && c.norm > 0)) bad('weights.clipSearch is invalid', 'Use e.g. { grid: 100, maxShrink: 0.8, norm: 2.4 }.');
+      if (!(Number.isInteger(c.grid) && c.grid > 0 && c.maxShrink > 0 && c.maxShrink < 1 && c.norm > 0))
+        bad('weights.clipSearch is invalid', 'Use e.g. { grid: 100, maxShrink: 0.8, norm: 2.4 }.');
     }
   }
   if (s.activations) {
     const a = s.activations;
     if (!bitsOk(a.bits)) bad(`activations.bits is ${a.bits}`, 'Use 2..8 bits.');
-    if (a.granularity !== 'token' && a.granularity !== 'tensor') bad(`activations.granularity is ${a.granularity}`, "Use 'token' or 'tensor'.");
-    if (a.clipRatio !== undefined && !(a.clipRatio > 0 && a.clipRatio <= 1)) bad(`activations.clipRatio is ${a.clipRatio}`, 'Use 0 < clipRatio ≤ 1.');
+    if (a.granularity !== 'token' && a.granularity !== 'tensor')
+      bad(`activations.granularity is ${a.granularity}`, "Use 'token' or 'tensor'.");
+    if (a.clipRatio !== undefined && !(a.clipRatio > 0 && a.clipRatio <= 1))
+      bad(`activations.clipRatio is ${a.clipRatio}`, 'Use 0 < clipRatio ≤ 1.');
   }
   if (s.rotation) {
     const r = s.rotation;
-    if (!['hadamard', 'block-hadamard', 'orthogonal', 'adaptive'].includes(r.kind)) bad(`rotation.kind is ${r.kind}`, "Use 'hadamard', 'block-hadamard', 'orthogonal' or 'adaptive'.");
-    if (r.kind === 'block-hadamard' && !(Number.isInteger(r.block) && (r.block as number) >= 1)) bad(`rotation.block is ${r.block}`, 'Give the block size, e.g. 64.');
-    if (!Number.isInteger(r.seed) || r.seed < 0) bad(`rotation.seed is ${r.seed}`, 'Use a non-negative integer seed.');
+    if (!['hadamard', 'block-hadamard', 'orthogonal', 'adaptive'].includes(r.kind))
+      bad(`rotation.kind is ${r.kind}`, "Use 'hadamard', 'block-hadamard', 'orthogonal' or 'adaptive'.");
+    if (r.kind === 'block-hadamard' && !(Number.isInteger(r.block) && (r.block as number) >= 1))
+      bad(`rotation.block is ${r.block}`, 'Give the block size, e.g. 64.');
+    if (!Number.isInteger(r.seed) || r.seed < 0)
+      bad(`rotation.seed is ${r.seed}`, 'Use a non-negative integer seed.');
   }
   if (s.quarot) {
-    if (s.rotation) bad('sets both rotation and quarot', 'QuaRot brings its own rotations: set rotation to null.');
-    if (!Number.isInteger(s.quarot.seed) || s.quarot.seed < 0) bad(`quarot.seed is ${s.quarot.seed}`, 'Use a non-negative integer seed.');
+    if (s.rotation)
+      bad('sets both rotation and quarot', 'QuaRot brings its own rotations: set rotation to null.');
+    if (!Number.isInteger(s.quarot.seed) || s.quarot.seed < 0)
+      bad(`quarot.seed is ${s.quarot.seed}`, 'Use a non-negative integer seed.');
   }
   if (s.kv && !bitsOk(s.kv.bits)) bad(`kv.bits is ${s.kv.bits}`, 'Use 2..8 bits.');
   return s;
@@ -197,7 +235,9 @@ export function resolveRecipe(recipe: string | RecipeSpec, seed = 0): RecipeSpec
       try {
         parsed = JSON.parse(t);
       } catch (e) {
-        throw new NqInputError('recipe', 'looks like JSON but does not parse', 'Fix the JSON text.', { cause: e });
+        throw new NqInputError('recipe', 'looks like JSON but does not parse', 'Fix the JSON text.', {
+          cause: e,
+        });
       }
       return validateRecipe(parsed);
     }

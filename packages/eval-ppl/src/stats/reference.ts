@@ -37,7 +37,11 @@ export function validateStorage(storage: RefStorage, vocab: number): RefStorage 
   if (storage.kind === 'topk' && Number.isInteger(storage.k) && storage.k >= 1) {
     return storage.k >= vocab ? { kind: 'full' } : storage;
   }
-  throw new NqInputError('refStorage', `is ${JSON.stringify(storage)}`, "Pass { kind: 'full' } or { kind: 'topk', k } with an integer k ≥ 1.");
+  throw new NqInputError(
+    'refStorage',
+    `is ${JSON.stringify(storage)}`,
+    "Pass { kind: 'full' } or { kind: 'topk', k } with an integer k ≥ 1.",
+  );
 }
 
 /** Fills a RefLogprobs position by position from the full-precision logits. */
