@@ -84,7 +84,7 @@ export async function discover(
   let release = () => {};
   if (backend === 'webgpu') {
     const { WebGPUErrorEvaluator } = await import('./webgpu/evaluator.js');
-    const gpu = await WebGPUErrorEvaluator.create(options.data.x, options.target);
+    const gpu = await WebGPUErrorEvaluator.create(options.data.x, options.target, options.data.w);
     batch = (specs) => gpu.errors(specs);
     release = () => gpu.destroy();
   }

@@ -45,8 +45,22 @@ describe('WebGPUErrorEvaluator (batched, one submit per batch) vs CpuErrorEvalua
     });
   }
 
-  it("rejects 'w4a4' with a typed error", async () => {
-    await expect(WebGPUErrorEvaluator.create(outlierActivations(4, 64, 1), 'w4a4')).rejects.toThrow(
+  it('w4a4 (fused GEMM error per candidate, @nq/quant-int4/webgpu): within 1e-3 of the CPU', async () => {
+    const x = outlierActivations(40, 64, 3, 3, 20);
+    const w = { rows: 36, cols: 64, data: outlierActivations(36, 64, 4, 0).data };
+    const specs = [
+      identity(64),
+      randomHadamard(64, 1),
+      blockHadamard(64, 8, 2),
+      cascade(blockHadamard(64, 4, 3), blockHadamard(64, 32, 4)),
+    ];
+    const cpu = new CpuErrorEvaluator(x, w, 'w4a4').errors(specs);
+    const gpu = await WebGPUErrorEvaluator.create(x, 'w4a4', w);
+    evaluators.push(gpu);
+    const g = await gpu.errors(specs);
+    for (let i = 0; i < specs.length; i++) expect(Math.abs(g[i]! / cpu[i]! - 1)).toBeLessThan(1e-3);
+    await expect(WebGPUErrorEvaluator.create(x, 'w4a4')).rejects.toThrow(/w/);
+    await expect(WebGPUErrorEvaluator.create(outlierActivations(4, 6, 1), 'int4')).rejects.toThrow(
       NqUnsupportedError,
     );
   });

@@ -29,7 +29,11 @@ import { QUANT_ERROR_WGSL } from './quant-error.wgsl.js';
  * for a batch of B candidates one command buffer holds B rotations (@nq/hadamard's FWHT kernels,
  * X → X·R_i) and B error reductions, and ONE read-back returns 2 floats per (candidate, token).
  * The CPU evaluator (CpuErrorEvaluator) is the reference; the conformance test states the tolerance.
- * `w4a4` is not implemented on the GPU (typed error).
+ *
+ * `w4a4`: X and W are uploaded once; each candidate is @nq/quant-int4's fused `gemmErrorGpu` with
+ * this candidate's FWHT rotation plugged in (X·R, W·R, 4-bit per-token / per-row fake quant, the
+ * GEMM error reduced on the GPU). That function submits and reads back per call, so a batch is B
+ * submits all in flight together (not one command buffer).
  */
 export class WebGPUErrorEvaluator {
   evaluations = 0;
@@ -41,21 +45,68 @@ export class WebGPUErrorEvaluator {
     readonly tokens: number,
     readonly device: GPUDevice,
     private readonly gx: GpuMatrix,
+    private readonly gw: GpuMatrix | null = null,
   ) {}
 
-  static async create(x: Matrix, target: QuantTarget): Promise<WebGPUErrorEvaluator> {
+  static async create(x: Matrix, target: QuantTarget, w?: Matrix | null): Promise<WebGPUErrorEvaluator> {
     assertMatrix(x, 'x');
     assertNonEmpty(x, 'x');
     assertFinite(x, 'x');
-    if (target === 'w4a4')
-      throw new NqUnsupportedError(
-        "target 'w4a4' on the webgpu backend",
-        "Use the cpu backend for 'w4a4'; webgpu evaluates 'int8' and 'int4'.",
-      );
     if (!(target in TARGET_BITS))
-      throw new NqInputError('target', `is ${JSON.stringify(target)}`, "Use 'int8' or 'int4' on webgpu.");
+      throw new NqInputError('target', `is ${JSON.stringify(target)}`, "Use 'int8', 'int4' or 'w4a4'.");
+    if (target === 'w4a4') {
+      if (!w)
+        throw new NqInputError('w', "is missing for target 'w4a4'", "Pass the layer's weight (out × in).");
+      assertMatrix(w, 'w');
+      assertNonEmpty(w, 'w');
+      assertFinite(w, 'w');
+      if (w.cols !== x.cols)
+        throw new NqInputError(
+          'w',
+          `has ${w.cols} input channels but x has ${x.cols}`,
+          'W is out × in and X is tokens × in.',
+        );
+    }
+    if (x.cols % 4 !== 0)
+      throw new NqUnsupportedError(
+        `dim = ${x.cols} on the webgpu backend`,
+        'Use a multiple of 4 channels, or the cpu backend.',
+      );
     const { device } = await getWebGPUDevice();
-    return new WebGPUErrorEvaluator(target, x.cols, x.rows, device, uploadMatrix(device, x));
+    return new WebGPUErrorEvaluator(
+      target,
+      x.cols,
+      x.rows,
+      device,
+      uploadMatrix(device, x),
+      target === 'w4a4' ? uploadMatrix(device, w!) : null,
+    );
+  }
+
+  /** w4a4: one fused GEMM error per candidate, all submitted before any read-back is awaited. */
+  private async gemmErrors(compiled: CompiledRotation[]): Promise<Float64Array> {
+    const { beginWork, gemmErrorGpu, toGpuQuantizer } = await import('@nq/quant-int4/webgpu');
+    const device = this.device;
+    const q4 = toGpuQuantizer({ format: 'int', bits: 4, granularity: 'token', symmetric: true }, 'quantizer');
+    const prepared = await Promise.all(compiled.map((c) => prepareRotationWebGPU(c)));
+    const owned: GPUBuffer[] = [];
+    try {
+      const reports = await Promise.all(
+        prepared.map((p) => {
+          const rotateFn = (work: { encoder: GPUCommandEncoder }, m: GpuMatrix): GpuMatrix => {
+            const o = emptyGpuMatrix(device, m.rows, m.cols);
+            encodeRotation(p, m, o, {}, work.encoder);
+            return o;
+          };
+          return gemmErrorGpu(beginWork(device), this.gx, this.gw!, rotateFn, q4, q4, owned);
+        }),
+      );
+      this.evaluations += compiled.length;
+      return Float64Array.from(reports, (r) => (r.gemm.signal === 0 ? 0 : r.gemm.sse / r.gemm.signal));
+    } finally {
+      for (const b of owned) b.destroy();
+      for (const p of prepared) p.destroy();
+    }
   }
 
   /** Relative errors of a batch of rotations, in order: one submit, one read-back. */
@@ -76,6 +127,7 @@ export class WebGPUErrorEvaluator {
           'Search rotations of the layer input size.',
         );
     });
+    if (this.target === 'w4a4') return this.gemmErrors(compiled);
     const { device, tokens: T, dim } = this;
     while (this.slots.length < B) this.slots.push(emptyGpuMatrix(device, T, dim));
     const prepared = await Promise.all(compiled.map((c) => prepareRotationWebGPU(c)));
@@ -130,6 +182,7 @@ export class WebGPUErrorEvaluator {
 
   destroy(): void {
     destroyGpuMatrix(this.gx);
+    if (this.gw) destroyGpuMatrix(this.gw);
     for (const s of this.slots) destroyGpuMatrix(s);
     this.slots = [];
   }
