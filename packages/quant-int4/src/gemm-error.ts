@@ -1,13 +1,7 @@
-import {
-  assertFinite,
-  assertMatrix,
-  assertNonEmpty,
-  type Matrix,
-  NqInputError,
-  NqUnsupportedError,
-} from '@nq/core';
+import { type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
 import { gemmABt } from './cpu/gemm.js';
 import { fakeQuantInt } from './cpu/int-quantize.js';
+import { checkGemmOperands } from './gemm-operands.js';
 import { type ErrorStats, errorStats } from './metrics.js';
 import { type QuantSpec, type ResolvedQuantSpec, resolveSpec } from './spec.js';
 
@@ -65,18 +59,7 @@ export function gemmError(
   options: GemmErrorOptions = {},
   resolveFormat?: (spec: ResolvedQuantSpec) => Quantizer,
 ): GemmErrorReport {
-  assertMatrix(x, 'x');
-  assertMatrix(w, 'w');
-  assertNonEmpty(x, 'x');
-  assertNonEmpty(w, 'w');
-  if (x.cols !== w.cols)
-    throw new NqInputError(
-      'w',
-      `has ${w.cols} input channels but x has ${x.cols}`,
-      'W is out × in and X is tokens × in; make the inner dimensions equal.',
-    );
-  assertFinite(x, 'x');
-  assertFinite(w, 'w');
+  checkGemmOperands(x, w);
   const qa = toQuantizer(options.activation, 'activation', resolveFormat);
   const qw = toQuantizer(options.weight, 'weight', resolveFormat);
   const rot = options.rotate ?? ((m: Matrix) => m);

@@ -1,11 +1,4 @@
-import {
-  assertFinite,
-  assertMatrix,
-  assertNonEmpty,
-  type Matrix,
-  NqInputError,
-  NqUnsupportedError,
-} from '@nq/core';
+import { assertMatrix, type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
 import {
   createStorageBuffer,
   dispatch,
@@ -17,6 +10,7 @@ import {
   workgroupGrid,
 } from '@nq/core/webgpu';
 import type { GemmErrorReport } from '../gemm-error.js';
+import { checkGemmOperands } from '../gemm-operands.js';
 import { statsFromSums } from '../metrics.js';
 import { type QuantSpec, type ResolvedQuantSpec, resolveSpec } from '../spec.js';
 import { dualGemmErrorShader, matmulShader, pairErrorShader, TILE } from './gemm-kernels.js';
@@ -88,18 +82,7 @@ export async function gemmErrorWebGPU(
   options: GemmErrorGpuOptions = {},
   resolveFormat?: (s: ResolvedQuantSpec) => GpuQuantizer,
 ): Promise<GemmErrorReport> {
-  assertMatrix(x, 'x');
-  assertMatrix(w, 'w');
-  assertNonEmpty(x, 'x');
-  assertNonEmpty(w, 'w');
-  if (x.cols !== w.cols)
-    throw new NqInputError(
-      'w',
-      `has ${w.cols} input channels but x has ${x.cols}`,
-      'W is out × in and X is tokens × in; make the inner dimensions equal.',
-    );
-  assertFinite(x, 'x');
-  assertFinite(w, 'w');
+  checkGemmOperands(x, w);
   const rot = options.rotate;
   if (rot && typeof rot !== 'function') {
     assertMatrix(rot, 'rotate');
