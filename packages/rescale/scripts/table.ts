@@ -17,7 +17,17 @@ import { quantizeModelSequential, sampleCalibration } from '@nq/gptq';
 import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
 import { buildReference, scoreCandidate } from '@nq/turboquant';
-import { awqSearch, collectInputStats, foldRescale, hessianDiagScales, type LayerScales, RESCALE_INPUTS, INPUT_READERS, rescaledModelBits, smoothQuantScales } from '../src/index.js';
+import {
+  awqSearch,
+  collectInputStats,
+  foldRescale,
+  hessianDiagScales,
+  INPUT_READERS,
+  type LayerScales,
+  RESCALE_INPUTS,
+  rescaledModelBits,
+  smoothQuantScales,
+} from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const shared = path.resolve(here, '../../../../shared');
@@ -45,14 +55,35 @@ const tok = await Tokenizer.fromFile(tokPath);
 const tokens = tok.encode(fs.readFileSync(validPath, 'utf8'));
 let t = performance.now();
 const reference = buildReference(model, tokens, { ctx: 256, windows });
-console.error(`reference: ${reference.windows.length} windows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-const calibration = await sampleCalibration({ text: calibPath, tokenizer: tok, sequences: calibN, ctx: 256, seed });
+console.error(
+  `reference: ${reference.windows.length} windows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+);
+const calibration = await sampleCalibration({
+  text: calibPath,
+  tokenizer: tok,
+  sequences: calibN,
+  ctx: 256,
+  seed,
+});
 const stats = collectInputStats(model, calibration, { keepRows: 2048 });
 
 type Rule = (l: number, input: (typeof RESCALE_INPUTS)[number]) => Float32Array;
-const sq = (alpha: number): Rule => (l, input) => smoothQuantScales(stats[l]![input].maxAbs, INPUT_READERS[input].map((n) => model.weights.layers[l]![n]), alpha);
-const hii = (alpha: number): Rule => (l, input) => hessianDiagScales(stats[l]![input].meanSq, alpha);
-const scalesBy = (rule: Rule): LayerScales[] => model.weights.layers.map((_, l) => Object.fromEntries(RESCALE_INPUTS.map((i) => [i, rule(l, i)])) as LayerScales);
+const sq =
+  (alpha: number): Rule =>
+  (l, input) =>
+    smoothQuantScales(
+      stats[l]![input].maxAbs,
+      INPUT_READERS[input].map((n) => model.weights.layers[l]![n]),
+      alpha,
+    );
+const hii =
+  (alpha: number): Rule =>
+  (l, input) =>
+    hessianDiagScales(stats[l]![input].meanSq, alpha);
+const scalesBy = (rule: Rule): LayerScales[] =>
+  model.weights.layers.map(
+    (_, l) => Object.fromEntries(RESCALE_INPUTS.map((i) => [i, rule(l, i)])) as LayerScales,
+  );
 
 // AWQ for W4A16 g128 asym RTN (its usual setting): one α per layer and input, FP calibration inputs
 const g128: QuantSpec = { format: 'int', bits: 4, granularity: 'group', groupSize: 128, symmetric: false };
@@ -62,7 +93,12 @@ const awq: LayerScales[] = model.weights.layers.map((L, l) => {
   const out: LayerScales = {};
   for (const input of RESCALE_INPUTS) {
     const st = stats[l]![input];
-    const r = awqSearch(st.rows!, INPUT_READERS[input].map((n) => L[n]), st.meanAbs, { quantizeWeight: (w) => fakeQuant(w, g128) });
+    const r = awqSearch(
+      st.rows!,
+      INPUT_READERS[input].map((n) => L[n]),
+      st.meanAbs,
+      { quantizeWeight: (w) => fakeQuant(w, g128) },
+    );
     out[input] = r.scales;
     awqAlphas.push(`L${l}.${input}=${r.alpha}`);
   }
@@ -72,7 +108,9 @@ console.error(`AWQ α: ${awqAlphas.join(' ')}`);
 
 interface Row {
   name: string;
-  build: () => Promise<{ model: LoadedModel; hooks?: ReturnType<typeof prepareRecipe>['hooks'] }> | { model: LoadedModel; hooks?: ReturnType<typeof prepareRecipe>['hooks'] };
+  build: () =>
+    | Promise<{ model: LoadedModel; hooks?: ReturnType<typeof prepareRecipe>['hooks'] }>
+    | { model: LoadedModel; hooks?: ReturnType<typeof prepareRecipe>['hooks'] };
   weights: QuantSpec;
   rotation: boolean;
 }
@@ -80,19 +118,56 @@ const recipe = (m: LoadedModel, name: string) => {
   const p = prepareRecipe(m, resolveRecipe(name, seed));
   return { model: p.model, hooks: p.hooks };
 };
-const gptq = async (m: LoadedModel) => ({ model: (await quantizeModelSequential(m, { scheme: g128, calibration, dampPercent: 0.01 })).model });
+const gptq = async (m: LoadedModel) => ({
+  model: (await quantizeModelSequential(m, { scheme: g128, calibration, dampPercent: 0.01 })).model,
+});
 const rows: Row[] = [];
-rows.push({ name: 'W4A16 g128 RTN', build: () => recipe(model, 'w4a16-rtn-g128'), weights: g128, rotation: false });
-rows.push({ name: 'AWQ + W4A16 g128 RTN', build: () => recipe(foldRescale(model, awq), 'w4a16-rtn-g128'), weights: g128, rotation: false });
+rows.push({
+  name: 'W4A16 g128 RTN',
+  build: () => recipe(model, 'w4a16-rtn-g128'),
+  weights: g128,
+  rotation: false,
+});
+rows.push({
+  name: 'AWQ + W4A16 g128 RTN',
+  build: () => recipe(foldRescale(model, awq), 'w4a16-rtn-g128'),
+  weights: g128,
+  rotation: false,
+});
 rows.push({ name: 'W4A16 g128 GPTQ', build: () => gptq(model), weights: g128, rotation: false });
-rows.push({ name: 'AWQ + W4A16 g128 GPTQ', build: () => gptq(foldRescale(model, awq)), weights: g128, rotation: false });
-rows.push({ name: 'W4A4 per-token RTN (no rotation)', build: () => recipe(model, 'w4a4-rtn-token'), weights: perRow4, rotation: false });
-rows.push({ name: 'SmoothQuant α=0.5 + W4A4 RTN (no rotation)', build: () => recipe(foldRescale(model, scalesBy(sq(0.5))), 'w4a4-rtn-token'), weights: perRow4, rotation: false });
+rows.push({
+  name: 'AWQ + W4A16 g128 GPTQ',
+  build: () => gptq(foldRescale(model, awq)),
+  weights: g128,
+  rotation: false,
+});
+rows.push({
+  name: 'W4A4 per-token RTN (no rotation)',
+  build: () => recipe(model, 'w4a4-rtn-token'),
+  weights: perRow4,
+  rotation: false,
+});
+rows.push({
+  name: 'SmoothQuant α=0.5 + W4A4 RTN (no rotation)',
+  build: () => recipe(foldRescale(model, scalesBy(sq(0.5))), 'w4a4-rtn-token'),
+  weights: perRow4,
+  rotation: false,
+});
 for (const alpha of [0, 0.1, 0.15, 0.2, 0.25, 0.5]) {
-  rows.push({ name: `H_ii^α α=${alpha} + FWHT + W4A4`, build: () => recipe(foldRescale(model, scalesBy(hii(alpha))), 'had-w4a4'), weights: perRow4, rotation: true });
+  rows.push({
+    name: `H_ii^α α=${alpha} + FWHT + W4A4`,
+    build: () => recipe(foldRescale(model, scalesBy(hii(alpha))), 'had-w4a4'),
+    weights: perRow4,
+    rotation: true,
+  });
 }
 for (const alpha of [0, 0.1, 0.15, 0.2, 0.25, 0.5]) {
-  rows.push({ name: `SmoothQuant α=${alpha} + FWHT + W4A4`, build: () => recipe(foldRescale(model, scalesBy(sq(alpha))), 'had-w4a4'), weights: perRow4, rotation: true });
+  rows.push({
+    name: `SmoothQuant α=${alpha} + FWHT + W4A4`,
+    build: () => recipe(foldRescale(model, scalesBy(sq(alpha))), 'had-w4a4'),
+    weights: perRow4,
+    rotation: true,
+  });
 }
 
 const lines = [
@@ -108,7 +183,11 @@ for (const r of rows) {
   const q = (performance.now() - t) / 1000;
   const s = scoreCandidate(reference, c.model, c.hooks);
   const b = rescaledModelBits(model, r.weights, { rotationSigns: r.rotation });
-  console.error(`${r.name}: build ${q.toFixed(1)} s, eval ${s.seconds.toFixed(1)} s, PPL ${s.ppl.toFixed(3)} KLD ${s.kld_mean.toFixed(5)}`);
-  lines.push(`| ${r.name} | ${s.ppl.toFixed(3)} ± ${s.ppl_se.toFixed(3)} | ${s.kld_mean.toFixed(5)} ± ${s.kld_se.toFixed(5)} | ${(100 * s.top1).toFixed(2)}% | ${b.linearBitsPerParameter.toFixed(3)} | ${b.bitsPerParameter.toFixed(3)} |`);
+  console.error(
+    `${r.name}: build ${q.toFixed(1)} s, eval ${s.seconds.toFixed(1)} s, PPL ${s.ppl.toFixed(3)} KLD ${s.kld_mean.toFixed(5)}`,
+  );
+  lines.push(
+    `| ${r.name} | ${s.ppl.toFixed(3)} ± ${s.ppl_se.toFixed(3)} | ${s.kld_mean.toFixed(5)} ± ${s.kld_se.toFixed(5)} | ${(100 * s.top1).toFixed(2)}% | ${b.linearBitsPerParameter.toFixed(3)} | ${b.bitsPerParameter.toFixed(3)} |`,
+  );
 }
 console.log(lines.join('\n'));

@@ -34,7 +34,13 @@ const gemm = (a: Float32Array, T: number, K: number, b: Float32Array, N: number,
 };
 
 /** Σ_W ‖X·Wᵀ − Q_a(X·diag(1/s))·Q_w(W·diag(s))ᵀ‖²_F (float64 sums). */
-export function rescaledOutputError(x: Matrix, ws: readonly Matrix[], s: Float32Array, opts: Pick<AwqSearchOptions, 'quantizeWeight' | 'quantizeActivation'>, ref?: Float32Array[]): number {
+export function rescaledOutputError(
+  x: Matrix,
+  ws: readonly Matrix[],
+  s: Float32Array,
+  opts: Pick<AwqSearchOptions, 'quantizeWeight' | 'quantizeActivation'>,
+  ref?: Float32Array[],
+): number {
   const xs = unscaleActivation(x, s);
   const xq = opts.quantizeActivation ? opts.quantizeActivation(xs) : xs;
   let loss = 0;
@@ -52,14 +58,30 @@ export function rescaledOutputError(x: Matrix, ws: readonly Matrix[], s: Float32
   return loss;
 }
 
-export function awqSearch(x: Matrix, ws: readonly Matrix[], actMeanAbs: ArrayLike<number>, opts: AwqSearchOptions): AwqSearchResult {
+export function awqSearch(
+  x: Matrix,
+  ws: readonly Matrix[],
+  actMeanAbs: ArrayLike<number>,
+  opts: AwqSearchOptions,
+): AwqSearchResult {
   assertMatrix(x, 'x');
-  if (!Array.isArray(ws) || ws.length === 0) throw new NqInputError('ws', 'must be a non-empty array of weights reading x', 'Pass e.g. [q, k, v].');
+  if (!Array.isArray(ws) || ws.length === 0)
+    throw new NqInputError('ws', 'must be a non-empty array of weights reading x', 'Pass e.g. [q, k, v].');
   ws.forEach((w, i) => {
     assertMatrix(w, `ws[${i}]`);
-    if (w.cols !== x.cols) throw new NqInputError(`ws[${i}]`, `has ${w.cols} input columns, x has ${x.cols} channels`, 'Pass the weights that read x.');
+    if (w.cols !== x.cols)
+      throw new NqInputError(
+        `ws[${i}]`,
+        `has ${w.cols} input columns, x has ${x.cols} channels`,
+        'Pass the weights that read x.',
+      );
   });
-  if (typeof opts?.quantizeWeight !== 'function') throw new NqInputError('opts.quantizeWeight', 'must be a function (w) => Ŵ', 'Pass e.g. (w) => fakeQuant(w, spec).');
+  if (typeof opts?.quantizeWeight !== 'function')
+    throw new NqInputError(
+      'opts.quantizeWeight',
+      'must be a function (w) => Ŵ',
+      'Pass e.g. (w) => fakeQuant(w, spec).',
+    );
   const grid = [...(opts.grid ?? Array.from({ length: 21 }, (_, i) => i / 20))];
   if (!grid.includes(0)) grid.unshift(0);
   const ref = ws.map((w) => {
@@ -68,7 +90,11 @@ export function awqSearch(x: Matrix, ws: readonly Matrix[], actMeanAbs: ArrayLik
     return y;
   });
   const losses: { alpha: number; loss: number }[] = [];
-  let best: { alpha: number; loss: number; scales: Float32Array } = { alpha: 0, loss: Infinity, scales: new Float32Array(0) };
+  let best: { alpha: number; loss: number; scales: Float32Array } = {
+    alpha: 0,
+    loss: Infinity,
+    scales: new Float32Array(0),
+  };
   for (const alpha of grid) {
     const s = awqScales(actMeanAbs, alpha);
     const loss = rescaledOutputError(x, ws, s, opts, ref);

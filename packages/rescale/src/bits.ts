@@ -9,7 +9,11 @@ import { type ModelBits, modelBits } from '@nq/turboquant';
  */
 export function intWeightBits(rows: number, cols: number, spec: QuantSpec): number {
   const s = resolveSpec(spec, 'spec');
-  if (s.format !== 'int') throw new NqUnsupportedError(`bits of weight format '${s.format}'`, 'Supported: int (for fp formats count bits with @nq/quant-fp).');
+  if (s.format !== 'int')
+    throw new NqUnsupportedError(
+      `bits of weight format '${s.format}'`,
+      'Supported: int (for fp formats count bits with @nq/quant-fp).',
+    );
   let units: number;
   switch (s.granularity) {
     case 'group':
@@ -33,11 +37,20 @@ export function intWeightBits(rows: number, cols: number, spec: QuantSpec): numb
  * random Hadamard per linear input costs its sign vector (n bits; 4 inputs per block); embeddings,
  * norms and the classifier are float32.
  */
-export function rescaledModelBits(model: LoadedModel, spec: QuantSpec, opts: { rotationSigns?: boolean } = {}): ModelBits {
+export function rescaledModelBits(
+  model: LoadedModel,
+  spec: QuantSpec,
+  opts: { rotationSigns?: boolean } = {},
+): ModelBits {
   const b = modelBits(model, (rows, cols) => intWeightBits(rows, cols, spec));
   if (!opts.rotationSigns) return b;
   const c = model.config;
-  const signs = c.nLayers * (c.dim /* attn */ + c.dim /* o */ + c.dim /* ffn */ + c.hiddenDim /* down */);
+  const signs = c.nLayers * (c.dim /* attn */ + c.dim /* o */ + c.dim /* ffn */ + c.hiddenDim) /* down */;
   const linearBits = b.linearBits + signs;
-  return { ...b, linearBits, linearBitsPerParameter: linearBits / b.linearParams, bitsPerParameter: (linearBits + b.keptBits) / (b.linearParams + b.keptParams) };
+  return {
+    ...b,
+    linearBits,
+    linearBitsPerParameter: linearBits / b.linearParams,
+    bitsPerParameter: (linearBits + b.keptBits) / (b.linearParams + b.keptParams),
+  };
 }

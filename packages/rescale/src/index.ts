@@ -3,7 +3,8 @@
  * the Hessian-diagonal rule s = H_jj^α, and AWQ's grid search; folding into RMSNorm scales and
  * up_proj rows; honest bits per parameter. CPU only (see README).
  */
-export * from './rules.js';
-export * from './model.js';
+
 export * from './awq.js';
 export * from './bits.js';
+export * from './model.js';
+export * from './rules.js';

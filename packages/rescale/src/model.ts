@@ -18,7 +18,11 @@ export type RescaleInput = 'attn' | 'ffn' | 'down';
 export const RESCALE_INPUTS: readonly RescaleInput[] = ['attn', 'ffn', 'down'];
 /** The linear whose captured input is each rescale input, and the linears that read it. */
 export const INPUT_LEADER: Record<RescaleInput, LinearName> = { attn: 'q', ffn: 'gate', down: 'down' };
-export const INPUT_READERS: Record<RescaleInput, readonly LinearName[]> = { attn: ['q', 'k', 'v'], ffn: ['gate', 'up'], down: ['down'] };
+export const INPUT_READERS: Record<RescaleInput, readonly LinearName[]> = {
+  attn: ['q', 'k', 'v'],
+  ffn: ['gate', 'up'],
+  down: ['down'],
+};
 
 export type LayerScales = Partial<Record<RescaleInput, Float32Array>>;
 
@@ -71,7 +75,10 @@ class Acc {
       meanAbs: this.sumAbs.map((v) => v / c),
       meanSq: this.sumSq.map((v) => v / c),
       count: this.count,
-      rows: this.kept > 0 ? { rows: this.kept, cols: this.n, data: this.rows.slice(0, this.kept * this.n) } : null,
+      rows:
+        this.kept > 0
+          ? { rows: this.kept, cols: this.n, data: this.rows.slice(0, this.kept * this.n) }
+          : null,
     };
   }
 }
@@ -80,12 +87,30 @@ class Acc {
  * Statistics of every rescalable input of every block, from one forward pass per calibration
  * sequence through `model` (run it on the FP model: AWQ and SmoothQuant calibrate on FP activations).
  */
-export function collectInputStats(model: LoadedModel, seqs: readonly Int32Array[], opts: { keepRows?: number } = {}): Record<RescaleInput, ChannelStats>[] {
-  if (!Array.isArray(seqs) || seqs.length === 0) throw new NqInputError('seqs', 'must be a non-empty array of token sequences', 'Pass calibration sequences, e.g. from @nq/gptq sampleCalibration().');
+export function collectInputStats(
+  model: LoadedModel,
+  seqs: readonly Int32Array[],
+  opts: { keepRows?: number } = {},
+): Record<RescaleInput, ChannelStats>[] {
+  if (!Array.isArray(seqs) || seqs.length === 0)
+    throw new NqInputError(
+      'seqs',
+      'must be a non-empty array of token sequences',
+      'Pass calibration sequences, e.g. from @nq/gptq sampleCalibration().',
+    );
   const keep = opts.keepRows ?? 0;
-  if (!Number.isInteger(keep) || keep < 0) throw new NqInputError('opts.keepRows', `must be a non-negative integer, got ${keep}`, 'Use e.g. 2048 for AWQ.');
+  if (!Number.isInteger(keep) || keep < 0)
+    throw new NqInputError(
+      'opts.keepRows',
+      `must be a non-negative integer, got ${keep}`,
+      'Use e.g. 2048 for AWQ.',
+    );
   const L = model.weights.layers;
-  const accs = L.map((l) => ({ attn: new Acc(l.q.cols, keep), ffn: new Acc(l.gate.cols, keep), down: new Acc(l.down.cols, keep) }));
+  const accs = L.map((l) => ({
+    attn: new Acc(l.q.cols, keep),
+    ffn: new Acc(l.gate.cols, keep),
+    down: new Acc(l.down.cols, keep),
+  }));
   const byLeader: Partial<Record<LinearName, RescaleInput>> = { q: 'attn', gate: 'ffn', down: 'down' };
   const hooks: ForwardHooks = {
     captureLinearInput: (layer, name, x) => {
@@ -103,7 +128,11 @@ export function collectInputStats(model: LoadedModel, seqs: readonly Int32Array[
  */
 export function foldRescale(model: LoadedModel, scales: readonly LayerScales[]): LoadedModel {
   if (!Array.isArray(scales) || scales.length !== model.weights.layers.length) {
-    throw new NqInputError('scales', `must have one entry per layer (${model.weights.layers.length}), got ${Array.isArray(scales) ? scales.length : typeof scales}`, 'Pass [] entries as {} where a layer is not rescaled.');
+    throw new NqInputError(
+      'scales',
+      `must have one entry per layer (${model.weights.layers.length}), got ${Array.isArray(scales) ? scales.length : typeof scales}`,
+      'Pass [] entries as {} where a layer is not rescaled.',
+    );
   }
   const m = cloneModel(model);
   m.weights.layers.forEach((L, l) => {

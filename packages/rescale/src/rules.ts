@@ -8,15 +8,29 @@ import { assertFinite, assertMatrix, type Matrix, NqInputError } from '@nq/core'
 
 function checkAlpha(alpha: number, name: string): void {
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || alpha < 0 || alpha > 1) {
-    throw new NqInputError(name, `must be a number in [0, 1], got ${String(alpha)}`, 'Use e.g. 0.5 (SmoothQuant) or 0.15 (H_ii^α).');
+    throw new NqInputError(
+      name,
+      `must be a number in [0, 1], got ${String(alpha)}`,
+      'Use e.g. 0.5 (SmoothQuant) or 0.15 (H_ii^α).',
+    );
   }
 }
 
 function checkStat(v: ArrayLike<number>, name: string): void {
-  if (!v || typeof v.length !== 'number' || v.length === 0) throw new NqInputError(name, 'must be a non-empty array of per-channel statistics', 'Pass one value per input channel (see collectInputStats).');
+  if (!v || typeof v.length !== 'number' || v.length === 0)
+    throw new NqInputError(
+      name,
+      'must be a non-empty array of per-channel statistics',
+      'Pass one value per input channel (see collectInputStats).',
+    );
   for (let i = 0; i < v.length; i++) {
     const x = v[i]!;
-    if (!Number.isFinite(x) || x < 0) throw new NqInputError(name, `has ${x} at channel ${i}; statistics must be finite and ≥ 0`, 'Recompute the statistics from finite calibration inputs.');
+    if (!Number.isFinite(x) || x < 0)
+      throw new NqInputError(
+        name,
+        `has ${x} at channel ${i}; statistics must be finite and ≥ 0`,
+        'Recompute the statistics from finite calibration inputs.',
+      );
   }
 }
 
@@ -27,12 +41,22 @@ function safePow(v: number, e: number): number {
 
 /** max_i |W_ij| over the rows of every matrix (they share the input: q/k/v, gate/up). */
 export function weightColumnMaxAbs(ws: readonly Matrix[], name = 'ws'): Float32Array {
-  if (!Array.isArray(ws) || ws.length === 0) throw new NqInputError(name, 'must be a non-empty array of weights sharing one input', 'Pass e.g. [q, k, v].');
+  if (!Array.isArray(ws) || ws.length === 0)
+    throw new NqInputError(
+      name,
+      'must be a non-empty array of weights sharing one input',
+      'Pass e.g. [q, k, v].',
+    );
   const cols = ws[0]!.cols;
   const out = new Float32Array(cols);
   ws.forEach((w, i) => {
     assertMatrix(w, `${name}[${i}]`);
-    if (w.cols !== cols) throw new NqInputError(`${name}[${i}]`, `has ${w.cols} columns, ${name}[0] has ${cols}`, 'Pass weights that read the same input.');
+    if (w.cols !== cols)
+      throw new NqInputError(
+        `${name}[${i}]`,
+        `has ${w.cols} columns, ${name}[0] has ${cols}`,
+        'Pass weights that read the same input.',
+      );
     for (let r = 0; r < w.rows; r++) {
       for (let j = 0; j < cols; j++) {
         const a = Math.abs(w.data[r * cols + j]!);
@@ -44,11 +68,20 @@ export function weightColumnMaxAbs(ws: readonly Matrix[], name = 'ws'): Float32A
 }
 
 /** SmoothQuant: s_j = max|X_j|^α / max|W_j|^(1−α) (W_j: column j of every weight reading X). */
-export function smoothQuantScales(actMaxAbs: ArrayLike<number>, ws: readonly Matrix[], alpha: number): Float32Array {
+export function smoothQuantScales(
+  actMaxAbs: ArrayLike<number>,
+  ws: readonly Matrix[],
+  alpha: number,
+): Float32Array {
   checkStat(actMaxAbs, 'actMaxAbs');
   checkAlpha(alpha, 'alpha');
   const wmax = weightColumnMaxAbs(ws);
-  if (wmax.length !== actMaxAbs.length) throw new NqInputError('actMaxAbs', `has ${actMaxAbs.length} channels, the weights have ${wmax.length} input columns`, 'Pass statistics of the input these weights read.');
+  if (wmax.length !== actMaxAbs.length)
+    throw new NqInputError(
+      'actMaxAbs',
+      `has ${actMaxAbs.length} channels, the weights have ${wmax.length} input columns`,
+      'Pass statistics of the input these weights read.',
+    );
   const s = new Float32Array(wmax.length);
   for (let j = 0; j < s.length; j++) {
     const a = actMaxAbs[j]!;
@@ -90,10 +123,25 @@ export function awqScales(actMeanAbs: ArrayLike<number>, alpha: number): Float32
 
 /** Checks a rescale vector for a matrix with `cols` input channels. */
 export function checkScales(s: Float32Array, cols: number, name = 's'): void {
-  if (!(s instanceof Float32Array)) throw new NqInputError(name, 'must be a Float32Array', 'Build it with smoothQuantScales / hessianDiagScales / awqScales.');
-  if (s.length !== cols) throw new NqInputError(name, `has ${s.length} entries, the input has ${cols} channels`, 'Pass one scale per input channel.');
+  if (!(s instanceof Float32Array))
+    throw new NqInputError(
+      name,
+      'must be a Float32Array',
+      'Build it with smoothQuantScales / hessianDiagScales / awqScales.',
+    );
+  if (s.length !== cols)
+    throw new NqInputError(
+      name,
+      `has ${s.length} entries, the input has ${cols} channels`,
+      'Pass one scale per input channel.',
+    );
   for (let j = 0; j < s.length; j++) {
-    if (!Number.isFinite(s[j]!) || s[j]! <= 0) throw new NqInputError(name, `has ${s[j]} at channel ${j}; scales must be finite and > 0`, 'Check the statistics the scales came from.');
+    if (!Number.isFinite(s[j]!) || s[j]! <= 0)
+      throw new NqInputError(
+        name,
+        `has ${s[j]} at channel ${j}; scales must be finite and > 0`,
+        'Check the statistics the scales came from.',
+      );
   }
 }
 

@@ -12,8 +12,8 @@ import {
   hessianDiagScales,
   intWeightBits,
   type LayerScales,
-  smoothQuantScales,
   scaleWeight,
+  smoothQuantScales,
   unscaleActivation,
 } from '../src/index.js';
 
@@ -28,11 +28,12 @@ function gaussian(rows: number, cols: number, seed: number): Matrix {
 /** Dense X·Wᵀ in float64 (independent of the GEMMs under test). */
 function matmulT(x: Matrix, w: Matrix): Float64Array {
   const y = new Float64Array(x.rows * w.rows);
-  for (let t = 0; t < x.rows; t++) for (let r = 0; r < w.rows; r++) {
-    let s = 0;
-    for (let j = 0; j < x.cols; j++) s += x.data[t * x.cols + j]! * w.data[r * w.cols + j]!;
-    y[t * w.rows + r] = s;
-  }
+  for (let t = 0; t < x.rows; t++)
+    for (let r = 0; r < w.rows; r++) {
+      let s = 0;
+      for (let j = 0; j < x.cols; j++) s += x.data[t * x.cols + j]! * w.data[r * w.cols + j]!;
+      y[t * w.rows + r] = s;
+    }
   return y;
 }
 
@@ -88,7 +89,9 @@ describe('rescale rules', () => {
     expect(() => hessianDiagScales([1, Number.NaN], 0.2)).toThrow(/hDiag/);
     expect(() => hessianDiagScales([1, 2], 1.5)).toThrow(NqInputError);
     expect(() => smoothQuantScales([1, 2], [gaussian(2, 3, 1)], 0.5)).toThrow(/actMaxAbs/);
-    expect(() => scaleWeight(gaussian(2, 3, 1), new Float32Array([1, 0, 1]))).toThrow(/scales must be finite and > 0/);
+    expect(() => scaleWeight(gaussian(2, 3, 1), new Float32Array([1, 0, 1]))).toThrow(
+      /scales must be finite and > 0/,
+    );
     expect(() => foldRescale(randomModel(TINY_CONFIG, 1), [])).toThrow(/one entry per layer/);
   });
 });
@@ -117,32 +120,36 @@ describe('folding into the model', () => {
     expect(f.weights.layers[0]!.q.data[0]).not.toBe(m.weights.layers[0]!.q.data[0]);
   });
 
-  it.skipIf(missing)(`nq-docs-5M: SmoothQuant α=0.5 folded keeps the FP logits ${missing ? `(skipped: ${missing})` : ''}`, async () => {
-    const m = await loadModel(modelPath);
-    const seq = Int32Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % m.config.vocabSize);
-    const stats = collectInputStats(m, [seq]);
-    const scales = stats.map((st, l) => {
-      const L = m.weights.layers[l]!;
-      return {
-        attn: smoothQuantScales(st.attn.maxAbs, [L.q, L.k, L.v], 0.5),
-        ffn: smoothQuantScales(st.ffn.maxAbs, [L.gate, L.up], 0.5),
-        down: smoothQuantScales(st.down.maxAbs, [L.down], 0.5),
-      };
-    });
-    const f = foldRescale(m, scales);
-    const ids = seq.subarray(0, 32);
-    const a = forward(m, ids).data;
-    const b = forward(f, ids).data;
-    let e = 0;
-    let n = 0;
-    for (let i = 0; i < a.length; i++) {
-      e = Math.max(e, Math.abs(a[i]! - b[i]!));
-      n = Math.max(n, Math.abs(a[i]!));
-    }
-    expect(e / n).toBeLessThan(1e-4);
-    // the statistics are those of the inputs: H_jj = mean x² ≤ max|x|²
-    for (let j = 0; j < 8; j++) expect(stats[0]!.attn.meanSq[j]!).toBeLessThanOrEqual(stats[0]!.attn.maxAbs[j]! ** 2 * (1 + 1e-6));
-  });
+  it.skipIf(missing)(
+    `nq-docs-5M: SmoothQuant α=0.5 folded keeps the FP logits ${missing ? `(skipped: ${missing})` : ''}`,
+    async () => {
+      const m = await loadModel(modelPath);
+      const seq = Int32Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % m.config.vocabSize);
+      const stats = collectInputStats(m, [seq]);
+      const scales = stats.map((st, l) => {
+        const L = m.weights.layers[l]!;
+        return {
+          attn: smoothQuantScales(st.attn.maxAbs, [L.q, L.k, L.v], 0.5),
+          ffn: smoothQuantScales(st.ffn.maxAbs, [L.gate, L.up], 0.5),
+          down: smoothQuantScales(st.down.maxAbs, [L.down], 0.5),
+        };
+      });
+      const f = foldRescale(m, scales);
+      const ids = seq.subarray(0, 32);
+      const a = forward(m, ids).data;
+      const b = forward(f, ids).data;
+      let e = 0;
+      let n = 0;
+      for (let i = 0; i < a.length; i++) {
+        e = Math.max(e, Math.abs(a[i]! - b[i]!));
+        n = Math.max(n, Math.abs(a[i]!));
+      }
+      expect(e / n).toBeLessThan(1e-4);
+      // the statistics are those of the inputs: H_jj = mean x² ≤ max|x|²
+      for (let j = 0; j < 8; j++)
+        expect(stats[0]!.attn.meanSq[j]!).toBeLessThanOrEqual(stats[0]!.attn.maxAbs[j]! ** 2 * (1 + 1e-6));
+    },
+  );
 });
 
 describe('AWQ search', () => {
@@ -151,7 +158,8 @@ describe('AWQ search', () => {
   for (let t = 0; t < 256; t++) for (const j of [5, 50, 90]) x.data[t * 128 + j]! *= 12;
   const ws = [gaussian(64, 128, 8), gaussian(32, 128, 9)];
   const meanAbs = new Float64Array(128);
-  for (let t = 0; t < 256; t++) for (let j = 0; j < 128; j++) meanAbs[j] += Math.abs(x.data[t * 128 + j]!) / 256;
+  for (let t = 0; t < 256; t++)
+    for (let j = 0; j < 128; j++) meanAbs[j] += Math.abs(x.data[t * 128 + j]!) / 256;
   const spec: QuantSpec = { format: 'int', bits: 3, granularity: 'group', groupSize: 32, symmetric: false };
   const qw = (w: Matrix) => fakeQuant(w, spec);
 
@@ -184,7 +192,17 @@ describe('AWQ search', () => {
 
 describe('bits', () => {
   it('INT weights: codes + float32 scales + integer zero points', () => {
-    expect(intWeightBits(256, 768, { format: 'int', bits: 4, granularity: 'group', groupSize: 128, symmetric: false })).toBe(256 * 768 * 4 + 256 * 6 * (32 + 4));
-    expect(intWeightBits(256, 768, { format: 'int', bits: 4, granularity: 'token', symmetric: true })).toBe(256 * 768 * 4 + 256 * 32);
+    expect(
+      intWeightBits(256, 768, {
+        format: 'int',
+        bits: 4,
+        granularity: 'group',
+        groupSize: 128,
+        symmetric: false,
+      }),
+    ).toBe(256 * 768 * 4 + 256 * 6 * (32 + 4));
+    expect(intWeightBits(256, 768, { format: 'int', bits: 4, granularity: 'token', symmetric: true })).toBe(
+      256 * 768 * 4 + 256 * 32,
+    );
   });
 });

@@ -12,9 +12,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { sampleCalibration } from '@nq/gptq';
-import { type LoadedModel, LINEAR_NAMES, cloneModel, loadModel, Tokenizer } from '@nq/model';
+import { cloneModel, LINEAR_NAMES, type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
-import { buildReference, modelBits, quantizeModelTurboQuant, scoreCandidate, type TurboQuantSpec, turboquantModelBits } from '../src/index.js';
+import {
+  buildReference,
+  modelBits,
+  quantizeModelTurboQuant,
+  scoreCandidate,
+  type TurboQuantSpec,
+  turboquantModelBits,
+} from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const shared = path.resolve(here, '../../../../shared');
@@ -42,11 +49,25 @@ const tok = await Tokenizer.fromFile(tokPath);
 const tokens = tok.encode(fs.readFileSync(validPath, 'utf8'));
 let t = performance.now();
 const reference = buildReference(model, tokens, { ctx: 256, windows });
-console.error(`reference: ${reference.windows.length} windows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-const calibration = await sampleCalibration({ text: calibPath, tokenizer: tok, sequences: calibN, ctx: 256, seed });
+console.error(
+  `reference: ${reference.windows.length} windows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+);
+const calibration = await sampleCalibration({
+  text: calibPath,
+  tokenizer: tok,
+  sequences: calibN,
+  ctx: 256,
+  seed,
+});
 
 // A baseline for context: INT4 asymmetric per group of 128 (scale float32 + 4-bit integer zero).
-const int4g128: QuantSpec = { format: 'int', bits: 4, granularity: 'group', groupSize: 128, symmetric: false };
+const int4g128: QuantSpec = {
+  format: 'int',
+  bits: 4,
+  granularity: 'group',
+  groupSize: 128,
+  symmetric: false,
+};
 function rtnInt(m: LoadedModel, spec: QuantSpec): LoadedModel {
   const c = cloneModel(m);
   for (const L of c.weights.layers) for (const n of LINEAR_NAMES) L[n] = fakeQuant(L[n], spec);
@@ -64,7 +85,12 @@ const rows: Row[] = [];
 const fpBits = modelBits(model, (r, c) => r * c * 32);
 rows.push({ name: 'FP32', build: () => model, bits: fpBits.bitsPerParameter, linearBits: 32 });
 const ib = modelBits(model, (r, c) => r * c * 4 + r * (c / 128) * (32 + 4));
-rows.push({ name: 'INT4 asym g128 RTN (baseline)', build: () => rtnInt(model, int4g128), bits: ib.bitsPerParameter, linearBits: ib.linearBitsPerParameter });
+rows.push({
+  name: 'INT4 asym g128 RTN (baseline)',
+  build: () => rtnInt(model, int4g128),
+  bits: ib.bitsPerParameter,
+  linearBits: ib.linearBitsPerParameter,
+});
 for (const bits of [4, 3]) {
   const variants: [string, TurboQuantSpec][] = [
     ['norm', tq({ bits, correction: 'norm' })],
@@ -74,7 +100,12 @@ for (const bits of [4, 3]) {
   ];
   for (const [label, spec] of variants) {
     const b = turboquantModelBits(model, spec);
-    rows.push({ name: `TurboQuant W${bits} g128 RTN (${label})`, build: () => quantizeModelTurboQuant(model, { spec, method: 'rtn' }), bits: b.bitsPerParameter, linearBits: b.linearBitsPerParameter });
+    rows.push({
+      name: `TurboQuant W${bits} g128 RTN (${label})`,
+      build: () => quantizeModelTurboQuant(model, { spec, method: 'rtn' }),
+      bits: b.bitsPerParameter,
+      linearBits: b.linearBitsPerParameter,
+    });
   }
   for (const actOrder of [false, true]) {
     const spec = tq({ bits });
@@ -99,7 +130,11 @@ for (const r of rows) {
   const m = r.build();
   const q = (performance.now() - t) / 1000;
   const s = scoreCandidate(reference, m);
-  console.error(`${r.name}: quantize ${q.toFixed(1)} s, eval ${s.seconds.toFixed(1)} s, PPL ${s.ppl.toFixed(3)} KLD ${s.kld_mean.toFixed(5)}`);
-  lines.push(`| ${r.name} | ${s.ppl.toFixed(3)} ± ${s.ppl_se.toFixed(3)} | ${s.kld_mean.toFixed(5)} ± ${s.kld_se.toFixed(5)} | ${(100 * s.top1).toFixed(2)}% | ${r.linearBits.toFixed(3)} | ${r.bits.toFixed(3)} |`);
+  console.error(
+    `${r.name}: quantize ${q.toFixed(1)} s, eval ${s.seconds.toFixed(1)} s, PPL ${s.ppl.toFixed(3)} KLD ${s.kld_mean.toFixed(5)}`,
+  );
+  lines.push(
+    `| ${r.name} | ${s.ppl.toFixed(3)} ± ${s.ppl_se.toFixed(3)} | ${s.kld_mean.toFixed(5)} ± ${s.kld_se.toFixed(5)} | ${(100 * s.top1).toFixed(2)}% | ${r.linearBits.toFixed(3)} | ${r.bits.toFixed(3)} |`,
+  );
 }
 console.log(lines.join('\n'));

@@ -29,7 +29,12 @@ export interface Density1D {
 }
 
 /** Tabulates a density given by its log (up to a constant) on [lo, hi]. */
-export function tabulateDensity(logDensity: (x: number) => number, lo: number, hi: number, n = GRID): Density1D {
+export function tabulateDensity(
+  logDensity: (x: number) => number,
+  lo: number,
+  hi: number,
+  n = GRID,
+): Density1D {
   const x = new Float64Array(n);
   const f = new Float64Array(n);
   let maxLog = -Infinity;
@@ -118,8 +123,14 @@ const betaCache = new Map<string, Float32Array>();
  * random unit vector in R^g: density ∝ (1 − x²)^{(g−3)/2}. Cached per (g, bits).
  */
 export function sphereCoordinateCodebook(g: number, bits: number): Float32Array {
-  if (!Number.isInteger(g) || g < 4) throw new NqInputError('groupSize', `must be an integer ≥ 4, got ${g}`, 'Use a power of two such as 128.');
-  if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new NqInputError('bits', `must be an integer in 1..8, got ${bits}`, 'Use 4 for a 4-bit codebook.');
+  if (!Number.isInteger(g) || g < 4)
+    throw new NqInputError(
+      'groupSize',
+      `must be an integer ≥ 4, got ${g}`,
+      'Use a power of two such as 128.',
+    );
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8)
+    throw new NqInputError('bits', `must be an integer in 1..8, got ${bits}`, 'Use 4 for a 4-bit codebook.');
   const key = `${g}:${bits}`;
   const hit = betaCache.get(key);
   if (hit) return hit;

@@ -1,7 +1,15 @@
 import { assertFinite, assertMatrix, type Matrix, NqInputError } from '@nq/core';
-import { type GptqOptions, type GptqResult, gptqQuantize, type Hessian, type SchemeParams, type SchemeRun, type WeightScheme } from '@nq/gptq';
+import {
+  type GptqOptions,
+  type GptqResult,
+  gptqQuantize,
+  type Hessian,
+  type SchemeParams,
+  type SchemeRun,
+  type WeightScheme,
+} from '@nq/gptq';
 import { sphereCoordinateCodebook } from './codebook.js';
-import { fwht64, forwardGroup, groupSigns, inverseGroup } from './cpu/transform.js';
+import { forwardGroup, fwht64, groupSigns, inverseGroup } from './cpu/transform.js';
 import { nearestCentroid } from './cpu/turboquant.js';
 import { checkGroupDivides, resolveTurboQuantSpec, type TurboQuantSpec } from './spec.js';
 
@@ -26,8 +34,17 @@ import { checkGroupDivides, resolveTurboQuantSpec, type TurboQuantSpec } from '.
 export function turboquantScheme(opts: { bits?: number; groupSize?: number } = {}): WeightScheme {
   const s = resolveTurboQuantSpec({ bits: opts.bits, groupSize: opts.groupSize }, 'opts');
   const book = sphereCoordinateCodebook(s.groupSize, s.bits);
-  const description = { kind: 'turboquant-rotated', bits: s.bits, groupSize: s.groupSize, codebook: 'sphere' };
-  return { label: `turboquant${s.bits} g${s.groupSize}`, description, prepare: (w) => new TurboRun(w, s.groupSize, book) };
+  const description = {
+    kind: 'turboquant-rotated',
+    bits: s.bits,
+    groupSize: s.groupSize,
+    codebook: 'sphere',
+  };
+  return {
+    label: `turboquant${s.bits} g${s.groupSize}`,
+    description,
+    prepare: (w) => new TurboRun(w, s.groupSize, book),
+  };
 }
 
 class TurboRun implements SchemeRun {
@@ -61,7 +78,14 @@ class TurboRun implements SchemeRun {
     }
   }
 
-  quantizeColumn(g: number, x: Float64Array, out: Float64Array, codes: Int8Array | Uint8Array, col: number, cols: number): void {
+  quantizeColumn(
+    g: number,
+    x: Float64Array,
+    out: Float64Array,
+    codes: Int8Array | Uint8Array,
+    col: number,
+    cols: number,
+  ): void {
     for (let r = 0; r < this.rows; r++) {
       const n = this.norms[r * this.groups + g]!;
       if (n === 0) {
@@ -80,7 +104,14 @@ class TurboRun implements SchemeRun {
   }
 
   params(): SchemeParams {
-    return { scales: this.norms, zeros: null, blockScaleCodes: null, globalScale: 1, scaleRows: this.rows, scaleCols: this.groups };
+    return {
+      scales: this.norms,
+      zeros: null,
+      blockScaleCodes: null,
+      globalScale: 1,
+      scaleRows: this.rows,
+      scaleCols: this.groups,
+    };
   }
 
   toQuantized(): null {
@@ -103,7 +134,11 @@ export function unrotateGroupsRight(w: Matrix, g: number, signs: Float32Array): 
 }
 
 /** Rᵀ·H·R in float64 (H symmetric n × n; R block-diagonal with blocks diag(σ)·H_g/√g). */
-export function rotateHessian(h: { n: number; data: Float64Array }, g: number, signs: Float32Array): Float64Array {
+export function rotateHessian(
+  h: { n: number; data: Float64Array },
+  g: number,
+  signs: Float32Array,
+): Float64Array {
   const n = h.n;
   const inv = 1 / Math.sqrt(g);
   // rows ↦ row·R: multiply by σ per group, FWHT, scale
@@ -138,17 +173,34 @@ export interface GptqTurboQuantOptions extends Omit<GptqOptions, 'scheme'> {
 }
 
 /** GPTQ with the TurboQuant inner quantizer: result.weight is Ŵ in the original coordinates. */
-export function gptqTurboQuant(w: Matrix, h: Hessian | { n: number; data: Float64Array }, opts: GptqTurboQuantOptions = {}): GptqResult & { rotatedWeight: Matrix } {
+export function gptqTurboQuant(
+  w: Matrix,
+  h: Hessian | { n: number; data: Float64Array },
+  opts: GptqTurboQuantOptions = {},
+): GptqResult & { rotatedWeight: Matrix } {
   assertMatrix(w, 'w');
   assertFinite(w, 'w');
   const s = resolveTurboQuantSpec(opts.spec ?? {}, 'opts.spec');
-  if (s.codebook !== 'sphere') throw new NqInputError('opts.spec.codebook', `'${s.codebook}' is not supported inside GPTQ`, "Use codebook: 'sphere' (the default).");
+  if (s.codebook !== 'sphere')
+    throw new NqInputError(
+      'opts.spec.codebook',
+      `'${s.codebook}' is not supported inside GPTQ`,
+      "Use codebook: 'sphere' (the default).",
+    );
   checkGroupDivides(w.cols, s.groupSize, 'w');
-  if (!h || h.n !== w.cols) throw new NqInputError('h', `must be a ${w.cols}×${w.cols} Hessian, got n = ${String(h?.n)}`, 'Accumulate the Hessian from this layer’s inputs (tokens × in).');
+  if (!h || h.n !== w.cols)
+    throw new NqInputError(
+      'h',
+      `must be a ${w.cols}×${w.cols} Hessian, got n = ${String(h?.n)}`,
+      'Accumulate the Hessian from this layer’s inputs (tokens × in).',
+    );
   const signs = groupSigns(s.seed, opts.label ?? 'w', s.groupSize);
   const wr = rotateGroupsRight(w, s.groupSize, signs);
   const hr = { n: h.n, data: rotateHessian(h, s.groupSize, signs) };
   const { spec: _spec, label: _label, ...gopts } = opts;
-  const res = gptqQuantize(wr, hr, { ...gopts, scheme: turboquantScheme({ bits: s.bits, groupSize: s.groupSize }) });
+  const res = gptqQuantize(wr, hr, {
+    ...gopts,
+    scheme: turboquantScheme({ bits: s.bits, groupSize: s.groupSize }),
+  });
   return { ...res, rotatedWeight: res.weight, weight: unrotateGroupsRight(res.weight, s.groupSize, signs) };
 }

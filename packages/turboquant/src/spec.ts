@@ -42,28 +42,66 @@ export interface ResolvedTurboQuantSpec {
 }
 
 export function resolveTurboQuantSpec(spec: TurboQuantSpec = {}, name = 'spec'): ResolvedTurboQuantSpec {
-  if (typeof spec !== 'object' || spec === null) throw new NqInputError(name, 'must be an object', 'Pass e.g. { bits: 4, groupSize: 128, seed: 0 }.');
-  if (spec.version !== undefined && spec.version !== 1) throw new NqInputError(`${name}.version`, `must be 1, got ${String(spec.version)}`, 'Omit version or use 1.');
+  if (typeof spec !== 'object' || spec === null)
+    throw new NqInputError(name, 'must be an object', 'Pass e.g. { bits: 4, groupSize: 128, seed: 0 }.');
+  if (spec.version !== undefined && spec.version !== 1)
+    throw new NqInputError(
+      `${name}.version`,
+      `must be 1, got ${String(spec.version)}`,
+      'Omit version or use 1.',
+    );
   const bits = spec.bits ?? 4;
-  if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new NqInputError(`${name}.bits`, `must be an integer in 1..8, got ${String(bits)}`, 'Use bits: 4 (16 centroids).');
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8)
+    throw new NqInputError(
+      `${name}.bits`,
+      `must be an integer in 1..8, got ${String(bits)}`,
+      'Use bits: 4 (16 centroids).',
+    );
   const groupSize = spec.groupSize ?? 128;
-  if (!Number.isInteger(groupSize) || groupSize < 8 || groupSize > 4096 || (groupSize & (groupSize - 1)) !== 0) {
-    throw new NqInputError(`${name}.groupSize`, `must be a power of two in 8..4096, got ${String(groupSize)}`, 'Use groupSize: 128 (or 64, 256).');
+  if (
+    !Number.isInteger(groupSize) ||
+    groupSize < 8 ||
+    groupSize > 4096 ||
+    (groupSize & (groupSize - 1)) !== 0
+  ) {
+    throw new NqInputError(
+      `${name}.groupSize`,
+      `must be a power of two in 8..4096, got ${String(groupSize)}`,
+      'Use groupSize: 128 (or 64, 256).',
+    );
   }
   const seed = spec.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new NqInputError(`${name}.seed`, `must be an integer in 0..2^32−1, got ${String(seed)}`, 'Pass seed: 0.');
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new NqInputError(
+      `${name}.seed`,
+      `must be an integer in 0..2^32−1, got ${String(seed)}`,
+      'Pass seed: 0.',
+    );
   const codebook = spec.codebook ?? 'sphere';
-  if (codebook !== 'sphere' && codebook !== 'fitted') throw new NqInputError(`${name}.codebook`, `must be 'sphere' or 'fitted', got ${String(codebook)}`, "Use codebook: 'sphere'.");
+  if (codebook !== 'sphere' && codebook !== 'fitted')
+    throw new NqInputError(
+      `${name}.codebook`,
+      `must be 'sphere' or 'fitted', got ${String(codebook)}`,
+      "Use codebook: 'sphere'.",
+    );
   const correction = spec.correction ?? 'norm';
   if (correction !== 'norm' && correction !== 'mse' && correction !== 'none') {
-    throw new NqInputError(`${name}.correction`, `must be 'norm', 'mse' or 'none', got ${String(correction)}`, "Use correction: 'norm'.");
+    throw new NqInputError(
+      `${name}.correction`,
+      `must be 'norm', 'mse' or 'none', got ${String(correction)}`,
+      "Use correction: 'norm'.",
+    );
   }
   return { version: 1, bits, groupSize, seed, codebook, correction };
 }
 
 export function checkGroupDivides(cols: number, groupSize: number, name: string): void {
   if (cols % groupSize !== 0) {
-    throw new NqInputError(name, `has ${cols} columns, not a multiple of groupSize ${groupSize}`, `Use a power-of-two groupSize dividing ${cols} (e.g. ${largestPow2Divisor(cols)}).`);
+    throw new NqInputError(
+      name,
+      `has ${cols} columns, not a multiple of groupSize ${groupSize}`,
+      `Use a power-of-two groupSize dividing ${cols} (e.g. ${largestPow2Divisor(cols)}).`,
+    );
   }
 }
 

@@ -1,7 +1,12 @@
 import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
 import { fitLloydMax } from '@nq/gptq';
 import { sphereCoordinateCodebook } from '../codebook.js';
-import { checkGroupDivides, type ResolvedTurboQuantSpec, resolveTurboQuantSpec, type TurboQuantSpec } from '../spec.js';
+import {
+  checkGroupDivides,
+  type ResolvedTurboQuantSpec,
+  resolveTurboQuantSpec,
+  type TurboQuantSpec,
+} from '../spec.js';
 import { forwardGroup, groupSigns, inverseGroup } from './transform.js';
 
 /** A TurboQuant-coded weight: everything a decoder needs (and nothing else). */
@@ -38,7 +43,11 @@ export function nearestCentroid(book: Float32Array, v: number): number {
  * Normalized rotated coordinates y of every group (rows × cols) and the group norms (rows × groups).
  * A zero group stays zero with norm 0.
  */
-export function rotateNormalized(w: Matrix, g: number, signs: Float32Array): { y: Float32Array; norms: Float64Array } {
+export function rotateNormalized(
+  w: Matrix,
+  g: number,
+  signs: Float32Array,
+): { y: Float32Array; norms: Float64Array } {
   const { rows, cols } = w;
   const groups = cols / g;
   const y = new Float32Array(w.data);
@@ -64,7 +73,8 @@ export function turboquantQuantize(w: Matrix, spec: TurboQuantSpec = {}, label =
   assertNonEmpty(w, 'w');
   assertFinite(w, 'w');
   const s = resolveTurboQuantSpec(spec);
-  if (typeof label !== 'string') throw new NqInputError('label', 'must be a string', "Name the tensor, e.g. 'L0.q'.");
+  if (typeof label !== 'string')
+    throw new NqInputError('label', 'must be a string', "Name the tensor, e.g. 'L0.q'.");
   const g = s.groupSize;
   checkGroupDivides(w.cols, g, 'w');
   const { rows, cols } = w;
@@ -79,7 +89,9 @@ export function turboquantQuantize(w: Matrix, spec: TurboQuantSpec = {}, label =
   } else {
     // Lloyd on this tensor's coordinates (zero groups left out: they carry no information)
     const vals: number[] = [];
-    for (let r = 0; r < rows; r++) for (let k = 0; k < groups; k++) if (norms[r * groups + k]! > 0) for (let j = 0; j < g; j++) vals.push(y[r * cols + k * g + j]!);
+    for (let r = 0; r < rows; r++)
+      for (let k = 0; k < groups; k++)
+        if (norms[r * groups + k]! > 0) for (let j = 0; j < g; j++) vals.push(y[r * cols + k * g + j]!);
     codebook = new Float32Array(K);
     if (vals.length === 0) codebook.set(sphereCoordinateCodebook(g, s.bits));
     else fitLloydMax(Float64Array.from(vals), K, 100, codebook, 0);

@@ -41,9 +41,18 @@ export interface CandidateResult {
 }
 
 /** FP reference log-probs on `windows` non-overlapping ctx-token windows spread over the text. */
-export function buildReference(model: LoadedModel, tokens: Int32Array, opts: { ctx?: number; windows?: number }): Reference {
+export function buildReference(
+  model: LoadedModel,
+  tokens: Int32Array,
+  opts: { ctx?: number; windows?: number },
+): Reference {
   const ctx = opts.ctx ?? 256;
-  if (ctx > model.config.seqLen) throw new NqInputError('opts.ctx', `is ${ctx}, longer than the model context ${model.config.seqLen}`, `Use ctx ≤ ${model.config.seqLen}.`);
+  if (ctx > model.config.seqLen)
+    throw new NqInputError(
+      'opts.ctx',
+      `is ${ctx}, longer than the model context ${model.config.seqLen}`,
+      `Use ctx ≤ ${model.config.seqLen}.`,
+    );
   const windows = makeWindows(tokens.length, { ctx, maxWindows: opts.windows, select: 'spread' });
   const vocab = model.config.vocabSize;
   const builder = new RefBuilder(vocab, totalScored(windows), { kind: 'full' });
@@ -56,7 +65,11 @@ export function buildReference(model: LoadedModel, tokens: Int32Array, opts: { c
 }
 
 /** PPL, KLD against the reference, top-1 agreement of a candidate model (+ optional hooks). */
-export function scoreCandidate(reference: Reference, model: LoadedModel, hooks?: ForwardHooks): CandidateResult {
+export function scoreCandidate(
+  reference: Reference,
+  model: LoadedModel,
+  hooks?: ForwardHooks,
+): CandidateResult {
   const t0 = performance.now();
   const { ref, tokens, windows } = reference;
   const vocab = ref.vocab;
@@ -66,7 +79,8 @@ export function scoreCandidate(reference: Reference, model: LoadedModel, hooks?:
   for (const w of windows) {
     const ids = tokens.subarray(w.start, w.start + w.length);
     const logits = forward(model, ids, hooks ? { hooks } : {}).data;
-    for (let j = w.scoreFrom; j < w.length - 1; j++) scorer.score(logits, j * vocab, ids[j + 1]!, pos++, scores);
+    for (let j = w.scoreFrom; j < w.length - 1; j++)
+      scorer.score(logits, j * vocab, ids[j + 1]!, pos++, scores);
   }
   const r = summarize(scores);
   return {

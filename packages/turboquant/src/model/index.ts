@@ -1,2 +1,9 @@
 export { buildReference, type CandidateResult, type Reference, scoreCandidate } from './evaluate-model.js';
-export { captureBlockHessians, type ModelBits, modelBits, quantizeModelTurboQuant, type TurboQuantModelOptions, turboquantModelBits } from './quantize-model.js';
+export {
+  captureBlockHessians,
+  type ModelBits,
+  modelBits,
+  quantizeModelTurboQuant,
+  type TurboQuantModelOptions,
+  turboquantModelBits,
+} from './quantize-model.js';

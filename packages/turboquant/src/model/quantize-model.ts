@@ -1,11 +1,18 @@
 import { NqInputError } from '@nq/core';
-import { HessianAccumulator, type Hessian } from '@nq/gptq';
-import { cloneModel, type ForwardHooks, forward, LINEAR_NAMES, type LinearName, type LoadedModel } from '@nq/model';
+import { type Hessian, HessianAccumulator } from '@nq/gptq';
+import {
+  cloneModel,
+  type ForwardHooks,
+  forward,
+  LINEAR_NAMES,
+  type LinearName,
+  type LoadedModel,
+} from '@nq/model';
 import { defaultWasmGemm } from '@nq/model/cpu';
+import { turboquantTensorBits } from '../bits.js';
 import { turboquantFakeQuant } from '../cpu/turboquant.js';
 import { gptqTurboQuant } from '../gptq-scheme.js';
-import { type TurboQuantSpec, resolveTurboQuantSpec } from '../spec.js';
-import { turboquantTensorBits } from '../bits.js';
+import { resolveTurboQuantSpec, type TurboQuantSpec } from '../spec.js';
 
 /*
  * Model-level TurboQuant: every linear of every transformer block (q k v o gate up down) is coded;
@@ -23,16 +30,29 @@ export interface TurboQuantModelOptions {
 }
 
 /** Which captured input feeds which linear (q/k/v share the attention input, gate/up the MLP input). */
-const INPUT_OF: Record<LinearName, LinearName> = { q: 'q', k: 'q', v: 'q', o: 'o', gate: 'gate', up: 'gate', down: 'down' };
+const INPUT_OF: Record<LinearName, LinearName> = {
+  q: 'q',
+  k: 'q',
+  v: 'q',
+  o: 'o',
+  gate: 'gate',
+  up: 'gate',
+  down: 'down',
+};
 
 class StopForward extends Error {}
 
 /** Hessians H = 2XᵀX/N of the four distinct inputs of block `layer`, from `model` as it is now. */
-export function captureBlockHessians(model: LoadedModel, layer: number, seqs: Int32Array[]): Map<LinearName, Hessian> {
+export function captureBlockHessians(
+  model: LoadedModel,
+  layer: number,
+  seqs: Int32Array[],
+): Map<LinearName, Hessian> {
   const L = model.weights.layers[layer]!;
   const wasm = defaultWasmGemm();
   const accs = new Map<LinearName, HessianAccumulator>();
-  for (const name of ['q', 'o', 'gate', 'down'] as const) accs.set(name, new HessianAccumulator(L[name].cols, wasm ? { gemm: wasm.gemm } : {}));
+  for (const name of ['q', 'o', 'gate', 'down'] as const)
+    accs.set(name, new HessianAccumulator(L[name].cols, wasm ? { gemm: wasm.gemm } : {}));
   const stop = new StopForward();
   const hooks: ForwardHooks = {
     captureLinearInput: (l, name, x) => {
@@ -60,9 +80,18 @@ export function captureBlockHessians(model: LoadedModel, layer: number, seqs: In
  */
 export function quantizeModelTurboQuant(model: LoadedModel, opts: TurboQuantModelOptions): LoadedModel {
   const spec = resolveTurboQuantSpec(opts.spec, 'opts.spec');
-  if (opts.method !== 'rtn' && opts.method !== 'gptq') throw new NqInputError('opts.method', `must be 'rtn' or 'gptq', got ${String(opts.method)}`, "Use method: 'rtn' or 'gptq'.");
+  if (opts.method !== 'rtn' && opts.method !== 'gptq')
+    throw new NqInputError(
+      'opts.method',
+      `must be 'rtn' or 'gptq', got ${String(opts.method)}`,
+      "Use method: 'rtn' or 'gptq'.",
+    );
   if (opts.method === 'gptq' && (!opts.calibration || opts.calibration.length === 0)) {
-    throw new NqInputError('opts.calibration', 'is required for GPTQ', 'Pass token sequences, e.g. from @nq/gptq sampleCalibration().');
+    throw new NqInputError(
+      'opts.calibration',
+      'is required for GPTQ',
+      'Pass token sequences, e.g. from @nq/gptq sampleCalibration().',
+    );
   }
   const m = cloneModel(model);
   m.weights.layers.forEach((L, l) => {
@@ -70,14 +99,23 @@ export function quantizeModelTurboQuant(model: LoadedModel, opts: TurboQuantMode
     for (const name of LINEAR_NAMES) {
       const label = `L${l}.${name}`;
       if (hs) {
-        const r = gptqTurboQuant(L[name], hs.get(INPUT_OF[name])!, { spec, label, actOrder: opts.actOrder ?? false, dampPercent: opts.dampPercent ?? 0.01, proxyLoss: false });
+        const r = gptqTurboQuant(L[name], hs.get(INPUT_OF[name])!, {
+          spec,
+          label,
+          actOrder: opts.actOrder ?? false,
+          dampPercent: opts.dampPercent ?? 0.01,
+          proxyLoss: false,
+        });
         L[name] = r.weight;
       } else {
         L[name] = turboquantFakeQuant(L[name], spec, label);
       }
     }
   });
-  m.transforms = [...(m.transforms ?? []), `turboquant-${opts.method}(${JSON.stringify(spec)}${opts.method === 'gptq' ? `, actOrder=${opts.actOrder ?? false}` : ''})`];
+  m.transforms = [
+    ...(m.transforms ?? []),
+    `turboquant-${opts.method}(${JSON.stringify(spec)}${opts.method === 'gptq' ? `, actOrder=${opts.actOrder ?? false}` : ''})`,
+  ];
   return m;
 }
 
@@ -99,7 +137,10 @@ export interface ModelBits {
  * layer, name)` bits each and everything else (token embedding, RMSNorm scales, classifier) kept in
  * float32.
  */
-export function modelBits(model: LoadedModel, linearBits: (rows: number, cols: number, layer: number, name: LinearName) => number): ModelBits {
+export function modelBits(
+  model: LoadedModel,
+  linearBits: (rows: number, cols: number, layer: number, name: LinearName) => number,
+): ModelBits {
   const w = model.weights;
   let linearB = 0;
   let linearP = 0;
