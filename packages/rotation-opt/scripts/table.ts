@@ -46,6 +46,8 @@ const adaIters = opt('ada-iters', 30);
 const adaBlock = opt('ada-block', 64);
 const gamma = opt('gamma', 100);
 const tau = opt('tau', 10);
+// A second, lower threshold for the per-class error table (τ = 10 finds no massive tokens here).
+const tauLow = opt('tau-low', 3);
 const outIdx = args.indexOf('--out');
 const out = path.resolve(
   outIdx >= 0
@@ -92,6 +94,10 @@ if (!done.has('massive')) {
   const rows = analyzeMassive(model, captured, { seed, tau });
   save({ name: 'massive', rows });
 }
+if (!done.has(`massive-tau${tauLow}`)) {
+  const rows = analyzeMassive(model, captured, { seed, tau: tauLow, extraTaus: [] });
+  save({ name: `massive-tau${tauLow}`, rows });
+}
 
 const tokens = tok.encode(fs.readFileSync(validPath, 'utf8'));
 const t0 = performance.now();
@@ -117,7 +123,9 @@ for (const format of FORMATS) {
       gemm,
       log,
     });
-    log(`${format} ${method}: plan in ${report.planSeconds.toFixed(1)} s (optimisation ${report.seconds.toFixed(1)} s)`);
+    log(
+      `${format} ${method}: plan in ${report.planSeconds.toFixed(1)} s (optimisation ${report.seconds.toFixed(1)} s)`,
+    );
     for (const weights of ['rtn', 'gptq'] as const) {
       const name = `${format} ${method} ${weights}`;
       if (done.has(name)) continue;
@@ -196,13 +204,17 @@ for (const format of FORMATS) {
       );
   }
 }
-const ma = done.get('massive') as { rows: import('../src/index.js').MassiveRow[] } | undefined;
-if (ma) {
+for (const [key, t] of [
+  ['massive', tau],
+  [`massive-tau${tauLow}`, tauLow],
+] as const) {
+  const ma = done.get(key) as { rows: import('../src/index.js').MassiveRow[] } | undefined;
+  if (!ma) continue;
   console.log(
-    `\nMassive tokens (‖x‖∞ > τ·median‖x‖∞, τ = ${tau}) per layer input over ${ma.rows[0]?.tokens} calibration tokens, and relative quantization error Σ‖x−x̂‖²/Σ‖x‖² (INT4 per token | NVFP4) of normal / massive tokens:\n`,
+    `\nMassive tokens (‖x‖∞ > τ·median‖x‖∞, τ = ${t}) per layer input over ${ma.rows[0]?.tokens} calibration tokens, and relative quantization error Σ‖x−x̂‖²/Σ‖x‖² (INT4 per token | NVFP4) of normal / massive tokens:\n`,
   );
   console.log(
-    `| layer | input | massive (τ=${tau}) | at τ=5 / τ=3 | max ratio | channels | identity | RH | RO |`,
+    `| layer | input | massive (τ=${t}) | at τ=${ma.rows[0]?.countsAt.map((c) => c.tau).join(' / τ=') || '—'} | max ratio | channels | identity | RH | RO |`,
   );
   console.log('|---|---|---|---|---|---|---|---|---|');
   const e = (r: import('../src/index.js').MassiveRow, k: 'identity' | 'rh' | 'ro') =>
