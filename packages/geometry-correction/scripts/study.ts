@@ -1,7 +1,7 @@
 /**
  * The geometry-correction study: every model under ../shared/models × seeds 42, 123, 999.
  * `pnpm --filter @nq/geometry-correction study [--models a,b] [--seeds 42,123] [--out dir]
- *  [--recipe w4a4-rtn-token] [--windows 16] [--length 128] [--no-readme]`
+ *  [--recipe w4a4-rtn-token] [--windows 16] [--length 128] [--heldout 4] [--folds 4] [--no-readme]`
  * Writes the CSVs under results/ (or --out) and the verdict section of README.md.
  */
 import fs from 'node:fs';
@@ -29,7 +29,7 @@ const recipe = opt('recipe') ?? 'w4a4-rtn-token';
 const windows = Number(opt('windows') ?? 16);
 const windowLength = Number(opt('length') ?? 128);
 const heldOutWindows = Number(opt('heldout') ?? 4);
-const validationWindows = Number(opt('validation') ?? 3);
+const folds = Number(opt('folds') ?? 4);
 
 const models = discoverModels(path.join(shared, 'models')).filter((m) => !only || only.includes(m.name));
 if (models.length === 0) {
@@ -46,7 +46,7 @@ const results = await runStudy({
   windows,
   windowLength,
   heldOutWindows,
-  validationWindows,
+  folds,
   onSetting: (r, s) => {
     const x = r.summary;
     console.error(
@@ -61,7 +61,7 @@ console.error(
 );
 if (!args.includes('--no-readme')) {
   const readmePath = path.join(here, '../README.md');
-  const sizes = `${windows} calibration windows of ${windowLength} tokens per setting from docs-calib.txt: ${windows - heldOutWindows - validationWindows} fit + ${validationWindows} validation (train) + ${heldOutWindows} held out; recipe ${recipe}`;
+  const sizes = `${windows} calibration windows of ${windowLength} tokens per setting from docs-calib.txt: ${windows - heldOutWindows} training (ridge α by ${folds}-fold cross-validation over whole windows) + ${heldOutWindows} held out; recipe ${recipe}`;
   const section = readmeSection(results, { command: 'pnpm --filter @nq/geometry-correction study', sizes });
   fs.writeFileSync(
     readmePath,

@@ -55,27 +55,36 @@ export function sampleCalibrationWindows(
 
 /**
  * Seeded split of window indices: Rng(seed).fork('split') shuffles 0..n−1; the first `heldOut` are
- * held out, the next `validation` are the ridge validation slice, the rest fit the correctors.
+ * held out, the rest are the training windows, dealt round-robin (in that shuffled order) into
+ * `folds` cross-validation folds for the ridge parameter. Every list is returned sorted.
  */
 export function splitWindows(
   n: number,
   heldOut: number,
-  validation: number,
+  folds: number,
   seed: number,
-): { fit: number[]; validation: number[]; heldOut: number[] } {
-  if (heldOut < 1 || validation < 0 || heldOut + validation >= n) {
+): { train: number[]; folds: number[][]; heldOut: number[] } {
+  if (!Number.isInteger(folds) || folds < 1) {
+    throw new NqInputError(
+      'folds',
+      `must be a positive integer, got ${folds}`,
+      'Pass e.g. 4 (1 = no cross-validation).',
+    );
+  }
+  if (!Number.isInteger(heldOut) || heldOut < 1 || n - heldOut < Math.max(folds, 2)) {
     throw new NqInputError(
       'heldOut',
-      `${heldOut} held-out + ${validation} validation of ${n} windows leaves no training window`,
-      'Use more windows.',
+      `${heldOut} held-out windows of ${n} leave fewer than ${Math.max(folds, 2)} training windows for ${folds} folds`,
+      'Use more windows, fewer held out, or fewer folds.',
     );
   }
   const idx = Array.from({ length: n }, (_, i) => i);
   new Rng(seed).fork('split').shuffle(idx);
   const sorted = (a: number[]) => a.sort((x, y) => x - y);
+  const train = idx.slice(heldOut);
   return {
     heldOut: sorted(idx.slice(0, heldOut)),
-    validation: sorted(idx.slice(heldOut, heldOut + validation)),
-    fit: sorted(idx.slice(heldOut + validation)),
+    folds: Array.from({ length: folds }, (_, f) => sorted(train.filter((_, k) => k % folds === f))),
+    train: sorted(train.slice()),
   };
 }

@@ -119,14 +119,14 @@ export function correctabilityScore(relErr: number, rQ4: number): number {
 }
 
 export interface Q1Split {
-  fit: RowRanges;
-  validation: RowRanges;
+  /** Training rows as cross-validation folds (their union is the training set). */
+  folds: readonly RowRanges[];
   heldOut: RowRanges;
 }
 
 export interface Q1UnitResult {
   metrics: Q1UnitMetrics;
-  /** The float ridge correction (fitted on fit ∪ validation). */
+  /** The float ridge correction (fitted on all training folds). */
   corr: LinearCorrection;
   /** Its 4-bit residual-form version (what R_lin_q4 measures). */
   corrQ4: LinearCorrection;
@@ -145,10 +145,10 @@ export function analyzeUnitQ1(
 ): Q1UnitResult {
   const e = new Float64Array(yFp.length);
   for (let i = 0; i < e.length; i++) e[i] = yFp[i]! - yQ[i]!;
-  const train = [...split.fit, ...split.validation];
+  const train = split.folds.flat();
   const geo = errorGeometry(yFp, yQ, d, train);
   const geoHo = errorGeometry(yFp, yQ, d, split.heldOut);
-  const corr = fitRidgeCorrection(yQ, e, d, d, split.fit, split.validation, alphas);
+  const corr = fitRidgeCorrection(yQ, e, d, d, split.folds, alphas);
   const corrQ4 = quantizeCorrection(corr, 4, 'residual');
   const corrQ4Map = quantizeCorrection(corr, 4, 'map');
   // Bias only: the mean training error added to every row.

@@ -34,7 +34,8 @@ export interface SettingOptions {
   windows?: number;
   windowLength?: number;
   heldOutWindows?: number;
-  validationWindows?: number;
+  /** Cross-validation folds over the training windows for the ridge α (default 4). */
+  folds?: number;
   alphas?: readonly number[];
   correctorIterations?: number;
   /** Progress: called after each phase with its wall time in seconds (not part of any result). */
@@ -104,7 +105,7 @@ export function runSetting(opts: SettingOptions): SettingResult {
   const nWin = opts.windows ?? 16;
   const T = opts.windowLength ?? 128;
   const nHo = opts.heldOutWindows ?? 4;
-  const nVal = opts.validationWindows ?? 3;
+  const nFolds = opts.folds ?? 4;
   const model = opts.model;
   const c = model.config;
   let tPhase = performance.now();
@@ -127,11 +128,10 @@ export function runSetting(opts: SettingOptions): SettingResult {
     length: T,
     seed: opts.seed,
   });
-  const split = splitWindows(nWin, nHo, nVal, opts.seed);
-  const fitRows = windowRows(split.fit, T);
-  const valRows = windowRows(split.validation, T);
+  const split = splitWindows(nWin, nHo, nFolds, opts.seed);
+  const foldRows = split.folds.map((f) => windowRows(f, T));
   const hoRows = windowRows(split.heldOut, T);
-  const trainIdx = [...split.fit, ...split.validation].sort((a, b) => a - b);
+  const trainIdx = split.train;
   const trainRows = windowRows(trainIdx, T);
 
   phase('sample');
@@ -148,7 +148,7 @@ export function runSetting(opts: SettingOptions): SettingResult {
       f.y,
       q.units[u]!.y,
       c.dim,
-      { fit: fitRows, validation: valRows, heldOut: hoRows },
+      { folds: foldRows, heldOut: hoRows },
       {
         layer: f.layer,
         kind: f.kind,
@@ -161,7 +161,7 @@ export function runSetting(opts: SettingOptions): SettingResult {
   }
 
   phase('q1');
-  // Q2 on the same split (train = fit ∪ validation).
+  // Q2 on the same split (all training windows).
   const q2 = runQ2(
     fp.units.map((f, u) => ({
       layer: f.layer,

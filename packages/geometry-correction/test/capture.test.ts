@@ -107,11 +107,10 @@ describe('calibration sample and split', () => {
   });
   it('split partitions the windows', () => {
     const s = splitWindows(10, 3, 2, 7);
-    expect([...s.fit, ...s.validation, ...s.heldOut].sort((x, y) => x - y)).toEqual([
-      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-    ]);
+    expect(s.folds.flat().sort((x, y) => x - y)).toEqual(s.train);
+    expect([...s.train, ...s.heldOut].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(s.heldOut.length).toBe(3);
-    expect(s.validation.length).toBe(2);
+    expect(s.folds.map((f) => f.length)).toEqual([4, 3]);
   });
   it('bad sizes are typed errors naming the argument', () => {
     expect(() => sampleCalibrationWindows(text, enc, { windows: 0, length: 32, seed: 1 })).toThrow(/windows/);
@@ -120,5 +119,6 @@ describe('calibration sample and split', () => {
     );
     expect(() => sampleCalibrationWindows(text, enc, { windows: 2, length: 1, seed: 1 })).toThrow(/length/);
     expect(() => splitWindows(4, 3, 1, 1)).toThrow(NqInputError);
+    expect(() => splitWindows(10, 3, 0, 1)).toThrow(/folds/);
   });
 });

@@ -48,8 +48,7 @@ describe('ridge correction (Q1 estimator)', () => {
       e,
       d,
       d,
-      ranges(0, 350, 50),
-      ranges(350, 450, 50),
+      [ranges(0, 150, 50), ranges(150, 300, 50), ranges(300, 450, 50)],
       [1e-10, 1e-4, 1e-2],
     );
     const R = recoverability(corr, yq, e, d, d, [[450, 600]]);
@@ -64,7 +63,7 @@ describe('ridge correction (Q1 estimator)', () => {
     const yq = gaussian(rng, n, d);
     const e = new Float64Array(n * d);
     for (let i = 0; i < e.length; i++) e[i] = rng.normal();
-    const corr = fitRidgeCorrection(yq, e, d, d, ranges(0, 2500, 100), ranges(2500, 3000, 100));
+    const corr = fitRidgeCorrection(yq, e, d, d, [ranges(0, 1500, 100), ranges(1500, 3000, 100)]);
     const R = recoverability(corr, yq, e, d, d, [[3000, 4000]]);
     // A fitted map can only overfit noise: held-out R is ≤ 0 up to sampling noise of ~d²/n.
     expect(Math.abs(R)).toBeLessThan(0.02);
@@ -187,8 +186,9 @@ describe('ridge correction (Q1 estimator)', () => {
     expect(() =>
       solveRidge(momentsOf(new Float32Array(2), new Float64Array(2), 2, 2, [[0, 1]]), 0.1),
     ).toThrow(/rows/);
-    expect(() =>
-      fitRidgeCorrection(new Float32Array(8), new Float64Array(8), 2, 2, [[0, 4]], [], []),
-    ).toThrow(/alphas/);
+    expect(() => fitRidgeCorrection(new Float32Array(8), new Float64Array(8), 2, 2, [[[0, 4]]], [])).toThrow(
+      /alphas/,
+    );
+    expect(() => fitRidgeCorrection(new Float32Array(8), new Float64Array(8), 2, 2, [])).toThrow(/folds/);
   });
 });

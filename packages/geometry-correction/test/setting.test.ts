@@ -19,7 +19,7 @@ const small = {
   windows: 8,
   windowLength: 16,
   heldOutWindows: 2,
-  validationWindows: 1,
+  folds: 2,
   correctorIterations: 60,
 };
 
@@ -89,7 +89,7 @@ describe.skipIf(!haveShared)('real model (../shared/models/nq-docs-d64l2; skippe
       windows: 8,
       windowLength: 64,
       heldOutWindows: 2,
-      validationWindows: 1,
+      folds: 2,
       correctorIterations: 100,
     });
     // The error is a visible fraction of each sub-layer output (W4A4 changes the loss, in either

@@ -4,7 +4,8 @@
 // ‖E − X·B − 1bᵀ‖² + λ‖B‖² (the intercept b is not penalised). The corrected output is
 // Y_q·(I + B) + bᵀ, so the penalty shrinks the map A = I + B towards the identity ("no correction")
 // rather than towards zero. Closed form, float64: centre X and E by their training means, then
-// B = (X̃ᵀX̃ + λI)⁻¹·X̃ᵀẼ and b = μ_E − Bᵀμ_X. λ = α · tr(X̃ᵀX̃)/d, so α is scale free.
+// B = (X̃ᵀX̃ + λI)⁻¹·X̃ᵀẼ and b = μ_E − Bᵀμ_X. λ = α · tr(X̃ᵀX̃)/d, so α is scale free; α is chosen
+// by K-fold cross-validation over whole windows.
 
 import { NqInputError } from '@nq/core';
 import { accumulateMoments, cholesky, choleskySolve, symmetrize } from './linalg.js';
@@ -169,40 +170,44 @@ export function recoverability(
 }
 
 /** The α grid searched by fitRidgeCorrection (λ = α·tr(X̃ᵀX̃)/d). */
-export const DEFAULT_ALPHAS: readonly number[] = [1e-4, 1e-3, 1e-2, 1e-1, 1];
+export const DEFAULT_ALPHAS: readonly number[] = [1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
 
 /**
- * Fits the ridge correction on `train` rows, choosing α from `alphas` by the residual on
- * `validation` rows after fitting on the remaining training rows (`fitRows`), then refitting on all
- * of `fitRows` ∪ `validation` with that α. With a single α no validation is needed.
+ * Fits the ridge correction on the union of `folds` (each a set of row ranges, e.g. whole windows),
+ * choosing α from `alphas` by K-fold cross-validation: for each fold, fit on the other folds and sum
+ * the residual on it; the α with the smallest total wins (ties → the larger α), then the map is
+ * refitted on all folds. Moments are computed once per fold and combined (they add), so the
+ * cross-validation costs K·|alphas| solves, not K more passes over the data. One fold or one α: no
+ * cross-validation.
  */
 export function fitRidgeCorrection(
   x: ArrayLike<number>,
   e: ArrayLike<number>,
   d: number,
   m: number,
-  fitRows: RowRanges,
-  validation: RowRanges,
+  folds: readonly RowRanges[],
   alphas: readonly number[] = DEFAULT_ALPHAS,
 ): LinearCorrection {
   if (alphas.length === 0) throw new NqInputError('alphas', 'is empty', 'Pass at least one α ≥ 0.');
-  const fit = momentsOf(x, e, d, m, fitRows);
-  if (alphas.length === 1 || validation.length === 0) {
-    const all = validation.length ? addMoments(fit, momentsOf(x, e, d, m, validation)) : fit;
-    return solveRidge(all, alphas[0]!);
-  }
+  if (folds.length === 0)
+    throw new NqInputError('folds', 'is empty', 'Pass at least one set of training rows.');
+  const parts = folds.map((f) => momentsOf(x, e, d, m, f));
+  const all = parts.reduce((a, b) => addMoments(a, b));
+  if (alphas.length === 1 || folds.length === 1) return solveRidge(all, alphas[0]!);
+  const without = parts.map((_, k) => parts.filter((_, i) => i !== k).reduce((a, b) => addMoments(a, b)));
   let best = alphas[0]!;
   let bestSse = Number.POSITIVE_INFINITY;
   for (const a of alphas) {
-    const c = solveRidge(fit, a);
-    const { sse } = correctionSse(c, x, e, d, m, validation);
+    let sse = 0;
+    for (let k = 0; k < folds.length; k++)
+      sse += correctionSse(solveRidge(without[k]!, a), x, e, d, m, folds[k]!).sse;
     // Ties (within float noise) prefer the larger α: the smoother map.
     if (sse <= bestSse * (1 + 1e-12)) {
       best = a;
       bestSse = Math.min(sse, bestSse);
     }
   }
-  return solveRidge(addMoments(fit, momentsOf(x, e, d, m, validation)), best);
+  return solveRidge(all, best);
 }
 
 /** ŷ = y + y·B + bias for every row of y [T, d] (float32, as the forward pass uses it), in place. */
