@@ -118,9 +118,22 @@ export function upperCholeskyOfInverse(
     for (let i = c0; i < n; i++) {
       const ri = i * n;
       acc.fill(0, 0, nb);
-      for (let k = c0; k < i; k++) {
+      // four panel rows per pass: acc is loaded and stored once per four multiply-adds
+      let k = c0;
+      for (; k + 3 < i; k += 4) {
+        const l0 = r[ri + k]!;
+        const l1 = r[ri + k + 1]!;
+        const l2 = r[ri + k + 2]!;
+        const l3 = r[ri + k + 3]!;
+        const p0 = (k - c0) * nb;
+        const p1 = p0 + nb;
+        const p2 = p1 + nb;
+        const p3 = p2 + nb;
+        for (let c = 0; c < nb; c++)
+          acc[c] += l0 * panel[p0 + c]! + l1 * panel[p1 + c]! + l2 * panel[p2 + c]! + l3 * panel[p3 + c]!;
+      }
+      for (; k < i; k++) {
         const l = r[ri + k]!;
-        if (l === 0) continue;
         const pk = (k - c0) * nb;
         for (let c = 0; c < nb; c++) acc[c] += l * panel[pk + c]!;
       }
