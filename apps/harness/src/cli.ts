@@ -143,13 +143,23 @@ program
 
 program
   .command('discover')
-  .description(
-    'evolution-strategy search for structured rotations (needs @nq/es-search: not implemented yet)',
-  )
-  .allowUnknownOption()
-  .action(async () => {
+  .description('evolution-strategy search (@nq/es-search) for a structured rotation of one layer input')
+  .requiredOption('--model <file>', 'checkpoint (.bin / .gguf / .safetensors)')
+  .option('--data <file>', 'calibration text', '../shared/data/docs-calib.txt')
+  .option('--tokenizer <file>', 'tokenizer (default: found beside the model)')
+  .option('--layer <n>', 'layer index', (v) => Number(v), 0)
+  .option('--input <group>', 'attn | o | ffn | down', 'down')
+  .option('--target <t>', 'int8 | int4 | w4a4', 'w4a4')
+  .option('--seed <n>', 'seed', (v) => Number(v), 0)
+  .option('--population <n>', 'population size', (v) => Number(v))
+  .option('--generations <n>', 'generations per restart', (v) => Number(v))
+  .option('--windows <n>', 'calibration windows (half search, half held out)', (v) => Number(v), 8)
+  .option('--ctx <n>', 'tokens per window', (v) => Number(v), 128)
+  .option('--out <file>', 'write the best RotationSpec here (JSON)')
+  .option('--json', 'one JSON object on stdout')
+  .action(async (opts) => {
     const { discoverCommand } = await import('./commands/discover.js');
-    await discoverCommand();
+    process.exitCode = await discoverCommand(opts);
   });
 
 program

@@ -56,11 +56,15 @@ describe('nq CLI', () => {
       );
   });
 
-  it('exits with typed errors: bad input 2, not implemented 3', () => {
-    const d = runCli(['discover']);
-    expect(d.code).toBe(3);
-    expect(d.stderr).toContain('NqUnsupportedError');
-    expect(d.stderr).toContain('@nq/es-search');
+  it('exits with typed errors naming the argument (bad input: 2)', () => {
+    const d = runCli(['discover', '--model', '/nope.bin']);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toContain('--model: /nope.bin does not exist');
+    // Any existing files: the target is checked before anything is loaded.
+    const existing = path.resolve(import.meta.dirname, '../package.json');
+    const t = runCli(['discover', '--model', existing, '--data', existing, '--target', 'int3']);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('--target: is "int3"');
     const e = runCli(['eval', '--model', '/nope.bin', '--data', '/nope.txt', '--recipe', 'fp']);
     expect(e.code).toBe(2);
     expect(e.stderr).toContain('--model: /nope.bin does not exist');
