@@ -6,5 +6,6 @@
 
 export * from './awq.js';
 export * from './bits.js';
+export * from './mixed.js';
 export * from './model.js';
 export * from './rules.js';
