@@ -90,7 +90,7 @@ async function main() {
       let a = buffers.get(n);
       if (!a) {
         a = emptyGpuMatrix(device, bytes / (4 * n), n);
-        device.queue.writeBuffer(a.buffer, 0, new Rng(1).normals(1 << 20));
+        device.queue.writeBuffer(a.buffer, 0, new Rng(1).normals(1 << 20) as Float32Array<ArrayBuffer>);
         buffers.set(n, a);
       }
       const g = a;
