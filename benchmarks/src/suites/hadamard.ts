@@ -73,7 +73,8 @@ async function webgpuRecords(ctx: SuiteContext, batchBytes: number): Promise<Ben
   const { device } = gpu;
   const slow = gpu.kind === 'cpu-fallback';
   // On a real GPU at least 256 MB per pass (issue 4's protocol): at 64 MB the fixed per-dispatch cost
-  // (~35 µs measured on the H100) is a large share of a ~50 µs pass and understates every kernel.
+  // (inferred on the H100: the copy kernel took 84 µs per 64 MB pass vs 49 µs at its 256 MB rate)
+  // understates every kernel.
   const gpuBytes = ctx.quick ? batchBytes : Math.max(batchBytes, 256 << 20);
   const bytes = Math.min(device.limits.maxStorageBufferBindingSize, slow ? 16 << 20 : gpuBytes);
   ctx.log(`  hadamard webgpu on ${gpu.adapterName} (${gpu.kind}), batch ${(bytes / 2 ** 20).toFixed(0)} MB`);
