@@ -69,6 +69,17 @@ describe('ridge correction (Q1 estimator)', () => {
     expect(Math.abs(R)).toBeLessThan(0.02);
   });
 
+  it('cross-validation picks the strongest shrinkage for pure noise on few rows', () => {
+    const rng = new Rng(5);
+    const d = 16;
+    const n = 96;
+    const yq = gaussian(rng, n, d);
+    const e = new Float64Array(n * d);
+    for (let i = 0; i < e.length; i++) e[i] = rng.normal();
+    const corr = fitRidgeCorrection(yq, e, d, d, [ranges(0, 32, 16), ranges(32, 64, 16), ranges(64, 96, 16)]);
+    expect(corr.alpha).toBe(10);
+  });
+
   it('closed form equals a direct solve of the augmented, penalised normal equations', () => {
     const rng = new Rng(3);
     const d = 7;

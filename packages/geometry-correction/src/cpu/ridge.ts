@@ -133,23 +133,33 @@ export function correctionSse(
 ): { sse: number; base: number } {
   let sse = 0;
   let base = 0;
-  const pred = new Float64Array(m);
+  // Predictions for up to 8 rows at once, so each row of B is read once per 8 rows (the same
+  // summation order per row as one row at a time).
+  const R = 8;
+  const pred = new Float64Array(R * m);
   for (const [r0, r1] of rows) {
-    for (let r = r0; r < r1; r++) {
+    for (let r = r0; r < r1; r += R) {
+      const nr = Math.min(R, r1 - r);
       if (corr) {
-        pred.set(corr.bias);
+        for (let b = 0; b < nr; b++) pred.set(corr.bias, b * m);
         for (let i = 0; i < d; i++) {
-          const xi = x[r * d + i]!;
-          if (xi === 0) continue;
           const row = i * m;
-          for (let j = 0; j < m; j++) pred[j]! += xi * corr.B[row + j]!;
+          for (let b = 0; b < nr; b++) {
+            const xi = x[(r + b) * d + i]!;
+            if (xi === 0) continue;
+            const o = b * m;
+            for (let j = 0; j < m; j++) pred[o + j]! += xi * corr.B[row + j]!;
+          }
         }
       }
-      for (let j = 0; j < m; j++) {
-        const ej = e[r * m + j]!;
-        base += ej * ej;
-        const res = corr ? ej - pred[j]! : ej;
-        sse += res * res;
+      for (let b = 0; b < nr; b++) {
+        const o = b * m;
+        for (let j = 0; j < m; j++) {
+          const ej = e[(r + b) * m + j]!;
+          base += ej * ej;
+          const res = corr ? ej - pred[o + j]! : ej;
+          sse += res * res;
+        }
       }
     }
   }
