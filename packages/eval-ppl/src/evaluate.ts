@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NqInputError } from '@nq/core';
-import { type ForwardHooks, forward, type LoadedModel, loadModel, Tokenizer } from '@nq/model';
+import { type ForwardHooks, type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { defaultCacheDir, sha256, sha256Arrays, sha256File, stableJson } from './cache/keys.js';
 import { readRefFile, writeRefFile } from './cache/ref-file.js';
 import { prepareRecipe } from './recipes/apply.js';
 import { type RecipeSpec, resolveRecipe } from './recipes/spec.js';
+import { type RowFn, runWindows } from './run-windows.js';
 import { formatLlamaCppReport } from './stats/format.js';
 import { RefBuilder, type RefLogprobs, type RefStorage, validateStorage } from './stats/reference.js';
 import { type KlReport, summarize } from './stats/summary.js';
@@ -297,15 +298,23 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     const builder = new RefBuilder(vocab, positions, storage);
     const fpScores = isFp ? newTokenScores(positions) : null;
     let scorer: PositionScorer | null = null;
-    runWindows(model, undefined, tokens, windows, 'reference', opts.onProgress, (logits, w, j, target) => {
-      const pos = builder.filled;
-      builder.add(logits, j * vocab, target);
-      if (fpScores) {
-        scorer ??= new PositionScorer(builder.ref);
-        scorer.score(logits, j * vocab, target, pos, fpScores);
-      }
-      void w;
-    });
+    runWindowsWithProgress(
+      model,
+      undefined,
+      tokens,
+      windows,
+      'reference',
+      opts.onProgress,
+      (logits, w, j, target) => {
+        const pos = builder.filled;
+        builder.add(logits, j * vocab, target);
+        if (fpScores) {
+          scorer ??= new PositionScorer(builder.ref);
+          scorer.score(logits, j * vocab, target, pos, fpScores);
+        }
+        void w;
+      },
+    );
     ref = builder.ref;
     refSeconds = (performance.now() - tr) / 1000;
     if (cacheFile)
@@ -330,7 +339,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     const s = newTokenScores(positions);
     const scorer = new PositionScorer(ref);
     let pos = 0;
-    runWindows(
+    runWindowsWithProgress(
       prepared.model,
       prepared.hooks,
       tokens,
@@ -385,10 +394,8 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   };
 }
 
-type RowFn = (logits: Float32Array, w: EvalWindow, j: number, target: number) => void;
-
-/** Runs every window through the model and hands each scored logits row to `onRow`, in order. */
-function runWindows(
+/** runWindows with evaluate()'s progress reports. */
+function runWindowsWithProgress(
   model: LoadedModel,
   hooks: ForwardHooks | undefined,
   tokens: Int32Array,
@@ -401,13 +408,11 @@ function runWindows(
   const total = windows.length;
   const tokensTotal = totalScored(windows);
   let tokensDone = 0;
-  for (let i = 0; i < total; i++) {
-    const w = windows[i]!;
-    const ids = tokens.subarray(w.start, w.start + w.length);
-    const logits = forward(model, ids, hooks ? { hooks } : {}).data;
-    for (let j = w.scoreFrom; j < w.length - 1; j++) onRow(logits, w, j, ids[j + 1]!);
-    tokensDone += scoredInWindow(w);
-    if (onProgress) {
+  runWindows(model, tokens, windows, onRow, {
+    hooks,
+    afterWindow: (i, w) => {
+      tokensDone += scoredInWindow(w);
+      if (!onProgress) return;
       const el = (performance.now() - t0) / 1000;
       const rate = tokensDone / Math.max(el, 1e-9);
       onProgress({
@@ -420,6 +425,6 @@ function runWindows(
         tokensPerSecond: rate,
         etaSeconds: (tokensTotal - tokensDone) / rate,
       });
-    }
-  }
+    },
+  });
 }

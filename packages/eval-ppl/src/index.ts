@@ -1,6 +1,13 @@
 export { prepareWindowBench, type WindowBench } from './bench-window.js';
 export { defaultCacheDir } from './cache/keys.js';
 export { type RefManifest, readRefFile, writeRefFile } from './cache/ref-file.js';
+export {
+  buildReference,
+  type CandidateScore,
+  type ModelReference,
+  type ReferenceOptions,
+  scoreCandidate,
+} from './candidate.js';
 export { type EvalOptions, type EvalProgress, type EvalResult, evaluate, loadRecipe } from './evaluate.js';
 export { type PreparedRecipe, prepareRecipe } from './recipes/apply.js';
 export {
@@ -13,6 +20,7 @@ export {
   validateRecipe,
   type WeightQuant,
 } from './recipes/spec.js';
+export { type RowFn, runWindows } from './run-windows.js';
 export { formatLlamaCppReport } from './stats/format.js';
 export { logSoftmaxRow } from './stats/log-softmax.js';
 export * from './stats/reference.js';
