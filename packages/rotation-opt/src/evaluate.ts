@@ -1,27 +1,17 @@
-import { NqInputError } from '@nq/core';
 import {
-  type EvalWindow,
+  buildReference as buildModelReference,
   type KlReport,
-  makeWindows,
-  newTokenScores,
-  PositionScorer,
-  RefBuilder,
-  type RefLogprobs,
-  summarize,
-  totalScored,
+  type ModelReference,
+  scoreCandidate as scoreModelCandidate,
 } from '@nq/eval-ppl';
-import { type ForwardHooks, forward, type GemmFn, type LoadedModel } from '@nq/model';
+import type { ForwardHooks, GemmFn, LoadedModel } from '@nq/model';
 
 /*
- * PPL / KLD / top-1 of a codec model against the full-precision model with @nq/eval-ppl's
- * statistics (llama.cpp definitions and error bars). eval-ppl's evaluate() applies its own recipes;
- * a codec model is a different model + hooks, so reference and candidate run on the same windows here.
+ * PPL / KLD / top-1 of a codec model (a different model + hooks) against the full-precision model:
+ * thin wrappers over @nq/eval-ppl's buildReference / scoreCandidate, keeping this package's
+ * argument order and result shape.
  */
-export interface Reference {
-  ref: RefLogprobs;
-  windows: EvalWindow[];
-  tokens: Int32Array;
-}
+export type Reference = ModelReference;
 
 export interface Metrics {
   ppl: number;
@@ -35,44 +25,13 @@ export interface Metrics {
   report: KlReport;
 }
 
-function run(
-  model: LoadedModel,
-  hooks: ForwardHooks | undefined,
-  tokens: Int32Array,
-  windows: EvalWindow[],
-  gemm: GemmFn | undefined,
-  onRow: (logits: Float32Array, j: number, target: number) => void,
-): void {
-  for (const w of windows) {
-    const ids = tokens.subarray(w.start, w.start + w.length);
-    const logits = forward(model, ids, { ...(hooks ? { hooks } : {}), ...(gemm ? { gemm } : {}) }).data;
-    for (let j = w.scoreFrom; j < w.length - 1; j++) onRow(logits, j, ids[j + 1]!);
-  }
-}
-
 /** Full-precision log-probs on `windows` non-overlapping windows of ctx tokens ('spread' over the text by default). */
 export function buildReference(
   model: LoadedModel,
   tokens: Int32Array,
   opts: { ctx?: number; windows?: number; select?: 'first' | 'spread'; gemm?: GemmFn } = {},
 ): Reference {
-  const ctx = opts.ctx ?? model.config.seqLen;
-  if (ctx > model.config.seqLen)
-    throw new NqInputError(
-      'ctx',
-      `is ${ctx}, longer than the model's context ${model.config.seqLen}`,
-      `Use ctx ≤ ${model.config.seqLen}.`,
-    );
-  const windows = makeWindows(tokens.length, {
-    ctx,
-    maxWindows: opts.windows,
-    select: opts.select ?? 'spread',
-  });
-  const b = new RefBuilder(model.config.vocabSize, totalScored(windows), { kind: 'full' });
-  run(model, undefined, tokens, windows, opts.gemm, (logits, j, target) =>
-    b.add(logits, j * model.config.vocabSize, target),
-  );
-  return { ref: b.ref, windows, tokens };
+  return buildModelReference(model, tokens, { ...opts, select: opts.select ?? 'spread' });
 }
 
 /** Scores a candidate (model + hooks) against the reference. */
@@ -82,29 +41,16 @@ export function scoreCandidate(
   reference: Reference,
   gemm?: GemmFn,
 ): Metrics {
-  const { ref, windows, tokens } = reference;
-  if (model.config.vocabSize !== ref.vocab)
-    throw new NqInputError(
-      'model',
-      `has vocabulary ${model.config.vocabSize}, the reference ${ref.vocab}`,
-      'Score a candidate of the same model.',
-    );
-  const scores = newTokenScores(ref.positions);
-  const scorer = new PositionScorer(ref);
-  let pos = 0;
-  run(model, hooks, tokens, windows, gemm, (logits, j, target) =>
-    scorer.score(logits, j * ref.vocab, target, pos++, scores),
-  );
-  const r = summarize(scores);
+  const m = scoreModelCandidate(reference, model, hooks, { gemm });
   return {
-    ppl: r.pplQ.value,
-    ppl_se: r.pplQ.se,
-    ppl_base: r.pplBase.value,
-    kld_mean: r.kld.mean,
-    kld_se: r.kld.se,
-    top1: r.sameTop.value,
-    top1_se: r.sameTop.se,
-    tokens_scored: ref.positions,
-    report: r,
+    ppl: m.ppl,
+    ppl_se: m.ppl_se,
+    ppl_base: m.ppl_base,
+    kld_mean: m.kld_mean,
+    kld_se: m.kld_se,
+    top1: m.top1,
+    top1_se: m.top1_se,
+    tokens_scored: reference.ref.positions,
+    report: m.report,
   };
 }
