@@ -1,16 +1,13 @@
 import { type Matrix, NqInputError } from '@nq/core';
 import {
+  buildReference as buildModelReference,
   type EvalWindow,
-  newTokenScores,
-  PositionScorer,
-  RefBuilder,
   type RefLogprobs,
-  summarize,
-  totalScored,
+  scoreCandidate,
 } from '@nq/eval-ppl';
 import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
 import { rotate } from '@nq/hadamard/cpu';
-import { type ForwardHooks, forward, type LayerWeights, type LinearName, type LoadedModel } from '@nq/model';
+import type { ForwardHooks, LayerWeights, LinearName, LoadedModel } from '@nq/model';
 import { defaultWasmGemm, type GemmFn, gemmABt } from '@nq/model/cpu';
 import type { InputGroup } from './capture.js';
 import { fakeQuantRowsSym } from './cpu/quant-error.js';
@@ -135,14 +132,7 @@ export function buildReference(
   tokens: ArrayLike<number>,
   windows: EvalWindow[],
 ): RefLogprobs {
-  const vocab = model.config.vocabSize;
-  const b = new RefBuilder(vocab, totalScored(windows), { kind: 'full' });
-  for (const w of windows) {
-    const ids = Array.from({ length: w.length }, (_, j) => tokens[w.start + j]!);
-    const logits = forward(model, ids).data;
-    for (let j = w.scoreFrom; j < w.length - 1; j++) b.add(logits, j * vocab, ids[j + 1]!);
-  }
-  return b.ref;
+  return buildModelReference(model, tokens, { windowList: windows }).ref;
 }
 
 export interface PlanEvaluation {
@@ -190,26 +180,16 @@ export function evaluatePlan(
 ): PlanEvaluation {
   const t0 = performance.now();
   const { model, hooks } = prepareRotatedW4A4(base, plan);
-  const vocab = model.config.vocabSize;
-  const scores = newTokenScores(ref.positions);
-  const scorer = new PositionScorer(ref);
-  let pos = 0;
-  for (const w of windows) {
-    const ids = Array.from({ length: w.length }, (_, j) => tokens[w.start + j]!);
-    const logits = forward(model, ids, { hooks }).data;
-    for (let j = w.scoreFrom; j < w.length - 1; j++)
-      scorer.score(logits, j * vocab, ids[j + 1]!, pos++, scores);
-  }
-  const r = summarize(scores);
+  const r = scoreCandidate({ ref, windows, tokens: Int32Array.from(tokens) }, model, hooks);
   return {
-    kld_mean: r.kld.mean,
-    kld_se: r.kld.se,
-    ppl: r.pplQ.value,
-    ppl_se: r.pplQ.se,
-    ppl_base: r.pplBase.value,
-    top1: r.sameTop.value,
-    tokens_scored: pos,
+    kld_mean: r.kld_mean,
+    kld_se: r.kld_se,
+    ppl: r.ppl,
+    ppl_se: r.ppl_se,
+    ppl_base: r.ppl_base,
+    top1: r.top1,
+    tokens_scored: r.tokens_scored,
     seconds: (performance.now() - t0) / 1000,
-    kldPerToken: scores.kld.slice(0, pos),
+    kldPerToken: r.kldPerToken,
   };
 }
