@@ -1,3 +1,4 @@
+export { type DocsTable, type DocsTableOptions, openDocsTable } from './docs-table.js';
 export { buildReference, type CandidateResult, type Reference, scoreCandidate } from './evaluate-model.js';
 export {
   captureBlockHessians,
