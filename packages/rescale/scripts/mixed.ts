@@ -1,20 +1,9 @@
-/**
- * Mixed precision by tensor role on nq-docs-5M (the stretch study): per-role sensitivity (ΔKLD when
- * one role goes from INT3 to INT8 asym g128 RTN, all else INT3, per extra bit per linear weight), then
- * greedy allocation under budgets of mean bits per linear weight, each allocation evaluated.
- *
- *   pnpm --filter @nq/rescale mixed [--windows 32] [--low 3] [--high 8]
- */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Matrix } from '@nq/core';
-import { LINEAR_NAMES, type LinearName, loadModel, Tokenizer } from '@nq/model';
+import { LINEAR_NAMES, type LinearName } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
-import { buildReference, scoreCandidate } from '@nq/turboquant';
+import { openDocsTable, scoreCandidate } from '@nq/turboquant';
 import { allocateRoles, intWeightBits, mixedRoleModel, type RoleSensitivity } from '../src/index.js';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const shared = path.resolve(here, '../../../../shared');
 const args = process.argv.slice(2);
 const opt = (name: string) => {
   const i = args.indexOf(`--${name}`);
@@ -23,21 +12,7 @@ const opt = (name: string) => {
 const windows = Number(opt('windows') ?? 32);
 const lowBits = Number(opt('low') ?? 3);
 const highBits = Number(opt('high') ?? 8);
-const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const tokPath = path.join(shared, 'models/nq-docs-5M/tok4096.model');
-const validPath = path.join(shared, 'data/docs-valid.txt');
-for (const f of [modelPath, tokPath, validPath]) {
-  if (!fs.existsSync(f)) {
-    console.error(`missing ${f}`);
-    process.exit(2);
-  }
-}
-const model = await loadModel(modelPath);
-const tok = await Tokenizer.fromFile(tokPath);
-const reference = buildReference(model, tok.encode(fs.readFileSync(validPath, 'utf8')), {
-  ctx: 256,
-  windows,
-});
+const { model, reference } = await openDocsTable({ windows });
 const spec = (bits: number): QuantSpec => ({
   format: 'int',
   bits,

@@ -1,22 +1,8 @@
-/**
- * The model-level table of the README: nq-docs-5M with identity-preserving channel rescaling
- * (SmoothQuant, H_ii^α, AWQ) folded into the model, then quantized by @nq/eval-ppl's recipes
- * (W4A4 per token with and without a random Hadamard on every linear input; W4A16 g128 RTN) or by
- * @nq/gptq — PPL, KLD, top-1 against the FP model on docs-valid, and honest bits per parameter.
- *
- *   pnpm --filter @nq/rescale table [--windows 64] [--calib 32] [--seed 0]
- *
- * Evaluation: --windows non-overlapping 256-token windows spread evenly over docs-valid (of 899; a
- * subset sized for 2 shared CPU cores). Calibration (statistics, AWQ search, GPTQ): --calib sequences
- * of 256 tokens from docs-calib at positions from Rng(seed); AWQ searches on the first 2048 tokens.
- */
-import fs from 'node:fs';
-import path from 'node:path';
 import { prepareRecipe, resolveRecipe } from '@nq/eval-ppl';
-import { quantizeModelSequential, sampleCalibration } from '@nq/gptq';
-import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
+import { quantizeModelSequential } from '@nq/gptq';
+import type { LoadedModel } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
-import { buildReference, scoreCandidate } from '@nq/turboquant';
+import { openDocsTable, scoreCandidate } from '@nq/turboquant';
 import {
   awqSearch,
   collectInputStats,
@@ -29,8 +15,6 @@ import {
   smoothQuantScales,
 } from '../src/index.js';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const shared = path.resolve(here, '../../../../shared');
 const args = process.argv.slice(2);
 const opt = (name: string) => {
   const i = args.indexOf(`--${name}`);
@@ -39,32 +23,7 @@ const opt = (name: string) => {
 const windows = Number(opt('windows') ?? 64);
 const calibN = Number(opt('calib') ?? 32);
 const seed = Number(opt('seed') ?? 0);
-const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const tokPath = path.join(shared, 'models/nq-docs-5M/tok4096.model');
-const validPath = path.join(shared, 'data/docs-valid.txt');
-const calibPath = path.join(shared, 'data/docs-calib.txt');
-for (const f of [modelPath, tokPath, validPath, calibPath]) {
-  if (!fs.existsSync(f)) {
-    console.error(`missing ${f}: the shared model and data are needed for the table`);
-    process.exit(2);
-  }
-}
-
-const model = await loadModel(modelPath);
-const tok = await Tokenizer.fromFile(tokPath);
-const tokens = tok.encode(fs.readFileSync(validPath, 'utf8'));
-let t = performance.now();
-const reference = buildReference(model, tokens, { ctx: 256, windows });
-console.error(
-  `reference: ${reference.windows.length} windows in ${((performance.now() - t) / 1000).toFixed(1)} s`,
-);
-const calibration = await sampleCalibration({
-  text: calibPath,
-  tokenizer: tok,
-  sequences: calibN,
-  ctx: 256,
-  seed,
-});
+const { model, reference, calibration } = await openDocsTable({ windows, calib: calibN, seed });
 const stats = collectInputStats(model, calibration, { keepRows: 2048 });
 
 type Rule = (l: number, input: (typeof RESCALE_INPUTS)[number]) => Float32Array;
@@ -178,7 +137,7 @@ const lines = [
   '|---|---|---|---|---|---|',
 ];
 for (const r of rows) {
-  t = performance.now();
+  const t = performance.now();
   const c = await r.build();
   const q = (performance.now() - t) / 1000;
   const s = scoreCandidate(reference, c.model, c.hooks);
