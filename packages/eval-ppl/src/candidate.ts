@@ -37,8 +37,8 @@ export interface ReferenceOptions {
   gemm?: GemmFn;
 }
 
-/** What scoreCandidate reports: evaluate()'s statistics fields, plus per-token KLD. */
-export interface CandidateScore {
+/** The statistics fields evaluate() and scoreCandidate() both report (llama.cpp's definitions). */
+export interface ScoreStats {
   ppl: number;
   ppl_se: number;
   ppl_base: number;
@@ -51,8 +51,30 @@ export interface CandidateScore {
   /** Same-top-token fraction (0..1). */
   top1: number;
   top1_se: number;
-  /** 'full' or 'top<k>+rest'. */
+  /** 'full' or 'top<k>+rest' (see RefStorage). */
   kld_method: string;
+}
+
+/** The ScoreStats fields of a summary, in evaluate()'s order. */
+export function scoreStats(r: KlReport, storage: RefStorage): ScoreStats {
+  return {
+    ppl: r.pplQ.value,
+    ppl_se: r.pplQ.se,
+    ppl_base: r.pplBase.value,
+    ppl_base_se: r.pplBase.se,
+    kld_mean: r.kld.mean,
+    kld_se: r.kld.se,
+    kld_median: r.kld.median,
+    kld_p99: r.kld.p99,
+    kld_max: r.kld.max,
+    top1: r.sameTop.value,
+    top1_se: r.sameTop.se,
+    kld_method: storage.kind === 'full' ? 'full' : `top${storage.k}+rest`,
+  };
+}
+
+/** What scoreCandidate reports: evaluate()'s statistics, plus per-token KLD. */
+export interface CandidateScore extends ScoreStats {
   windows: number;
   tokens_scored: number;
   /** Wall-clock seconds of the candidate pass. */
@@ -139,18 +161,7 @@ export function scoreCandidate(
   );
   const r = summarize(scores);
   return {
-    ppl: r.pplQ.value,
-    ppl_se: r.pplQ.se,
-    ppl_base: r.pplBase.value,
-    ppl_base_se: r.pplBase.se,
-    kld_mean: r.kld.mean,
-    kld_se: r.kld.se,
-    kld_median: r.kld.median,
-    kld_p99: r.kld.p99,
-    kld_max: r.kld.max,
-    top1: r.sameTop.value,
-    top1_se: r.sameTop.se,
-    kld_method: ref.storage.kind === 'full' ? 'full' : `top${ref.storage.k}+rest`,
+    ...scoreStats(r, ref.storage),
     windows: windows.length,
     tokens_scored: pos,
     seconds: (performance.now() - t0) / 1000,

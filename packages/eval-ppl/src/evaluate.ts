@@ -4,6 +4,7 @@ import { NqInputError } from '@nq/core';
 import { type ForwardHooks, type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { defaultCacheDir, sha256, sha256Arrays, sha256File, stableJson } from './cache/keys.js';
 import { readRefFile, writeRefFile } from './cache/ref-file.js';
+import { type ScoreStats, scoreStats } from './candidate.js';
 import { prepareRecipe } from './recipes/apply.js';
 import { type RecipeSpec, resolveRecipe } from './recipes/spec.js';
 import { type RowFn, runWindows } from './run-windows.js';
@@ -58,23 +59,9 @@ export interface EvalOptions {
 }
 
 /** One result row: the CLI's `--json` object. */
-export interface EvalResult {
+export interface EvalResult extends ScoreStats {
   recipe: string;
   spec: RecipeSpec;
-  ppl: number;
-  ppl_se: number;
-  ppl_base: number;
-  ppl_base_se: number;
-  kld_mean: number;
-  kld_se: number;
-  kld_median: number;
-  kld_p99: number;
-  kld_max: number;
-  /** Same-top-token fraction (0..1). */
-  top1: number;
-  top1_se: number;
-  /** 'full' or 'top<k>+rest' (see RefStorage). */
-  kld_method: string;
   windows: number;
   /** How the windows were chosen when `windows` limited them. */
   select: 'first' | 'spread';
@@ -359,18 +346,7 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   return {
     recipe: spec.name,
     spec,
-    ppl: report.pplQ.value,
-    ppl_se: report.pplQ.se,
-    ppl_base: report.pplBase.value,
-    ppl_base_se: report.pplBase.se,
-    kld_mean: report.kld.mean,
-    kld_se: report.kld.se,
-    kld_median: report.kld.median,
-    kld_p99: report.kld.p99,
-    kld_max: report.kld.max,
-    top1: report.sameTop.value,
-    top1_se: report.sameTop.se,
-    kld_method: ref.storage.kind === 'full' ? 'full' : `top${ref.storage.k}+rest`,
+    ...scoreStats(report, ref.storage),
     windows: windows.length,
     select: opts.select ?? 'first',
     tokens_scored: positions,

@@ -6,7 +6,9 @@ export {
   type CandidateScore,
   type ModelReference,
   type ReferenceOptions,
+  type ScoreStats,
   scoreCandidate,
+  scoreStats,
 } from './candidate.js';
 export { type EvalOptions, type EvalProgress, type EvalResult, evaluate, loadRecipe } from './evaluate.js';
 export { type PreparedRecipe, prepareRecipe } from './recipes/apply.js';
