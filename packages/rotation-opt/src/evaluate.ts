@@ -1,31 +1,21 @@
 import {
   buildReference as buildModelReference,
-  type KlReport,
+  type CandidateScore,
   type ModelReference,
   scoreCandidate as scoreModelCandidate,
 } from '@nq/eval-ppl';
 import type { ForwardHooks, GemmFn, LoadedModel } from '@nq/model';
 
 /*
- * PPL / KLD / top-1 of a codec model (a different model + hooks) against the full-precision model:
- * thin wrappers over @nq/eval-ppl's buildReference / scoreCandidate, keeping this package's
- * argument order and result shape.
+ * PPL / KLD / top-1 of a codec model (a different model + hooks) against the full-precision model: @nq/eval-ppl's
+ * buildReference / scoreCandidate (two models on the same windows), with this package's argument
+ * order and defaults (windows spread over the text).
  */
+
 export type Reference = ModelReference;
+export type Metrics = CandidateScore;
 
-export interface Metrics {
-  ppl: number;
-  ppl_se: number;
-  ppl_base: number;
-  kld_mean: number;
-  kld_se: number;
-  top1: number;
-  top1_se: number;
-  tokens_scored: number;
-  report: KlReport;
-}
-
-/** Full-precision log-probs on `windows` non-overlapping windows of ctx tokens ('spread' over the text by default). */
+/** Full-precision log-probs of `model` on `windows` of `tokens` (non-overlapping, 'spread' by default). */
 export function buildReference(
   model: LoadedModel,
   tokens: Int32Array,
@@ -41,16 +31,5 @@ export function scoreCandidate(
   reference: Reference,
   gemm?: GemmFn,
 ): Metrics {
-  const m = scoreModelCandidate(reference, model, hooks, { gemm });
-  return {
-    ppl: m.ppl,
-    ppl_se: m.ppl_se,
-    ppl_base: m.ppl_base,
-    kld_mean: m.kld_mean,
-    kld_se: m.kld_se,
-    top1: m.top1,
-    top1_se: m.top1_se,
-    tokens_scored: reference.ref.positions,
-    report: m.report,
-  };
+  return scoreModelCandidate(reference, model, hooks, { gemm });
 }
