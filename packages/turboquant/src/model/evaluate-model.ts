@@ -1,6 +1,6 @@
 import {
   buildReference as buildModelReference,
-  type KlReport,
+  type CandidateScore,
   type ModelReference,
   scoreCandidate as scoreModelCandidate,
 } from '@nq/eval-ppl';
@@ -15,17 +15,9 @@ import type { ForwardHooks, LoadedModel } from '@nq/model';
 
 export type Reference = ModelReference;
 
-export interface CandidateResult {
-  ppl: number;
-  ppl_se: number;
-  ppl_base: number;
-  kld_mean: number;
-  kld_se: number;
-  top1: number;
-  top1_se: number;
+export interface CandidateResult extends CandidateScore {
+  /** Scored positions (= tokens_scored). */
   positions: number;
-  seconds: number;
-  report: KlReport;
 }
 
 /** FP reference log-probs on `windows` non-overlapping ctx-token windows spread over the text. */
@@ -48,16 +40,5 @@ export function scoreCandidate(
   hooks?: ForwardHooks,
 ): CandidateResult {
   const m = scoreModelCandidate(reference, model, hooks);
-  return {
-    ppl: m.ppl,
-    ppl_se: m.ppl_se,
-    ppl_base: m.ppl_base,
-    kld_mean: m.kld_mean,
-    kld_se: m.kld_se,
-    top1: m.top1,
-    top1_se: m.top1_se,
-    positions: m.report.count,
-    seconds: m.seconds,
-    report: m.report,
-  };
+  return { ...m, positions: m.report.count };
 }
