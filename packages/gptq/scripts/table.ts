@@ -12,12 +12,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { prepareRecipe, recipeFromName } from '@nq/eval-ppl';
+import { buildReference, prepareRecipe, recipeFromName, scoreCandidate } from '@nq/eval-ppl';
 import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { createGemmPool } from '@nq/model/cpu';
 import type { QuantSpec } from '@nq/quant-fp';
 import type { SchemeInput } from '../src/cpu/gptq.js';
-import { buildReference, scoreCandidate } from '../src/evaluate.js';
 import { quantizeModelSequential, sampleCalibration } from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -134,7 +133,7 @@ for (const row of ROWS) {
         `  ${row.name}: L${p.layer}.${p.linear} ${p.done}/${p.total} proxy ${p.proxyLoss?.toExponential(3)} (rtn ${p.rtnProxyLoss?.toExponential(3)}) ${p.elapsedSeconds.toFixed(0)} s`,
       ),
   });
-  const m = scoreCandidate(q.model, prepared.hooks, reference, pool.gemm);
+  const m = scoreCandidate(reference, q.model, prepared.hooks, { gemm: pool.gemm });
   const sumG = q.linears.reduce((s, l) => s + l.proxyLoss, 0);
   const sumR = q.linears.reduce((s, l) => s + l.rtnProxyLoss, 0);
   const extra = q.linears.filter((l) => l.damping?.extra).length;
