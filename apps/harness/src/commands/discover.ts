@@ -9,6 +9,8 @@ import {
   type InputGroup,
 } from '@nq/es-search';
 import { loadModel, Tokenizer } from '@nq/model';
+import { tokenizerBeside } from '../util/paths.js';
+import { requireFile } from '../util/require-file.js';
 
 export interface DiscoverCliOptions {
   model: string;
@@ -28,15 +30,6 @@ export interface DiscoverCliOptions {
 
 const TARGETS = ['int8', 'int4', 'w4a4'] as const;
 
-/** The tokenizer beside a checkpoint: tok4096.model / tokenizer.model / tokenizer.bin. */
-function findTokenizer(modelPath: string): string | undefined {
-  const dir = path.dirname(modelPath);
-  for (const f of ['tok4096.model', 'tokenizer.model', 'tok4096.bin', 'tokenizer.bin']) {
-    if (fs.existsSync(path.join(dir, f))) return path.join(dir, f);
-  }
-  return undefined;
-}
-
 /**
  * `nq discover`: evolution-strategy search (@nq/es-search) for a structured rotation of one linear
  * input of a real model. Activations come from the calibration text: the first half of the windows
@@ -44,18 +37,8 @@ function findTokenizer(modelPath: string): string | undefined {
  * random Hadamard and block-128 random Hadamard, and writes the best RotationSpec as JSON.
  */
 export async function discoverCommand(o: DiscoverCliOptions): Promise<number> {
-  if (!fs.existsSync(o.model))
-    throw new NqInputError(
-      '--model',
-      `${o.model} does not exist`,
-      'Pass a .bin / .gguf / .safetensors checkpoint.',
-    );
-  if (!fs.existsSync(o.data))
-    throw new NqInputError(
-      '--data',
-      `${o.data} does not exist`,
-      'Pass a UTF-8 calibration text (e.g. ../shared/data/docs-calib.txt).',
-    );
+  requireFile('--model', o.model, 'Pass a .bin / .gguf / .safetensors checkpoint.');
+  requireFile('--data', o.data, 'Pass a UTF-8 calibration text (e.g. ../shared/data/docs-calib.txt).');
   if (!TARGETS.includes(o.target as (typeof TARGETS)[number]))
     throw new NqInputError('--target', `is "${o.target}"`, `Use one of ${TARGETS.join(', ')}.`);
   if (!INPUT_GROUPS.includes(o.input as InputGroup))
@@ -66,7 +49,7 @@ export async function discoverCommand(o: DiscoverCliOptions): Promise<number> {
       `is ${o.windows}`,
       'Use an integer ≥ 2 (half search, half held out).',
     );
-  const tokPath = o.tokenizer ?? findTokenizer(o.model);
+  const tokPath = o.tokenizer ?? tokenizerBeside(o.model);
   if (!tokPath)
     throw new NqInputError(
       '--tokenizer',

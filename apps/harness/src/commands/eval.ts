@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { NqInputError } from '@nq/core';
 import { evaluate } from '@nq/eval-ppl';
 import { SingleBar } from 'cli-progress';
+import { requireFile } from '../util/require-file.js';
 
 export interface EvalOptions {
   model: string;
@@ -19,18 +20,12 @@ export interface EvalOptions {
  * [--seed N] [--json]` — flags as issue 7 defines them; the evaluation is @nq/eval-ppl's.
  */
 export async function evalCommand(o: EvalOptions): Promise<number> {
-  if (!fs.existsSync(o.model))
-    throw new NqInputError(
-      '--model',
-      `${o.model} does not exist`,
-      'Pass a .bin / .gguf / .safetensors checkpoint (e.g. ../shared/models/nq-docs-5M/nq-docs-5M.bin).',
-    );
-  if (!fs.existsSync(o.data))
-    throw new NqInputError(
-      '--data',
-      `${o.data} does not exist`,
-      'Pass a UTF-8 text file (e.g. ../shared/data/wikitext2-test.txt).',
-    );
+  requireFile(
+    '--model',
+    o.model,
+    'Pass a .bin / .gguf / .safetensors checkpoint (e.g. ../shared/models/nq-docs-5M/nq-docs-5M.bin).',
+  );
+  requireFile('--data', o.data, 'Pass a UTF-8 text file (e.g. ../shared/data/wikitext2-test.txt).');
   if (o.ctx < 2) throw new NqInputError('--ctx', `must be ≥ 2, got ${o.ctx}`, 'Use e.g. --ctx 256.');
   if (o.stride !== undefined && (o.stride < 1 || o.stride > o.ctx))
     throw new NqInputError(

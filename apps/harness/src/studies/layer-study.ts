@@ -3,7 +3,7 @@ import type { Matrix } from '@nq/core';
 import { forward, type LinearName, type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import type { LayerCell } from '../sweep/cell.js';
 import { canonicalJson } from '../util/canonical.js';
-import { resolvePortable } from '../util/paths.js';
+import { resolvePortable, tokenizerBeside } from '../util/paths.js';
 import {
   type CellOutcome,
   type KernelMemo,
@@ -18,17 +18,6 @@ export const TAPS = { attn_in: 'q', ffn_in: 'gate', o_in: 'o', down_in: 'down' }
   LinearName
 >;
 export type Tap = keyof typeof TAPS;
-
-/** Tokenizer beside a model file (tok*.model, tokenizer.model, then the .bin forms). */
-export function tokenizerBeside(model: string): string | null {
-  const dir = model.slice(0, model.lastIndexOf('/'));
-  const files = fs.readdirSync(dir);
-  for (const re of [/^tok.*\.model$/, /^tokenizer\.model$/, /^tok.*\.bin$/, /^tokenizer\.bin$/]) {
-    const f = files.filter((x) => re.test(x)).sort()[0];
-    if (f) return `${dir}/${f}`;
-  }
-  return null;
-}
 
 /**
  * The token ids a layer cell runs: BOS + the first `tokens − 1` tokens of the text (encoded from a

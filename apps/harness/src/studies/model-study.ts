@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type EvalProgress, type EvalResult, evaluate, type RecipeSpec, resolveRecipe } from '@nq/eval-ppl';
 import type { ModelCell } from '../sweep/cell.js';
-import { resolvePortable } from '../util/paths.js';
+import { resolvePortable, tokenizerBeside } from '../util/paths.js';
 import type { CellOutcome } from './kernel-study.js';
 
 /** Bits per weight/activation element of a recipe (16 for full precision), for Pareto plots. */
@@ -12,17 +12,6 @@ export function recipeBits(spec: RecipeSpec): { wbits: number; abits: number } {
     : 16;
   const a = spec.activations ? spec.activations.bits : 16;
   return { wbits: w, abits: a };
-}
-
-/** Tokenizer beside a model file, as @nq/eval-ppl looks for it (listed for provenance hashes). */
-function tokenizerBeside(model: string): string | null {
-  const dir = path.dirname(model);
-  const files = fs.readdirSync(dir);
-  for (const re of [/^tok.*\.model$/, /^tokenizer\.model$/, /^tok.*\.bin$/, /^tokenizer\.bin$/]) {
-    const f = files.filter((x) => re.test(x)).sort()[0];
-    if (f) return path.join(dir, f);
-  }
-  return null;
 }
 
 /**

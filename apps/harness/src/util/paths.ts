@@ -61,3 +61,17 @@ export function portablePath(p: string): string {
 export function resolvePortable(p: string): string {
   return path.isAbsolute(p) ? p : path.resolve(path.dirname(repoRoot()), p);
 }
+
+/**
+ * The tokenizer beside a model file, as @nq/eval-ppl looks for it: tok*.model, tokenizer.model, then
+ * the llama2.c .bin forms (first by name within each kind). null when there is none.
+ */
+export function tokenizerBeside(model: string): string | null {
+  const dir = path.dirname(model);
+  const files = fs.readdirSync(dir);
+  for (const re of [/^tok.*\.model$/, /^tokenizer\.model$/, /^tok.*\.bin$/, /^tokenizer\.bin$/]) {
+    const f = files.filter((x) => re.test(x)).sort()[0];
+    if (f) return path.join(dir, f);
+  }
+  return null;
+}
