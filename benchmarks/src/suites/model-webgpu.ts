@@ -13,6 +13,7 @@ import {
   randomModel,
 } from '@nq/model';
 import { forwardWebGPU, uploadModel } from '@nq/model/webgpu';
+import { prefillFlops } from '../model-flops.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
 /**
@@ -23,14 +24,6 @@ import type { Suite, SuiteContext } from '../suite.js';
  * Without --backend it runs both; with --backend cpu only the CPU rows.
  */
 const SHARED = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M');
-
-function prefillFlops(c: ModelConfig, T: number): number {
-  const hd = c.dim / c.nHeads;
-  const kv = hd * c.nKvHeads;
-  const linear = c.nLayers * (c.dim * (2 * c.dim + 2 * kv) + 3 * c.dim * c.hiddenDim);
-  const attention = c.nLayers * c.nHeads * hd * 2 * ((T * (T + 1)) / 2);
-  return 2 * (T * linear + attention + T * c.vocabSize * c.dim);
-}
 
 const WIDE: ModelConfig = {
   dim: 4096,
@@ -72,7 +65,7 @@ const suite: Suite = {
         const model = await m.load();
         ctx.log(`  model-webgpu: ${m.label} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         const tokens = Array.from({ length: m.T }, (_, i) => (i * 7919 + 1) % model.config.vocabSize);
-        const flops = prefillFlops(model.config, m.T);
+        const flops = prefillFlops(model.config, m.T, m.T);
         let cpuGflops: number | undefined;
         if (!ctx.backend || ctx.backend === 'cpu' || ctx.backend === 'webgpu') {
           const rec = await measure(

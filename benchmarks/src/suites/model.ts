@@ -14,6 +14,7 @@ import {
   type ModelConfig,
 } from '../../../packages/model/src/index.js';
 import { measureCases, type SuiteCase } from '../cases.js';
+import { prefillFlops } from '../model-flops.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
 /**
@@ -28,15 +29,6 @@ import type { Suite, SuiteContext } from '../suite.js';
  * Every record carries tokens_per_s; ratio = tokens/s ÷ the single-token loop's tokens/s, same run.
  */
 const SHARED = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M');
-
-/** Multiply-adds ×2 of one prefill of T tokens (linears + causal attention + classifier rows). */
-function prefillFlops(c: ModelConfig, T: number, logitRows: number): number {
-  const hd = c.dim / c.nHeads;
-  const kv = hd * c.nKvHeads;
-  const linear = c.nLayers * (c.dim * (c.dim + 2 * kv + c.dim) + 3 * c.dim * c.hiddenDim);
-  const attention = c.nLayers * c.nHeads * hd * 2 * ((T * (T + 1)) / 2);
-  return 2 * (T * linear + attention + logitRows * c.vocabSize * c.dim);
-}
 
 interface NodeLlamaCpp {
   getLlama(o: object): Promise<{
