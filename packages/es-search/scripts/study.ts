@@ -16,6 +16,9 @@
  *    subset of docs-valid windows.
  * Writes results/study.json and results/study.md (the tables the README quotes); --quick (a smoke run
  * with tiny settings, ~1 min) writes to $TMPDIR/es-search-study instead.
+ *
+ * `--all-models` runs the compact cross-model study instead (scripts/study-models.ts: every model under
+ * ../shared/models that loads; results/models.md).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -321,7 +324,9 @@ async function main(): Promise<void> {
   log(`done in ${(json.seconds as number).toFixed(0)} s → ${outDir}`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
-  process.exit(1);
-});
+if (args.includes('--all-models')) await import('./study-models.js');
+else
+  main().catch((e) => {
+    process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  });
