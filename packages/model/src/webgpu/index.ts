@@ -1,7 +1,11 @@
-export { forwardWebGPU, type GpuModel, uploadModel } from './forward.js';
+export { forwardWebGPU, type GpuModel, uploadModel, type WebGPUForwardOptions } from './forward.js';
+export { generateGreedyWebGPU } from './generate.js';
+export type { GpuForwardHooks, GpuWork, LinearInputGroup } from './hooks.js';
+export { createGpuKvCache, type GpuKvCache, resetGpuKvCache } from './kv-cache.js';
 export {
   ATTENTION_WGSL,
   EMBED_WGSL,
+  GEMV_WGSL,
   MATMUL_WGSL,
   MAX_ATTENTION_TOKENS,
   RMSNORM_WGSL,

@@ -112,10 +112,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 /**
  * Fused causal grouped-query attention, one 64-thread workgroup per (query t, head h): scores for
  * every earlier position in workgroup memory, max/sum reductions, then Σ p·v per output channel.
+ * q holds the T new tokens; k/v hold `past` earlier positions followed by the T new ones (a KV
+ * cache, or just the T new rows when past = 0), so query t attends to positions 0..past+t.
  */
 export const MAX_ATTENTION_TOKENS = 2048;
 export const ATTENTION_WGSL = /* wgsl */ `
-struct P { T: u32, nHeads: u32, nKv: u32, hd: u32, scale: f32, pad0: u32, pad1: u32, pad2: u32 }
+struct P { T: u32, nHeads: u32, nKv: u32, hd: u32, scale: f32, past: u32, pad1: u32, pad2: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -131,7 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let g = h / (p.nHeads / p.nKv);
   let qDim = p.nHeads * p.hd;
   let kvDim = p.nKv * p.hd;
-  let len = t + 1u;
+  let len = p.past + t + 1u;
   let qo = t * qDim + h * p.hd;
   var m = -3.4e38;
   for (var s = lid.x; s < len; s += 64u) {
@@ -195,4 +197,38 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= p.T * p.D) { return; }
   let t = i / p.D;
   x[i] = table[ids[t] * p.D + (i % p.D)];
+}`;
+
+/**
+ * Y[T, N] (= or +=) X[T, K]·W[N, K]ᵀ for a few rows (decode): MATMUL_WGSL's 64-row tiles would
+ * waste 63/64 of their work on one token. One 64-thread workgroup per (8 outputs, row): 8 lanes per
+ * output stride over K, then a reduction over the lanes in workgroup memory.
+ */
+export const GEMV_WGSL = /* wgsl */ `
+struct P { T: u32, K: u32, N: u32, accumulate: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+var<workgroup> part: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row = wid.y;
+  let n = wid.x * 8u + lid.x / 8u;
+  let lane = lid.x % 8u;
+  var s = 0.0;
+  if (n < p.N) {
+    for (var k = lane; k < p.K; k += 8u) { s += x[row * p.K + k] * w[n * p.K + k]; }
+  }
+  part[lid.x] = s;
+  workgroupBarrier();
+  for (var stride = 4u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) { part[lid.x] += part[lid.x + stride]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u && n < p.N) {
+    let o = row * p.N + n;
+    if (p.accumulate != 0u) { y[o] = y[o] + part[lid.x]; } else { y[o] = part[lid.x]; }
+  }
 }`;
