@@ -78,8 +78,12 @@ export async function discover(
   const phase2 = settings.signGenerations;
   const totalGenerations = settings.restarts * (settings.generations + 1 + (phase2 > 0 ? phase2 + 1 : 0));
   const backend = options.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'webgpu')
-    throw new NqInputError('options.backend', `is ${JSON.stringify(backend)}`, "Use 'cpu' or 'webgpu'.");
+  if (backend !== 'cpu' && backend !== 'webgpu' && backend !== 'gpujs')
+    throw new NqInputError(
+      'options.backend',
+      `is ${JSON.stringify(backend)}`,
+      "Use 'cpu', 'webgpu' or 'gpujs'.",
+    );
   let batch: BatchErrorFn = (specs) => evaluator.errors(specs);
   let release = () => {};
   if (backend === 'webgpu') {
@@ -87,6 +91,13 @@ export async function discover(
     const gpu = await WebGPUErrorEvaluator.create(options.data.x, options.target, options.data.w);
     batch = (specs) => gpu.errors(specs);
     release = () => gpu.destroy();
+  } else if (backend === 'gpujs') {
+    const { GpuJsErrorEvaluator } = await import('./gpujs/evaluator.js');
+    const gj = await GpuJsErrorEvaluator.create(options.data.x, options.target, options.data.w, {
+      mode: options.gpujsMode,
+    });
+    batch = (specs) => gj.errors(specs);
+    release = () => gj.destroy();
   }
   const search = new EvolutionSearch(dim, settings, batch, latency, (record) =>
     onProgress?.({ record, totalGenerations }),

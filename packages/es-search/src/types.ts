@@ -71,11 +71,15 @@ export interface DiscoverOptions {
   /** Block size of the "block random Hadamard" baseline row (default 128, or the nearest allowed). */
   baselineBlock?: number;
   /**
-   * Where the search scores its batches: 'cpu' (default, the reference) or 'webgpu' (int8/int4 only;
-   * one submit and one read-back per generation). The comparison table is always computed on the CPU.
-   * Same seed → same history holds on the CPU; on webgpu errors differ from the CPU in the 7th digit.
+   * Where the search scores its batches: 'cpu' (default, the reference), 'webgpu' (int8/int4: one
+   * submit and one read-back per generation; w4a4: one fused submit per candidate) or 'gpujs'
+   * (@nq/es-search/gpujs: a batch is one rotate-as-GEMM kernel launch, see GpuJsErrorEvaluator). The
+   * comparison table is always computed on the CPU. Same seed → same history holds on the CPU; on
+   * the GPU backends errors differ from the CPU in the 6th–7th digit.
    */
-  backend?: 'cpu' | 'webgpu';
+  backend?: 'cpu' | 'webgpu' | 'gpujs';
+  /** gpu.js mode for backend 'gpujs' (default 'webgpu'; 'webasm' and 'cpu' run everywhere). */
+  gpujsMode?: 'webgpu' | 'webasm' | 'headlessgl' | 'cpu';
 }
 
 export interface GenerationRecord {
