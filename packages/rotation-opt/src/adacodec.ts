@@ -1,27 +1,29 @@
-import { NqInputError } from '@nq/core';
-import {
-  type BlockOrthogonal,
-  blockOrthogonalityError,
-  blockRandomHadamard,
-  blockTranspose,
-  cayleySkew,
-  cayleyStepInPlace,
-} from './cayley.js';
+import type { BlockOrthogonal } from './cayley.js';
+import { blockProcrustes, CodecStepper, resolveAdaCodecOptions } from './codec-stepper.js';
 import type { RowQuantizer } from './quantizers.js';
+import { type ExpectedErrorSurrogate, expectedErrorSurrogate } from './surrogate.js';
 
 /**
  * AdaCodec: a block-diagonal orthogonal encoder E and decoder D around activation quantization,
  *   X̂ = Q(X·E)·D,
  * trained on calibration activations to minimise the weighted reconstruction error
  *   L(E, D) = Σₜ wₜ‖Q(xₜE)·D − xₜ‖² / Σₜ wₜ‖xₜ‖²
- * on the Stiefel manifold (each b × b block orthogonal) with Cayley-transform steps. The quantizer is
- * passed straight through (STE): ∂Q(z)/∂z := I, so with G = diag(w)(X̂ − X):
- *   ∂L/∂D_k = Ẑ_kᵀ·G_k,   ∂L/∂E_k = X_kᵀ·(G·Dᵀ)_k     (k = block, up to the constant 2/Σwₜ‖xₜ‖²).
- * Both start as the same block random Hadamard (D = Eᵀ, so X̂ = Q(XE)Eᵀ: a plain rotation). Steps
- * use τ = lr / max_k‖A_k‖_F (A the Cayley skew matrix) for E and D with a cosine-decayed step angle;
- * the STE direction is not always a descent direction of the real (quantized) loss, so the codec
- * with the smallest real loss over all iterates is returned (or, with schedule 'monotone', only
- * steps that lower the real loss are kept).
+ * on the Stiefel manifold (each b × b block orthogonal) with Cayley-transform steps. Both start as
+ * the same block random Hadamard (D = Eᵀ, so X̂ = Q(XE)Eᵀ: a plain rotation).
+ *
+ * Encoder gradient (`gradient`):
+ *  - 'expected' (default): the gradient of a smooth surrogate of the *expected* quantization error
+ *    (surrogate.ts: Σ g·Mₚ(z_group)², the scale-setting group maxima), ∂S/∂E_k = X_kᵀ·(∂S/∂Z)_k;
+ *  - 'ste': straight-through, ∂Q(z)/∂z := I, with G = diag(w)(X̂ − X):
+ *    ∂L/∂E_k = X_kᵀ·(G·Dᵀ)_k. Measured to be a poor descent direction (README): with D = Eᵀ,
+ *    G·Dᵀ = Q(Z) − Z is the rounding residual, zero-mean noise uncorrelated with X.
+ * Decoder (`decoder`):
+ *  - 'procrustes' (default): for the current E, the exact minimiser of L over block-orthogonal D,
+ *    D_k = Procrustes(Ẑ_kᵀ·diag(w)·X_k) — a global minimiser, so it never raises L for that E;
+ *  - 'ste': a Cayley step along ∂L/∂D_k = Ẑ_kᵀG_k;   - 'fixed': D stays Eᵀ₀.
+ * Steps: Cayley Θ ← (I + τ/2·A)⁻¹(I − τ/2·A)·Θ with A the skew gradient (plus `momentum` times
+ * the previous A, Cayley SGD with momentum), τ = lr/max_k‖A_k‖_F, lr on a cosine schedule; the
+ * codec with the smallest real (quantized) loss over all iterates is returned.
  * At inference E runs online on the linear's input and D is fused into the weight: W' = W·Dᵀ.
  */
 export interface AdaCodecOptions {
@@ -35,8 +37,16 @@ export interface AdaCodecOptions {
   lr?: number;
   /** Per-token weights (e.g. γ for massive tokens); default all 1. */
   weights?: Float64Array | null;
-  /** Train the decoder too (default true); false keeps D at its initial value Eᵀ₀. */
+  /** Encoder gradient: 'expected' (default; needs `surrogate`) or 'ste'. */
+  gradient?: 'expected' | 'ste';
+  /** The expected-error surrogate for gradient 'expected' (surrogateFor(format)); default per-row INT4, p = 12. */
+  surrogate?: ExpectedErrorSurrogate;
+  /** Decoder: 'procrustes' (default), 'ste', or 'fixed' (D = Eᵀ₀). */
+  decoder?: 'procrustes' | 'ste' | 'fixed';
+  /** @deprecated false = decoder 'fixed'. */
   trainDecoder?: boolean;
+  /** Momentum on the Cayley skew matrices (default 0.9 for 'expected', 0 for 'ste'). */
+  momentum?: number;
   /**
    * 'cosine' (default): every step taken, step angle lr·(1 + cos(πi/N))/2, the best iterate returned;
    * 'monotone': a step is kept only when the loss decreases (lr ×1.2), else rejected (lr ×0.5).
@@ -89,7 +99,7 @@ export function blockApply(
 }
 
 /** Per block k: out_k = A_kᵀ·C_k (b × b), A, C [rows, n]. */
-function blockCross(
+export function blockCross(
   a: Float32Array,
   c: Float32Array,
   rows: number,
@@ -168,7 +178,7 @@ export function codecLoss(
   return evaluateCodec(x, rows, enc, dec, quantize, w, weightedEnergy(x, rows, n, w), st).loss;
 }
 
-function weightedEnergy(x: Float32Array, rows: number, n: number, w: Float64Array | null): number {
+export function weightedEnergy(x: Float32Array, rows: number, n: number, w: Float64Array | null): number {
   let den = 0;
   for (let t = 0; t < rows; t++) {
     let s = 0;
@@ -178,15 +188,87 @@ function weightedEnergy(x: Float32Array, rows: number, n: number, w: Float64Arra
   return den > 0 ? den : 1;
 }
 
-function maxBlockNorm(a: Float64Array, block: number): number {
-  const bb = block * block;
-  let m = 0;
-  for (let k = 0; k < a.length / bb; k++) {
-    let s = 0;
-    for (let i = 0; i < bb; i++) s += a[k * bb + i]! ** 2;
-    m = Math.max(m, Math.sqrt(s));
+/**
+ * The heavy products of one training run on the CPU (float32 activations, float64 accumulation).
+ * State: Z = X·E, Ẑ = Q(Z) of the last `encode`, X̂ = Ẑ·D of the last `decode`.
+ * The webgpu backend implements the same operations (webgpu/adacodec.ts).
+ */
+export class CpuCodecEngine {
+  private readonly z: Float32Array;
+  private readonly zq: Float32Array;
+  private readonly y: Float32Array;
+  private readonly g: Float32Array;
+  private readonly gdt: Float32Array;
+  private readonly gradE: Float64Array;
+  private readonly gradD: Float64Array;
+  readonly den: number;
+
+  constructor(
+    private readonly x: Float32Array,
+    private readonly rows: number,
+    private readonly n: number,
+    private readonly block: number,
+    private readonly quantize: RowQuantizer,
+    private readonly w: Float64Array | null,
+  ) {
+    const len = rows * n;
+    this.z = new Float32Array(len);
+    this.zq = new Float32Array(len);
+    this.y = new Float32Array(len);
+    this.g = new Float32Array(len);
+    this.gdt = new Float32Array(len);
+    this.gradE = new Float64Array((n / block) * block * block);
+    this.gradD = new Float64Array(this.gradE.length);
+    this.den = weightedEnergy(x, rows, n, w);
   }
-  return m;
+
+  encode(enc: BlockOrthogonal): void {
+    blockApply(this.x, this.rows, enc, this.z);
+    this.quantize(this.z, this.rows, this.n, this.zq);
+  }
+
+  /** X̂ = Ẑ·D and the loss L(E, D). */
+  decode(dec: BlockOrthogonal): number {
+    blockApply(this.zq, this.rows, dec, this.y);
+    const { n, x, y, w } = this;
+    let num = 0;
+    for (let t = 0; t < this.rows; t++) {
+      let e = 0;
+      for (let j = t * n; j < (t + 1) * n; j++) e += (y[j]! - x[j]!) ** 2;
+      num += (w ? w[t]! : 1) * e;
+    }
+    return num / this.den;
+  }
+
+  /** STE gradients at the last encode/decode: ∂L/∂E_k = X_kᵀ(G·Dᵀ)_k, ∂L/∂D_k = Ẑ_kᵀG_k (G = w(X̂ − X)). */
+  steGradients(dec: BlockOrthogonal, wantD: boolean): { gradE: Float64Array; gradD: Float64Array | null } {
+    const { n, x, y, g, w } = this;
+    for (let t = 0; t < this.rows; t++) {
+      const wt = w ? w[t]! : 1;
+      for (let j = t * n; j < (t + 1) * n; j++) g[j] = wt * (y[j]! - x[j]!);
+    }
+    blockApply(g, this.rows, dec, this.gdt, true);
+    blockCross(x, this.gdt, this.rows, n, this.block, this.gradE);
+    if (wantD) blockCross(this.zq, g, this.rows, n, this.block, this.gradD);
+    return { gradE: this.gradE, gradD: wantD ? this.gradD : null };
+  }
+
+  /** ∂S/∂E_k = X_kᵀ(∂S/∂Z)_k of the expected-error surrogate at the last encode; returns S. */
+  surrogateGradient(s: ExpectedErrorSurrogate): { gradE: Float64Array; value: number } {
+    const value = expectedErrorSurrogate(this.z, this.rows, this.n, s, this.w, this.den, this.g);
+    blockCross(this.x, this.g, this.rows, this.n, this.block, this.gradE);
+    return { gradE: this.gradE, value };
+  }
+
+  /** Per block Ẑ_kᵀ·diag(w)·X_k at the last encode (the decoder's Procrustes cross product). */
+  decoderCross(): Float64Array {
+    const { n, zq, g, w } = this;
+    for (let t = 0; t < this.rows; t++) {
+      const wt = w ? w[t]! : 1;
+      for (let j = t * n; j < (t + 1) * n; j++) g[j] = wt * zq[j]!;
+    }
+    return blockCross(g, this.x, this.rows, n, this.block, this.gradD);
+  }
 }
 
 export function trainAdaCodec(
@@ -197,104 +279,31 @@ export function trainAdaCodec(
   opts: AdaCodecOptions = {},
 ): AdaCodecResult {
   const t0 = performance.now();
-  const block = opts.block ?? 64;
-  if (x.length !== rows * n || rows < 1)
-    throw new NqInputError(
-      'x',
-      `has ${x.length} entries, expected rows·n = ${rows * n}`,
-      'Pass calibration activations as a row-major rows × n array.',
-    );
-  if (!Number.isInteger(block) || block < 1 || n % block !== 0)
-    throw new NqInputError(
-      'block',
-      `is ${block}; it must divide n = ${n}`,
-      'Use a block size that divides the dimension, e.g. 64.',
-    );
-  const iters = opts.iterations ?? 60;
-  if (!Number.isInteger(iters) || iters < 0)
-    throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 60.');
-  let lr = opts.lr ?? 0.05;
-  if (!(lr > 0) || !Number.isFinite(lr))
-    throw new NqInputError('lr', `is ${lr}`, 'Use a positive step angle, e.g. 0.05.');
-  const w = opts.weights ?? null;
-  if (w && w.length !== rows)
-    throw new NqInputError(
-      'weights',
-      `has ${w.length} entries for ${rows} tokens`,
-      'Pass one weight per calibration token.',
-    );
-  const trainDec = opts.trainDecoder ?? true;
-  let enc = blockRandomHadamard(n, block, opts.seed ?? 0);
-  let dec = blockTranspose(enc);
-  const den = weightedEnergy(x, rows, n, w);
-  const mk = (): State => ({
-    z: new Float32Array(rows * n),
-    zq: new Float32Array(rows * n),
-    y: new Float32Array(rows * n),
-    loss: 0,
-  });
-  let cur = evaluateCodec(x, rows, enc, dec, quantize, w, den, mk());
-  let trial = mk();
-  const loss = [cur.loss];
-  const monotone = (opts.schedule ?? 'cosine') === 'monotone';
-  const lr0 = lr;
-  let bestLoss = cur.loss;
-  let bestEnc = enc;
-  let bestDec = dec;
-  let best = 0;
-  const bb = block * block;
-  const nb = n / block;
-  const g = new Float32Array(rows * n);
-  const gdt = new Float32Array(rows * n);
-  const gradD = new Float64Array(nb * bb);
-  const gradE = new Float64Array(nb * bb);
-  const aE = new Float64Array(nb * bb);
-  const aD = new Float64Array(nb * bb);
-  let accepted = 0;
-  for (let it = 1; it <= iters; it++) {
-    // G = diag(w)(X̂ − X); gradients through the STE.
-    for (let t = 0; t < rows; t++) {
-      const wt = w ? w[t]! : 1;
-      for (let j = 0; j < n; j++) g[t * n + j] = wt * (cur.y[t * n + j]! - x[t * n + j]!);
+  const o = resolveAdaCodecOptions(x.length, rows, n, opts);
+  const eng = new CpuCodecEngine(x, rows, n, o.block, quantize, o.weights);
+  const st = new CodecStepper(n, o);
+  eng.encode(st.enc);
+  st.start(eng.decode(st.dec));
+  for (let it = 1; it <= o.iterations; it++) {
+    // Gradients at the current codec (the engine holds its Z, Ẑ, X̂).
+    let gradE: Float64Array;
+    let gradD: Float64Array | null = null;
+    if (o.gradient === 'ste') {
+      const g = eng.steGradients(st.dec, o.decoder === 'ste');
+      gradE = g.gradE;
+      gradD = g.gradD;
+    } else {
+      gradE = eng.surrogateGradient(o.surrogate).gradE;
+      if (o.decoder === 'ste') gradD = eng.steGradients(st.dec, true).gradD;
     }
-    blockApply(g, rows, dec, gdt, true);
-    blockCross(x, gdt, rows, n, block, gradE);
-    if (trainDec) blockCross(cur.zq, g, rows, n, block, gradD);
-    for (let k = 0; k < nb; k++) {
-      cayleySkew(enc.blocks, k * bb, gradE, k * bb, block, aE.subarray(k * bb, (k + 1) * bb));
-      if (trainDec) cayleySkew(dec.blocks, k * bb, gradD, k * bb, block, aD.subarray(k * bb, (k + 1) * bb));
+    const cand = st.propose(gradE, gradD);
+    eng.encode(cand.enc);
+    const dec = o.decoder === 'procrustes' ? blockProcrustes(eng.decoderCross(), n, o.block) : cand.dec;
+    const took = st.finish(it, cand.enc, dec, eng.decode(dec));
+    if (!took) {
+      eng.encode(st.enc);
+      eng.decode(st.dec);
     }
-    const tauE = lr / Math.max(maxBlockNorm(aE, block), 1e-300);
-    const tauD = trainDec ? lr / Math.max(maxBlockNorm(aD, block), 1e-300) : 0;
-    const e2: BlockOrthogonal = { n, block, blocks: Float64Array.from(enc.blocks) };
-    const d2: BlockOrthogonal = { n, block, blocks: Float64Array.from(dec.blocks) };
-    for (let k = 0; k < nb; k++) {
-      cayleyStepInPlace(e2.blocks, k * bb, aE.subarray(k * bb, (k + 1) * bb), block, tauE);
-      if (trainDec) cayleyStepInPlace(d2.blocks, k * bb, aD.subarray(k * bb, (k + 1) * bb), block, tauD);
-    }
-    evaluateCodec(x, rows, e2, d2, quantize, w, den, trial);
-    if (monotone ? trial.loss < cur.loss : true) {
-      enc = e2;
-      dec = d2;
-      const tmp = cur;
-      cur = trial;
-      trial = tmp;
-      accepted++;
-      if (monotone) lr = Math.min(lr * 1.2, 0.5);
-    } else lr *= 0.5;
-    if (!monotone) lr = lr0 * 0.5 * (1 + Math.cos((Math.PI * it) / iters));
-    if (cur.loss < bestLoss) {
-      bestLoss = cur.loss;
-      bestEnc = enc;
-      bestDec = dec;
-      best = it;
-    }
-    loss.push(cur.loss);
-    opts.onIteration?.(it, cur.loss, lr);
   }
-  enc = bestEnc;
-  dec = bestDec;
-  const oe = Math.max(blockOrthogonalityError(enc), blockOrthogonalityError(dec));
-  if (oe > 1e-6) throw new Error(`AdaCodec: blocks drifted off the orthogonal group (${oe}) — a bug`);
-  return { enc, dec, loss, best, accepted, seconds: (performance.now() - t0) / 1000 };
+  return st.result(t0);
 }

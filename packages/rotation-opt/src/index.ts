@@ -10,3 +10,5 @@ export * from './massive.js';
 export * from './methods.js';
 export * from './pipeline.js';
 export * from './quantizers.js';
+export * from './surrogate.js';
+export * from './codec-stepper.js';
