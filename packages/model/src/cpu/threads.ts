@@ -1,12 +1,26 @@
 import { NqBackendError, NqInputError } from '@nq/core';
 import { gemmABt } from './gemm.js';
-import { gemmModule, runKernel, WasmGemm, WEIGHT_BLOCK_FLOATS } from './wasm/wasm-gemm.js';
+import {
+  blockRowsFor,
+  gemmModule,
+  runBlock,
+  WasmGemm,
+  WEIGHT_BLOCK_FLOATS,
+  weightBlockRows,
+} from './wasm/wasm-gemm.js';
 
 /**
  * GEMM on several threads: the main thread and (threads − 1) worker_threads share the SIMD
- * kernel's memory; each computes a slice of the output columns. Synchronisation is two Atomics
- * counters per worker (no messages, no promises), so `forward` stays synchronous. Problems smaller
- * than `minWork` multiply-adds run on the main thread alone: waking a worker costs tens of µs.
+ * kernel's memory; each computes a slice of the output columns. Synchronisation is a small
+ * SharedArrayBuffer control block per worker (no messages, no promises), so `forward` stays
+ * synchronous. Problems smaller than `minWork` multiply-adds run on the main thread alone: waking a
+ * worker costs tens of µs.
+ *
+ * Failure is loud, never a hang: a worker that throws reports the error through its control block,
+ * one that exits says so on its way out, and the main thread waits in slices, so a worker that makes
+ * no progress (no finished call, no finished weight block) for `watchdogMs` gets an NqBackendError
+ * with every worker's state in the message. After any failure the pool is broken: every later call
+ * throws (a stuck worker may still write into the shared memory) and `close()` terminates it.
  *
  * Node only (worker_threads). Call `close()` when done; the workers are unref'd, so a forgotten pool
  * does not keep the process alive.
@@ -18,49 +32,152 @@ export interface GemmPool {
   close(): Promise<void>;
 }
 
-// Control block per worker (Int32): [seq, done, xp, wp, yp, T, K, n0, n1, ldy]
-const CTRL = 10;
+export interface GemmPoolOptions {
+  /** Threads in all, the calling thread included (default 2; 1 = no workers). */
+  threads?: number;
+  /** Problems below this many multiply-adds (T·K·N) stay on the calling thread (default 2^18). */
+  minWork?: number;
+  /** A call fails with NqBackendError after this long without progress from a worker (default 60 000 ms). */
+  watchdogMs?: number;
+  /** createGemmPool fails with NqBackendError when the workers are not all up after this long (default 60 000 ms). */
+  startupMs?: number;
+  /**
+   * Testing only: make worker `worker` misbehave on its `atCall`-th task ('throw' an error, 'hang'
+   * forever, or 'exit' its thread), to prove that the pool fails loudly instead of hanging.
+   */
+  faultForTests?: { worker: number; atCall: number; kind: 'throw' | 'hang' | 'exit' };
+}
+
+// Control block per worker: 16 Int32 (64 bytes, one cache line each so workers do not share lines).
+const STRIDE = 16;
+const SEQ = 0; // main → worker: task number, −1 = quit
+const DONE = 1; // worker → main: last finished task number
+const STATE = 2; // worker → main: see WorkerState
+const BEAT = 3; // worker → main: +1 per finished weight block (progress for the watchdog)
+const ARGS = 4; // xp, wp, yp, T, K, n0, n1, ldy
+const FAULT = 12; // testing: 1 throw, 2 hang, 3 exit; FAULT + 1: at which task
+const ERROR_BYTES = 512; // per worker: the UTF-8 message of a failure
+const FAULT_CODES = { throw: 1, hang: 2, exit: 3 } as const;
+
+const WorkerState = { Booting: 0, Ready: 1, Failed: 2, Exited: 3 } as const;
+const STATE_NAMES = ['booting', 'ready', 'failed', 'exited'];
+
+/** How long one Atomics.wait slice lasts while the main thread waits for a worker. */
+const WAIT_SLICE_MS = 200;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, index, blockFloats } = workerData;
-const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const c = new Int32Array(ctrl, index * ${CTRL} * 4, ${CTRL});
-const TR = 4, NR = 2;
-let seen = 0;
-for (;;) {
-  Atomics.wait(c, 0, seen);
-  seen = Atomics.load(c, 0);
-  if (seen < 0) break;
-  const xp = c[2], wp = c[3], yp = c[4], T = c[5], K = c[6], n0 = c[7], n1 = c[8], ldy = c[9];
-  // Same blocking as runKernel in wasm/wasm-gemm.ts.
-  const nb = Math.max(8, Math.floor(blockFloats / K) & ~7);
-  for (let b0 = n0; b0 < n1; b0 += nb) {
-    const b1 = Math.min(n1, b0 + nb);
-    const tm = T - (T % TR);
-    const nm = b0 + ((b1 - b0) - ((b1 - b0) % NR));
-    if (tm > 0 && nm > b0) k.gemm_4x2(xp, wp, yp, 0, tm, b0, nm, K, ldy);
-    if (tm < T && nm > b0) k.gemm_1x2(xp, wp, yp, tm, T, b0, nm, K, ldy);
-    if (tm > 0 && nm < b1) k.gemm_4x1(xp, wp, yp, 0, tm, nm, b1, K, ldy);
-    if (tm < T && nm < b1) k.gemm_1x1(xp, wp, yp, tm, T, nm, b1, K, ldy);
+const { module, memory, ctrl, errors, index, blockFloats } = workerData;
+const c = new Int32Array(ctrl, index * ${STRIDE} * 4, ${STRIDE});
+const errorBytes = new Uint8Array(errors, index * ${ERROR_BYTES}, ${ERROR_BYTES});
+const runBlock = (${runBlock.toString()});
+const blockRowsFor = (${blockRowsFor.toString()});
+function fail(state, message) {
+  const bytes = new TextEncoder().encode(String(message).slice(0, ${ERROR_BYTES / 2}));
+  errorBytes.fill(0);
+  errorBytes.set(bytes.subarray(0, ${ERROR_BYTES - 1}));
+  Atomics.store(c, ${STATE}, state);
+  Atomics.store(c, ${DONE}, Atomics.load(c, ${SEQ}));
+  Atomics.notify(c, ${DONE});
+}
+process.on('exit', () => {
+  if (Atomics.load(c, ${STATE}) !== ${WorkerState.Failed}) fail(${WorkerState.Exited}, 'worker thread exited');
+});
+try {
+  const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  // Compile every kernel now (empty ranges), not on the first real call.
+  for (const f of ['gemm_4x2', 'gemm_1x2', 'gemm_4x1', 'gemm_1x1']) k[f](0, 0, 0, 0, 0, 0, 0, 4, 0);
+  Atomics.store(c, ${STATE}, ${WorkerState.Ready});
+  Atomics.notify(c, ${STATE});
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(c, ${SEQ}, seen);
+    seen = Atomics.load(c, ${SEQ});
+    if (seen < 0) break;
+    if (c[${FAULT}] !== 0 && c[${FAULT + 1}] === seen) {
+      if (c[${FAULT}] === 1) throw new Error('fault injected for tests');
+      if (c[${FAULT}] === 2) Atomics.wait(c, ${FAULT}, c[${FAULT}]);
+      if (c[${FAULT}] === 3) process.exit(0);
+    }
+    const xp = c[${ARGS}], wp = c[${ARGS + 1}], yp = c[${ARGS + 2}], T = c[${ARGS + 3}], K = c[${ARGS + 4}];
+    const n0 = c[${ARGS + 5}], n1 = c[${ARGS + 6}], ldy = c[${ARGS + 7}];
+    const nb = blockRowsFor(K, blockFloats);
+    for (let b0 = n0; b0 < n1; b0 += nb) {
+      runBlock(k, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), ldy);
+      Atomics.add(c, ${BEAT}, 1);
+    }
+    Atomics.store(c, ${DONE}, seen);
+    Atomics.notify(c, ${DONE});
   }
-  Atomics.store(c, 1, seen);
-  Atomics.notify(c, 1);
+} catch (e) {
+  fail(${WorkerState.Failed}, (e && e.stack) || String(e));
 }
 `;
 
 class ThreadedGemm extends WasmGemm {
-  private readonly ctrl: Int32Array;
+  readonly ctrl: Int32Array;
+  readonly errors: Uint8Array;
+  /** Why the pool is unusable (a worker failed or stalled), or null. */
+  broken: string | null = null;
+
   constructor(
     module: WebAssembly.Module,
-    private readonly nWorkers: number,
+    readonly nWorkers: number,
     readonly minWork: number,
+    readonly watchdogMs: number,
   ) {
     super(module);
-    this.ctrl = new Int32Array(new SharedArrayBuffer(nWorkers * CTRL * 4));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(nWorkers * STRIDE * 4));
+    this.errors = new Uint8Array(new SharedArrayBuffer(nWorkers * ERROR_BYTES));
   }
-  get ctrlBuffer(): SharedArrayBuffer {
-    return this.ctrl.buffer as SharedArrayBuffer;
+
+  workerError(i: number): string {
+    const bytes = this.errors.slice(i * ERROR_BYTES, (i + 1) * ERROR_BYTES);
+    const end = bytes.indexOf(0);
+    return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
+  }
+
+  /** Every worker's state, for error messages. */
+  describe(): string {
+    const c = this.ctrl;
+    return Array.from({ length: this.nWorkers }, (_, i) => {
+      const o = i * STRIDE;
+      return `#${i + 1} ${STATE_NAMES[Atomics.load(c, o + STATE)]} task ${Atomics.load(c, o + SEQ)} done ${Atomics.load(c, o + DONE)} blocks ${Atomics.load(c, o + BEAT)}`;
+    }).join('; ');
+  }
+
+  /** Marks the pool broken and throws the error every later call will throw too. */
+  fail(reason: string): never {
+    this.broken ??= reason;
+    throw new NqBackendError(
+      'cpu',
+      `GEMM worker pool: ${reason} [${this.describe()}]. The pool is now unusable: close() it and use a new pool or threads: 1`,
+    );
+  }
+
+  /** Waits until worker i has finished task `seq`; throws on failure or after watchdogMs without progress. */
+  private waitFor(i: number, seq: number): void {
+    const c = this.ctrl;
+    const o = i * STRIDE;
+    let beat = Atomics.load(c, o + BEAT);
+    let lastProgress = Date.now();
+    for (;;) {
+      const done = Atomics.load(c, o + DONE);
+      const state = Atomics.load(c, o + STATE);
+      if (state === WorkerState.Failed || state === WorkerState.Exited)
+        this.fail(`worker #${i + 1} ${STATE_NAMES[state]}: ${this.workerError(i)}`);
+      if (done === seq) return;
+      if (Atomics.wait(c, o + DONE, done, WAIT_SLICE_MS) === 'timed-out') {
+        const now = Date.now();
+        const b = Atomics.load(c, o + BEAT);
+        if (b !== beat) {
+          beat = b;
+          lastProgress = now;
+        } else if (now - lastProgress > this.watchdogMs) {
+          this.fail(`worker #${i + 1} made no progress for ${now - lastProgress} ms (watchdog)`);
+        }
+      }
+    }
   }
 
   override gemm = (
@@ -71,13 +188,15 @@ class ThreadedGemm extends WasmGemm {
     N: number,
     y: Float32Array,
   ): void => {
+    if (this.broken) this.fail(this.broken);
     if (T < 4 || K % 4 !== 0) {
       gemmABt(x, T, K, w, N, y);
       return;
     }
     const [xp, wp, yp] = this.stage(x, T, K, w, N);
     const parts = T * N * K < this.minWork ? 1 : this.nWorkers + 1;
-    // Column slices aligned to 4 so every slice but the last uses whole 4×2 tiles.
+    // Column slices aligned to 4 so every slice but the last uses whole 4×2 tiles; when N is small
+    // (fewer columns than threads·4) the later slices are empty and those workers are not woken.
     const step = Math.ceil(N / parts / 4) * 4;
     const c = this.ctrl;
     let started = 0;
@@ -85,41 +204,53 @@ class ThreadedGemm extends WasmGemm {
       const n0 = Math.min(N, p * step);
       const n1 = Math.min(N, (p + 1) * step);
       if (n0 >= n1) break;
-      const o = (p - 1) * CTRL;
-      c[o + 2] = xp;
-      c[o + 3] = wp;
-      c[o + 4] = yp;
-      c[o + 5] = T;
-      c[o + 6] = K;
-      c[o + 7] = n0;
-      c[o + 8] = n1;
-      c[o + 9] = N;
-      const seq = c[o]! + 1;
-      Atomics.store(c, o, seq);
-      Atomics.notify(c, o);
+      const o = (p - 1) * STRIDE;
+      c[o + ARGS] = xp;
+      c[o + ARGS + 1] = wp;
+      c[o + ARGS + 2] = yp;
+      c[o + ARGS + 3] = T;
+      c[o + ARGS + 4] = K;
+      c[o + ARGS + 5] = n0;
+      c[o + ARGS + 6] = n1;
+      c[o + ARGS + 7] = N;
+      // The seq store is sequentially consistent: the worker that sees it sees the arguments.
+      Atomics.store(c, o + SEQ, c[o + SEQ]! + 1);
+      Atomics.notify(c, o + SEQ);
       started = p;
     }
-    runKernel(this.kernel, xp, wp, yp, T, K, 0, Math.min(N, step), N);
-    for (let p = 1; p <= started; p++) {
-      const o = (p - 1) * CTRL;
-      const seq = c[o]!;
-      while (Atomics.load(c, o + 1) !== seq) Atomics.wait(c, o + 1, Atomics.load(c, o + 1));
+    try {
+      for (let b0 = 0, n1 = Math.min(N, step), nb = weightBlockRows(K); b0 < n1; b0 += nb)
+        runBlock(this.kernel, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), N);
+    } finally {
+      // Even if the main thread's slice threw, the workers must finish before memory is reused.
+      for (let p = 1; p <= started; p++) this.waitFor(p - 1, c[(p - 1) * STRIDE + SEQ]!);
     }
     this.unstage(y, yp, T, N);
   };
 }
 
 /** A GEMM engine on `threads` threads (1 = main thread only, SIMD if available). */
-export async function createGemmPool(
-  options: { threads?: number; minWork?: number } = {},
-): Promise<GemmPool> {
+export async function createGemmPool(options: GemmPoolOptions = {}): Promise<GemmPool> {
   const threads = options.threads ?? 2;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new NqInputError(
       'threads',
-      `must be an integer in [1, 64], got ${threads}`,
+      `must be an integer in [1, 256], got ${threads}`,
       'Pass the number of CPU threads to use (os.availableParallelism()).',
     );
+  }
+  const watchdogMs = options.watchdogMs ?? 60_000;
+  const startupMs = options.startupMs ?? 60_000;
+  for (const [name, v] of [
+    ['watchdogMs', watchdogMs],
+    ['startupMs', startupMs],
+  ] as const) {
+    if (!(v > 0) || !Number.isFinite(v))
+      throw new NqInputError(
+        name,
+        `must be a positive number of milliseconds, got ${v}`,
+        'Omit it for the default.',
+      );
   }
   const module = gemmModule();
   if (!module) {
@@ -142,34 +273,73 @@ export async function createGemmPool(
       cause: e,
     });
   }
-  const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18);
+  const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18, watchdogMs);
+  const fault = options.faultForTests;
+  if (fault) {
+    const o = fault.worker * STRIDE;
+    engine.ctrl[o + FAULT] = FAULT_CODES[fault.kind];
+    engine.ctrl[o + FAULT + 1] = fault.atCall;
+  }
   const workers = Array.from({ length: threads - 1 }, (_, index) => {
     const wk = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
         module,
         memory: engine.memory,
-        ctrl: engine.ctrlBuffer,
+        ctrl: engine.ctrl.buffer,
+        errors: engine.errors.buffer,
         index,
         blockFloats: WEIGHT_BLOCK_FLOATS,
       },
+    });
+    // An 'error' event without a listener would crash the process later, at a random point; the
+    // worker reports its own errors through the control block, so here it only marks the pool.
+    wk.on('error', (e) => {
+      engine.broken ??= `worker #${index + 1} failed: ${(e as Error).message}`;
     });
     wk.unref();
     return wk;
   });
   let closed = false;
-  return {
-    threads,
-    gemm: engine.gemm,
-    async close() {
-      if (closed) return;
-      closed = true;
-      const c = new Int32Array(engine.ctrlBuffer);
-      for (let i = 0; i < workers.length; i++) {
-        Atomics.store(c, i * CTRL, -1);
-        Atomics.notify(c, i * CTRL);
-      }
-      await Promise.all(workers.map((wk) => wk.terminate()));
-    },
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    const c = engine.ctrl;
+    for (let i = 0; i < workers.length; i++) {
+      Atomics.store(c, i * STRIDE + SEQ, -1);
+      Atomics.notify(c, i * STRIDE + SEQ);
+      // Release a worker parked by the 'hang' test fault.
+      Atomics.store(c, i * STRIDE + FAULT, 0);
+      Atomics.notify(c, i * STRIDE + FAULT);
+    }
+    await Promise.all(workers.map((wk) => wk.terminate()));
   };
+  // Wait (asynchronously: worker start-up may need this thread's event loop) until every worker
+  // has compiled its kernels, so no call ever blocks on a worker that is still booting.
+  const t0 = Date.now();
+  for (;;) {
+    const states = Array.from({ length: workers.length }, (_, i) =>
+      Atomics.load(engine.ctrl, i * STRIDE + STATE),
+    );
+    const bad = states.findIndex((s) => s === WorkerState.Failed || s === WorkerState.Exited);
+    if (bad >= 0 || engine.broken) {
+      const why =
+        bad >= 0
+          ? `worker #${bad + 1} ${STATE_NAMES[states[bad]!]}: ${engine.workerError(bad)}`
+          : engine.broken;
+      await close();
+      throw new NqBackendError('cpu', `GEMM worker pool failed to start: ${why}`);
+    }
+    if (states.every((s) => s === WorkerState.Ready)) break;
+    if (Date.now() - t0 > startupMs) {
+      const desc = engine.describe();
+      await close();
+      throw new NqBackendError(
+        'cpu',
+        `GEMM worker pool: workers not ready after ${startupMs} ms [${desc}]; use fewer threads or threads: 1`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return { threads, gemm: engine.gemm, close };
 }

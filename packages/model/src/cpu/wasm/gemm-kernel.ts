@@ -18,9 +18,9 @@ export const TILE_SHAPES: readonly [number, number][] = [
   [1, 1],
 ];
 
-function gemmTile(tr: number, nr: number, unroll = 1): Func {
+function gemmTile(tr: number, nr: number, unroll = 1, fma = false): Func {
   // params: xp, wp, yp, t0, t1, n0, n1, K, ldy (byte pointers, element counts)
-  const f = new Func(`gemm_${tr}x${nr}${unroll > 1 ? `_u${unroll}` : ''}`, [
+  const f = new Func(`gemm_${tr}x${nr}${unroll > 1 ? `_u${unroll}` : ''}${fma ? '_fma' : ''}`, [
     I32,
     I32,
     I32,
@@ -69,7 +69,8 @@ function gemmTile(tr: number, nr: number, unroll = 1): Func {
         .set(xv);
       for (let j = 0; j < nr; j++) {
         const a = acc[i * nr + j]!;
-        f.get(a).get(xv).get(wv[j]!).f32x4Mul().f32x4Add().set(a);
+        if (fma) f.get(xv).get(wv[j]!).get(a).simd(0x105).set(a);
+        else f.get(a).get(xv).get(wv[j]!).f32x4Mul().f32x4Add().set(a);
       }
     }
   }
@@ -111,10 +112,14 @@ function gemmTile(tr: number, nr: number, unroll = 1): Func {
 export function gemmModuleBytes(
   shared: boolean,
   maxPages: number,
-  shapes: readonly (readonly [number, number] | readonly [number, number, number])[] = TILE_SHAPES,
+  shapes: readonly (
+    | readonly [number, number]
+    | readonly [number, number, number]
+    | readonly [number, number, number, boolean]
+  )[] = TILE_SHAPES,
 ): Uint8Array<ArrayBuffer> {
   return buildModule(
-    shapes.map(([a, b, u]) => gemmTile(a, b, u ?? 1)),
+    shapes.map(([a, b, u, fma]) => gemmTile(a, b, u ?? 1, fma ?? false)),
     { initialPages: 1, maxPages, shared },
   );
 }

@@ -12,8 +12,6 @@ import { gemmModuleBytes } from './gemm-kernel.js';
  */
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
-const TR = 4;
-const NR = 2;
 
 export type KernelExports = Record<
   'gemm_4x2' | 'gemm_1x2' | 'gemm_4x1' | 'gemm_1x1',
@@ -46,7 +44,11 @@ export function gemmModule(): WebAssembly.Module | null {
  */
 export const WEIGHT_BLOCK_FLOATS = Number(globalThis.process?.env?.NQ_GEMM_BLOCK_FLOATS ?? 16384);
 export function weightBlockRows(K: number): number {
-  return Math.max(8, Math.floor(WEIGHT_BLOCK_FLOATS / K) & ~7);
+  return blockRowsFor(K, WEIGHT_BLOCK_FLOATS);
+}
+/** Rows of K floats in a block of `blockFloats` floats, a multiple of 8, at least 8 (self-contained: workers run its source). */
+export function blockRowsFor(K: number, blockFloats: number): number {
+  return Math.max(8, Math.floor(blockFloats / K) & ~7);
 }
 
 /** Runs the kernel over t ∈ [0, T), n ∈ [n0, n1) with pointers into the kernel's memory, block by block of W rows. */
@@ -65,7 +67,13 @@ export function runKernel(
   for (let b0 = n0; b0 < n1; b0 += nb) runBlock(k, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), ldy);
 }
 
-function runBlock(
+/**
+ * One block of W rows [n0, n1) against every token: 4×2 tiles, then the 1×2 / 4×1 / 1×1 edges.
+ * Self-contained on purpose (no outside names, literals instead of TR/NR): the worker threads run
+ * this very function, compiled from `runBlock.toString()` (threads.ts), so the split logic exists
+ * once.
+ */
+export function runBlock(
   k: KernelExports,
   xp: number,
   wp: number,
@@ -76,8 +84,8 @@ function runBlock(
   n1: number,
   ldy: number,
 ): void {
-  const tm = T - (T % TR);
-  const nm = n0 + (n1 - n0 - ((n1 - n0) % NR));
+  const tm = T - (T % 4);
+  const nm = n0 + (n1 - n0 - ((n1 - n0) % 2));
   if (tm > 0 && nm > n0) k.gemm_4x2(xp, wp, yp, 0, tm, n0, nm, K, ldy);
   if (tm < T && nm > n0) k.gemm_1x2(xp, wp, yp, tm, T, n0, nm, K, ldy);
   if (tm > 0 && nm < n1) k.gemm_4x1(xp, wp, yp, 0, tm, nm, n1, K, ldy);
