@@ -1,7 +1,8 @@
 import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
 import type { Quantized, QuantSpec, ResolvedQuantSpec } from '@nq/quant-fp';
+import { F64Workspace } from './f64-workspace.js';
 import type { Hessian } from './hessian.js';
-import { upperCholeskyOfInverse } from './linalg.js';
+import { blockedScratchDoubles, upperCholeskyOfInverseInto } from './linalg-blocked.js';
 import type { LloydMaxOptions } from './schemes.js';
 import { type SchemeParams, type SchemeRun, toScheme, type WeightScheme } from './schemes.js';
 
@@ -178,6 +179,10 @@ export interface GptqSetup {
   Wd: Float64Array;
   /** Upper Cholesky factor of (H + λI)⁻¹ in processing order, cols × cols. */
   U: Float64Array;
+  /** The float64 workspace Wd and U live in (views at wdOff / uOff), with its GEMM kernel. */
+  ws: F64Workspace;
+  wdOff: number;
+  uOff: number;
   B: number;
   damping: DampingReport;
   dead: number;
@@ -248,8 +253,13 @@ export function gptqSetup(
     perm = Int32Array.from(idx);
   }
   const orig = (p: number) => (perm ? perm[p]! : p);
+  // Wd and U live in one float64 workspace (WebAssembly memory where the f64x2 kernel runs)
+  const ws = new F64Workspace(rows * cols + cols * cols + blockedScratchDoubles(cols) + 8, cols);
+  const wdOff = ws.alloc(rows * cols);
+  const uOff = ws.alloc(cols * cols);
+  const scratch = ws.alloc(blockedScratchDoubles(cols));
   // Wd: rows × cols float64 in processing order; Hp: H in processing order
-  const Wd = new Float64Array(rows * cols);
+  const Wd = ws.view(wdOff, rows * cols);
   for (let r = 0; r < rows; r++) for (let p = 0; p < cols; p++) Wd[r * cols + p] = W0[r * cols + orig(p)]!;
   let Hp = H;
   if (perm) {
@@ -264,23 +274,19 @@ export function gptqSetup(
   mean /= cols;
   let pct = percent;
   let attempts = 0;
-  let U: Float64Array | null = null;
   let lambda = 0;
-  const Hd = new Float64Array(cols * cols);
+  const U = ws.view(uOff, cols * cols); // holds H + λI, then (in place) U
   for (;;) {
     attempts++;
     lambda = pct * mean;
-    Hd.set(Hp);
-    for (let i = 0; i < cols; i++) Hd[i * cols + i] += lambda;
-    const res = upperCholeskyOfInverse(Hd, cols);
-    if ('u' in res) {
-      U = res.u;
-      break;
-    }
+    U.set(Hp);
+    for (let i = 0; i < cols; i++) U[i * cols + i] += lambda;
+    const failedAt = upperCholeskyOfInverseInto(ws, uOff, U, cols, scratch);
+    if (failedAt < 0) break;
     if (attempts > retries) {
       throw new NqInputError(
         'h',
-        `is not positive definite: Cholesky failed at column ${orig(res.failedAt)} with damping ${pct} × mean(diag H)${retries > 0 ? ` after ${attempts} attempts` : ''}`,
+        `is not positive definite: Cholesky failed at column ${orig(failedAt)} with damping ${pct} × mean(diag H)${retries > 0 ? ` after ${attempts} attempts` : ''}`,
         retries > 0
           ? 'Use more calibration tokens (at least as many as input columns), or raise dampPercent.'
           : 'Raise dampPercent or allow maxDampingRetries > 0 (extra damping is then reported in the result).',
@@ -299,6 +305,9 @@ export function gptqSetup(
     perm,
     Wd,
     U,
+    ws,
+    wdOff,
+    uOff,
     B,
     damping: { percent, percentUsed: pct, lambda, extra: attempts > 1, attempts },
     dead,
@@ -384,7 +393,16 @@ export function gptqQuantize(
       }
     }
     // lazy batch update of the columns after the block: W[:, i2:] −= Err · U[i1:i2, i2:]
-    if (i2 < cols) lazyUpdate(Wd, err, U, rows, cols, B, i1, bw, i2);
+    if (i2 < cols)
+      st.ws.gemmSub(
+        st.wdOff + i2,
+        cols,
+        rows,
+        cols - i2,
+        bw,
+        { data: err, off: 0, rs: B, cs: 1 },
+        { data: st.ws.mem, off: st.uOff + i1 * cols + i2, rs: cols, cs: 1 },
+      );
   }
 
   return gptqFinish(w, h, opts, st, codes, out, groupIndex, t0);
@@ -424,45 +442,4 @@ export function gptqFinish(
     rtnProxyLoss: rLoss,
     seconds: (performance.now() - t0) / 1000,
   };
-}
-
-/**
- * W[r, i2:] −= Σ_k Err[r, k]·U[i1+k, i2:] for every row r — the O(rows·cols²) part of GPTQ.
- * Four k at a time so each W element is loaded and stored once per four error columns.
- */
-function lazyUpdate(
-  W: Float64Array,
-  err: Float64Array,
-  U: Float64Array,
-  rows: number,
-  cols: number,
-  B: number,
-  i1: number,
-  bw: number,
-  i2: number,
-): void {
-  for (let r = 0; r < rows; r++) {
-    const wr = r * cols;
-    const er = r * B;
-    let k = 0;
-    for (; k + 3 < bw; k += 4) {
-      const e0 = err[er + k]!;
-      const e1 = err[er + k + 1]!;
-      const e2 = err[er + k + 2]!;
-      const e3 = err[er + k + 3]!;
-      if (e0 === 0 && e1 === 0 && e2 === 0 && e3 === 0) continue;
-      const u0 = (i1 + k) * cols;
-      const u1 = u0 + cols;
-      const u2 = u1 + cols;
-      const u3 = u2 + cols;
-      for (let j = i2; j < cols; j++)
-        W[wr + j] -= e0 * U[u0 + j]! + e1 * U[u1 + j]! + e2 * U[u2 + j]! + e3 * U[u3 + j]!;
-    }
-    for (; k < bw; k++) {
-      const e = err[er + k]!;
-      if (e === 0) continue;
-      const u = (i1 + k) * cols;
-      for (let j = i2; j < cols; j++) W[wr + j] -= e * U[u + j]!;
-    }
-  }
 }

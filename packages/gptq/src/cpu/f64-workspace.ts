@@ -1,0 +1,264 @@
+import { f64GemmModuleBytes } from './wasm/f64-gemm-kernel.js';
+
+/**
+ * Float64 working memory for one GPTQ solve plus the one primitive its O(n³) steps are made of:
+ *
+ *   gemmSub: C[i, j] −= Σ_p A[i, p]·B[p, j]
+ *
+ * C lives in the workspace (`mem`, a view of a WebAssembly memory); A and B are read from any
+ * Float64Array through row/column strides (so transposes and negation cost nothing extra) and packed
+ * into the kernel's tile layout (see wasm/f64-gemm-kernel.ts). The f64x2 kernel does the whole 4 × 4
+ * tiles; the m mod 4 / n mod 4 edges run here in scalar JavaScript. Without WebAssembly SIMD the
+ * workspace is a plain Float64Array and everything runs in the scalar path (same results up to
+ * summation order).
+ *
+ * Blocking (why these numbers): K_CHUNK = 256 depth steps per packed pass keeps one B strip
+ * (4 × 256 doubles = 8 KiB) in L1 while M_CHUNK / 4 = 16 A tiles (64 × 256 doubles = 128 KiB, L2) pass
+ * it. Memory is fixed at creation (growing a WebAssembly memory would detach every view handed out).
+ */
+const K_CHUNK = 256;
+const M_CHUNK = 64;
+const PAGE_DOUBLES = 8192; // 64 KiB pages
+const MAX_PAGES = 65536; // the wasm32 limit (4 GiB)
+
+/** A strided read-only operand: element (i, p) is data[off + i·rs + p·cs], negated when `neg`. */
+export interface Operand {
+  data: Float64Array;
+  off: number;
+  rs: number;
+  cs: number;
+  neg?: boolean;
+}
+
+export interface GemmSubOptions {
+  /**
+   * Only C[i, j] with j ≤ i is wanted (a symmetric rank-k update of a lower triangle): tiles wholly
+   * above the diagonal are skipped. Entries above the diagonal may still change (tiles straddling it).
+   */
+  lowerC?: boolean;
+  /** B[p, j] = 0 for p < j (B lower triangular, square): the zero part of B is skipped. */
+  lowerB?: boolean;
+}
+
+type Gebp = (ap: number, bp: number, cp: number, ldc: number, k: number, mt: number, nt: number) => void;
+
+let moduleCache: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel, or null where WebAssembly SIMD is unavailable (or NQ_GPTQ_WASM=0). */
+function kernelModule(): WebAssembly.Module | null {
+  if (moduleCache === undefined) {
+    moduleCache = null;
+    try {
+      const off = globalThis.process?.env?.NQ_GPTQ_WASM === '0';
+      const bytes = f64GemmModuleBytes();
+      if (!off && typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes))
+        moduleCache = new WebAssembly.Module(bytes);
+    } catch {
+      moduleCache = null;
+    }
+  }
+  return moduleCache;
+}
+
+/** True when gemmSub runs the WebAssembly SIMD kernel. */
+export function wasmF64Available(): boolean {
+  return kernelModule() !== null;
+}
+
+export class F64Workspace {
+  /** All working memory; regions handed out by `alloc` are offsets into it (in doubles). */
+  readonly mem: Float64Array;
+  readonly wasm: boolean;
+  private readonly gebp: Gebp | null;
+  private top: number;
+  private readonly packA: number;
+  private readonly packB: number;
+
+  /**
+   * @param doubles the doubles the caller will `alloc` (sum of its regions)
+   * @param maxN    the widest C (columns) gemmSub will see, for the packed-B buffer
+   * @param opts.wasm false = the scalar JavaScript path even where the kernel is available (tests)
+   */
+  constructor(doubles: number, maxN: number, opts: { wasm?: boolean } = {}) {
+    const packA = M_CHUNK * (K_CHUNK + 2);
+    const packB = (K_CHUNK + 2) * (maxN + 4);
+    // every region rounded to an even count so f64x2 accesses stay 16-byte aligned
+    const total = doubles + packA + packB + 64;
+    const mod = opts.wasm === false ? null : kernelModule();
+    const pages = Math.ceil(total / PAGE_DOUBLES);
+    let mem: Float64Array;
+    let gebp: Gebp | null = null;
+    if (mod && pages <= MAX_PAGES) {
+      const memory = new WebAssembly.Memory({ initial: pages });
+      const inst = new WebAssembly.Instance(mod, { env: { memory } });
+      gebp = inst.exports.gebp as Gebp;
+      mem = new Float64Array(memory.buffer);
+    } else {
+      mem = new Float64Array(total);
+    }
+    this.mem = mem;
+    this.gebp = gebp;
+    this.wasm = gebp !== null;
+    this.top = 0;
+    this.packA = this.alloc(packA);
+    this.packB = this.alloc(packB);
+  }
+
+  /** A region of `len` doubles (zeroed: fresh memory), as an offset into `mem`. */
+  alloc(len: number): number {
+    const off = this.top;
+    this.top += len + (len & 1);
+    if (this.top > this.mem.length)
+      throw new RangeError(`F64Workspace: ${this.top} doubles > ${this.mem.length}`);
+    return off;
+  }
+
+  view(off: number, len: number): Float64Array {
+    return this.mem.subarray(off, off + len);
+  }
+
+  /**
+   * C[i, j] −= Σ_{p<k} A[i, p]·B[p, j] for i < m, j < n, C at mem[cOff + i·ldc + j].
+   * C must not overlap the A or B elements read (copy first when it would).
+   */
+  gemmSub(
+    cOff: number,
+    ldc: number,
+    m: number,
+    n: number,
+    k: number,
+    A: Operand,
+    B: Operand,
+    opts: GemmSubOptions = {},
+  ): void {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    const m4 = m & ~3;
+    const n4 = n & ~3;
+    const gebp = this.gebp;
+    if (!gebp || m4 === 0 || n4 === 0) {
+      scalarSub(this.mem, cOff, ldc, 0, m, 0, n, 0, k, A, B, opts);
+      return;
+    }
+    const mem = this.mem;
+    for (let p0 = 0; p0 < k; p0 += K_CHUNK) {
+      const p1 = Math.min(k, p0 + K_CHUNK);
+      const kc = p1 - p0;
+      const kp = kc + (kc & 1);
+      // columns that can be non-zero in this depth range when B is lower triangular: j < p1
+      const nB = opts.lowerB ? Math.min(n4, (p1 + 3) & ~3) : n4;
+      packB(mem, this.packB, B, p0, kc, kp, nB);
+      for (let i0 = 0; i0 < m4; i0 += M_CHUNK) {
+        const i1 = Math.min(m4, i0 + M_CHUNK);
+        // a lower-triangular C needs columns j < i1 for these rows
+        const nC = opts.lowerC ? Math.min(nB, (i1 + 3) & ~3) : nB;
+        if (nC === 0) continue;
+        packA(mem, this.packA, A, i0, i1, p0, kc, kp);
+        gebp(this.packA * 8, this.packB * 8, (cOff + i0 * ldc) * 8, ldc * 8, kp, (i1 - i0) >> 2, nC >> 2);
+      }
+    }
+    // edges: the last m mod 4 rows (all columns) and the last n mod 4 columns (the other rows)
+    if (m4 < m) scalarSub(mem, cOff, ldc, m4, m, 0, n, 0, k, A, B, opts);
+    if (n4 < n) scalarSub(mem, cOff, ldc, 0, m4, n4, n, 0, k, A, B, opts);
+  }
+}
+
+/** A[i0:i1, p0:p0+kc] as (i1−i0)/4 tiles of kp steps × 4 rows (zero step appended when kc is odd). */
+function packA(
+  mem: Float64Array,
+  dst: number,
+  A: Operand,
+  i0: number,
+  i1: number,
+  p0: number,
+  kc: number,
+  kp: number,
+): void {
+  const { data, rs, cs } = A;
+  const sign = A.neg ? -1 : 1;
+  let d = dst;
+  for (let i = i0; i < i1; i += 4) {
+    const r0 = A.off + i * rs + p0 * cs;
+    const r1 = r0 + rs;
+    const r2 = r1 + rs;
+    const r3 = r2 + rs;
+    for (let p = 0; p < kc; p++) {
+      const o = p * cs;
+      mem[d] = sign * data[r0 + o]!;
+      mem[d + 1] = sign * data[r1 + o]!;
+      mem[d + 2] = sign * data[r2 + o]!;
+      mem[d + 3] = sign * data[r3 + o]!;
+      d += 4;
+    }
+    if (kp > kc) {
+      mem[d] = mem[d + 1] = mem[d + 2] = mem[d + 3] = 0;
+      d += 4;
+    }
+  }
+}
+
+/** B[p0:p0+kc, 0:n4] as n4/4 strips of kp steps × 4 columns. */
+function packB(
+  mem: Float64Array,
+  dst: number,
+  B: Operand,
+  p0: number,
+  kc: number,
+  kp: number,
+  n4: number,
+): void {
+  const { data, rs, cs } = B;
+  const sign = B.neg ? -1 : 1;
+  let d = dst;
+  for (let j = 0; j < n4; j += 4) {
+    const c0 = B.off + p0 * rs + j * cs;
+    const c1 = c0 + cs;
+    const c2 = c1 + cs;
+    const c3 = c2 + cs;
+    for (let p = 0; p < kc; p++) {
+      const o = p * rs;
+      mem[d] = sign * data[c0 + o]!;
+      mem[d + 1] = sign * data[c1 + o]!;
+      mem[d + 2] = sign * data[c2 + o]!;
+      mem[d + 3] = sign * data[c3 + o]!;
+      d += 4;
+    }
+    if (kp > kc) {
+      mem[d] = mem[d + 1] = mem[d + 2] = mem[d + 3] = 0;
+      d += 4;
+    }
+  }
+}
+
+/** The same update on C[i0:i1, j0:j1] in scalar JavaScript (edges; the whole product without wasm). */
+function scalarSub(
+  mem: Float64Array,
+  cOff: number,
+  ldc: number,
+  i0: number,
+  i1: number,
+  j0: number,
+  j1: number,
+  p0: number,
+  p1: number,
+  A: Operand,
+  B: Operand,
+  opts: GemmSubOptions,
+): void {
+  const sa = A.neg ? -1 : 1;
+  const sb = B.neg ? -1 : 1;
+  for (let i = i0; i < i1; i++) {
+    const jEnd = opts.lowerC ? Math.min(j1, i + 1) : j1;
+    if (jEnd <= j0) continue;
+    const ci = cOff + i * ldc;
+    const ai = A.off + i * A.rs;
+    for (let p = p0; p < p1; p++) {
+      const a = sa * sb * A.data[ai + p * A.cs]!;
+      if (a === 0) continue;
+      const bp = B.off + p * B.rs;
+      // with B lower triangular, B[p, j] = 0 for j > p
+      const je = opts.lowerB ? Math.min(jEnd, p + 1) : jEnd;
+      if (B.cs === 1) for (let j = j0; j < je; j++) mem[ci + j] -= a * B.data[bp + j]!;
+      else for (let j = j0; j < je; j++) mem[ci + j] -= a * B.data[bp + j * B.cs]!;
+    }
+  }
+}
