@@ -5,10 +5,12 @@ import YAML from 'yaml';
 import { kernelPivot, modelTable } from '../report/table.js';
 import { type RunSummary, runCells } from '../runner.js';
 import { ResultsStore } from '../store/results-store.js';
-import { cpuExecutor, filterAvailable } from '../studies/execute.js';
+import { cellExecutor, filterAvailable } from '../studies/execute.js';
+import type { BackendTag } from '../sweep/cell.js';
 import { expandGrid } from '../sweep/grid.js';
 import { loadSweepFile } from '../sweep/load.js';
 import type { Sweep } from '../sweep/schema.js';
+import { BACKENDS, GPUJS_MODES_FOR_SWEEPS, gpujsOps, webgpuOps } from '../techniques/ops.js';
 import { resultsDir, sweepsDir } from '../util/paths.js';
 
 export interface SweepCommandOptions {
@@ -18,6 +20,10 @@ export interface SweepCommandOptions {
   progress?: boolean;
   /** Stop after this many new rows (tests of resumption). */
   maxCells?: number;
+  /** Backend of the kernel and layer cells' rotations and quantizers (default cpu). */
+  backend?: string;
+  /** gpu.js mode for --backend gpujs (default webgpu). */
+  gpujsMode?: string;
   out_stream?: (s: string) => void;
   log?: (s: string) => void;
   shouldStop?: () => boolean;
@@ -76,6 +82,36 @@ export function quickVariant(s: Sweep): Sweep {
     };
   }
   if (s.model) q.model = { ...s.model, windows: 1 };
+  if (s.discover)
+    q.discover = {
+      ...s.discover,
+      chars: Math.min(s.discover.chars, 40_000),
+      ctx: Math.min(s.discover.ctx, 64),
+      windows: Math.min(s.discover.windows, 2),
+      tokens: Math.min(s.discover.tokens, 64),
+      holdout_tokens: Math.min(s.discover.holdout_tokens, 128),
+      population: Math.min(s.discover.population, 6),
+      generations: Math.min(s.discover.generations, 3),
+      sign_generations: Math.min(s.discover.sign_generations, 1),
+      restarts: 1,
+      ...(s.discover.model_check
+        ? {
+            model_check: {
+              ...s.discover.model_check,
+              windows: 1,
+              ctx: Math.min(s.discover.model_check.ctx, 128),
+            },
+          }
+        : {}),
+    };
+  if (s.geometry)
+    q.geometry = {
+      ...s.geometry,
+      windows: Math.min(s.geometry.windows, 8),
+      held_out_windows: Math.min(s.geometry.held_out_windows, 2),
+      folds: Math.min(s.geometry.folds, 2),
+      corrector_iterations: Math.min(s.geometry.corrector_iterations, 20),
+    };
   return q;
 }
 
@@ -95,7 +131,9 @@ export async function sweepCommand(
   const file = resolveSweepPath(config);
   let sweep = loadSweepFile(file);
   if (o.quick) sweep = quickVariant(sweep);
-  const grid = expandGrid(sweep);
+  const backend = await backendTag(o.backend ?? 'cpu', o.gpujsMode);
+  if (backend) log(`backend: ${backend.name} on ${backend.adapter} (kernel and layer cells)`);
+  const grid = expandGrid(sweep, backend ? { backend } : {});
   const avail = filterAvailable(grid.cells);
   const notes = [...grid.notes, ...avail.notes];
   for (const n of notes) log(`note: ${n}`);
@@ -114,7 +152,7 @@ export async function sweepCommand(
       sweepName: sweep.name,
       cells: avail.cells,
       store,
-      execute: cpuExecutor(),
+      execute: cellExecutor(),
       force: o.force,
       progress: o.progress,
       log,
@@ -135,6 +173,16 @@ export async function sweepCommand(
     if (lt)
       print(`\n${sweep.name} — layer level (real activations and weights; SQNR dB, higher is better)\n${lt}`);
     if (mt) print(`\n${sweep.name} — model level\n${mt}`);
+    if (rows.some((r) => r.spec.study === 'discover')) {
+      const { discoverTable } = await import('../studies/discover-study.js');
+      print(
+        `\n${sweep.name} — ES discovery (relative error, search / held-out rows)\n${discoverTable(rows)}`,
+      );
+    }
+    if (rows.some((r) => r.spec.study === 'geometry')) {
+      const { geometryTable } = await import('../studies/geometry-study.js');
+      print(`\n${sweep.name} — geometry correction (Q1 / Q2 per setting)\n${geometryTable(rows)}`);
+    }
     print(
       `\n${summary.computed} computed, ${summary.skipped} already stored, ${rows.length}/${avail.cells.length} cells in ${path.relative(process.cwd(), storeFile) || storeFile}` +
         `${summary.interrupted ? ' — INTERRUPTED, rerun to resume' : ''} (${summary.seconds.toFixed(1)} s)\n`,
@@ -143,6 +191,25 @@ export async function sweepCommand(
     store.close();
   }
   return { sweep, summary, storeFile, notes };
+}
+
+/**
+ * The backend tag of `--backend` (null for cpu). Acquires the device now, so a backend that cannot
+ * run here stops the sweep before any cell with @nq/core's NqBackendError saying what is missing —
+ * never a silent CPU run.
+ */
+export async function backendTag(name: string, gpujsMode?: string): Promise<BackendTag | null> {
+  if (!(BACKENDS as readonly string[]).includes(name))
+    throw new NqInputError('--backend', `is ${JSON.stringify(name)}`, `Use one of ${BACKENDS.join(', ')}.`);
+  if (gpujsMode !== undefined && name !== 'gpujs')
+    throw new NqInputError(
+      '--gpujs-mode',
+      `was given with --backend ${name}`,
+      'Use it with --backend gpujs only.',
+    );
+  if (name === 'cpu') return null;
+  if (name === 'webgpu') return (await webgpuOps()).tag;
+  return (await gpujsOps((gpujsMode ?? 'webgpu') as (typeof GPUJS_MODES_FOR_SWEEPS)[number])).tag;
 }
 
 /** For `nq sweep --print`: the expanded sweep with defaults filled in. */

@@ -1,21 +1,54 @@
 import type { Executor } from '../runner.js';
-import type { CellSpec } from '../sweep/cell.js';
+import type { BackendTag, CellSpec } from '../sweep/cell.js';
 import type { Cell } from '../sweep/grid.js';
-import { cpuOps } from '../techniques/ops.js';
-import { KernelMemo, runKernelCell } from './kernel-study.js';
+import { cpuOps, opsFor } from '../techniques/ops.js';
+import { type AsyncKernelOps, KernelMemo, runKernelCell, runKernelCellAsync } from './kernel-study.js';
 
 /**
- * The executor for every study kind, on the CPU backends. The model study (and with it @nq/model's
- * forward pass and @nq/eval-ppl) is loaded only when a model cell runs.
+ * The executor for every study kind. Kernel and layer cells run their rotation and quantizers on the
+ * backend their spec names (`spec.backend`, absent = the CPU reference); a GPU backend is acquired on
+ * the first cell that needs it, and when it cannot be had the cell fails with @nq/core's
+ * NqBackendError — never a silent CPU run under a GPU label. The model, discover and geometry studies
+ * (and with them @nq/model, @nq/eval-ppl, @nq/es-search, @nq/geometry-correction) are loaded only
+ * when such a cell runs.
  */
-export function cpuExecutor(): Executor {
-  const ops = cpuOps();
+export function cellExecutor(): Executor {
+  const cpu = cpuOps();
+  const gpu = new Map<string, Promise<AsyncKernelOps>>();
+  const opsOf = (tag: BackendTag | undefined): Promise<AsyncKernelOps> => {
+    const key = JSON.stringify(tag);
+    if (!gpu.has(key))
+      gpu.set(
+        key,
+        opsFor(tag).then((ops) => {
+          // A stored cell names the adapter it ran on: running it on another one would file its
+          // numbers under the wrong key.
+          if (tag && ops.adapter !== tag.adapter)
+            throw new Error(
+              `the cell was computed on ${tag.name} adapter "${tag.adapter}", this machine has "${ops.adapter}"`,
+            );
+          return ops;
+        }),
+      );
+    return gpu.get(key)!;
+  };
   const memo = new KernelMemo();
   return async (spec: CellSpec, progress?: (msg: string) => void) => {
-    if (spec.study === 'kernel') return runKernelCell(spec, ops, memo);
+    if (spec.study === 'kernel')
+      return spec.backend
+        ? runKernelCellAsync(spec, await opsOf(spec.backend), memo)
+        : runKernelCell(spec, cpu, memo);
     if (spec.study === 'layer') {
       const { runLayerCell } = await import('./layer-study.js');
-      return runLayerCell(spec, ops, memo);
+      return runLayerCell(spec, spec.backend ? await opsOf(spec.backend) : cpu, memo);
+    }
+    if (spec.study === 'discover') {
+      const { runDiscoverCell } = await import('./discover-study.js');
+      return runDiscoverCell(spec, memo, progress);
+    }
+    if (spec.study === 'geometry') {
+      const { runGeometryCell } = await import('./geometry-study.js');
+      return runGeometryCell(spec, memo, progress);
     }
     const { runModelCell } = await import('./model-study.js');
     return runModelCell(
@@ -30,6 +63,9 @@ export function cpuExecutor(): Executor {
   };
 }
 
+/** The executor `nq sweep` and `nq reproduce` use (name kept from when it ran the CPU only). */
+export const cpuExecutor = cellExecutor;
+
 /** Splits cells into runnable ones and notes for those whose technique package is not available. */
 export function filterAvailable(cells: Cell[]): { cells: Cell[]; notes: string[] } {
   const ops = cpuOps();
@@ -37,7 +73,7 @@ export function filterAvailable(cells: Cell[]): { cells: Cell[]; notes: string[]
   const out: Cell[] = [];
   for (const c of cells) {
     const why =
-      c.spec.study !== 'model'
+      c.spec.study === 'kernel' || c.spec.study === 'layer'
         ? (ops.unavailable(c.spec.rotation.spec, c.spec.act.spec) ??
           ops.unavailable(null, c.spec.weight.spec?.quant ?? null))
         : null;

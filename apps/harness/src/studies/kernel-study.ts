@@ -19,6 +19,18 @@ export interface KernelOps {
   implementations: Record<string, string>;
 }
 
+/**
+ * The same ops on a backend whose calls may be asynchronous (WebGPU, gpu.js). The CPU ops are also
+ * AsyncKernelOps; `measurePairAsync` with them gives exactly `measurePair`'s numbers.
+ */
+export interface AsyncKernelOps {
+  backend: string;
+  adapter?: string;
+  rotate(x: Matrix, spec: RotationDescriptor, seed: number): Matrix | Promise<Matrix>;
+  quantize(x: Matrix, spec: QuantDescriptor): Matrix | Promise<Matrix>;
+  implementations: Record<string, string>;
+}
+
 export interface CellOutcome {
   metrics: Record<string, number>;
   extra?: Record<string, unknown>;
@@ -50,6 +62,24 @@ export function runKernelCell(
   );
   const t1 = performance.now();
   const out = measurePair(base, key, cell, ops, memo);
+  out.timings.data_ms = t1 - t0;
+  out.timings.total_ms = performance.now() - t0;
+  return { ...out, seeds: { data: cell.seed, rotation: cell.seed }, files: [] };
+}
+
+/** runKernelCell with the rotation and quantizers on a (possibly asynchronous) backend. */
+export async function runKernelCellAsync(
+  cell: KernelCell,
+  ops: AsyncKernelOps,
+  memo: KernelMemo = new KernelMemo(),
+): Promise<CellOutcome> {
+  const t0 = performance.now();
+  const key = `data:${canonicalJson(cell.data)}:${cell.seed}`;
+  const base = memo.get(key, () =>
+    pairInputs(syntheticActivations(cell.data, cell.seed), syntheticWeights(cell.data, cell.seed)),
+  );
+  const t1 = performance.now();
+  const out = await measurePairAsync(base, key, cell, ops, memo);
   out.timings.data_ms = t1 - t0;
   out.timings.total_ms = performance.now() - t0;
   return { ...out, seeds: { data: cell.seed, rotation: cell.seed }, files: [] };
@@ -87,17 +117,63 @@ export function measurePair(
   memo: KernelMemo,
 ): Omit<CellOutcome, 'seeds' | 'files'> {
   const t1 = performance.now();
-  const { x, w, y } = base;
+  const { x, w } = base;
   const rotated = memo.get(`rot:${pairKey}:${axes.seed}:${canonicalJson(axes.rotation)}`, () => {
     if (axes.rotation.spec.kind === 'none') return { xr: x, wr: w, stats: base.stats };
     const xr = ops.rotate(x, axes.rotation.spec, axes.seed);
     return { xr, wr: ops.rotate(w, axes.rotation.spec, axes.seed), stats: activationStats(xr) };
   });
-  const { xr, wr } = rotated;
   const t2 = performance.now();
-  const xq = axes.act.spec ? ops.quantize(xr, axes.act.spec) : xr;
-  const wq = axes.weight.spec ? ops.quantize(wr, axes.weight.spec.quant) : wr;
-  const t3 = performance.now();
+  const xq = axes.act.spec ? ops.quantize(rotated.xr, axes.act.spec) : rotated.xr;
+  const wq = axes.weight.spec ? ops.quantize(rotated.wr, axes.weight.spec.quant) : rotated.wr;
+  return pairMetrics(base, rotated, xq, wq, axes, ops, [t1, t2, performance.now()]);
+}
+
+/**
+ * `measurePair` for ops that may be asynchronous (the GPU backends): the rotation and the quantizers
+ * run on the backend, the metrics (float64 sums on the CPU) are the same code.
+ */
+export async function measurePairAsync(
+  base: PairInputs,
+  pairKey: string,
+  axes: PairAxes,
+  ops: AsyncKernelOps,
+  memo: KernelMemo,
+): Promise<Omit<CellOutcome, 'seeds' | 'files'>> {
+  const t1 = performance.now();
+  const { x, w } = base;
+  const rotated: Rotated = await memo.get(
+    `rot-${ops.backend}:${pairKey}:${axes.seed}:${canonicalJson(axes.rotation)}`,
+    async () => {
+      if (axes.rotation.spec.kind === 'none') return { xr: x, wr: w, stats: base.stats };
+      const xr = await ops.rotate(x, axes.rotation.spec, axes.seed);
+      return { xr, wr: await ops.rotate(w, axes.rotation.spec, axes.seed), stats: activationStats(xr) };
+    },
+  );
+  const t2 = performance.now();
+  const xq = axes.act.spec ? await ops.quantize(rotated.xr, axes.act.spec) : rotated.xr;
+  const wq = axes.weight.spec ? await ops.quantize(rotated.wr, axes.weight.spec.quant) : rotated.wr;
+  return pairMetrics(base, rotated, xq, wq, axes, ops, [t1, t2, performance.now()]);
+}
+
+interface Rotated {
+  xr: Matrix;
+  wr: Matrix;
+  stats: ActivationStats;
+}
+
+/** The metrics of measurePair from the rotated and quantized operands (times: start, rotated, quantized). */
+function pairMetrics(
+  base: PairInputs,
+  rotated: Rotated,
+  xq: Matrix,
+  wq: Matrix,
+  axes: PairAxes,
+  ops: { backend: string; adapter?: string },
+  [t1, t2, t3]: [number, number, number],
+): Omit<CellOutcome, 'seeds' | 'files'> {
+  const { x, y } = base;
+  const { xr, wr } = rotated;
   const yq = matmulABtF64(xq, wq);
   const t4 = performance.now();
 

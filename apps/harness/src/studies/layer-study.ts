@@ -5,10 +5,10 @@ import type { LayerCell } from '../sweep/cell.js';
 import { canonicalJson } from '../util/canonical.js';
 import { resolvePortable, tokenizerBeside } from '../util/paths.js';
 import {
+  type AsyncKernelOps,
   type CellOutcome,
   type KernelMemo,
-  type KernelOps,
-  measurePair,
+  measurePairAsync,
   pairInputs,
 } from './kernel-study.js';
 
@@ -54,9 +54,13 @@ async function capture(model: LoadedModel, ids: Int32Array): Promise<Map<string,
 /**
  * One layer-level cell: the real input X of one linear of one layer (captured on a prompt from the
  * text) and that linear's real weight W, through the same rotation / quantizer metrics as the kernel
- * cells (`measurePair`). The captured activations and the loaded model are memoised across cells.
+ * cells (`measurePairAsync`, on the cell's backend). The captured activations and the loaded model are memoised across cells.
  */
-export async function runLayerCell(cell: LayerCell, ops: KernelOps, memo: KernelMemo): Promise<CellOutcome> {
+export async function runLayerCell(
+  cell: LayerCell,
+  ops: AsyncKernelOps,
+  memo: KernelMemo,
+): Promise<CellOutcome> {
   const t0 = performance.now();
   const model = resolvePortable(cell.model);
   const text = resolvePortable(cell.text);
@@ -72,7 +76,7 @@ export async function runLayerCell(cell: LayerCell, ops: KernelOps, memo: Kernel
     pairInputs(src.captured.get(`${cell.layer}:${linear}`)!, src.model.weights.layers[cell.layer]![linear]),
   );
   const t1 = performance.now();
-  const out = measurePair(base, pairKey, cell, ops, memo);
+  const out = await measurePairAsync(base, pairKey, cell, ops, memo);
   out.timings.data_ms = t1 - t0;
   out.timings.total_ms = performance.now() - t0;
   const tok = tokenizerBeside(model);

@@ -6,7 +6,21 @@ import type { QuantDescriptor, RotationDescriptor, WeightDescriptor } from '../t
  * number is in here (and nothing else is), so the cell id — a hash of this object — is stable across
  * runs and machines, and `nq reproduce` can recompute a row from its spec alone.
  */
-export type CellSpec = KernelCell | LayerCell | ModelCell;
+export type CellSpec = KernelCell | LayerCell | ModelCell | DiscoverCell | GeometryCell;
+
+/**
+ * Where a kernel or layer cell's rotation and quantizers ran, when not on the CPU reference. Absent
+ * for CPU cells (so their ids are those of rows stored before backends existed); present for GPU
+ * cells, adapter included, so a CPU row, an llvmpipe row and an H100 row of the same technique are
+ * three different cells (their numbers may differ in the last bits) and never overwrite each other.
+ */
+export interface BackendTag {
+  name: 'webgpu' | 'gpujs';
+  /** Adapter name from @nq/core (e.g. "nvidia-h100-80gb-hbm3", "llvmpipe (opengles)"). */
+  adapter: string;
+  /** gpu.js mode (webgpu | webasm | cpu), for gpujs. */
+  mode?: string;
+}
 
 /**
  * Kernel level: synthetic activations X (tokens × channels) and weights W (out × channels);
@@ -21,6 +35,8 @@ export interface KernelCell {
   act: { name: string; spec: QuantDescriptor | null };
   weight: { name: string; spec: WeightDescriptor | null };
   seed: number;
+  /** Non-CPU backend of the rotation and quantizers (absent = cpu). */
+  backend?: BackendTag;
 }
 
 /**
@@ -41,6 +57,7 @@ export interface LayerCell {
   act: KernelCell['act'];
   weight: KernelCell['weight'];
   seed: number;
+  backend?: BackendTag;
 }
 
 /** Model level: a recipe evaluated (PPL, KLD vs full precision) through @nq/eval-ppl. */
@@ -59,7 +76,76 @@ export interface ModelCell {
   seed: number;
 }
 
+/**
+ * ES discovery (@nq/es-search `discover`) of a structured rotation for one linear input (layer ×
+ * input group) of a model: activations captured on the first half of a calibration text's prefix
+ * (search rows) and the second half (held-out rows), compared with identity / full random Hadamard /
+ * block random Hadamard on both; optionally the model-level KLD check (W4A4 with a random Hadamard on
+ * every input, the searched input given the found rotation instead).
+ */
+export interface DiscoverCell {
+  v: 1;
+  study: 'discover';
+  model: string;
+  /** Calibration text (portable path); its first `capture.chars` characters are used. */
+  text: string;
+  layer: number;
+  input: 'attn' | 'o' | 'ffn' | 'down';
+  target: 'int8' | 'int4' | 'w4a4';
+  capture: { chars: number; ctx: number; windows: number; tokens: number; holdout_tokens: number };
+  search: {
+    population: number;
+    generations: number;
+    sign_generations: number;
+    restarts: number;
+    alpha: number;
+    beta: number;
+  };
+  /** Where the search scores its candidates (the comparison rows are always CPU). */
+  backend: 'cpu' | 'webgpu';
+  model_check?: { text: string; windows: number; ctx: number };
+  seed: number;
+}
+
+/** One setting (model × seed) of @nq/geometry-correction's Q1/Q2 study (`runSetting`). */
+export interface GeometryCell {
+  v: 1;
+  study: 'geometry';
+  model: string;
+  /** Calibration text (documents separated by ASCII RS), portable path. */
+  text: string;
+  /** @nq/eval-ppl recipe name. */
+  recipe: string;
+  windows: number;
+  window_length: number;
+  held_out_windows: number;
+  folds: number;
+  corrector_iterations: number;
+  seed: number;
+}
+
+const modelLabel = (m: string) =>
+  m
+    .split('/')
+    .pop()!
+    .replace(/\.(bin|gguf|safetensors)$/, '');
+
 export function cellLabels(c: CellSpec): Record<string, string> {
+  if (c.study === 'discover') {
+    return {
+      study: 'discover',
+      model: modelLabel(c.model),
+      layer: String(c.layer),
+      input: c.input,
+      target: c.target,
+      ...(c.backend !== 'cpu' ? { backend: c.backend } : {}),
+      seed: String(c.seed),
+    };
+  }
+  if (c.study === 'geometry') {
+    return { study: 'geometry', model: modelLabel(c.model), recipe: c.recipe, seed: String(c.seed) };
+  }
+  const backend: Record<string, string> = c.study !== 'model' && c.backend ? { backend: c.backend.name } : {};
   if (c.study === 'kernel') {
     return {
       study: 'kernel',
@@ -67,6 +153,7 @@ export function cellLabels(c: CellSpec): Record<string, string> {
       rotation: c.rotation.name,
       act: c.act.name,
       weight: c.weight.name,
+      ...backend,
       seed: String(c.seed),
     };
   }
@@ -82,6 +169,7 @@ export function cellLabels(c: CellSpec): Record<string, string> {
       rotation: c.rotation.name,
       act: c.act.name,
       weight: c.weight.name,
+      ...backend,
       seed: String(c.seed),
     };
   }

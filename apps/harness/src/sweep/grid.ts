@@ -7,7 +7,15 @@ import { specId } from '../util/canonical.js';
 import { discoverModels } from '../util/discover-models.js';
 import { readModelDims } from '../util/model-dims.js';
 import { portablePath, sharedDir } from '../util/paths.js';
-import type { CellSpec, KernelCell, LayerCell, ModelCell } from './cell.js';
+import type {
+  BackendTag,
+  CellSpec,
+  DiscoverCell,
+  GeometryCell,
+  KernelCell,
+  LayerCell,
+  ModelCell,
+} from './cell.js';
 import { type Sweep, TEXT_NAMES } from './schema.js';
 
 export interface Cell {
@@ -21,11 +29,20 @@ export interface Grid {
   notes: string[];
 }
 
+export interface GridOptions {
+  /**
+   * Backend of the kernel and layer cells' rotations and quantizers (`nq sweep --backend`); absent =
+   * the CPU reference. Part of each cell's spec, so CPU and GPU rows are different cells.
+   */
+  backend?: BackendTag;
+}
+
 /**
  * Expands a validated sweep into its cells, in a fixed order (seed outermost so that a partial run
  * has every configuration for the first seeds). Duplicate specs collapse to one cell.
  */
-export function expandGrid(sweep: Sweep): Grid {
+export function expandGrid(sweep: Sweep, options: GridOptions = {}): Grid {
+  const onBackend = options.backend ? { backend: options.backend } : {};
   const cells: Cell[] = [];
   const notes: string[] = [];
   const seen = new Set<string>();
@@ -55,6 +72,7 @@ export function expandGrid(sweep: Sweep): Grid {
                 act: { name: act, spec: act === 'none' ? null : parseQuant(act)! },
                 weight: { name: w, spec: w === 'none' ? null : parseWeight(w)! },
                 seed,
+                ...onBackend,
               };
               push(cell);
             }
@@ -103,6 +121,7 @@ export function expandGrid(sweep: Sweep): Grid {
                     act: { name: act, spec: act === 'none' ? null : parseQuant(act)! },
                     weight: { name: w, spec: w === 'none' ? null : parseWeight(w)! },
                     seed,
+                    ...onBackend,
                   };
                   push(cell);
                 }
@@ -140,6 +159,90 @@ export function expandGrid(sweep: Sweep): Grid {
       }
     }
   }
+  const D = sweep.discover;
+  if (D) {
+    const models = resolveModels(D.models, notes);
+    const text = resolveText(D.text, notes);
+    const check = D.model_check ? resolveText(D.model_check.text, notes) : null;
+    for (const seed of sweep.seeds) {
+      for (const model of models) {
+        if (!text || (D.model_check && !check)) continue;
+        const dims = readModelDims(model);
+        for (const layer of D.layers) {
+          if (layer >= dims.nLayers) {
+            notes.push(
+              `discover: layer ${layer} does not exist in ${path.basename(model)} (${dims.nLayers} layers): left out`,
+            );
+            continue;
+          }
+          for (const input of D.inputs) {
+            for (const target of D.targets) {
+              const cell: DiscoverCell = {
+                v: 1,
+                study: 'discover',
+                model: portablePath(model),
+                text: portablePath(text),
+                layer,
+                input,
+                target,
+                capture: {
+                  chars: D.chars,
+                  ctx: D.ctx,
+                  windows: D.windows,
+                  tokens: D.tokens,
+                  holdout_tokens: D.holdout_tokens,
+                },
+                search: {
+                  population: D.population,
+                  generations: D.generations,
+                  sign_generations: D.sign_generations,
+                  restarts: D.restarts,
+                  alpha: D.alpha,
+                  beta: D.beta,
+                },
+                backend: D.backend,
+                ...(D.model_check
+                  ? {
+                      model_check: {
+                        text: portablePath(check!),
+                        windows: D.model_check.windows,
+                        ctx: D.model_check.ctx,
+                      },
+                    }
+                  : {}),
+                seed,
+              };
+              push(cell);
+            }
+          }
+        }
+      }
+    }
+  }
+  const G = sweep.geometry;
+  if (G) {
+    const models = resolveModels(G.models, notes);
+    const text = resolveText(G.text, notes);
+    for (const model of models) {
+      for (const seed of sweep.seeds) {
+        if (!text) continue;
+        const cell: GeometryCell = {
+          v: 1,
+          study: 'geometry',
+          model: portablePath(model),
+          text: portablePath(text),
+          recipe: G.recipe,
+          windows: G.windows,
+          window_length: G.window_length,
+          held_out_windows: G.held_out_windows,
+          folds: G.folds,
+          corrector_iterations: G.corrector_iterations,
+          seed,
+        };
+        push(cell);
+      }
+    }
+  }
   return { cells, notes };
 }
 
@@ -152,7 +255,12 @@ function resolveModels(names: string[], notes: string[]): string[] {
         notes.push('model study skipped: no model found (set NQ_MODELS or put models in ../shared/models)');
       out.push(...(n === 'auto' ? found.slice(0, 1) : found).map((f) => f.file));
     } else if (fs.existsSync(n)) out.push(path.resolve(n));
-    else notes.push(`model ${n} not found: its cells are left out`);
+    else {
+      // A model's folder name under NQ_MODELS / ../shared/models (e.g. nq-docs-d64l2).
+      const byName = discoverModels().find((f) => f.name === n);
+      if (byName) out.push(byName.file);
+      else notes.push(`model ${n} not found: its cells are left out`);
+    }
   }
   return out;
 }

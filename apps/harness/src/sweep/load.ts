@@ -3,6 +3,7 @@ import path from 'node:path';
 import { NqInputError } from '@nq/core';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { checkRecipe } from '../studies/model-study.js';
 import { type Sweep, SweepSchema } from './schema.js';
 
 /**
@@ -41,13 +42,26 @@ export function parseSweep(raw: unknown, source = 'sweep'): Sweep {
     );
   }
   const r = SweepSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const lines = r.error.issues.map((iss) => formatIssue(iss, raw));
+  const lines = r.success ? modelRecipeIssues(r.data) : r.error.issues.map((iss) => formatIssue(iss, raw));
+  if (r.success && lines.length === 0) return r.data;
   throw new NqInputError(
     path.basename(source),
     `invalid sweep file:\n  ${lines.join('\n  ')}`,
     'Fix the fields above (docs: apps/harness/README.md "Sweep files").',
   );
+}
+
+/** Model recipes are checked against the catalog (techniques/model-methods.ts) at load time. */
+function modelRecipeIssues(s: Sweep): string[] {
+  const out: string[] = [];
+  s.model?.recipes.forEach((rec, i) => {
+    try {
+      checkRecipe(rec);
+    } catch (e) {
+      out.push(`model.recipes[${i}]: ${show(rec)} — ${(e as Error).message.replace(/^recipe: /, '')}`);
+    }
+  });
+  return out;
 }
 
 function formatIssue(iss: z.core.$ZodIssue, raw: unknown): string {

@@ -92,6 +92,81 @@ export const ModelStudySchema = z.strictObject({
   stride: dim('stride', 1 << 16).optional(),
 });
 
+export const INPUT_NAMES = ['attn', 'o', 'ffn', 'down'] as const;
+export const TARGET_NAMES = ['int8', 'int4', 'w4a4'] as const;
+const textName = z
+  .string()
+  .min(1)
+  .refine((t) => (TEXT_NAMES as readonly string[]).includes(t) || /\.txt$/.test(t), {
+    message: `allowed: ${TEXT_NAMES.join(', ')} or a path ending in .txt`,
+  });
+const modelList = z.array(z.string().min(1)).min(1, { message: 'list at least one model (auto counts)' });
+
+/**
+ * ES discovery (@nq/es-search): models × layers × inputs × targets × seeds, one search per cell.
+ * The calibration text's first `chars` characters are tokenized; the first half gives the search
+ * rows, the second half the held-out rows (`windows` windows of `ctx` tokens each, then `tokens` /
+ * `holdout_tokens` rows sampled with the cell's seed).
+ */
+export const DiscoverStudySchema = z.strictObject({
+  models: modelList.default(['auto']),
+  text: textName.default('docs-calib'),
+  chars: dim('chars', 1 << 26).default(200_000),
+  ctx: dim('ctx', 1 << 14).default(128),
+  windows: dim('windows', 1 << 12).default(8),
+  tokens: dim('tokens', 1 << 16).default(256),
+  holdout_tokens: dim('holdout_tokens', 1 << 16).default(512),
+  layers: z
+    .array(z.number().int({ message: 'layers must be integers' }).min(0))
+    .min(1)
+    .default([0]),
+  inputs: z
+    .array(z.enum(INPUT_NAMES))
+    .min(1, { message: 'list at least one input (attn, o, ffn, down)' })
+    .default(['ffn']),
+  targets: z
+    .array(z.enum(TARGET_NAMES))
+    .min(1, { message: 'list at least one target (int8, int4, w4a4)' })
+    .default(['w4a4']),
+  population: dim('population', 4096).default(16),
+  generations: z
+    .number({ message: 'generations must be a number' })
+    .int({ message: 'generations must be an integer' })
+    .min(0, { message: 'generations must be ≥ 0' })
+    .max(10_000, { message: 'generations must be ≤ 10000' })
+    .default(12),
+  sign_generations: z
+    .number()
+    .int({ message: 'sign_generations must be an integer' })
+    .min(0, { message: 'sign_generations must be ≥ 0' })
+    .max(10_000)
+    .default(0),
+  restarts: dim('restarts', 64).default(1),
+  alpha: z.number({ message: 'alpha must be a number' }).min(0, { message: 'alpha must be ≥ 0' }).default(1),
+  beta: z.number({ message: 'beta must be a number' }).min(0, { message: 'beta must be ≥ 0' }).default(0),
+  backend: z.enum(['cpu', 'webgpu']).default('cpu'),
+  /** W4A4 KLD on a text with a random Hadamard on every input, the searched one given the found rotation. */
+  model_check: z
+    .strictObject({
+      text: textName.default('docs-valid'),
+      windows: dim('windows', 1 << 12).default(8),
+      ctx: dim('ctx', 1 << 14).default(256),
+    })
+    .optional(),
+});
+
+/** @nq/geometry-correction's Q1/Q2 study: models × seeds, one `runSetting` per cell. */
+export const GeometryStudySchema = z.strictObject({
+  models: modelList.default(['auto']),
+  text: textName.default('docs-calib'),
+  recipe: z.string().min(1).default('w4a4-rtn-token'),
+  windows: dim('windows', 1 << 12).default(16),
+  window_length: dim('window_length', 1 << 14).default(128),
+  held_out_windows: dim('held_out_windows', 1 << 12).default(4),
+  folds: dim('folds', 64).default(4),
+  corrector_iterations: dim('corrector_iterations', 100_000).default(200),
+});
+
 const selector = z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)]));
 
 /** How the report judges the hypothesis: treatment vs baseline on one metric, matched on all other axes. */
@@ -104,6 +179,12 @@ export const VerdictSchema = z.strictObject({
   where: selector.optional(),
   /** Relative improvement needed to count as support (0.05 = 5%). */
   min_effect: z.number().min(0).max(10).default(0.05),
+});
+
+/** A further verdict on the same rows, shown in the registry as `<sweep>/<name>`. */
+export const CheckSchema = VerdictSchema.extend({
+  name: z.string().regex(nameRe, { message: 'a check name is lower-case letters, digits, ".", "_" or "-"' }),
+  hypothesis: z.string().min(10, { message: 'state the hypothesis in a sentence' }),
 });
 
 export const SweepSchema = z
@@ -129,14 +210,47 @@ export const SweepSchema = z
     kernel: KernelStudySchema.optional(),
     layers: LayerStudySchema.optional(),
     model: ModelStudySchema.optional(),
+    discover: DiscoverStudySchema.optional(),
+    geometry: GeometryStudySchema.optional(),
+    /** Further hypotheses judged on the same rows (e.g. the model-level check of a discovery). */
+    checks: z.array(CheckSchema).optional(),
   })
   .superRefine((s, ctx) => {
-    if (!s.kernel && !s.model && !s.layers)
+    if (!s.kernel && !s.model && !s.layers && !s.discover && !s.geometry)
       ctx.addIssue({
         code: 'custom',
         path: ['kernel'],
-        message: 'a sweep needs a kernel, layers or model study (or several)',
+        message:
+          'a sweep needs a kernel, layers or model study (or several), or a discover or geometry study',
       });
+    if (s.discover) {
+      const d = s.discover;
+      if (d.windows * d.ctx * 4 > d.chars)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['discover', 'chars'],
+          message: `${d.chars} characters cannot hold 2 halves of windows × ctx = ${d.windows} × ${d.ctx} tokens (≈ 4 characters per token): raise chars or lower windows/ctx`,
+        });
+      if (d.generations + d.sign_generations === 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['discover', 'generations'],
+          message: 'generations and sign_generations are both 0: nothing would be searched',
+        });
+    }
+    if (s.geometry && s.geometry.held_out_windows + s.geometry.folds > s.geometry.windows)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['geometry', 'held_out_windows'],
+        message: `held_out_windows (${s.geometry.held_out_windows}) + folds (${s.geometry.folds}) must be ≤ windows (${s.geometry.windows}): every fold needs a training window`,
+      });
+    for (const [i, c] of (s.checks ?? []).entries())
+      if ((s.checks ?? []).findIndex((x) => x.name === c.name) !== i)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', i, 'name'],
+          message: 'check names must be distinct',
+        });
     if (s.kind === 'experiment' && s.verdict && !s.hypothesis) {
       ctx.addIssue({
         code: 'custom',
@@ -168,3 +282,6 @@ export type KernelStudy = z.infer<typeof KernelStudySchema>;
 export type ModelStudy = z.infer<typeof ModelStudySchema>;
 export type LayerStudy = z.infer<typeof LayerStudySchema>;
 export type Verdict = z.infer<typeof VerdictSchema>;
+export type DiscoverStudy = z.infer<typeof DiscoverStudySchema>;
+export type GeometryStudy = z.infer<typeof GeometryStudySchema>;
+export type Check = z.infer<typeof CheckSchema>;

@@ -1,4 +1,4 @@
-import type { Matrix } from '@nq/core';
+import { type Matrix, NqInputError } from '@nq/core';
 import {
   blockHadamard,
   type CompiledRotation,
@@ -9,7 +9,8 @@ import {
   rotate,
 } from '@nq/hadamard';
 import { fakeQuant } from '@nq/quant-fp';
-import type { KernelOps } from '../studies/kernel-study.js';
+import type { AsyncKernelOps, KernelOps } from '../studies/kernel-study.js';
+import type { BackendTag } from '../sweep/cell.js';
 import type { QuantDescriptor, RotationDescriptor } from './catalog.js';
 
 /**
@@ -76,4 +77,103 @@ export function cpuOps(): CpuOps {
       return null;
     },
   };
+}
+
+/** Backends a kernel / layer cell can run its rotation and quantizers on (`nq sweep --backend`). */
+export const BACKENDS = ['cpu', 'webgpu', 'gpujs'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export const GPUJS_MODES_FOR_SWEEPS = ['webgpu', 'webasm', 'cpu'] as const;
+
+/**
+ * The WebGPU backend: @nq/hadamard/webgpu `rotateWebGPU` (the rotation's constants uploaded once per
+ * (descriptor, size, seed)) and @nq/quant-fp/webgpu `fakeQuantWebGPU` (every format; INT through
+ * @nq/quant-int4's kernels). Each op uploads its input and reads its output back: the metrics are
+ * float64 sums on the CPU, and X·R is shared by every quantizer of a rotation.
+ * No CPU fallback: when no WebGPU adapter can be had this throws @nq/core's NqBackendError.
+ */
+export async function webgpuOps(): Promise<AsyncKernelOps & { tag: BackendTag }> {
+  const { getWebGPUDevice } = await import('@nq/core/webgpu');
+  const ctx = await getWebGPUDevice();
+  const { prepareRotationWebGPU, rotateWebGPU } = await import('@nq/hadamard/webgpu');
+  const { fakeQuantWebGPU } = await import('@nq/quant-fp/webgpu');
+  type Prepared = Awaited<ReturnType<typeof prepareRotationWebGPU>>;
+  const prepared = new Map<string, Promise<Prepared | null>>();
+  const adapter = adapterLabel(ctx.adapterName, ctx.kind);
+  return {
+    backend: 'webgpu',
+    adapter,
+    tag: { name: 'webgpu', adapter },
+    implementations: {
+      rotation: '@nq/hadamard rotateWebGPU (webgpu)',
+      quant: '@nq/quant-fp fakeQuantWebGPU (webgpu)',
+    },
+    async rotate(x: Matrix, d: RotationDescriptor, seed: number): Promise<Matrix> {
+      const key = `${JSON.stringify(d)}:${x.cols}:${seed}`;
+      if (!prepared.has(key)) {
+        const spec = rotationSpecFor(d, x.cols, seed);
+        prepared.set(key, spec ? prepareRotationWebGPU(spec) : Promise.resolve(null));
+      }
+      const r = await prepared.get(key)!;
+      return r ? rotateWebGPU(x, r) : x;
+    },
+    quantize(x: Matrix, spec: QuantDescriptor): Promise<Matrix> {
+      return fakeQuantWebGPU(x, spec);
+    },
+  };
+}
+
+/**
+ * The gpu.js backend in one of its modes (default 'webgpu', i.e. WGSL through gpu.js on nq's WebGPU
+ * device): @nq/hadamard/gpujs `rotateGpuJs` and @nq/quant-fp/gpujs `fakeQuantGpuJs`. Throws
+ * NqBackendError when gpu.js (or, for mode webgpu, a WebGPU adapter) is not available.
+ */
+export async function gpujsOps(
+  mode: (typeof GPUJS_MODES_FOR_SWEEPS)[number] = 'webgpu',
+): Promise<AsyncKernelOps & { tag: BackendTag }> {
+  if (!(GPUJS_MODES_FOR_SWEEPS as readonly string[]).includes(mode))
+    throw new NqInputError(
+      '--gpujs-mode',
+      `is ${JSON.stringify(mode)}`,
+      `Use one of ${GPUJS_MODES_FOR_SWEEPS.join(', ')}.`,
+    );
+  const { getGpuJs } = await import('@nq/core/gpujs');
+  const ctx = await getGpuJs(mode);
+  const { rotateGpuJs } = await import('@nq/hadamard/gpujs');
+  const { fakeQuantGpuJs } = await import('@nq/quant-fp/gpujs');
+  const cache = new Map<string, CompiledRotation | null>();
+  const adapter = `gpu.js ${ctx.mode}${ctx.adapterName ? ` on ${ctx.adapterName}` : ''}`;
+  return {
+    backend: 'gpujs',
+    adapter,
+    tag: { name: 'gpujs', adapter, mode },
+    implementations: {
+      rotation: `@nq/hadamard rotateGpuJs (gpu.js ${mode})`,
+      quant: `@nq/quant-fp fakeQuantGpuJs (gpu.js ${mode})`,
+    },
+    async rotate(x: Matrix, d: RotationDescriptor, seed: number): Promise<Matrix> {
+      const key = `${JSON.stringify(d)}:${x.cols}:${seed}`;
+      if (!cache.has(key)) {
+        const spec = rotationSpecFor(d, x.cols, seed);
+        cache.set(key, spec ? compileRotation(spec) : null);
+      }
+      const r = cache.get(key)!;
+      return r ? rotateGpuJs(x, r, { mode }) : x;
+    },
+    quantize(x: Matrix, spec: QuantDescriptor): Promise<Matrix> {
+      return fakeQuantGpuJs(x, spec, mode);
+    },
+  };
+}
+
+/** The ops of a backend tag (what a stored GPU cell names), checked against the adapter found now. */
+export async function opsFor(tag: BackendTag | undefined): Promise<AsyncKernelOps> {
+  if (!tag) return cpuOps();
+  if (tag.name === 'webgpu') return webgpuOps();
+  if (tag.name === 'gpujs')
+    return gpujsOps((tag.mode ?? 'webgpu') as (typeof GPUJS_MODES_FOR_SWEEPS)[number]);
+  throw new NqInputError('backend', `is ${JSON.stringify(tag)}`, `Use one of ${BACKENDS.join(', ')}.`);
+}
+
+function adapterLabel(name: string, kind: string): string {
+  return kind === 'cpu-fallback' ? `${name} (CPU fallback adapter)` : name;
 }
