@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
-// Relative import until benchmarks/package.json lists "@nq/model": "workspace:*" (a root-owned file).
 import {
   createGemmPool,
   createKvCache,
@@ -11,24 +12,32 @@ import {
   gemmABt,
   type LoadedModel,
   loadModel,
-  type ModelConfig,
-} from '../../../packages/model/src/index.js';
+} from '@nq/model';
 import { measureCases, type SuiteCase } from '../cases.js';
 import { prefillFlops } from '../model-flops.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
 /**
- * @nq/model prefill throughput on nq-docs-5M (context 256; 64 with --quick), CPU:
- *  - nq prefill, logits at every position (what perplexity needs): JS kernel, SIMD 1 thread, SIMD 2 threads;
- *  - nq prefill, last-position logits only (what llama.cpp's prompt evaluation computes);
- *  - nq's own plain single-token loop (KV cache, one forward per token) — the baseline of `ratio`;
- *  - node-llama-cpp (llama.cpp) on the shipped F32 GGUF, 1 and 2 threads, when it can be imported:
- *    it is an optional benchmark dependency (prebuilt binaries from npm, nothing downloaded at run
- *    time). Until benchmarks/package.json lists it, point NQ_NODE_LLAMA_CPP at an installed
- *    node-llama-cpp folder (e.g. /tmp/nlc/node_modules/node-llama-cpp).
- * Every record carries tokens_per_s; ratio = tokens/s ÷ the single-token loop's tokens/s, same run.
+ * @nq/model CPU prefill, nq against llama.cpp in the same run, on 1 thread and on all threads:
+ *  0. a self-check of the all-thread GEMM worker pool (500 small random GEMMs, every result compared
+ *     with the JS kernel, 20 s watchdog): record `pool-selfcheck` with ok true/false, so a pool that
+ *     would hang on this host shows up as a failed record instead;
+ *  1. node-llama-cpp (llama.cpp) prompt evaluation of nq-docs-5M's F32 GGUF (context 256; 64 with
+ *     --quick), when importable: an optional benchmark dependency (prebuilt binaries from npm),
+ *     found as `node-llama-cpp` or through NQ_NODE_LLAMA_CPP=<folder of an installed node-llama-cpp>;
+ *  2. nq prefill of nq-docs-5M with last-position logits (what llama.cpp's prompt evaluation computes)
+ *     and with logits at every position (what perplexity needs), SIMD GEMM on 1 and all threads;
+ *     ratio = nq tokens/s ÷ llama.cpp tokens/s at the same thread count (baseline
+ *     'node-llama-cpp <n>t'; the all-logits rows do more work than llama.cpp for the same ratio);
+ *     without node-llama-cpp the ratio is against nq's own single-token loop (KV cache, one forward per token);
+ *  3. 7B-class GEMMs, Y[256, N] = X[256, 4096]·Wᵀ for W 4096×4096 (q/o) and 11008×4096 (gate/up) and
+ *     4096×11008 (down), 1 and all threads: GFLOP/s (no llama.cpp counterpart; ratio against nq's
+ *     1-thread figure for the all-thread rows).
+ * Every prefill record carries tokens_per_s and gflops. Threads: os.availableParallelism(), at most 32
+ * (NQ_BENCH_THREADS overrides). ../shared is found beside the repository or through NQ_SHARED.
  */
-const SHARED = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M');
+const SHARED_ROOT = process.env.NQ_SHARED ?? path.resolve(import.meta.dirname, '../../../../shared');
+const MODEL_DIR = path.join(SHARED_ROOT, 'models/nq-docs-5M');
 
 interface NodeLlamaCpp {
   getLlama(o: object): Promise<{
@@ -60,130 +69,283 @@ async function importNodeLlamaCpp(log: (m: string) => void): Promise<NodeLlamaCp
   }
 }
 
-function tokensPerSecond(rec: BenchRecord, T: number): number {
-  return (T / rec.median_ms) * 1000;
+function allThreads(): number {
+  const env = Number(process.env.NQ_BENCH_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(32, os.availableParallelism?.() ?? os.cpus().length));
+}
+
+/** 500 small random GEMMs (many with fewer output columns than threads) on the pool, each checked. */
+function poolSelfCheck(pool: GemmPool, seed: number): { calls: number; worst: number } {
+  const rng = new Rng(seed);
+  const pick = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  let worst = 0;
+  const calls = 500;
+  for (let i = 0; i < calls; i++) {
+    const T = pick(4, 24);
+    const K = 4 * pick(1, 32);
+    const N = rng.uniform() < 0.5 ? pick(1, pool.threads * 4) : pick(1, 400);
+    const x = rng.normals(T * K);
+    const w = rng.normals(N * K);
+    const y = new Float32Array(T * N);
+    const ref = new Float32Array(T * N);
+    pool.gemm(x, T, K, w, N, y);
+    gemmABt(x, T, K, w, N, ref);
+    let num = 0;
+    let den = 0;
+    for (let j = 0; j < ref.length; j++) {
+      num = Math.max(num, Math.abs(y[j]! - ref[j]!));
+      den = Math.max(den, Math.abs(ref[j]!));
+    }
+    const e = num / (den || 1);
+    if (!(e <= 1e-5)) throw new Error(`pool self-check: call ${i} (T=${T} K=${K} N=${N}) max rel error ${e}`);
+    worst = Math.max(worst, e);
+  }
+  return { calls, worst };
 }
 
 const suite: Suite = {
   name: 'model',
   description:
-    'LLaMA prefill tokens/s on nq-docs-5M (CPU 1/2 threads, SIMD vs JS, vs single-token loop and node-llama-cpp)',
+    'LLaMA prefill on CPU, 1 and all threads: nq vs node-llama-cpp on nq-docs-5M (tokens/s, GFLOP/s), 7B-shaped GEMMs, pool self-check',
   async run(ctx: SuiteContext): Promise<BenchRecord[]> {
-    const bin = path.join(SHARED, 'nq-docs-5M.bin');
-    if (!fs.existsSync(bin)) {
-      ctx.log(`  model: ${bin} not found; the model suite needs ../shared (skipped)`);
-      return [];
-    }
     if (ctx.backend && ctx.backend !== 'cpu') return [];
-    const model: LoadedModel = await loadModel(bin);
-    const c = model.config;
-    const T = ctx.quick ? 64 : 256;
-    const tokens = Array.from({ length: T }, (_, i) => (1 + i * 37) % c.vocabSize);
-    const time = ctx.quick ? 200 : 1000;
-    const iterations = ctx.quick ? 3 : 6;
-    const shape = `T=${T} ${c.dim}d${c.nLayers}l vocab ${c.vocabSize}`;
-    const base = { backend: 'cpu', n: T, shape, time, iterations, metric: 'gflops' as const };
-
-    // 1. The plain single-token loop: the baseline every other ratio is taken against.
-    const cache = createKvCache(c, T);
-    const loop: SuiteCase = {
-      ...base,
-      op: 'single-token-loop',
-      flops: prefillFlops(c, T, T),
-      fn: () => {
-        cache.length = 0;
-        for (const id of tokens) forward(model, [id], { cache, lastOnly: true });
-      },
-    };
-    const [loopRec] = await measureCases('model', ctx, [loop]);
     const records: BenchRecord[] = [];
-    const loopTps = loopRec && loopRec.median_ms > 0 ? tokensPerSecond(loopRec, T) : Number.NaN;
-    const finish = (recs: BenchRecord[]) => {
-      for (const r of recs) {
-        const tps = tokensPerSecond(r, T);
-        records.push({ ...r, tokens_per_s: tps, baseline: 'single-token-loop', ratio: tps / loopTps });
-      }
-    };
-    if (loopRec) finish([loopRec]);
+    const N = allThreads();
+    const threadCounts = N > 1 ? [1, N] : [1];
+    const pools = new Map<number, GemmPool>();
+    const gemmFor = (threads: number) => pools.get(threads)?.gemm;
 
-    // 2. nq prefill: JS kernel, SIMD on 1 thread, SIMD on 2 threads; all logits and last only.
-    let pool: GemmPool | null = null;
-    const cases: SuiteCase[] = [
-      {
-        ...base,
-        op: 'prefill-all-logits js-kernel 1t',
-        flops: prefillFlops(c, T, T),
-        fn: () => forward(model, tokens, { gemm: gemmABt }),
-      },
-      {
-        ...base,
-        op: 'prefill-all-logits simd 1t',
-        flops: prefillFlops(c, T, T),
-        fn: () => forward(model, tokens),
-      },
-      {
-        ...base,
-        op: 'prefill-all-logits simd 2t',
-        flops: prefillFlops(c, T, T),
-        setup: async () => {
-          pool ??= await createGemmPool({ threads: 2 });
-        },
-        fn: () => forward(model, tokens, { gemm: pool!.gemm }),
-      },
-      {
-        ...base,
-        op: 'prefill-last-logits simd 1t',
-        flops: prefillFlops(c, T, 1),
-        fn: () => forward(model, tokens, { lastOnly: true }),
-      },
-      {
-        ...base,
-        op: 'prefill-last-logits simd 2t',
-        flops: prefillFlops(c, T, 1),
-        setup: async () => {
-          pool ??= await createGemmPool({ threads: 2 });
-        },
-        fn: () => forward(model, tokens, { gemm: pool!.gemm, lastOnly: true }),
-        teardown: async () => {
-          await pool?.close();
-          pool = null;
-        },
-      },
-    ];
-    finish(await measureCases('model', ctx, cases));
-
-    // 3. node-llama-cpp on the F32 GGUF (prompt evaluation = last-position logits).
-    const gguf = path.join(SHARED, 'nq-docs-5M.f32.gguf');
-    const nlc = fs.existsSync(gguf) ? await importNodeLlamaCpp(ctx.log) : null;
-    if (nlc) {
-      const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: 0 });
-      const lm = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
-      try {
-        for (const threads of [1, 2]) {
-          const lctx = await lm.createContext({ contextSize: T, batchSize: T, threads, sequences: 1 });
-          const seq = lctx.getSequence();
-          finish(
-            await measureCases('model', ctx, [
-              {
-                ...base,
-                op: `node-llama-cpp prefill ${threads}t`,
-                flops: prefillFlops(c, T, 1),
-                fn: async () => {
-                  await seq.clearHistory();
-                  await seq.evaluateWithoutGeneratingNewTokens(tokens);
-                },
-                teardown: () => lctx.dispose(),
-              },
-            ]),
+    try {
+      // 0. Pool start-up and self-check: fails loudly (NqBackendError) instead of hanging.
+      for (const threads of threadCounts) {
+        const t0 = performance.now();
+        try {
+          const pool = await createGemmPool({ threads, watchdogMs: 20_000, startupMs: 30_000 });
+          pools.set(threads, pool);
+          const startMs = performance.now() - t0;
+          const t1 = performance.now();
+          const { calls, worst } = poolSelfCheck(pool, 11);
+          const ms = performance.now() - t1;
+          ctx.log(
+            `  model: pool of ${threads} threads up in ${startMs.toFixed(0)} ms; self-check ${calls} GEMMs in ${ms.toFixed(0)} ms, worst rel err ${worst.toExponential(1)}`,
           );
+          records.push({
+            suite: 'model',
+            op: 'pool-selfcheck',
+            backend: 'cpu',
+            n: calls,
+            shape: `threads=${threads}`,
+            median_ms: ms / calls,
+            p75_ms: Number.NaN,
+            p99_ms: Number.NaN,
+            samples: calls,
+            machine: ctx.machine,
+            ok: true,
+            startup_ms: startMs,
+            worst_rel_err: worst,
+          });
+        } catch (e) {
+          ctx.log(`  model: pool of ${threads} threads FAILED: ${(e as Error).message}`);
+          records.push({
+            suite: 'model',
+            op: 'pool-selfcheck',
+            backend: 'cpu',
+            n: 0,
+            shape: `threads=${threads}`,
+            median_ms: Number.NaN,
+            p75_ms: Number.NaN,
+            p99_ms: Number.NaN,
+            samples: 0,
+            machine: ctx.machine,
+            ok: false,
+            error: (e as Error).message,
+          });
+          await pools.get(threads)?.close();
+          pools.delete(threads);
         }
-      } finally {
-        await lm.dispose();
-        await llama.dispose();
       }
+
+      const bin = path.join(MODEL_DIR, 'nq-docs-5M.bin');
+      if (fs.existsSync(bin)) records.push(...(await docsModel(ctx, bin, threadCounts, gemmFor)));
+      else
+        ctx.log(`  model: ${bin} not found; set NQ_SHARED or put ../shared beside the repository (skipped)`);
+      records.push(...(await gemm7b(ctx, threadCounts, gemmFor)));
+    } finally {
+      for (const p of pools.values()) await p.close();
     }
     return records;
   },
 };
+
+/** Sections 1 and 2: node-llama-cpp then nq on nq-docs-5M. */
+async function docsModel(
+  ctx: SuiteContext,
+  bin: string,
+  threadCounts: number[],
+  gemmFor: (threads: number) => GemmPool['gemm'] | undefined,
+): Promise<BenchRecord[]> {
+  const records: BenchRecord[] = [];
+  const model: LoadedModel = await loadModel(bin);
+  const c = model.config;
+  const T = ctx.quick ? 64 : 256;
+  const tokens = Array.from({ length: T }, (_, i) => (1 + i * 37) % c.vocabSize);
+  const time = ctx.quick ? 200 : 1000;
+  const iterations = ctx.quick ? 3 : 6;
+  const shape = (threads: number) => `T=${T} ${c.dim}d${c.nLayers}l vocab ${c.vocabSize} threads=${threads}`;
+  const base = { backend: 'cpu', n: T, time, iterations, metric: 'gflops' as const };
+  const tps = (r: BenchRecord) => (T / r.median_ms) * 1000;
+
+  // 1. llama.cpp first, so that nq's records can carry the ratio.
+  const llamaTps = new Map<number, number>();
+  const gguf = path.join(MODEL_DIR, 'nq-docs-5M.f32.gguf');
+  const nlc = fs.existsSync(gguf) ? await importNodeLlamaCpp(ctx.log) : null;
+  if (nlc) {
+    const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: 0 });
+    const lm = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
+    try {
+      for (const threads of threadCounts) {
+        const lctx = await lm.createContext({ contextSize: T, batchSize: T, threads, sequences: 1 });
+        const seq = lctx.getSequence();
+        const [rec] = await measureCases('model', ctx, [
+          {
+            ...base,
+            op: 'node-llama-cpp prefill-last-logits',
+            shape: shape(threads),
+            flops: prefillFlops(c, T, 1),
+            fn: async () => {
+              await seq.clearHistory();
+              await seq.evaluateWithoutGeneratingNewTokens(tokens);
+            },
+            teardown: () => lctx.dispose(),
+          },
+        ]);
+        if (rec && rec.median_ms > 0) {
+          llamaTps.set(threads, tps(rec));
+          records.push({ ...rec, tokens_per_s: tps(rec), baseline: undefined, ratio: undefined });
+        }
+      }
+    } finally {
+      await lm.dispose();
+      await llama.dispose();
+    }
+  }
+
+  // nq's own single-token loop: the baseline when llama.cpp is absent.
+  let loopTps = Number.NaN;
+  if (llamaTps.size === 0) {
+    const cache = createKvCache(c, T);
+    const [loopRec] = await measureCases('model', ctx, [
+      {
+        ...base,
+        iterations: 2,
+        time: 100,
+        op: 'single-token-loop',
+        shape: shape(1),
+        flops: prefillFlops(c, T, T),
+        fn: () => {
+          cache.length = 0;
+          for (const id of tokens) forward(model, [id], { cache, lastOnly: true });
+        },
+      },
+    ]);
+    if (loopRec && loopRec.median_ms > 0) {
+      loopTps = tps(loopRec);
+      records.push({ ...loopRec, tokens_per_s: loopTps, baseline: undefined, ratio: undefined });
+    }
+  }
+
+  // 2. nq prefill, SIMD GEMM, 1 and all threads.
+  for (const threads of threadCounts) {
+    const gemm = gemmFor(threads);
+    if (threads > 1 && !gemm) continue; // the pool failed its self-check (recorded above)
+    const cases: SuiteCase[] = [
+      {
+        ...base,
+        op: 'nq prefill-last-logits',
+        shape: shape(threads),
+        flops: prefillFlops(c, T, 1),
+        fn: () => forward(model, tokens, { gemm, lastOnly: true }),
+      },
+      {
+        ...base,
+        op: 'nq prefill-all-logits',
+        shape: shape(threads),
+        flops: prefillFlops(c, T, T),
+        fn: () => forward(model, tokens, { gemm }),
+      },
+    ];
+    for (const rec of await measureCases('model', ctx, cases)) {
+      if (!(rec.median_ms > 0)) {
+        records.push(rec);
+        continue;
+      }
+      const mine = tps(rec);
+      const llamaRef = llamaTps.get(threads);
+      records.push(
+        llamaRef !== undefined
+          ? { ...rec, tokens_per_s: mine, baseline: `node-llama-cpp ${threads}t`, ratio: mine / llamaRef }
+          : { ...rec, tokens_per_s: mine, baseline: 'single-token-loop', ratio: mine / loopTps },
+      );
+    }
+  }
+  return records;
+}
+
+/** Section 3: 7B-class GEMM shapes (LLaMA-2-7B: dim 4096, SwiGLU 11008) at 256 tokens. */
+async function gemm7b(
+  ctx: SuiteContext,
+  threadCounts: number[],
+  gemmFor: (threads: number) => GemmPool['gemm'] | undefined,
+): Promise<BenchRecord[]> {
+  const records: BenchRecord[] = [];
+  const dim = ctx.quick ? 1024 : 4096;
+  const hidden = ctx.quick ? 2752 : 11008;
+  const T = ctx.quick ? 64 : 256;
+  const shapes: [string, number, number][] = [
+    ['q/o', dim, dim],
+    ['gate/up', dim, hidden],
+    ['down', hidden, dim],
+  ];
+  // Deterministic, cheap fill (the values do not change the speed): a seeded generator per buffer.
+  const fill = (n: number, seed: number) => {
+    const rng = new Rng(seed);
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = rng.uniform() - 0.5;
+    return a;
+  };
+  const x = fill(T * Math.max(dim, hidden), 1);
+  const y = new Float32Array(T * Math.max(dim, hidden));
+  const oneThread = new Map<string, number>();
+  for (const [label, K, Nout] of shapes) {
+    const w = fill(Nout * K, 2);
+    for (const threads of threadCounts) {
+      const gemm = gemmFor(threads);
+      if (!gemm) continue;
+      const [rec] = await measureCases('model', ctx, [
+        {
+          backend: 'cpu',
+          op: `gemm-7b ${label}`,
+          n: T,
+          shape: `Y[${T},${Nout}] = X[${T},${K}]·W[${Nout},${K}]ᵀ threads=${threads}`,
+          flops: 2 * T * K * Nout,
+          metric: 'gflops',
+          time: ctx.quick ? 100 : 300,
+          iterations: 3,
+          fn: () => gemm(x, T, K, w, Nout, y),
+        },
+      ]);
+      if (!rec) continue;
+      if (threads === 1 && rec.gflops) oneThread.set(label, rec.gflops);
+      const one = oneThread.get(label);
+      records.push(
+        threads > 1 && one && rec.gflops
+          ? { ...rec, baseline: 'nq 1t', ratio: rec.gflops / one }
+          : { ...rec, baseline: undefined, ratio: undefined },
+      );
+    }
+  }
+  return records;
+}
 
 export default suite;

@@ -1,3 +1,4 @@
+import { fastExp } from './fast-exp.js';
 import type { GemmFn } from './forward.js';
 
 /** Scratch for `attentionByGemm`, grown on demand. */
@@ -84,7 +85,7 @@ export function attentionByGemm(
       for (let p = 0; p < len; p++) if (sc[o + p]! > max) max = sc[o + p]!;
       let sum = 0;
       for (let p = 0; p < len; p++) {
-        const e = Math.exp(sc[o + p]! - max);
+        const e = fastExp(sc[o + p]! - max);
         sc[o + p] = e;
         sum += e;
       }

@@ -2,6 +2,7 @@
  * The small element-wise and attention ops of a LLaMA block, on row-major typed arrays, in place or
  * into caller-owned buffers (no allocation). Sums are accumulated in float64.
  */
+import { fastExp } from './fast-exp.js';
 
 /** out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ weight, for T rows of width `dim`. */
 export function rmsNorm(
@@ -125,7 +126,7 @@ export function attention(
       }
       let sum = 0;
       for (let s = 0; s < len; s++) {
-        const e = Math.exp(scores[s]! - max);
+        const e = fastExp(scores[s]! - max);
         scores[s] = e;
         sum += e;
       }
@@ -146,7 +147,7 @@ export function attention(
 export function swiglu(gate: Float32Array, up: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const g = gate[i]!;
-    gate[i] = (g / (1 + Math.exp(-g))) * up[i]!;
+    gate[i] = (g / (1 + fastExp(-g))) * up[i]!;
   }
 }
 
