@@ -58,12 +58,8 @@ export function rescaledOutputError(
   return loss;
 }
 
-export function awqSearch(
-  x: Matrix,
-  ws: readonly Matrix[],
-  actMeanAbs: ArrayLike<number>,
-  opts: AwqSearchOptions,
-): AwqSearchResult {
+/** The input checks of awqSearch and awqSearchWebGPU: x a matrix, ws non-empty weights reading x. */
+export function checkAwqOperands(x: Matrix, ws: readonly Matrix[]): void {
   assertMatrix(x, 'x');
   if (!Array.isArray(ws) || ws.length === 0)
     throw new NqInputError('ws', 'must be a non-empty array of weights reading x', 'Pass e.g. [q, k, v].');
@@ -76,14 +72,29 @@ export function awqSearch(
         'Pass the weights that read x.',
       );
   });
+}
+
+/** The α grid searched (default 0, 0.05, …, 1), with α = 0 (no rescale) added when missing. */
+export function awqGrid(grid?: readonly number[]): number[] {
+  const g = [...(grid ?? Array.from({ length: 21 }, (_, i) => i / 20))];
+  if (!g.includes(0)) g.unshift(0);
+  return g;
+}
+
+export function awqSearch(
+  x: Matrix,
+  ws: readonly Matrix[],
+  actMeanAbs: ArrayLike<number>,
+  opts: AwqSearchOptions,
+): AwqSearchResult {
+  checkAwqOperands(x, ws);
   if (typeof opts?.quantizeWeight !== 'function')
     throw new NqInputError(
       'opts.quantizeWeight',
       'must be a function (w) => Ŵ',
       'Pass e.g. (w) => fakeQuant(w, spec).',
     );
-  const grid = [...(opts.grid ?? Array.from({ length: 21 }, (_, i) => i / 20))];
-  if (!grid.includes(0)) grid.unshift(0);
+  const grid = awqGrid(opts.grid);
   const ref = ws.map((w) => {
     const y = new Float32Array(x.rows * w.rows);
     gemm(x.data, x.rows, x.cols, w.data, w.rows, y);

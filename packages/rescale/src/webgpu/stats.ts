@@ -1,0 +1,218 @@
+import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
+import {
+  createStorageBuffer,
+  createUniformBuffer,
+  dispatch,
+  type GpuMatrix,
+  getPipeline,
+  getWebGPUDevice,
+  readBuffer,
+  uploadMatrix,
+} from '@nq/core/webgpu';
+import type { LoadedModel } from '@nq/model';
+import type { ChannelStats, RescaleInput } from '../model.js';
+import { CHANNEL_STATS_WGSL } from './shaders.js';
+
+/** Tokens per partial sum on the GPU (float32); the partials are added in float64 on the host. */
+const TOKEN_CHUNK = 64;
+
+interface Recorder {
+  device: GPUDevice;
+  encoder: GPUCommandEncoder;
+  temps: GPUBuffer[];
+}
+
+/** A recorded statistics pass: its partials buffer (owned by the caller) and its shape. */
+export interface ChannelPartials {
+  buffer: GPUBuffer;
+  rows: number;
+  cols: number;
+  chunks: number;
+}
+
+/**
+ * Records the per-channel partial statistics of a GPU matrix into `work.encoder` (no read-back).
+ * The returned partials buffer belongs to the caller: read it with `readChannelPartials` after the
+ * work is submitted, then destroy it.
+ */
+export function recordChannelStats(work: Recorder, x: GpuMatrix): ChannelPartials {
+  const chunks = Math.max(1, Math.ceil(x.rows / TOKEN_CHUNK));
+  const buffer = createStorageBuffer(work.device, chunks * x.cols * 3 * 4);
+  const u = createUniformBuffer(work.device, new Uint32Array([x.rows, x.cols, TOKEN_CHUNK, 0]));
+  work.temps.push(u);
+  dispatch(
+    work.device,
+    getPipeline(work.device, CHANNEL_STATS_WGSL),
+    [x.buffer, buffer, u],
+    [Math.ceil(x.cols / 64), chunks],
+    work.encoder,
+  );
+  return { buffer, rows: x.rows, cols: x.cols, chunks };
+}
+
+/**
+ * Host accumulator of channel statistics over many token batches: max|x_j| (float32, exact), and
+ * Σ|x_j|, Σx_j² in float64 over the GPU's float32 chunk partials. Same results as the CPU's
+ * collectInputStats up to float32 rounding inside chunks of 64 tokens.
+ */
+export class ChannelStatsAccumulator {
+  readonly maxAbs: Float32Array;
+  readonly sumAbs: Float64Array;
+  readonly sumSq: Float64Array;
+  count = 0;
+  private kept = 0;
+  private readonly keptRows: Float32Array;
+
+  constructor(
+    readonly cols: number,
+    readonly keepRows = 0,
+  ) {
+    this.maxAbs = new Float32Array(cols);
+    this.sumAbs = new Float64Array(cols);
+    this.sumSq = new Float64Array(cols);
+    this.keptRows = new Float32Array(keepRows * cols);
+  }
+
+  /** Adds read-back partials of `rows` tokens. */
+  addPartials(p: Float32Array, rows: number, chunks: number): void {
+    const n = this.cols;
+    for (let c = 0; c < chunks; c++)
+      for (let j = 0; j < n; j++) {
+        const o = (c * n + j) * 3;
+        if (p[o]! > this.maxAbs[j]!) this.maxAbs[j] = p[o]!;
+        this.sumAbs[j] += p[o + 1]!;
+        this.sumSq[j] += p[o + 2]!;
+      }
+    this.count += rows;
+  }
+
+  /** Keeps the first keepRows rows seen (AWQ's calibration rows), from a read-back [rows, cols] block. */
+  addRows(data: Float32Array, rows: number): void {
+    const take = Math.min(rows, this.keepRows - this.kept);
+    if (take <= 0) return;
+    this.keptRows.set(data.subarray(0, take * this.cols), this.kept * this.cols);
+    this.kept += take;
+  }
+
+  /** Rows still wanted for `keepRows`. */
+  get rowsWanted(): number {
+    return this.keepRows - this.kept;
+  }
+
+  finish(): ChannelStats {
+    const c = Math.max(this.count, 1);
+    return {
+      maxAbs: this.maxAbs,
+      meanAbs: this.sumAbs.map((v) => v / c),
+      meanSq: this.sumSq.map((v) => v / c),
+      count: this.count,
+      rows:
+        this.kept > 0 ? { rows: this.kept, cols: this.cols, data: this.keptRows.slice(0, this.kept * this.cols) } : null,
+    };
+  }
+}
+
+/** Reads a recorded partials buffer into `acc` and destroys the buffer. */
+export async function readChannelPartials(
+  device: GPUDevice,
+  p: ChannelPartials,
+  acc: ChannelStatsAccumulator,
+): Promise<void> {
+  try {
+    acc.addPartials(new Float32Array(await readBuffer(device, p.buffer, p.chunks * p.cols * 12)), p.rows, p.chunks);
+  } finally {
+    p.buffer.destroy();
+  }
+}
+
+/** Per-channel max|x|, mean|x|, mean x² (the Hessian diagonal XᵀX/N) of one host matrix, on WebGPU. */
+export async function channelStatsWebGPU(x: Matrix): Promise<ChannelStats> {
+  assertMatrix(x, 'x');
+  assertNonEmpty(x, 'x');
+  assertFinite(x, 'x');
+  const { device } = await getWebGPUDevice();
+  const gx = uploadMatrix(device, x);
+  const work: Recorder = { device, encoder: device.createCommandEncoder(), temps: [] };
+  try {
+    const p = recordChannelStats(work, gx);
+    device.queue.submit([work.encoder.finish()]);
+    const acc = new ChannelStatsAccumulator(x.cols);
+    await readChannelPartials(device, p, acc);
+    return acc.finish();
+  } finally {
+    gx.buffer.destroy();
+    for (const b of work.temps) b.destroy();
+  }
+}
+
+const GROUP_OF: Record<RescaleInput, 'attn' | 'ffn' | 'down'> = { attn: 'attn', ffn: 'ffn', down: 'down' };
+
+/**
+ * collectInputStats on the GPU: every calibration sequence runs through @nq/model's WebGPU forward
+ * pass, whose linear-input hook records the statistics kernel on the attention input (q/k/v), the
+ * MLP input (gate/up) and the down_proj input inside the same command buffer — activations never
+ * leave the device; only the per-chunk partials (and the first `keepRows` rows, for AWQ) are read
+ * back. Same result shape as collectInputStats (its CPU counterpart and reference).
+ */
+export async function collectInputStatsWebGPU(
+  model: LoadedModel,
+  seqs: readonly Int32Array[],
+  opts: { keepRows?: number } = {},
+): Promise<Record<RescaleInput, ChannelStats>[]> {
+  if (!Array.isArray(seqs) || seqs.length === 0)
+    throw new NqInputError(
+      'seqs',
+      'must be a non-empty array of token sequences',
+      'Pass calibration sequences, e.g. from @nq/gptq sampleCalibration().',
+    );
+  const keep = opts.keepRows ?? 0;
+  if (!Number.isInteger(keep) || keep < 0)
+    throw new NqInputError('opts.keepRows', `must be a non-negative integer, got ${keep}`, 'Use e.g. 2048 for AWQ.');
+  const { forwardWebGPU, uploadModel } = await import('@nq/model/webgpu');
+  const gm = await uploadModel(model);
+  const { device } = gm;
+  const accs = model.weights.layers.map((l) => ({
+    attn: new ChannelStatsAccumulator(l.q.cols, keep),
+    ffn: new ChannelStatsAccumulator(l.gate.cols, keep),
+    down: new ChannelStatsAccumulator(l.down.cols, keep),
+  }));
+  const inputs = Object.keys(GROUP_OF) as RescaleInput[];
+  try {
+    for (const ids of seqs) {
+      const pending: { p: ChannelPartials; acc: ChannelStatsAccumulator; copy: GPUBuffer | null; take: number }[] = [];
+      await forwardWebGPU(gm, ids, {
+        lastOnly: true,
+        hooks: {
+          linearInput: (layer, group, x, work) => {
+            const input = inputs.find((i) => GROUP_OF[i] === group);
+            if (!input) return undefined;
+            const acc = accs[layer]![input];
+            const p = recordChannelStats(work, x);
+            let copy: GPUBuffer | null = null;
+            const take = Math.min(acc.rowsWanted, x.rows);
+            if (take > 0) {
+              copy = createStorageBuffer(work.device, take * x.cols * 4);
+              work.encoder.copyBufferToBuffer(x.buffer, 0, copy, 0, take * x.cols * 4);
+            }
+            pending.push({ p, acc, copy, take });
+            return undefined;
+          },
+        },
+      });
+      // forwardWebGPU has read its logits back, so the recorded work has run.
+      for (const { p, acc, copy, take } of pending) {
+        await readChannelPartials(device, p, acc);
+        if (copy) {
+          try {
+            acc.addRows(new Float32Array(await readBuffer(device, copy, take * acc.cols * 4)), take);
+          } finally {
+            copy.destroy();
+          }
+        }
+      }
+    }
+  } finally {
+    gm.destroy();
+  }
+  return accs.map((a) => ({ attn: a.attn.finish(), ffn: a.ffn.finish(), down: a.down.finish() }));
+}
