@@ -1,11 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NqInputError } from '@nq/core';
-import { blockSpectrumPlot, paretoPlot, statsPlot } from '../report/plots.js';
+import { blockSpectrumPlot, esConvergencePlot, paretoPlot, statsPlot } from '../report/plots.js';
 import { fmt, kernelPivot, modelTable, renderTable } from '../report/table.js';
 import { type Judgement, judge } from '../report/verdict.js';
 import { ResultsStore } from '../store/results-store.js';
 import type { ResultRow } from '../store/row.js';
+import { discoverComparisonRows, discoverTable } from '../studies/discover-study.js';
+import { geometryComparisonRows, geometryTable } from '../studies/geometry-study.js';
+import type { BackendTag } from '../sweep/cell.js';
 import { expandGrid } from '../sweep/grid.js';
 import { loadSweepFile } from '../sweep/load.js';
 import type { Sweep } from '../sweep/schema.js';
@@ -112,7 +115,17 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
   for (const name of sweeps) {
     const def = sweepFor(name);
     if (def) {
-      const ids = new Set(expandGrid(def).cells.map((c) => c.id));
+      // The grid on every backend the rows ran on (a GPU row's spec names its backend and adapter).
+      const tags = new Map<string, BackendTag | undefined>([['cpu', undefined]]);
+      for (const r of bySweep.get(name)!) {
+        const b = (r.spec as { backend?: unknown }).backend;
+        if (b && typeof b === 'object') tags.set(JSON.stringify(b), b as BackendTag);
+      }
+      const ids = new Set(
+        [...tags.values()].flatMap((backend) =>
+          expandGrid(def, backend ? { backend } : {}).cells.map((c) => c.id),
+        ),
+      );
       const all = bySweep.get(name)!;
       const current = all.filter((r) => ids.has(r.cell));
       if (current.length < all.length) stale.set(name, all.length - current.length);
@@ -121,17 +134,23 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
   }
   for (const name of sweeps) {
     const def = sweepFor(name);
-    judgements.push(
-      def
-        ? judge(def, bySweep.get(name)!)
-        : {
-            sweep: name,
-            outcome: 'inconclusive',
-            agreement: '–',
-            seeds: [],
-            evidence: `no sweep file sweeps/${name.replace(/-quick$/, '')}.yaml to read the hypothesis from`,
-          },
-    );
+    const rows = judgeable(bySweep.get(name)!);
+    if (def) {
+      judgements.push(judge(def, rows));
+      // Further hypotheses on the same rows, as <sweep>/<check> lines of the registry.
+      for (const c of def.checks ?? [])
+        judgements.push(
+          judge({ ...def, name: `${name}/${c.name}`, hypothesis: c.hypothesis, verdict: c }, rows),
+        );
+      continue;
+    }
+    judgements.push({
+      sweep: name,
+      outcome: 'inconclusive',
+      agreement: '–',
+      seeds: [],
+      evidence: `no sweep file sweeps/${name.replace(/-quick$/, '')}.yaml to read the hypothesis from`,
+    });
   }
   md.push('## Experiment registry', '');
   md.push(
@@ -144,10 +163,12 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
 
   for (const name of sweeps) {
     const rows = bySweep.get(name)!;
-    const j = judgements.find((x) => x.sweep === name)!;
     md.push(`## ${name}`, '');
-    if (j.hypothesis) md.push(`**Hypothesis.** ${j.hypothesis}`, '');
-    md.push(`**Outcome: ${BADGE[j.outcome]}** (${j.agreement}). ${j.evidence}`, '');
+    for (const j of judgements.filter((x) => x.sweep === name || x.sweep.startsWith(`${name}/`))) {
+      const sub = j.sweep === name ? '' : ` (${j.sweep.slice(name.length + 1)})`;
+      if (j.hypothesis) md.push(`**Hypothesis${sub}.** ${j.hypothesis}`, '');
+      md.push(`**Outcome${sub}: ${BADGE[j.outcome]}** (${j.agreement}). ${j.evidence}`, '');
+    }
     if (stale.has(name))
       md.push(
         `_${stale.get(name)} row(s) of cells no longer in sweeps/${name.replace(/-quick$/, '')}.yaml (an older version of the sweep) are not shown._`,
@@ -164,10 +185,25 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
     if (lt) md.push('Layer level, real activations and weights — SQNR in dB, mean over seeds:', '', lt);
     const mt = modelTable(rows, true);
     if (mt) md.push('Model level:', '', mt);
+    const dt = discoverTable(rows, true);
+    if (dt)
+      md.push(
+        'ES discovery — relative error (search / held-out rows) of identity (none), full random Hadamard (had), block random Hadamard and the rotation found; with the model check, W4A4 KLD vs full precision (random Hadamard on every other input):',
+        '',
+        dt,
+      );
+    const gt = geometryTable(rows, true);
+    if (gt)
+      md.push(
+        "Geometry correction — per setting (model × seed), @nq/geometry-correction `runSetting`; Q1/Q2 are the package's own verdicts:",
+        '',
+        gt,
+      );
     const plots: [string, string | null][] = [
       ['pareto', await paretoPlot(rows)],
       ['block-spectrum', await blockSpectrumPlot(rows)],
       ['activation-stats', await statsPlot(rows, perLayer)],
+      ['es-convergence', await esConvergencePlot(rows)],
     ];
     for (const [kind, svg] of plots) {
       if (!svg) continue;
@@ -197,6 +233,20 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
     print(`report: ${markdownFile} (+ ${svgFiles.length} SVG plots)\n`);
   }
   return { markdownFile, svgFiles, judgements };
+}
+
+/**
+ * The rows a verdict judges: a discover row becomes one row per compared rotation, a geometry row one
+ * row per corrector (see discoverComparisonRows / geometryComparisonRows); other rows as they are.
+ */
+function judgeable(rows: ResultRow[]): ResultRow[] {
+  return rows.flatMap((r) =>
+    r.spec.study === 'discover'
+      ? discoverComparisonRows(r)
+      : r.spec.study === 'geometry'
+        ? geometryComparisonRows(r)
+        : [r],
+  );
 }
 
 function rowListing(rows: ResultRow[]): string {

@@ -210,3 +210,63 @@ export async function statsPlot(
     },
   } as unknown as vl.TopLevelSpec);
 }
+
+interface HistoryPoint {
+  restart: number;
+  phase: number;
+  generation: number;
+  best: number;
+  mean: number;
+  diversity: number;
+}
+
+/**
+ * ES convergence: best-so-far and population-mean cost per generation of every discover row, one
+ * line per seed (and restart), solid = best, dashed = mean; one panel per (model, input, target).
+ * The x axis counts generations within a restart: the structure phase, then the sign phase (its
+ * generation 0 is the re-seeded population, where the mean jumps).
+ */
+export async function esConvergencePlot(rows: ResultRow[]): Promise<string | null> {
+  const pts: { panel: string; run: string; step: number; stat: string; cost: number; phase: string }[] = [];
+  for (const r of rows) {
+    if (r.spec.study !== 'discover') continue;
+    const hist = (r.extra as { history?: HistoryPoint[] } | undefined)?.history;
+    if (!hist?.length) continue;
+    const panel = `${r.labels.model} L${r.labels.layer}.${r.labels.input} ${r.labels.target}`;
+    const restarts = new Set(hist.map((h) => h.restart)).size;
+    const step = new Map<number, number>();
+    for (const h of hist) {
+      const i = step.get(h.restart) ?? 0;
+      step.set(h.restart, i + 1);
+      const run = `seed ${r.labels.seed}${restarts > 1 ? ` restart ${h.restart}` : ''}`;
+      const phase = h.phase === 1 ? 'structure' : 'signs';
+      if (h.best > 0) pts.push({ panel, run, step: i, stat: 'best', cost: h.best, phase });
+      if (h.mean > 0) pts.push({ panel, run, step: i, stat: 'mean', cost: h.mean, phase });
+    }
+  }
+  if (pts.length === 0) return null;
+  return renderSvg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'ES convergence: best-so-far (solid) and population-mean (dashed) cost per generation',
+    data: { values: pts },
+    facet: { field: 'panel', type: 'nominal', title: null },
+    columns: 2,
+    spec: {
+      width: 340,
+      height: 220,
+      mark: { type: 'line', point: { size: 18 } },
+      encoding: {
+        x: {
+          field: 'step',
+          type: 'quantitative',
+          title: 'generation (structure phase, then sign phase)',
+        },
+        y: { field: 'cost', type: 'quantitative', title: 'cost (log)', scale: { type: 'log' } },
+        color: { field: 'run', type: 'nominal', title: 'run' },
+        strokeDash: { field: 'stat', type: 'nominal', title: 'cost' },
+        detail: { field: 'phase', type: 'nominal' },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as unknown as vl.TopLevelSpec);
+}
