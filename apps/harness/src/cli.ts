@@ -48,6 +48,18 @@ program
   .option('--max-cells <n>', 'stop after computing n cells (resume later)', (v) => intArg('--max-cells', v))
   .option('--list', 'list the named sweeps with their hypotheses and exit')
   .option('--print', 'print the sweep with defaults filled in and exit')
+  .addOption(
+    new Option('--backend <b>', 'backend of kernel/layer cells (rotation + quantizers); part of the cell id')
+      .choices(['cpu', 'webgpu', 'gpujs'])
+      .default('cpu'),
+  )
+  .addOption(
+    new Option('--gpujs-mode <m>', 'gpu.js mode for --backend gpujs (default webgpu)').choices([
+      'webgpu',
+      'webasm',
+      'cpu',
+    ]),
+  )
   .addHelpText(
     'after',
     `\nNames a sweep file may use:\n  rotations: ${ROTATION_NAMES_HELP}\n  act:       ${ACT_NAMES_HELP}\n  weight:    ${WEIGHT_NAMES_HELP}\n`,
@@ -70,6 +82,8 @@ program
       quick: opts.quick,
       progress: opts.progress === false ? false : undefined,
       maxCells: opts.maxCells,
+      backend: opts.backend,
+      gpujsMode: opts.gpujsMode,
       shouldStop,
     });
     if (r.summary.interrupted && stopRequested) process.exitCode = 130;
