@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NqInputError } from '@nq/core';
-import { type ForwardHooks, type LoadedModel, loadModel, Tokenizer } from '@nq/model';
+import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { defaultCacheDir, sha256, sha256Arrays, sha256File, stableJson } from './cache/keys.js';
 import { readRefFile, writeRefFile } from './cache/ref-file.js';
 import { type ScoreStats, scoreStats } from './candidate.js';
-import { prepareRecipe } from './recipes/apply.js';
+import { type PreparedRecipe, prepareRecipe } from './recipes/apply.js';
 import { type RecipeSpec, resolveRecipe } from './recipes/spec.js';
 import { type RowFn, runWindows } from './run-windows.js';
 import { formatLlamaCppReport } from './stats/format.js';
@@ -56,6 +56,14 @@ export interface EvalOptions {
   /** Cache folder for reference log-probs, or false to neither read nor write one. Default defaultCacheDir(). */
   cache?: string | false;
   onProgress?: (p: EvalProgress) => void;
+  /**
+   * Where the forward passes run (default 'cpu'). 'webgpu': @nq/model's WebGPU forward with the
+   * recipe's run-time quantization as GPU hooks (src/webgpu/); the weights are still prepared on
+   * the CPU, and log-softmax + statistics stay on the CPU in float64 (logits are read back per
+   * window). A cached CPU reference is reused; a reference built on the GPU is cached under its own
+   * key, so CPU runs never read GPU-built numbers.
+   */
+  backend?: 'cpu' | 'webgpu';
 }
 
 /** One result row: the CLI's `--json` object. */
@@ -74,6 +82,9 @@ export interface EvalResult extends ScoreStats {
   candidate_seconds: number;
   /** Candidate tokens (window tokens run through the model) per second. */
   tokens_per_second: number;
+  /** Where the forward passes ran: 'cpu', or 'webgpu' (+ `device`, the adapter's name). */
+  backend: 'cpu' | 'webgpu';
+  device?: string;
   reference: { cached: boolean; file: string | null; seconds: number };
   provenance: {
     model: string | null;
@@ -123,9 +134,30 @@ function findTokenizer(modelPath: string): string {
   );
 }
 
-/** Perplexity and KL divergence of a recipe against the full-precision model (CPU). */
+/** Runs windows through the fp model ('reference') or the recipe ('candidate') on one backend. */
+export interface EvalRunner {
+  run: (
+    which: 'reference' | 'candidate',
+    windows: EvalWindow[],
+    onRow: RowFn,
+    afterWindow: (index: number, w: EvalWindow) => void,
+  ) => Promise<void>;
+  /** Frees backend resources (GPU buffers). */
+  close: () => void;
+  /** The device's name on GPU backends. */
+  device?: string;
+}
+
+/** Perplexity and KL divergence of a recipe against the full-precision model (CPU or WebGPU). */
 export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
   const t0 = performance.now();
+  const backend = opts.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu')
+    throw new NqInputError(
+      'backend',
+      `must be 'cpu' or 'webgpu', got ${String(backend)}`,
+      "Pass 'cpu' or 'webgpu'.",
+    );
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0)
     throw new NqInputError('seed', `must be a non-negative integer, got ${seed}`, 'Pass e.g. 0.');
@@ -262,37 +294,45 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
     }),
   );
   const cacheDir = opts.cache === false ? null : (opts.cache ?? defaultCacheDir());
-  const cacheFile = cacheDir ? path.join(cacheDir, `ref-${key.slice(0, 32)}.nqlp`) : null;
+  const cpuCacheFile = cacheDir ? path.join(cacheDir, `ref-${key.slice(0, 32)}.nqlp`) : null;
+  // A GPU-built reference gets its own key (float32 sums in another order: not bit-identical).
+  const gpuKey = sha256(stableJson({ kind: 'nq-ref-logprobs-backend', key, backend }));
+  const cacheFile =
+    backend === 'cpu' || !cacheDir ? cpuCacheFile : path.join(cacheDir, `ref-${gpuKey.slice(0, 32)}.nqlp`);
+  const cacheKey = backend === 'cpu' ? key : gpuKey;
 
-  // Reference: from the cache, or one full-precision pass (which also scores an fp candidate).
-  const isFp = !spec.weights && !spec.activations && !spec.rotation && !spec.quarot && !spec.kv;
-  let ref: RefLogprobs | null = null;
-  let refCached = false;
-  let refSeconds = 0;
-  if (cacheFile && fs.existsSync(cacheFile)) {
-    try {
-      ref = readRefFile(cacheFile, key).ref;
-      refCached = true;
-    } catch {
-      // A corrupt or foreign file is recomputed and replaced.
-      ref = null;
+  const prepared = prepareRecipe(model, spec);
+  const runner = await makeRunner(backend, model, prepared, tokens);
+  try {
+    // Reference: from the cache, or one full-precision pass (which also scores an fp candidate).
+    const isFp = !spec.weights && !spec.activations && !spec.rotation && !spec.quarot && !spec.kv;
+    let ref: RefLogprobs | null = null;
+    let refCached = false;
+    let refSeconds = 0;
+    let refFile = cacheFile;
+    // The CPU reference first (the exact one, shared by every backend), then this backend's own.
+    for (const [file, k] of [
+      [cpuCacheFile, key],
+      [cacheFile, cacheKey],
+    ] as const) {
+      if (ref || !file || !fs.existsSync(file)) continue;
+      try {
+        ref = readRefFile(file, k).ref;
+        refCached = true;
+        refFile = file;
+      } catch {
+        // A corrupt or foreign file is recomputed and replaced.
+        ref = null;
+      }
     }
-  }
-  let scores: TokenScores | null = null;
-  let candSeconds = 0;
-  if (!ref) {
-    const tr = performance.now();
-    const builder = new RefBuilder(vocab, positions, storage);
-    const fpScores = isFp ? newTokenScores(positions) : null;
-    let scorer: PositionScorer | null = null;
-    runWindowsWithProgress(
-      model,
-      undefined,
-      tokens,
-      windows,
-      'reference',
-      opts.onProgress,
-      (logits, w, j, target) => {
+    let scores: TokenScores | null = null;
+    let candSeconds = 0;
+    if (!ref) {
+      const tr = performance.now();
+      const builder = new RefBuilder(vocab, positions, storage);
+      const fpScores = isFp ? newTokenScores(positions) : null;
+      let scorer: PositionScorer | null = null;
+      await runWindowsWithProgress(runner, windows, 'reference', opts.onProgress, (logits, w, j, target) => {
         const pos = builder.filled;
         builder.add(logits, j * vocab, target);
         if (fpScores) {
@@ -300,107 +340,125 @@ export async function evaluate(opts: EvalOptions): Promise<EvalResult> {
           scorer.score(logits, j * vocab, target, pos, fpScores);
         }
         void w;
-      },
-    );
-    ref = builder.ref;
-    refSeconds = (performance.now() - tr) / 1000;
-    if (cacheFile)
-      writeRefFile(cacheFile, ref, key, {
-        model: modelPath,
-        modelHash,
-        tokenizerHash: tokHash,
-        text: textPath,
-        textHash,
-        protocol,
-        refVersion: REF_VERSION,
       });
-    if (fpScores) {
-      scores = fpScores;
-      candSeconds = refSeconds;
+      ref = builder.ref;
+      refSeconds = (performance.now() - tr) / 1000;
+      if (cacheFile)
+        writeRefFile(cacheFile, ref, cacheKey, {
+          model: modelPath,
+          modelHash,
+          tokenizerHash: tokHash,
+          text: textPath,
+          textHash,
+          protocol,
+          refVersion: REF_VERSION,
+          backend: runner.device ? `${backend} (${runner.device})` : backend,
+        });
+      if (fpScores) {
+        scores = fpScores;
+        candSeconds = refSeconds;
+      }
     }
-  }
 
-  const prepared = prepareRecipe(model, spec);
-  if (!scores) {
-    const tc = performance.now();
-    const s = newTokenScores(positions);
-    const scorer = new PositionScorer(ref);
-    let pos = 0;
-    runWindowsWithProgress(
-      prepared.model,
-      prepared.hooks,
-      tokens,
-      windows,
-      'candidate',
-      opts.onProgress,
-      (logits, _w, j, target) => {
+    if (!scores) {
+      const tc = performance.now();
+      const s = newTokenScores(positions);
+      const scorer = new PositionScorer(ref);
+      let pos = 0;
+      await runWindowsWithProgress(runner, windows, 'candidate', opts.onProgress, (logits, _w, j, target) => {
         scorer.score(logits, j * vocab, target, pos++, s);
-      },
-    );
-    scores = s;
-    candSeconds = (performance.now() - tc) / 1000;
-  }
+      });
+      scores = s;
+      candSeconds = (performance.now() - tc) / 1000;
+    }
 
-  const report = summarize(scores);
-  const windowTokens = windows.length * ctx;
-  return {
-    recipe: spec.name,
-    spec,
-    ...scoreStats(report, ref.storage),
-    windows: windows.length,
-    select: opts.select ?? 'first',
-    tokens_scored: positions,
-    ctx,
-    stride: opts.stride ?? null,
-    seed,
-    seconds: (performance.now() - t0) / 1000,
-    candidate_seconds: candSeconds,
-    tokens_per_second: windowTokens / candSeconds,
-    reference: { cached: refCached, file: cacheFile, seconds: refSeconds },
-    provenance: {
-      model: modelPath,
-      model_sha256: modelHash,
-      tokenizer_sha256: tokHash,
-      text: textPath,
-      text_sha256: textHash,
-      rotations: prepared.rotations,
-    },
-    report,
-    report_text: formatLlamaCppReport(report),
-  };
+    const report = summarize(scores);
+    const windowTokens = windows.length * ctx;
+    return {
+      recipe: spec.name,
+      spec,
+      ...scoreStats(report, ref.storage),
+      windows: windows.length,
+      select: opts.select ?? 'first',
+      tokens_scored: positions,
+      ctx,
+      stride: opts.stride ?? null,
+      seed,
+      seconds: (performance.now() - t0) / 1000,
+      candidate_seconds: candSeconds,
+      tokens_per_second: windowTokens / candSeconds,
+      backend,
+      ...(runner.device ? { device: runner.device } : {}),
+      reference: { cached: refCached, file: refFile, seconds: refSeconds },
+      provenance: {
+        model: modelPath,
+        model_sha256: modelHash,
+        tokenizer_sha256: tokHash,
+        text: textPath,
+        text_sha256: textHash,
+        rotations: prepared.rotations,
+      },
+      report,
+      report_text: formatLlamaCppReport(report),
+    };
+  } finally {
+    runner.close();
+  }
+}
+
+/**
+ * The reference (fp model) and candidate (prepared recipe) window runners of one backend. WebGPU
+ * code is imported only when asked for, so CPU users never load dawn-node.
+ */
+async function makeRunner(
+  backend: 'cpu' | 'webgpu',
+  model: LoadedModel,
+  prepared: PreparedRecipe,
+  tokens: Int32Array,
+): Promise<EvalRunner> {
+  if (backend === 'cpu') {
+    return {
+      run: async (which, windows, onRow, afterWindow) =>
+        runWindows(
+          which === 'reference' ? model : prepared.model,
+          tokens,
+          windows,
+          onRow,
+          which === 'candidate' && prepared.hooks ? { hooks: prepared.hooks, afterWindow } : { afterWindow },
+        ),
+      close: () => {},
+    };
+  }
+  const gpu = await import('./webgpu/eval-runner.js');
+  return gpu.webgpuEvalRunner(model, prepared, tokens);
 }
 
 /** runWindows with evaluate()'s progress reports. */
-function runWindowsWithProgress(
-  model: LoadedModel,
-  hooks: ForwardHooks | undefined,
-  tokens: Int32Array,
+async function runWindowsWithProgress(
+  runner: EvalRunner,
   windows: EvalWindow[],
   phase: EvalProgress['phase'],
   onProgress: EvalOptions['onProgress'],
   onRow: RowFn,
-): void {
+): Promise<void> {
   const t0 = performance.now();
   const total = windows.length;
   const tokensTotal = totalScored(windows);
   let tokensDone = 0;
-  runWindows(model, tokens, windows, onRow, {
-    hooks,
-    afterWindow: (i, w) => {
-      tokensDone += scoredInWindow(w);
-      if (!onProgress) return;
-      const el = (performance.now() - t0) / 1000;
-      const rate = tokensDone / Math.max(el, 1e-9);
-      onProgress({
-        phase,
-        windowsDone: i + 1,
-        windowsTotal: total,
-        tokensDone,
-        tokensTotal,
-        elapsedSeconds: el,
-        tokensPerSecond: rate,
-        etaSeconds: (tokensTotal - tokensDone) / rate,
-      });
-    },
+  await runner.run(phase, windows, onRow, (i, w) => {
+    tokensDone += scoredInWindow(w);
+    if (!onProgress) return;
+    const el = (performance.now() - t0) / 1000;
+    const rate = tokensDone / Math.max(el, 1e-9);
+    onProgress({
+      phase,
+      windowsDone: i + 1,
+      windowsTotal: total,
+      tokensDone,
+      tokensTotal,
+      elapsedSeconds: el,
+      tokensPerSecond: rate,
+      etaSeconds: (tokensTotal - tokensDone) / rate,
+    });
   });
 }

@@ -7,7 +7,9 @@ import { adaptiveBlock, type DenseRotation, randomBlockHadamard, randomOrthogona
 import type { RecipeSpec, RotationChoice } from './spec.js';
 
 /** The four distinct linear inputs of a block; q/k/v share one, gate/up share one. */
-type InputGroup = 'attn' | 'o' | 'ffn' | 'down';
+export type InputGroup = 'attn' | 'o' | 'ffn' | 'down';
+/** Index of each group in PreparedRecipe.inputRotations[layer]. */
+export const INPUT_GROUPS: readonly InputGroup[] = ['attn', 'o', 'ffn', 'down'];
 const GROUP: Record<LinearName, InputGroup> = {
   q: 'attn',
   k: 'attn',
@@ -35,6 +37,12 @@ export interface PreparedRecipe {
   hooks: ForwardHooks | undefined;
   /** Rotation labels per layer and input, for provenance. */
   rotations: string[];
+  /**
+   * The online input rotation of every layer and input group (INPUT_GROUPS order), null = none; the
+   * hooks apply x·R with these and the weights already hold W·R. Other backends (webgpu) rebuild the
+   * hooks from this, `spec.activations` and `spec.kv`.
+   */
+  inputRotations: (DenseRotation | null)[][];
 }
 
 function inputSize(model: LoadedModel, g: InputGroup): number {
@@ -112,7 +120,8 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
   }
 
   const needInputHook = spec.activations !== null || rot.some((r) => r.some((x) => x));
-  if (!needInputHook && !spec.kv) return { spec, model, hooks: undefined, rotations: labels };
+  if (!needInputHook && !spec.kv)
+    return { spec, model, hooks: undefined, rotations: labels, inputRotations: rot };
 
   const hooks: ForwardHooks = {};
   if (needInputHook) {
@@ -150,7 +159,7 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
     const bits = spec.kv.bits;
     hooks.quantizeKv = (_l, _kind, _h, _p, row) => fakeQuantRowInPlace(row, bits);
   }
-  return { spec, model, hooks, rotations: labels };
+  return { spec, model, hooks, rotations: labels, inputRotations: rot };
 }
 
 /** W·R for W [out, in] and R [in, in] (R given as Rᵀ): row i of the result is w_i·R. */

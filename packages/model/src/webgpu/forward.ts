@@ -13,11 +13,10 @@ import { RopeTable } from '../cpu/ops.js';
 import type { LinearName, LoadedModel } from '../types.js';
 import type { GpuForwardHooks, GpuWork } from './hooks.js';
 import type { GpuKvCache } from './kv-cache.js';
+import { recordMatmul } from './matmul.js';
 import {
   ATTENTION_WGSL,
   EMBED_WGSL,
-  GEMV_WGSL,
-  MATMUL_WGSL,
   MAX_ATTENTION_TOKENS,
   RMSNORM_WGSL,
   ROPE_WGSL,
@@ -145,9 +144,6 @@ export async function uploadModel(model: LoadedModel): Promise<GpuModel> {
   };
 }
 
-/** Up to this many rows (decode steps) a linear runs as GEMV_WGSL instead of the 64×64-tiled GEMM. */
-const GEMV_MAX_ROWS = 4;
-
 function u32s(...v: number[]): Uint32Array {
   return Uint32Array.from(v);
 }
@@ -248,8 +244,6 @@ export async function forwardWebGPU(
     const outRows = opts.lastOnly ? 1 : T;
     const logits = buf(outRows * c.vocabSize);
 
-    const pMatmul = getPipeline(device, MATMUL_WGSL);
-    const pGemv = getPipeline(device, GEMV_WGSL);
     const pNorm = getPipeline(device, RMSNORM_WGSL);
     const pRope = getPipeline(device, ROPE_WGSL);
     const pAttn = getPipeline(device, ATTENTION_WGSL);
@@ -265,11 +259,7 @@ export async function forwardWebGPU(
       N: number,
       out: GPUBuffer,
       accumulate: boolean,
-    ) => {
-      const bind = [uni(u32s(rows, K, N, accumulate ? 1 : 0)), xin, wgt, out];
-      if (rows <= GEMV_MAX_ROWS) dispatch(device, pGemv, bind, [Math.ceil(N / 8), rows], enc);
-      else dispatch(device, pMatmul, bind, [Math.ceil(N / 64), Math.ceil(rows / 64)], enc);
-    };
+    ) => recordMatmul(work, { rows, cols: K, buffer: xin }, wgt, N, out, accumulate);
     const norm = (rows: number, xin: GPUBuffer, g: GPUBuffer, out: GPUBuffer) =>
       dispatch(device, pNorm, [uni(u32s(rows, c.dim, f32u(c.normEps), 0)), xin, g, out], [rows], enc);
     const rope = (b: GPUBuffer, width: number) =>

@@ -2,6 +2,7 @@ export { forwardWebGPU, type GpuModel, uploadModel, type WebGPUForwardOptions } 
 export { generateGreedyWebGPU } from './generate.js';
 export type { GpuForwardHooks, GpuWork, LinearInputGroup } from './hooks.js';
 export { createGpuKvCache, type GpuKvCache, resetGpuKvCache } from './kv-cache.js';
+export { GEMV_MAX_ROWS, recordMatmul } from './matmul.js';
 export {
   ATTENTION_WGSL,
   EMBED_WGSL,

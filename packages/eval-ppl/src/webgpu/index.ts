@@ -1,0 +1,3 @@
+export { webgpuEvalRunner } from './eval-runner.js';
+export { actQuantSpec, type GpuRecipe, gpuRecipeHooks, prepareRecipeWebGPU } from './recipe-hooks.js';
+export { runWindowsWebGPU } from './run-windows.js';
