@@ -177,6 +177,29 @@ program
   });
 
 program
+  .command('landscape')
+  .description(
+    'run sweeps/landscape-pareto.yaml (resumable) and draw KLD/PPL vs bits per parameter with the Pareto front + its table',
+  )
+  .option('-s, --sweep <name>', 'sweep to run first', 'landscape-pareto')
+  .option('-r, --results <file...>', 'also draw these results files')
+  .option('-o, --out <dir>', 'folder for landscape.md and the SVGs (default apps/harness/docs)')
+  .option('--no-run', 'draw only what is stored')
+  .option('-q, --quick', 'CI-sized variant of the sweep (first seed, 1 window)')
+  .action(async (opts) =>
+    (await import('./commands/landscape.js'))
+      .landscapeCommand({
+        sweep: opts.sweep,
+        results: opts.results,
+        outDir: opts.out,
+        noRun: opts.run === false,
+        quick: !!opts.quick,
+        shouldStop: installSigint(),
+      })
+      .then(() => undefined),
+  );
+
+program
   .command('fetch-model')
   .description('download a public GGUF / safetensors checkpoint (Hugging Face repo id or a URL)')
   .argument('<repo-or-url>', 'e.g. TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF or https://…/model.gguf')

@@ -87,7 +87,8 @@ export async function runCells(o: RunOptions): Promise<RunSummary> {
         cell: cell.id,
         sweep: o.sweepName,
         spec: cell.spec,
-        labels,
+        // A model cell's outcome may add labels (its recipe's number format, for verdict pairs).
+        labels: { ...labels, ...(out as { labels?: Record<string, string> }).labels },
         metrics: out.metrics,
         ...(out.extra ? { extra: out.extra } : {}),
         timings: out.timings,

@@ -37,3 +37,15 @@ export interface ResultRow {
   /** ISO time the row was written. */
   created: string;
 }
+
+/**
+ * Bits per parameter, stored in every row's metrics (see techniques/model-bits.ts for the counting
+ * conventions):
+ *  - `bits_per_param`: model rows — every stored bit of the model (codes, scales, zero points,
+ *    codebooks, online rotation state, embeddings / norms / classifier as stored) over all its
+ *    parameters; kernel and layer rows — bits per element of the weight quantizer (32 = float32).
+ *  - `linear_bits_per_param`: model rows — the same over the block linears only; kernel and layer
+ *    rows — equal to bits_per_param (a kernel cell is one linear).
+ *  - `act_bits`: bits per element of the activation quantizer (32 = not quantized).
+ */
+export const BITS_METRICS = ['bits_per_param', 'linear_bits_per_param', 'act_bits'] as const;
