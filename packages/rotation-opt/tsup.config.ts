@@ -1,10 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cpu/index.ts'],
+  entry: ['src/index.ts', 'src/cpu/index.ts', 'src/webgpu/index.ts'],
   format: ['esm'],
   dts: true,
   clean: true,
   sourcemap: true,
   target: 'es2022',
+  external: ['webgpu'],
 });

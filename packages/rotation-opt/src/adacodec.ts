@@ -20,7 +20,7 @@ import { type ExpectedErrorSurrogate, expectedErrorSurrogate } from './surrogate
  * Decoder (`decoder`):
  *  - 'procrustes' (default): for the current E, the exact minimiser of L over block-orthogonal D,
  *    D_k = Procrustes(Ẑ_kᵀ·diag(w)·X_k) — a global minimiser, so it never raises L for that E;
- *  - 'ste': a Cayley step along ∂L/∂D_k = Ẑ_kᵀG_k;   - 'fixed': D stays Eᵀ₀.
+ *  - 'ste': a Cayley step along ∂L/∂D_k = Ẑ_kᵀG_k;   - 'tied': D = Eᵀ (a learned block rotation).
  * Steps: Cayley Θ ← (I + τ/2·A)⁻¹(I − τ/2·A)·Θ with A the skew gradient (plus `momentum` times
  * the previous A, Cayley SGD with momentum), τ = lr/max_k‖A_k‖_F, lr on a cosine schedule; the
  * codec with the smallest real (quantized) loss over all iterates is returned.
@@ -41,9 +41,9 @@ export interface AdaCodecOptions {
   gradient?: 'expected' | 'ste';
   /** The expected-error surrogate for gradient 'expected' (surrogateFor(format)); default per-row INT4, p = 12. */
   surrogate?: ExpectedErrorSurrogate;
-  /** Decoder: 'procrustes' (default), 'ste', or 'fixed' (D = Eᵀ₀). */
-  decoder?: 'procrustes' | 'ste' | 'fixed';
-  /** @deprecated false = decoder 'fixed'. */
+  /** Decoder: 'procrustes' (default), 'ste', or 'tied' (D = Eᵀ: a learned block rotation). */
+  decoder?: 'procrustes' | 'ste' | 'tied';
+  /** @deprecated false = decoder 'tied'. */
   trainDecoder?: boolean;
   /** Momentum on the Cayley skew matrices (default 0.9 for 'expected', 0 for 'ste'). */
   momentum?: number;
@@ -298,7 +298,7 @@ export function trainAdaCodec(
     }
     const cand = st.propose(gradE, gradD);
     eng.encode(cand.enc);
-    const dec = o.decoder === 'procrustes' ? blockProcrustes(eng.decoderCross(), n, o.block) : cand.dec;
+    const dec = o.decoder === 'procrustes' ? blockProcrustes(eng.decoderCross(), n, o.block) : st.decoderFor(cand);
     const took = st.finish(it, cand.enc, dec, eng.decode(dec));
     if (!took) {
       eng.encode(st.enc);

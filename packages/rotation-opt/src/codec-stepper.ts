@@ -25,7 +25,7 @@ export interface ResolvedAdaCodecOptions {
   weights: Float64Array | null;
   gradient: 'expected' | 'ste';
   surrogate: ExpectedErrorSurrogate;
-  decoder: 'procrustes' | 'ste' | 'fixed';
+  decoder: 'procrustes' | 'ste' | 'tied';
   momentum: number;
   schedule: 'cosine' | 'monotone';
   onIteration?: (it: number, loss: number, lr: number) => void;
@@ -66,13 +66,9 @@ export function resolveAdaCodecOptions(
   const gradient = opts.gradient ?? 'expected';
   if (gradient !== 'expected' && gradient !== 'ste')
     throw new NqInputError('gradient', `is ${JSON.stringify(gradient)}`, "Use 'expected' or 'ste'.");
-  const decoder = opts.trainDecoder === false ? 'fixed' : (opts.decoder ?? 'procrustes');
-  if (decoder !== 'procrustes' && decoder !== 'ste' && decoder !== 'fixed')
-    throw new NqInputError(
-      'decoder',
-      `is ${JSON.stringify(decoder)}`,
-      "Use 'procrustes', 'ste' or 'fixed'.",
-    );
+  const decoder = opts.trainDecoder === false ? 'tied' : (opts.decoder ?? 'procrustes');
+  if (decoder !== 'procrustes' && decoder !== 'ste' && decoder !== 'tied')
+    throw new NqInputError('decoder', `is ${JSON.stringify(decoder)}`, "Use 'procrustes', 'ste' or 'tied'.");
   const surrogate = opts.surrogate ?? { group: 0, p: 12 };
   checkSurrogate(surrogate, n);
   const momentum = opts.momentum ?? (gradient === 'expected' ? 0.9 : 0);
@@ -173,6 +169,11 @@ export class CodecStepper {
     step(enc, gradE, this.aE, this.mE);
     if (gradD) step(dec, gradD, this.aD, this.mD);
     return { enc, dec };
+  }
+
+  /** The decoder of a candidate encoder for decoder 'tied' (Eᵀ) or 'ste' (the proposed one). */
+  decoderFor(cand: { enc: BlockOrthogonal; dec: BlockOrthogonal }): BlockOrthogonal {
+    return this.o.decoder === 'tied' ? blockTranspose(cand.enc) : cand.dec;
   }
 
   /** Takes (or, with 'monotone', possibly rejects) the evaluated candidate; true when it became current. */

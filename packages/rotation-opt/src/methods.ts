@@ -1,8 +1,8 @@
 import { NqInputError, Rng } from '@nq/core';
 import { randomHadamard, randomOrthogonal, toDense } from '@nq/hadamard';
 import type { GemmFn, LoadedModel } from '@nq/model';
-import { trainAdaCodec } from './adacodec.js';
-import { refineDfrot } from './dfrot.js';
+import { type AdaCodecOptions, type AdaCodecResult, trainAdaCodec } from './adacodec.js';
+import { type DfrotResult, refineDfrot } from './dfrot.js';
 import { findMassive, tokenWeights } from './massive.js';
 import {
   blockCodec,
@@ -14,7 +14,8 @@ import {
   inputSize,
   rotationCodec,
 } from './pipeline.js';
-import { activationSpec, rowQuantizer, type W4A4Format } from './quantizers.js';
+import { activationSpec, type RowQuantizer, rowQuantizer, type W4A4Format } from './quantizers.js';
+import { surrogateFor } from './surrogate.js';
 
 /**
  * The four ways of choosing the encoders/decoders compared in this package, as codec plans:
@@ -39,7 +40,8 @@ export interface MethodOptions {
   tau?: number;
   gamma?: number;
   dfrot?: { iterations?: number; init?: 'rh' | 'ro' };
-  adacodec?: { block?: number; iterations?: number; lr?: number };
+  /** AdaCodec settings; unset ones take adaCodecDefaults(format). */
+  adacodec?: Omit<AdaCodecOptions, 'weights' | 'seed' | 'onIteration'>;
   log?: (msg: string) => void;
   /** Float32 GEMM for DFRot's large products (e.g. defaultWasmGemm()?.gemm). */
   gemm?: GemmFn;
@@ -73,12 +75,75 @@ export function randomR1(kind: 'rh' | 'ro', n: number, seed: number): Float64Arr
   return Float64Array.from(dense);
 }
 
-/** Builds the codec plan of a method from captured calibration inputs (captureInputs). */
+/**
+ * AdaCodec's defaults per format (README "AdaCodec: why plain STE barely trains"): INT4 — encoder on
+ * the expected-error surrogate (per-token max), Cayley momentum 0.9, lr 0.1, Procrustes decoder;
+ * NVFP4 — the surrogate (16-element blocks) does not predict the FP4 error, so the STE encoder
+ * gradient with lr 0.02 and the Procrustes decoder.
+ */
+export function adaCodecDefaults(format: W4A4Format): AdaCodecOptions {
+  return format === 'int4'
+    ? { block: 64, iterations: 60, gradient: 'expected', surrogate: surrogateFor('int4'), momentum: 0.9, lr: 0.1, decoder: 'procrustes' }
+    : { block: 64, iterations: 60, gradient: 'ste', surrogate: surrogateFor('nvfp4'), momentum: 0, lr: 0.02, decoder: 'procrustes' };
+}
+
+/** One optimisation a plan needs; a backend runs it (planSteps below). */
+export type PlanJob =
+  | {
+      kind: 'dfrot';
+      x: Float32Array;
+      rows: number;
+      n: number;
+      init: Float64Array;
+      weights: Float64Array;
+      iterations: number;
+      quantize: RowQuantizer;
+      onIteration: (it: number, loss: number) => void;
+    }
+  | {
+      kind: 'adacodec';
+      key: string;
+      x: Float32Array;
+      rows: number;
+      n: number;
+      quantize: RowQuantizer;
+      opts: AdaCodecOptions;
+    };
+
+/** Builds the codec plan of a method from captured calibration inputs (captureInputs), on the CPU. */
 export function buildPlan(
   model: LoadedModel,
   captured: CapturedInputs,
   o: MethodOptions,
 ): { plan: CodecPlan; report: MethodReport } {
+  const steps = planSteps(model, captured, o);
+  let r = steps.next();
+  while (!r.done) {
+    const job = r.value;
+    r =
+      job.kind === 'dfrot'
+        ? steps.next(
+            refineDfrot(job.x, job.rows, job.n, job.init, job.quantize, {
+              iterations: job.iterations,
+              weights: job.weights,
+              ...(o.gemm ? { gemm: o.gemm } : {}),
+              onIteration: job.onIteration,
+            }),
+          )
+        : steps.next(trainAdaCodec(job.x, job.rows, job.n, job.quantize, job.opts));
+  }
+  return r.value;
+}
+
+/**
+ * The plan as a generator: yields each optimisation job and takes its result back, so the same
+ * plan logic serves the synchronous cpu driver (buildPlan) and async GPU drivers (buildPlanWebGPU).
+ */
+export function* planSteps(
+  model: LoadedModel,
+  captured: CapturedInputs,
+  o: MethodOptions,
+): Generator<PlanJob, { plan: CodecPlan; report: MethodReport }, DfrotResult | AdaCodecResult> {
   const t0 = performance.now();
   const c = model.config;
   const L = c.nLayers;
@@ -136,12 +201,17 @@ export function buildPlan(
       }
     }
     const init = randomR1(o.dfrot?.init ?? 'rh', n, o.seed);
-    const res = refineDfrot(x, 2 * L * rows, n, init, quant, {
-      iterations: o.dfrot?.iterations ?? 20,
+    const res = (yield {
+      kind: 'dfrot',
+      x,
+      rows: 2 * L * rows,
+      n,
+      init,
       weights: w,
-      ...(o.gemm ? { gemm: o.gemm } : {}),
+      iterations: o.dfrot?.iterations ?? 20,
+      quantize: quant,
       onIteration: (it, l) => log(`dfrot ${o.format} it ${it} loss ${l.toExponential(4)}`),
-    });
+    }) as DfrotResult;
     report.curves.push({ key: 'R1', loss: res.loss, best: res.best });
     report.seconds += res.seconds;
     shared = rotationCodec(res.r, n, `R1 DFRot(${o.dfrot?.init ?? 'rh'}, γ=${gamma}, τ=${tau})`);
@@ -155,13 +225,20 @@ export function buildPlan(
         const xg = need(l, g);
         const m = findMassive(xg, captured.rows, n, { tau });
         report.massiveTokens += m.count;
-        const res = trainAdaCodec(xg, captured.rows, n, quant, {
-          block: o.adacodec?.block ?? 64,
-          seed: seedOf(o.seed, `L${l}.${g}.adacodec`),
-          iterations: o.adacodec?.iterations ?? 60,
-          lr: o.adacodec?.lr ?? 0.02,
-          weights: tokenWeights(m.mask, gamma),
-        });
+        const res = (yield {
+          kind: 'adacodec',
+          key: `${l}.${g}`,
+          x: xg,
+          rows: captured.rows,
+          n,
+          quantize: quant,
+          opts: {
+            ...adaCodecDefaults(o.format),
+            ...o.adacodec,
+            seed: seedOf(o.seed, `L${l}.${g}.adacodec`),
+            weights: tokenWeights(m.mask, gamma),
+          },
+        }) as AdaCodecResult;
         log(
           `adacodec ${o.format} L${l}.${g}: loss ${res.loss[0]!.toExponential(4)} → ${res.loss[res.best]!.toExponential(4)} (${res.seconds.toFixed(1)} s)`,
         );
