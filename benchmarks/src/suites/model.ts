@@ -33,7 +33,8 @@ import type { Suite, SuiteContext } from '../suite.js';
  *  3. 7B-class GEMMs, Y[256, N] = X[256, 4096]·Wᵀ for W 4096×4096 (q/o) and 11008×4096 (gate/up) and
  *     4096×11008 (down), 1 and all threads: GFLOP/s (no llama.cpp counterpart; ratio against nq's
  *     1-thread figure for the all-thread rows).
- * Every prefill record carries tokens_per_s and gflops. Threads: os.availableParallelism(), at most 32
+ * nq's pools keep weights resident in the kernel's memory (`residentWeights: true`), as llama.cpp keeps
+ * its tensors loaded. Every prefill record carries tokens_per_s and gflops. Threads: os.availableParallelism(), at most 32
  * (NQ_BENCH_THREADS overrides). ../shared is found beside the repository or through NQ_SHARED.
  */
 const SHARED_ROOT = process.env.NQ_SHARED ?? path.resolve(import.meta.dirname, '../../../../shared');
@@ -121,7 +122,12 @@ const suite: Suite = {
       for (const threads of threadCounts) {
         const t0 = performance.now();
         try {
-          const pool = await createGemmPool({ threads, watchdogMs: 20_000, startupMs: 30_000 });
+          const pool = await createGemmPool({
+            threads,
+            residentWeights: true,
+            watchdogMs: 20_000,
+            startupMs: 30_000,
+          });
           pools.set(threads, pool);
           const startMs = performance.now() - t0;
           const t1 = performance.now();

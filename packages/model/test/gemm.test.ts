@@ -68,6 +68,51 @@ describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
       ).toBeLessThan(1e-6);
     });
 
+    it('resident weights: same products as copying, a weight modified in place is seen after clearResidentWeights()', async () => {
+      for (const threads of [1, 3]) {
+        const pool = await createGemmPool({ threads, minWork: 0, residentWeights: true });
+        pools.push(pool);
+        const T = 9;
+        const K = 256;
+        const N = 300; // 76 800 floats: above the 65 536-float residency threshold
+        const x = rng.normals(T * K);
+        const w = rng.normals(N * K);
+        const w2 = rng.normals(N * K);
+        const ref = (wm: Float32Array) =>
+          matmulABt({ rows: T, cols: K, data: x }, { rows: N, cols: K, data: wm }).data;
+        const y = new Float32Array(T * N);
+        for (let rep = 0; rep < 2; rep++) {
+          // Interleave two resident weights and a small copied one: offsets must not collide.
+          pool.gemm(x, T, K, w, N, y);
+          expect(relErr(y, ref(w)), `threads=${threads} rep ${rep} w`).toBeLessThan(1e-6);
+          pool.gemm(x, T, K, w2, N, y);
+          expect(relErr(y, ref(w2)), `threads=${threads} rep ${rep} w2`).toBeLessThan(1e-6);
+          check(pool.gemm);
+        }
+        const before = ref(w);
+        w.set(w2);
+        pool.gemm(x, T, K, w, N, y);
+        // The contract: an in-place change is not seen until clearResidentWeights().
+        expect(relErr(y, before)).toBeLessThan(1e-6);
+        pool.clearResidentWeights();
+        pool.gemm(x, T, K, w, N, y);
+        expect(relErr(y, ref(w2))).toBeLessThan(1e-6);
+      }
+    });
+
+    it('resident weights: forward gives the same logits as the default path', async () => {
+      const pool = await createGemmPool({ threads: 2, residentWeights: true });
+      pools.push(pool);
+      const m = randomModel(
+        { ...TINY_CONFIG, dim: 256, hiddenDim: 512, nHeads: 4, nKvHeads: 2, vocabSize: 300 },
+        9,
+      );
+      const ids = Array.from({ length: 40 }, (_, i) => (i * 13) % 300);
+      const ref = forward(m, ids, { gemm: gemmABt }).data;
+      for (let rep = 0; rep < 2; rep++)
+        expect(relErr(forward(m, ids, { gemm: pool.gemm }).data, ref)).toBeLessThan(1e-5);
+    });
+
     it('rejects a bad thread count', async () => {
       await expect(createGemmPool({ threads: 0 })).rejects.toBeInstanceOf(NqInputError);
     });

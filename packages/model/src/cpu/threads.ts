@@ -3,6 +3,7 @@ import { gemmABt } from './gemm.js';
 import {
   blockRowsFor,
   gemmModule,
+  type ResidentWeights,
   runBlock,
   WasmGemm,
   WEIGHT_BLOCK_FLOATS,
@@ -29,6 +30,8 @@ export interface GemmPool {
   readonly threads: number;
   /** The GemmFn to pass as `forward(model, tokens, { gemm: pool.gemm })`. */
   readonly gemm: (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void;
+  /** With `residentWeights`: forget every resident copy (call it after modifying a weight in place). */
+  clearResidentWeights(): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,13 @@ export interface GemmPoolOptions {
   threads?: number;
   /** Problems below this many multiply-adds (T·K·N) stay on the calling thread (default 2^18). */
   minWork?: number;
+  /**
+   * Keep each weight matrix (≥ 64K floats) resident in the kernel's memory after its first use
+   * instead of copying it on every call (default false). Faster, above all with many threads; the
+   * caller promises not to modify those weight arrays in place (or to call `clearResidentWeights()`
+   * after doing so). `{ budgetBytes }` caps the resident total (default 2 GiB; the rest is copied per call).
+   */
+  residentWeights?: boolean | { budgetBytes?: number };
   /** A call fails with NqBackendError after this long without progress from a worker (default 60 000 ms). */
   watchdogMs?: number;
   /** createGemmPool fails with NqBackendError when the workers are not all up after this long (default 60 000 ms). */
@@ -125,8 +135,9 @@ class ThreadedGemm extends WasmGemm {
     readonly nWorkers: number,
     readonly minWork: number,
     readonly watchdogMs: number,
+    resident: ResidentWeights | null,
   ) {
-    super(module);
+    super(module, resident);
     this.ctrl = new Int32Array(new SharedArrayBuffer(nWorkers * STRIDE * 4));
     this.errors = new Uint8Array(new SharedArrayBuffer(nWorkers * ERROR_BYTES));
   }
@@ -252,6 +263,15 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
         'Omit it for the default.',
       );
   }
+  const rw = options.residentWeights;
+  const budget = typeof rw === 'object' ? (rw.budgetBytes ?? 2 ** 31) : 2 ** 31;
+  if (!(budget >= 0 && budget <= 2 ** 32 - 2 ** 28))
+    throw new NqInputError(
+      'residentWeights.budgetBytes',
+      `must be in [0, 3.75 GiB] (the kernel's 32-bit memory also holds the per-call operands), got ${budget}`,
+      'Omit it for 2 GiB.',
+    );
+  const resident: ResidentWeights | null = rw ? { budgetBytes: budget, minFloats: 1 << 16 } : null;
   const module = gemmModule();
   if (!module) {
     if (threads > 1)
@@ -259,11 +279,16 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
         'cpu',
         'WebAssembly SIMD with shared memory is not available here, so GEMM cannot use worker threads',
       );
-    return { threads: 1, gemm: gemmABt, close: async () => {} };
+    return { threads: 1, gemm: gemmABt, clearResidentWeights: () => {}, close: async () => {} };
   }
   if (threads === 1) {
-    const g = new WasmGemm(module);
-    return { threads: 1, gemm: g.gemm, close: async () => {} };
+    const g = new WasmGemm(module, resident);
+    return {
+      threads: 1,
+      gemm: g.gemm,
+      clearResidentWeights: () => g.clearResidentWeights(),
+      close: async () => {},
+    };
   }
   let Worker: typeof import('node:worker_threads').Worker;
   try {
@@ -273,7 +298,7 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
       cause: e,
     });
   }
-  const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18, watchdogMs);
+  const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18, watchdogMs, resident);
   const fault = options.faultForTests;
   if (fault) {
     const o = fault.worker * STRIDE;
@@ -341,5 +366,5 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
     }
     await new Promise((r) => setTimeout(r, 2));
   }
-  return { threads, gemm: engine.gemm, close };
+  return { threads, gemm: engine.gemm, clearResidentWeights: () => engine.clearResidentWeights(), close };
 }

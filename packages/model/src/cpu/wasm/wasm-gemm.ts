@@ -92,20 +92,71 @@ export function runBlock(
   if (tm < T && nm < n1) k.gemm_1x1(xp, wp, yp, tm, T, nm, n1, K, ldy);
 }
 
+/**
+ * Resident weights (opt-in, `createGemmPool({ residentWeights: true })`): a weight matrix is copied
+ * into the kernel's memory on first use and found again by identity (the Float32Array object) on
+ * every later call, so a prefill no longer re-copies every weight (at 16 threads the copy, done by
+ * one thread, cost as much as the product). Contract: a resident weight array must not be modified
+ * in place afterwards (call `clearResidentWeights()` after doing so). Up to `budgetBytes` of weights
+ * stay resident; beyond that, weights are copied per call as usual.
+ */
+export interface ResidentWeights {
+  budgetBytes: number;
+  /** Weights smaller than this many floats are copied per call (cheap, and keeps the arena for big ones). */
+  minFloats: number;
+}
+
 /** Single-thread SIMD GEMM with its own memory; `threads.ts` extends the same layout to workers. */
 export class WasmGemm {
   readonly memory: WebAssembly.Memory;
   readonly kernel: KernelExports;
   protected f32: Float32Array;
+  /** Resident weight → byte offset in memory; the arena is [0, residentEnd). */
+  private resident = new WeakMap<Float32Array, number>();
+  private residentEnd = 0;
 
-  constructor(module: WebAssembly.Module) {
+  constructor(
+    module: WebAssembly.Module,
+    readonly residentWeights: ResidentWeights | null = null,
+  ) {
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } })
       .exports as unknown as KernelExports;
     this.f32 = new Float32Array(this.memory.buffer);
   }
 
-  /** Copies X and W in and returns the byte pointers [xp, wp, yp]; grows memory when needed. */
+  /** Forgets every resident weight (after weights were modified in place); the arena is reused. */
+  clearResidentWeights(): void {
+    this.resident = new WeakMap();
+    this.residentEnd = 0;
+  }
+
+  private ensureBytes(bytes: number): void {
+    if (bytes > this.memory.buffer.byteLength) {
+      this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE));
+    }
+    // A shared memory's buffer object is replaced on growth: refresh the view.
+    if (this.f32.length * 4 !== this.memory.buffer.byteLength)
+      this.f32 = new Float32Array(this.memory.buffer);
+  }
+
+  /** Byte offset of a resident copy of w, making one if the budget allows; −1 if w is copied per call. */
+  private residentOffset(w: Float32Array, wn: number): number {
+    const r = this.residentWeights;
+    if (!r || wn !== w.length || wn < r.minFloats) return -1;
+    const known = this.resident.get(w);
+    if (known !== undefined) return known;
+    const end = this.residentEnd + wn * 4;
+    if (end > r.budgetBytes) return -1;
+    this.ensureBytes(end);
+    const at = this.residentEnd;
+    this.f32.set(w, at / 4);
+    this.resident.set(w, at);
+    this.residentEnd = end;
+    return at;
+  }
+
+  /** Copies X (and W unless resident) in and returns the byte pointers [xp, wp, yp]; grows memory when needed. */
   protected stage(
     x: Float32Array,
     T: number,
@@ -115,16 +166,15 @@ export class WasmGemm {
   ): [number, number, number] {
     const xn = T * K;
     const wn = N * K;
-    const need = (xn + wn + T * N) * 4;
-    if (need > this.memory.buffer.byteLength) {
-      this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / PAGE));
-    }
-    // A shared memory's buffer object is replaced on growth: refresh the view.
-    if (this.f32.length * 4 !== this.memory.buffer.byteLength)
-      this.f32 = new Float32Array(this.memory.buffer);
-    this.f32.set(xn === x.length ? x : x.subarray(0, xn), 0);
-    this.f32.set(wn === w.length ? w : w.subarray(0, wn), xn);
-    return [0, xn * 4, (xn + wn) * 4];
+    const wr = this.residentOffset(w, wn);
+    const base = this.residentEnd; // per-call scratch after the resident arena (16-byte aligned: sizes are ×4 floats)
+    const xp = base;
+    const wp = wr >= 0 ? wr : xp + xn * 4;
+    const yp = wr >= 0 ? xp + xn * 4 : wp + wn * 4;
+    this.ensureBytes(yp + T * N * 4);
+    this.f32.set(xn === x.length ? x : x.subarray(0, xn), xp / 4);
+    if (wr < 0) this.f32.set(wn === w.length ? w : w.subarray(0, wn), wp / 4);
+    return [xp, wp, yp];
   }
 
   protected unstage(y: Float32Array, yp: number, T: number, N: number): void {
