@@ -1,5 +1,6 @@
 import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
 import type { Quantized, QuantSpec, ResolvedQuantSpec } from '@nq/quant-fp';
+import { newColumnLoop, quantizeBlock } from './column-loop.js';
 import { F64Workspace } from './f64-workspace.js';
 import type { Hessian } from './hessian.js';
 import { blockedScratchDoubles, upperCholeskyOfInverseInto } from './linalg-blocked.js';
@@ -219,7 +220,9 @@ export function gptqSetup(
   const scheme = toScheme(opts.scheme);
 
   // 1. dead columns; working copies in float64
-  const H = Float64Array.from(h.data);
+  let anyDead = false;
+  for (let i = 0; i < cols && !anyDead; i++) anyDead = h.data[i * cols + i] === 0;
+  const H = anyDead ? Float64Array.from(h.data) : h.data; // read-only unless dead columns are patched
   const W0 = new Float32Array(w.data); // W with dead columns zeroed, original order
   let dead = 0;
   for (let i = 0; i < cols; i++) {
@@ -260,12 +263,21 @@ export function gptqSetup(
   const scratch = ws.alloc(blockedScratchDoubles(cols));
   // Wd: rows × cols float64 in processing order; Hp: H in processing order
   const Wd = ws.view(wdOff, rows * cols);
-  for (let r = 0; r < rows; r++) for (let p = 0; p < cols; p++) Wd[r * cols + p] = W0[r * cols + orig(p)]!;
+  if (perm) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      for (let p = 0; p < cols; p++) Wd[o + p] = W0[o + perm[p]!]!;
+    }
+  } else Wd.set(W0);
   let Hp = H;
   if (perm) {
+    // one source row at a time: the gather stays inside a cache-resident row
     Hp = new Float64Array(cols * cols);
-    for (let i = 0; i < cols; i++)
-      for (let j = 0; j < cols; j++) Hp[i * cols + j] = H[perm[i]! * cols + perm[j]!]!;
+    for (let i = 0; i < cols; i++) {
+      const src = perm[i]! * cols;
+      const dst = i * cols;
+      for (let j = 0; j < cols; j++) Hp[dst + j] = H[src + perm[j]!]!;
+    }
   }
 
   // 4. damping + upper Cholesky of H⁻¹
@@ -340,58 +352,18 @@ export function gptqQuantize(
 ): GptqResult {
   const t0 = performance.now();
   const st = gptqSetup(w, h, opts);
-  const { rows, cols, run, gs, grouped, staticGroups, perm, Wd, U, B } = st;
-  const orig = (p: number) => (perm ? perm[p]! : p);
-  // 5. the column loop
-  const codes = run.newCodes();
-  const out = new Float32Array(rows * cols);
-  const x = new Float64Array(rows);
-  const q = new Float64Array(rows);
-  const err = new Float64Array(rows * B); // Err1: rows × (block width), row-major
-  const gBlock = grouped && !staticGroups ? new Float64Array(rows * gs) : null;
-  const groupIndex = new Int32Array(cols);
+  const { rows, cols, Wd, B } = st;
+  // 5. the column loop, block by block on a transposed panel (column-loop.ts)
+  const L = newColumnLoop(st);
+  const P = new Float64Array(B * rows);
   for (let i1 = 0; i1 < cols; i1 += B) {
     const i2 = Math.min(i1 + B, cols);
     const bw = i2 - i1;
-    for (let i = 0; i < bw; i++) {
-      const p = i1 + i;
-      const c = orig(p);
-      let g: number;
-      if (staticGroups) g = Math.floor(c / gs);
-      else {
-        g = Math.floor(p / gs);
-        if (p % gs === 0) {
-          // fit from the current weights of columns p..p+gs (processing order)
-          const blk = gBlock ?? new Float64Array(rows * gs); // only the once-per-matrix per-row/tensor case allocates
-          for (let r = 0; r < rows; r++) {
-            const wr = r * cols;
-            for (let j = 0; j < gs; j++) {
-              const col = p + j;
-              let v = Wd[wr + col]!;
-              if (col >= i2) {
-                // pending lazy update of this block's already-quantized columns
-                for (let k = 0; k < i; k++) v -= err[r * B + k]! * U[(i1 + k) * cols + col]!;
-              }
-              blk[r * gs + j] = v;
-            }
-          }
-          run.fitGroup(g, blk, gs);
-        }
-      }
-      groupIndex[c] = g;
-      for (let r = 0; r < rows; r++) x[r] = Wd[r * cols + p]!;
-      run.quantizeColumn(g, x, q, codes, c, cols);
-      const d = U[p * cols + p]!;
-      const up = p * cols;
-      for (let r = 0; r < rows; r++) {
-        out[r * cols + c] = q[r]!;
-        const e = (x[r]! - q[r]!) / d;
-        err[r * B + i] = e;
-        if (e === 0) continue;
-        const wr = r * cols;
-        for (let j = p + 1; j < i2; j++) Wd[wr + j] -= e * U[up + j]!;
-      }
+    for (let r = 0; r < rows; r++) {
+      const wr = r * cols + i1;
+      for (let i = 0; i < bw; i++) P[i * rows + r] = Wd[wr + i]!;
     }
+    quantizeBlock(st, L, P, i1, i2);
     // lazy batch update of the columns after the block: W[:, i2:] −= Err · U[i1:i2, i2:]
     if (i2 < cols)
       st.ws.gemmSub(
@@ -400,12 +372,12 @@ export function gptqQuantize(
         rows,
         cols - i2,
         bw,
-        { data: err, off: 0, rs: B, cs: 1 },
+        { data: L.errT, off: 0, rs: 1, cs: rows },
         { data: st.ws.mem, off: st.uOff + i1 * cols + i2, rs: cols, cs: 1 },
       );
   }
 
-  return gptqFinish(w, h, opts, st, codes, out, groupIndex, t0);
+  return gptqFinish(w, h, opts, st, L.codes, L.out, L.groupIndex, t0);
 }
 
 /** Step 6 and the report (shared by the backends). */
