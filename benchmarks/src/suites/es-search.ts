@@ -52,7 +52,9 @@ function data(shape: Shape, T: number): { x: Matrix; w: Matrix | null; rng: Rng 
     for (let t = 0; t < T; t++) x.data[t * shape.k + ch]! *= 20;
   }
   const w =
-    shape.out > 0 ? { rows: shape.out, cols: shape.k, data: rng.normals(shape.out * shape.k, 0, 0.05) } : null;
+    shape.out > 0
+      ? { rows: shape.out, cols: shape.k, data: rng.normals(shape.out * shape.k, 0, 0.05) }
+      : null;
   return { x, w, rng };
 }
 
@@ -63,7 +65,12 @@ interface Evaluator {
   destroy?(): void;
 }
 
-async function makeEvaluator(backend: Backend, x: Matrix, w: Matrix | null, target: QuantTarget): Promise<Evaluator> {
+async function makeEvaluator(
+  backend: Backend,
+  x: Matrix,
+  w: Matrix | null,
+  target: QuantTarget,
+): Promise<Evaluator> {
   if (backend === 'cpu') return new CpuErrorEvaluator(x, w, target);
   if (backend === 'webgpu') {
     const { WebGPUErrorEvaluator } = await import('@nq/es-search/webgpu');

@@ -83,7 +83,12 @@ const suite: Suite = {
     const wantCpu = !ctx.backend || ctx.backend === 'cpu' || ctx.backend === 'webgpu';
     const wantGpu = !ctx.backend || ctx.backend === 'webgpu';
     if (wantCpu) {
-      const wshapes: [number, number][] = ctx.quick ? [[256, 256]] : [[256, 256], [4096, 4096]];
+      const wshapes: [number, number][] = ctx.quick
+        ? [[256, 256]]
+        : [
+            [256, 256],
+            [4096, 4096],
+          ];
       for (const [rows, cols] of wshapes) {
         const w = { rows, cols, data: new Rng(rows).normals(rows * cols) };
         const s = hessianDiagScales(
@@ -106,7 +111,8 @@ const suite: Suite = {
       const x = activations(sh.T, sh.n, sh.n + 1);
       const ws = [{ rows: sh.out, cols: sh.n, data: new Rng(sh.n + 2).normals(sh.out * sh.n, 0, 0.05) }];
       const meanAbs = new Float64Array(sh.n);
-      for (let t = 0; t < sh.T; t++) for (let j = 0; j < sh.n; j++) meanAbs[j] += Math.abs(x.data[t * sh.n + j]!) / sh.T;
+      for (let t = 0; t < sh.T; t++)
+        for (let j = 0; j < sh.n; j++) meanAbs[j] += Math.abs(x.data[t * sh.n + j]!) / sh.T;
       const statShape = `${sh.T}×${sh.n}`;
       const awqShape = `${sh.T}×${sh.n} → ${sh.out}, ${GRID.length} α, W4 g128`;
       const awqFlops = 4 * sh.T * sh.n * sh.out * GRID.length;
@@ -130,8 +136,7 @@ const suite: Suite = {
           metric: 'gflops',
           time,
           iterations: 2,
-          fn: () =>
-            awqSearch(x, ws, meanAbs, { quantizeWeight: (w) => fakeQuant(w, W4G128), grid: GRID }),
+          fn: () => awqSearch(x, ws, meanAbs, { quantizeWeight: (w) => fakeQuant(w, W4G128), grid: GRID }),
         });
       }
       if (wantGpu) {
@@ -171,7 +176,8 @@ const suite: Suite = {
     // speedup_vs_cpu on the webgpu rows whose (op, shape) the CPU also ran.
     const cpuMs = new Map<string, number>();
     for (const r of records)
-      if (r.backend === 'cpu' && r.median_ms > 0) cpuMs.set(`${r.op}|${String(r.shape).split(' (')[0]}`, r.median_ms);
+      if (r.backend === 'cpu' && r.median_ms > 0)
+        cpuMs.set(`${r.op}|${String(r.shape).split(' (')[0]}`, r.median_ms);
     for (const r of records) {
       if (r.backend !== 'webgpu' || !(r.median_ms > 0)) continue;
       const c = cpuMs.get(`${r.op}|${String(r.shape).split(' (')[0]}`);

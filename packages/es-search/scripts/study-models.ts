@@ -69,7 +69,8 @@ function discoverModels(): string[] {
   for (const d of fs.readdirSync(root).sort()) {
     const dir = path.join(root, d);
     if (!fs.statSync(dir).isDirectory() || !fs.existsSync(path.join(dir, 'tok4096.model'))) continue;
-    for (const fl of fs.readdirSync(dir)) if (fl.endsWith('.bin') && !fl.startsWith('tok')) out.push(path.join(dir, fl));
+    for (const fl of fs.readdirSync(dir))
+      if (fl.endsWith('.bin') && !fl.startsWith('tok')) out.push(path.join(dir, fl));
   }
   return out;
 }
@@ -148,7 +149,11 @@ async function studyModel(file: string, calibText: string, validText: string) {
 
   // Model level.
   const valid = Int32Array.from(tok.encode(validText));
-  const windows = makeWindows(valid.length, { ctx: Math.min(256, c.seqLen), maxWindows: EVAL_WINDOWS, select: 'spread' });
+  const windows = makeWindows(valid.length, {
+    ctx: Math.min(256, c.seqLen),
+    maxWindows: EVAL_WINDOWS,
+    select: 'spread',
+  });
   const ref = buildReference(model, valid, windows);
   const dimOf = new Map(search.map((d) => [d.name, d.x.cols]));
   const dimFor = (l: number, g: InputGroup) => dimOf.get(`L${l}.${g}`)!;
@@ -169,7 +174,8 @@ async function studyModel(file: string, calibText: string, validText: string) {
     ],
   ];
   const evals: { name: string; r: PlanEvaluation }[] = [];
-  for (const [pname, plan] of plans) evals.push({ name: pname, r: evaluatePlan(model, valid, windows, ref, plan) });
+  for (const [pname, plan] of plans)
+    evals.push({ name: pname, r: evaluatePlan(model, valid, windows, ref, plan) });
   const refKld = evals[1]!.r.kldPerToken;
   const modelLevel = evals.map(({ name: n, r }) => ({
     name: n,
@@ -243,10 +249,25 @@ async function main(): Promise<void> {
     );
   }
   const seconds = (performance.now() - t0) / 1000;
-  md.push('', `Wall time: ${seconds.toFixed(0)} s (${results.map((m) => `${m.name} ${m.seconds.toFixed(0)} s`).join(', ')}).`);
+  md.push(
+    '',
+    `Wall time: ${seconds.toFixed(0)} s (${results.map((m) => `${m.name} ${m.seconds.toFixed(0)} s`).join(', ')}).`,
+  );
   fs.writeFileSync(
     path.join(outDir, 'models.json'),
-    JSON.stringify({ seed: SEED, search: SEARCH, capture: CAPTURE, evalWindows: EVAL_WINDOWS, quick, models: results, seconds }, null, 1),
+    JSON.stringify(
+      {
+        seed: SEED,
+        search: SEARCH,
+        capture: CAPTURE,
+        evalWindows: EVAL_WINDOWS,
+        quick,
+        models: results,
+        seconds,
+      },
+      null,
+      1,
+    ),
   );
   fs.writeFileSync(path.join(outDir, 'models.md'), `${md.join('\n')}\n`);
   log(`done in ${seconds.toFixed(0)} s → ${outDir}`);

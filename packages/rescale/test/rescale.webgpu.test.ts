@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Matrix, NqInputError, Rng } from '@nq/core';
-import { loadModel, type LoadedModel, randomModel, TINY_CONFIG } from '@nq/model';
+import { type LoadedModel, loadModel, randomModel, TINY_CONFIG } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { awqSearch, collectInputStats } from '../src/index.js';
@@ -20,7 +20,8 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   let scale = 0;
   for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-3 * scale));
+  for (let i = 0; i < a.length; i++)
+    m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-3 * scale));
   return m;
 }
 
@@ -49,38 +50,41 @@ describe('channelStatsWebGPU', () => {
   });
 
   it('bad input is a typed error naming x', async () => {
-    await expect(channelStatsWebGPU({ rows: 1, cols: 2, data: new Float32Array([1, Number.NaN]) })).rejects.toThrow(
-      /x/,
-    );
+    await expect(
+      channelStatsWebGPU({ rows: 1, cols: 2, data: new Float32Array([1, Number.NaN]) }),
+    ).rejects.toThrow(/x/);
   });
 });
 
-describe.skipIf(!!missing)('collectInputStatsWebGPU (GPU forward + stats kernels) vs collectInputStats on nq-docs-5M', () => {
-  let model: LoadedModel;
-  beforeAll(async () => {
-    model = await loadModel(modelPath);
-  });
-  // Kept rows are compared element by element (relative to max(|x|, 1e-3·max|X|)): small activations
-  // carry the forward passes' absolute differences, hence 1e-3 (measured 2e-4).
-  it('every layer and input: max|x|, mean|x|, mean x² within 1e-4, kept rows within 1e-3', async () => {
-    const rng = new Rng(11);
-    const seqs = [0, 1].map(() => Int32Array.from({ length: 48 }, () => rng.int(model.config.vocabSize)));
-    const cpu = collectInputStats(model, seqs, { keepRows: 40 });
-    const gpu = await collectInputStatsWebGPU(model, seqs, { keepRows: 40 });
-    expect(gpu.length).toBe(cpu.length);
-    for (let l = 0; l < cpu.length; l++)
-      for (const input of ['attn', 'ffn', 'down'] as const) {
-        const a = gpu[l]![input];
-        const b = cpu[l]![input];
-        expect(a.count).toBe(96);
-        expect(relDiff(a.maxAbs, b.maxAbs)).toBeLessThan(1e-4);
-        expect(relDiff(a.meanAbs, b.meanAbs)).toBeLessThan(1e-4);
-        expect(relDiff(a.meanSq, b.meanSq)).toBeLessThan(1e-4);
-        expect(a.rows!.rows).toBe(40);
-        expect(relDiff(a.rows!.data, b.rows!.data)).toBeLessThan(1e-3);
-      }
-  }, 120_000);
-});
+describe.skipIf(!!missing)(
+  'collectInputStatsWebGPU (GPU forward + stats kernels) vs collectInputStats on nq-docs-5M',
+  () => {
+    let model: LoadedModel;
+    beforeAll(async () => {
+      model = await loadModel(modelPath);
+    });
+    // Kept rows are compared element by element (relative to max(|x|, 1e-3·max|X|)): small activations
+    // carry the forward passes' absolute differences, hence 1e-3 (measured 2e-4).
+    it('every layer and input: max|x|, mean|x|, mean x² within 1e-4, kept rows within 1e-3', async () => {
+      const rng = new Rng(11);
+      const seqs = [0, 1].map(() => Int32Array.from({ length: 48 }, () => rng.int(model.config.vocabSize)));
+      const cpu = collectInputStats(model, seqs, { keepRows: 40 });
+      const gpu = await collectInputStatsWebGPU(model, seqs, { keepRows: 40 });
+      expect(gpu.length).toBe(cpu.length);
+      for (let l = 0; l < cpu.length; l++)
+        for (const input of ['attn', 'ffn', 'down'] as const) {
+          const a = gpu[l]![input];
+          const b = cpu[l]![input];
+          expect(a.count).toBe(96);
+          expect(relDiff(a.maxAbs, b.maxAbs)).toBeLessThan(1e-4);
+          expect(relDiff(a.meanAbs, b.meanAbs)).toBeLessThan(1e-4);
+          expect(relDiff(a.meanSq, b.meanSq)).toBeLessThan(1e-4);
+          expect(a.rows!.rows).toBe(40);
+          expect(relDiff(a.rows!.data, b.rows!.data)).toBeLessThan(1e-3);
+        }
+    }, 120_000);
+  },
+);
 
 describe('awqSearchWebGPU vs awqSearch', () => {
   const W4G32: QuantSpec = { format: 'int', bits: 4, granularity: 'group', groupSize: 32, symmetric: false };
@@ -93,7 +97,8 @@ describe('awqSearchWebGPU vs awqSearch', () => {
   const x: Matrix = { rows: 96, cols, data: rng.normals(96 * cols) };
   for (const ch of [1, 7, 20]) for (let t = 0; t < 96; t++) x.data[t * cols + ch]! *= 15;
   const meanAbs = new Float64Array(cols);
-  for (let t = 0; t < 96; t++) for (let j = 0; j < cols; j++) meanAbs[j] += Math.abs(x.data[t * cols + j]!) / 96;
+  for (let t = 0; t < 96; t++)
+    for (let j = 0; j < cols; j++) meanAbs[j] += Math.abs(x.data[t * cols + j]!) / 96;
   const grid = [0, 0.25, 0.5, 0.75, 1];
 
   for (const [name, act] of [
@@ -106,7 +111,11 @@ describe('awqSearchWebGPU vs awqSearch', () => {
         ...(act ? { quantizeActivation: (a: Matrix) => fakeQuant(a, act) } : {}),
         grid,
       });
-      const gpu = await awqSearchWebGPU(x, [L.q, L.k, L.v], meanAbs, { weight: W4G32, activation: act, grid });
+      const gpu = await awqSearchWebGPU(x, [L.q, L.k, L.v], meanAbs, {
+        weight: W4G32,
+        activation: act,
+        grid,
+      });
       expect(gpu.losses.map((l) => l.alpha)).toEqual(cpu.losses.map((l) => l.alpha));
       for (let i = 0; i < grid.length; i++)
         expect(Math.abs(gpu.losses[i]!.loss / cpu.losses[i]!.loss - 1)).toBeLessThan(2e-3);
@@ -118,9 +127,13 @@ describe('awqSearchWebGPU vs awqSearch', () => {
   it('typed errors name the argument', async () => {
     await expect(awqSearchWebGPU(x, [], meanAbs, { weight: W4G32 })).rejects.toThrow(NqInputError);
     await expect(
-      awqSearchWebGPU(x, [{ rows: 2, cols: cols + 1, data: new Float32Array(2 * cols + 2) }], meanAbs, { weight: W4G32 }),
+      awqSearchWebGPU(x, [{ rows: 2, cols: cols + 1, data: new Float32Array(2 * cols + 2) }], meanAbs, {
+        weight: W4G32,
+      }),
     ).rejects.toThrow(/ws\[0\]/);
     await expect(awqSearchWebGPU(x, [L.q], meanAbs, {} as never)).rejects.toThrow(/opts\.weight/);
-    await expect(awqSearchWebGPU(x, [L.q], new Float64Array(3), { weight: W4G32 })).rejects.toThrow(/actMeanAbs/);
+    await expect(awqSearchWebGPU(x, [L.q], new Float64Array(3), { weight: W4G32 })).rejects.toThrow(
+      /actMeanAbs/,
+    );
   });
 });

@@ -211,7 +211,13 @@ export class GpuJsErrorEvaluator {
     const xq = await this.kernel('quantX', fakeQuantRowKernel, B * T * dim, 1, true)(xr, xs, dim, qmax);
     const wq = await this.kernel('quantW', fakeQuantRowKernel, B * O * dim, 1, true)(wr, ws, dim, qmax);
     const nb = Math.ceil(O / OUTPUTS_PER_THREAD);
-    const ge = this.kernel('gemmError', gemmErrorKernel, B * T * nb, Math.max(dim, OUTPUTS_PER_THREAD), false);
+    const ge = this.kernel(
+      'gemmError',
+      gemmErrorKernel,
+      B * T * nb,
+      Math.max(dim, OUTPUTS_PER_THREAD),
+      false,
+    );
     const parts = await readArray(await ge(xq, wq, this.y!, T, O, dim, OUTPUTS_PER_THREAD));
     const out = new Float64Array(B);
     for (let c = 0; c < B; c++) {
@@ -231,6 +237,9 @@ export class GpuJsErrorEvaluator {
 
 /** A kernel result as a Float32Array (a pipeline handle is read back; arrays are copied only if needed). */
 async function readArray(v: unknown): Promise<Float32Array> {
-  const a = v && typeof (v as { toArray?: unknown }).toArray === 'function' ? await (v as { toArray(): unknown }).toArray() : v;
+  const a =
+    v && typeof (v as { toArray?: unknown }).toArray === 'function'
+      ? await (v as { toArray(): unknown }).toArray()
+      : v;
   return a instanceof Float32Array ? a : Float32Array.from(a as ArrayLike<number>);
 }

@@ -1,3 +1,9 @@
 /** @nq/es-search/gpujs — batched candidate evaluation with gpu.js kernels (webgpu / webasm / cpu modes). */
-export { type GpuJsEvaluatorOptions, GpuJsErrorEvaluator } from './evaluator.js';
-export { fakeQuantRowKernel, gemmErrorKernel, rotateBatchKernel, rowErrorKernel, rowScaleKernel } from './kernels.js';
+export { GpuJsErrorEvaluator, type GpuJsEvaluatorOptions } from './evaluator.js';
+export {
+  fakeQuantRowKernel,
+  gemmErrorKernel,
+  rotateBatchKernel,
+  rowErrorKernel,
+  rowScaleKernel,
+} from './kernels.js';

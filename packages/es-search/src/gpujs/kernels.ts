@@ -69,7 +69,13 @@ export function rowScaleKernel(this: any, x: number[], cols: number, qmax: numbe
 }
 
 /** Elementwise per-row symmetric fake quant with the row's scale (output: rows · cols). */
-export function fakeQuantRowKernel(this: any, x: number[], scales: number[], cols: number, qmax: number): number {
+export function fakeQuantRowKernel(
+  this: any,
+  x: number[],
+  scales: number[],
+  cols: number,
+  qmax: number,
+): number {
   const g = this.thread.x;
   const s = scales[Math.floor(g / cols)];
   if (s === 0) return 0.0;

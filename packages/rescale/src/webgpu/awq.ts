@@ -66,7 +66,9 @@ export async function awqSearchWebGPU(
 ): Promise<AwqSearchResult> {
   checkAwqOperands(x, ws);
   assertFinite(x, 'x');
-  ws.forEach((w, i) => assertFinite(w, `ws[${i}]`));
+  ws.forEach((w, i) => {
+    assertFinite(w, `ws[${i}]`);
+  });
   if (!opts?.weight || typeof opts.weight !== 'object')
     throw new NqInputError(
       'opts.weight',
@@ -74,7 +76,11 @@ export async function awqSearchWebGPU(
       "Pass e.g. { format: 'int', bits: 4, granularity: 'group', groupSize: 128, symmetric: false }.",
     );
   if (actMeanAbs.length !== x.cols)
-    throw new NqInputError('actMeanAbs', `has ${actMeanAbs.length} entries, x has ${x.cols} channels`, 'Pass mean|X_j| per channel.');
+    throw new NqInputError(
+      'actMeanAbs',
+      `has ${actMeanAbs.length} entries, x has ${x.cols} channels`,
+      'Pass mean|X_j| per channel.',
+    );
   const { beginWork, gemmErrorGpu, gpuQuantizerFor } = await import('@nq/quant-fp/webgpu');
   const qw = gpuQuantizerFor(opts.weight);
   const qa = opts.activation ? gpuQuantizerFor(opts.activation) : null;
@@ -83,7 +89,11 @@ export async function awqSearchWebGPU(
   const gx = uploadMatrix(device, x);
   const gws = ws.map((w) => uploadMatrix(device, w));
   const losses: { alpha: number; loss: number }[] = [];
-  let best = { alpha: 0, loss: Infinity, scales: new Float32Array(0) };
+  let best: { alpha: number; loss: number; scales: Float32Array } = {
+    alpha: 0,
+    loss: Infinity,
+    scales: new Float32Array(0),
+  };
   try {
     for (const alpha of grid) {
       const s = awqScales(actMeanAbs, alpha);

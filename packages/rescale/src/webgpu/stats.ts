@@ -107,7 +107,9 @@ export class ChannelStatsAccumulator {
       meanSq: this.sumSq.map((v) => v / c),
       count: this.count,
       rows:
-        this.kept > 0 ? { rows: this.kept, cols: this.cols, data: this.keptRows.slice(0, this.kept * this.cols) } : null,
+        this.kept > 0
+          ? { rows: this.kept, cols: this.cols, data: this.keptRows.slice(0, this.kept * this.cols) }
+          : null,
     };
   }
 }
@@ -119,7 +121,11 @@ export async function readChannelPartials(
   acc: ChannelStatsAccumulator,
 ): Promise<void> {
   try {
-    acc.addPartials(new Float32Array(await readBuffer(device, p.buffer, p.chunks * p.cols * 12)), p.rows, p.chunks);
+    acc.addPartials(
+      new Float32Array(await readBuffer(device, p.buffer, p.chunks * p.cols * 12)),
+      p.rows,
+      p.chunks,
+    );
   } finally {
     p.buffer.destroy();
   }
@@ -167,7 +173,11 @@ export async function collectInputStatsWebGPU(
     );
   const keep = opts.keepRows ?? 0;
   if (!Number.isInteger(keep) || keep < 0)
-    throw new NqInputError('opts.keepRows', `must be a non-negative integer, got ${keep}`, 'Use e.g. 2048 for AWQ.');
+    throw new NqInputError(
+      'opts.keepRows',
+      `must be a non-negative integer, got ${keep}`,
+      'Use e.g. 2048 for AWQ.',
+    );
   const { forwardWebGPU, uploadModel } = await import('@nq/model/webgpu');
   const gm = await uploadModel(model);
   const { device } = gm;
@@ -179,7 +189,12 @@ export async function collectInputStatsWebGPU(
   const inputs = Object.keys(GROUP_OF) as RescaleInput[];
   try {
     for (const ids of seqs) {
-      const pending: { p: ChannelPartials; acc: ChannelStatsAccumulator; copy: GPUBuffer | null; take: number }[] = [];
+      const pending: {
+        p: ChannelPartials;
+        acc: ChannelStatsAccumulator;
+        copy: GPUBuffer | null;
+        take: number;
+      }[] = [];
       await forwardWebGPU(gm, ids, {
         lastOnly: true,
         hooks: {
