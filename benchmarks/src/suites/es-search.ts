@@ -9,6 +9,7 @@ import {
 } from '@nq/es-search';
 import { type CompiledRotation, compileRotation } from '@nq/hadamard';
 import { measureCases, type SuiteCase } from '../cases.js';
+import { errorRecord } from '../run.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
 /**
@@ -91,6 +92,17 @@ async function machineOf(backend: Backend, ctx: SuiteContext): Promise<string> {
   }
 }
 
+/** Why a GPU backend cannot run here (no WebGPU adapter; gpu.js not installed), or null. */
+async function backendUnavailable(backend: Backend): Promise<string | null> {
+  try {
+    if (backend === 'webgpu') await (await import('@nq/core/webgpu')).getWebGPUDevice();
+    if (backend === 'gpujs') await (await import('@nq/core/gpujs')).getGpuJs('webgpu');
+    return null;
+  } catch (e) {
+    return (e as Error)?.message ?? String(e);
+  }
+}
+
 const suite: Suite = {
   name: 'es-search',
   description: 'es-search: candidate evaluations/s (int8, int4, w4a4 cost) on cpu, webgpu and gpu.js',
@@ -109,6 +121,13 @@ const suite: Suite = {
     for (const backend of backends) {
       const backendBatch = backend === 'cpu' ? (ctx.quick ? 4 : 16) : ctx.quick ? 8 : 64;
       const machine = await machineOf(backend, ctx);
+      const unavailable = await backendUnavailable(backend);
+      if (unavailable) {
+        // One error record for the backend (not one per shape); the other backends still run.
+        ctx.log(`es-search ${backend}: not available here (${unavailable})`);
+        records.push(errorRecord('es-search', backend, new Error(unavailable), machine));
+        continue;
+      }
       for (const shape of SHAPES) {
         // The 4096 shapes: GPU only (minutes on a CPU); not gpu.js (a dense 4096² R passes its 2^24 index limit).
         if (shape.gpuOnly && (backend !== 'webgpu' || ctx.quick)) continue;
