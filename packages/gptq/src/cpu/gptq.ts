@@ -68,6 +68,13 @@ export interface GptqResult {
   /** The same for round-to-nearest with the same scheme. */
   rtnProxyLoss: number | null;
   seconds: number;
+  /**
+   * Where the seconds went: `setup` (dead columns, act-order, damping, the float64 Cholesky and
+   * triangular inverse), `columns` (the per-column loop inside blocks, on the host), `update` (the
+   * lazy batch updates; on webgpu, also the per-block read-backs), `finish` (re-ordering, proxy
+   * losses).
+   */
+  timings: { setup: number; columns: number; update: number; finish: number };
 }
 
 function checkHessian(h: Hessian | { n: number; data: Float64Array }, cols: number): void {
@@ -353,17 +360,21 @@ export function gptqQuantize(
   const t0 = performance.now();
   const st = gptqSetup(w, h, opts);
   const { rows, cols, Wd, B } = st;
+  const timings = { setup: (performance.now() - t0) / 1000, columns: 0, update: 0, finish: 0 };
   // 5. the column loop, block by block on a transposed panel (column-loop.ts)
   const L = newColumnLoop(st);
   const P = new Float64Array(B * rows);
   for (let i1 = 0; i1 < cols; i1 += B) {
     const i2 = Math.min(i1 + B, cols);
     const bw = i2 - i1;
+    const tb = performance.now();
     for (let r = 0; r < rows; r++) {
       const wr = r * cols + i1;
       for (let i = 0; i < bw; i++) P[i * rows + r] = Wd[wr + i]!;
     }
     quantizeBlock(st, L, P, i1, i2);
+    const tu = performance.now();
+    timings.columns += (tu - tb) / 1000;
     // lazy batch update of the columns after the block: W[:, i2:] −= Err · U[i1:i2, i2:]
     if (i2 < cols)
       st.ws.gemmSub(
@@ -375,9 +386,10 @@ export function gptqQuantize(
         { data: L.errT, off: 0, rs: 1, cs: rows },
         { data: st.ws.mem, off: st.uOff + i1 * cols + i2, rs: cols, cs: 1 },
       );
+    timings.update += (performance.now() - tu) / 1000;
   }
 
-  return gptqFinish(w, h, opts, st, L.codes, L.out, L.groupIndex, t0);
+  return gptqFinish(w, h, opts, st, L.codes, L.out, L.groupIndex, t0, timings);
 }
 
 /** Step 6 and the report (shared by the backends). */
@@ -390,7 +402,9 @@ export function gptqFinish(
   out: Float32Array,
   groupIndex: Int32Array,
   t0: number,
+  timings: { setup: number; columns: number; update: number },
 ): GptqResult {
+  const tf = performance.now();
   const { rows, cols, run, grouped, staticGroups, perm, scheme } = st;
   const weight: Matrix = { rows, cols, data: out };
   let gLoss: number | null = null;
@@ -413,5 +427,6 @@ export function gptqFinish(
     proxyLoss: gLoss,
     rtnProxyLoss: rLoss,
     seconds: (performance.now() - t0) / 1000,
+    timings: { ...timings, finish: (performance.now() - tf) / 1000 },
   };
 }

@@ -7,6 +7,7 @@ import {
   getWebGPUDevice,
   readBuffer,
 } from '@nq/core/webgpu';
+import { newColumnLoop, quantizeBlock } from '../cpu/column-loop.js';
 import { type GptqOptions, type GptqResult, gptqFinish, gptqSetup } from '../cpu/gptq.js';
 import type { Hessian } from '../cpu/hessian.js';
 import { hessianShader, lazyUpdateShader, TILE } from './shaders.js';
@@ -140,7 +141,7 @@ export async function gptqQuantizeWebGPU(
 ): Promise<GptqResult> {
   const t0 = performance.now();
   const st = gptqSetup(w, h, opts);
-  const { rows, cols, run, gs, grouped, staticGroups, perm, Wd, U, B } = st;
+  const { rows, cols, gs, grouped, staticGroups, Wd, U, B } = st;
   if (grouped && !staticGroups && B % gs !== 0) {
     throw new NqUnsupportedError(
       `group size ${gs} with blockSize ${B} on webgpu`,
@@ -148,66 +149,39 @@ export async function gptqQuantizeWebGPU(
     );
   }
   const { device } = await getWebGPUDevice();
-  const orig = (p: number) => (perm ? perm[p]! : p);
+  const timings = { setup: (performance.now() - t0) / 1000, columns: 0, update: 0 };
   // Wᵀ (cols × rows) and U in float32 on the GPU
+  const tt = performance.now();
   const wt = new Float32Array(cols * rows);
-  for (let r = 0; r < rows; r++) for (let p = 0; p < cols; p++) wt[p * rows + r] = Wd[r * cols + p]!;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let p = 0; p < cols; p++) wt[p * rows + r] = Wd[o + p]!;
+  }
   const wtBuf = createStorageBuffer(device, wt);
   const uBuf = createStorageBuffer(device, Float32Array.from(U));
   const etBuf = createStorageBuffer(device, B * rows * 4);
   const pBuf = createUniformBuffer(device, new Uint32Array(8));
   const pipe = getPipeline(device, lazyUpdateShader);
+  timings.update += (performance.now() - tt) / 1000;
   try {
-    const codes = run.newCodes();
-    const out = new Float32Array(rows * cols);
-    const blk = new Float64Array(rows * B); // current block, rows × B (row-major, stride B)
-    const x = new Float64Array(rows);
-    const q = new Float64Array(rows);
-    const err = new Float64Array(rows * B);
+    const L = newColumnLoop(st);
+    const P = new Float64Array(B * rows); // the block's columns as a panel (bw × rows), float64
     const et = new Float32Array(B * rows);
-    const gBlock = grouped && !staticGroups ? new Float64Array(rows * gs) : null;
-    const groupIndex = new Int32Array(cols);
     for (let i1 = 0; i1 < cols; i1 += B) {
       const i2 = Math.min(i1 + B, cols);
       const bw = i2 - i1;
-      // this block's columns, with every earlier block's lazy update applied (on the GPU)
+      // this block's columns, with every earlier block's lazy update applied (on the GPU); Wᵀ's
+      // rows are W's columns, so the read-back already is the panel
+      const tr = performance.now();
       const v = new Float32Array(await readBuffer(device, wtBuf, bw * rows * 4, i1 * rows * 4));
-      for (let i = 0; i < bw; i++) for (let r = 0; r < rows; r++) blk[r * B + i] = v[i * rows + r]!;
-      for (let i = 0; i < bw; i++) {
-        const p = i1 + i;
-        const c = orig(p);
-        let g: number;
-        if (staticGroups) g = Math.floor(c / gs);
-        else {
-          g = Math.floor(p / gs);
-          if (p % gs === 0) {
-            if (gBlock) {
-              // the group lies inside this block (gs divides B)
-              for (let r = 0; r < rows; r++)
-                for (let j = 0; j < gs; j++) gBlock[r * gs + j] = blk[r * B + i + j]!;
-              run.fitGroup(g, gBlock, gs);
-            } else {
-              // one group = whole rows (p = 0): nothing updated yet
-              run.fitGroup(g, Wd, cols);
-            }
-          }
-        }
-        groupIndex[c] = g;
-        for (let r = 0; r < rows; r++) x[r] = blk[r * B + i]!;
-        run.quantizeColumn(g, x, q, codes, c, cols);
-        const d = U[p * cols + p]!;
-        const up = p * cols + i1;
-        for (let r = 0; r < rows; r++) {
-          out[r * cols + c] = q[r]!;
-          const e = (x[r]! - q[r]!) / d;
-          err[r * B + i] = e;
-          if (e === 0) continue;
-          const br = r * B;
-          for (let j = i + 1; j < bw; j++) blk[br + j] -= e * U[up + j]!;
-        }
-      }
+      const tb = performance.now();
+      timings.update += (tb - tr) / 1000;
+      P.set(v);
+      quantizeBlock(st, L, P, i1, i2);
+      const tu = performance.now();
+      timings.columns += (tu - tb) / 1000;
       if (i2 < cols) {
-        for (let k = 0; k < bw; k++) for (let r = 0; r < rows; r++) et[k * rows + r] = err[r * B + k]!;
+        for (let k = 0; k < bw * rows; k++) et[k] = L.errT[k]!;
         device.queue.writeBuffer(etBuf, 0, et.buffer, 0, bw * rows * 4);
         device.queue.writeBuffer(pBuf, 0, new Uint32Array([rows, cols, i1, bw, i2, 0, 0, 0]));
         dispatch(
@@ -216,9 +190,10 @@ export async function gptqQuantizeWebGPU(
           [wtBuf, uBuf, etBuf, pBuf],
           [Math.ceil(rows / TILE), Math.ceil((cols - i2) / TILE)],
         );
+        timings.update += (performance.now() - tu) / 1000;
       }
     }
-    return gptqFinish(w, h, opts, st, codes, out, groupIndex, t0);
+    return gptqFinish(w, h, opts, st, L.codes, L.out, L.groupIndex, t0, timings);
   } finally {
     wtBuf.destroy();
     uBuf.destroy();
