@@ -19,6 +19,8 @@ export interface ReportOptions {
   outDir?: string;
   stdout?: boolean;
   print?: (s: string) => void;
+  /** Sweep files to read hypotheses and grids from before sweeps/<name>.yaml (sweeps kept elsewhere). */
+  sweepFiles?: string[];
 }
 
 export interface ReportResult {
@@ -39,7 +41,9 @@ function resolveResults(r: string): string {
 }
 
 /** The sweep definition a set of rows came from (sweeps/<name>.yaml; "-quick" maps to the quick variant). */
-function sweepFor(name: string): Sweep | null {
+function sweepFor(name: string, extra: Sweep[] = []): Sweep | null {
+  const given = extra.find((s) => s.name === name) ?? extra.find((s) => `${s.name}-quick` === name);
+  if (given) return given.name === name ? given : quickVariant(given);
   const base = name.replace(/-quick$/, '');
   for (const ext of ['.yaml', '.yml', '.json']) {
     const f = path.join(sweepsDir(), `${base}${ext}`);
@@ -83,6 +87,7 @@ const BADGE: Record<string, string> = {
 export async function reportCommand(results: string[], o: ReportOptions = {}): Promise<ReportResult> {
   const print = o.print ?? ((s: string) => process.stdout.write(s));
   const files = results.map(resolveResults);
+  const given = (o.sweepFiles ?? []).map((f) => loadSweepFile(f));
   const outDir = path.resolve(o.outDir ?? path.join(resultsDir(), 'report'));
   fs.mkdirSync(outDir, { recursive: true });
   const bySweep = new Map<string, ResultRow[]>();
@@ -113,7 +118,7 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
   // those cells are no longer in the sweep's grid. Judge and tabulate the current grid only.
   const stale = new Map<string, number>();
   for (const name of sweeps) {
-    const def = sweepFor(name);
+    const def = sweepFor(name, given);
     if (def) {
       // The grid on every backend the rows ran on (a GPU row's spec names its backend and adapter).
       const tags = new Map<string, BackendTag | undefined>([['cpu', undefined]]);
@@ -133,7 +138,7 @@ export async function reportCommand(results: string[], o: ReportOptions = {}): P
     }
   }
   for (const name of sweeps) {
-    const def = sweepFor(name);
+    const def = sweepFor(name, given);
     const rows = judgeable(bySweep.get(name)!);
     if (def) {
       judgements.push(judge(def, rows));
