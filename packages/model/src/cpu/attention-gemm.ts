@@ -1,5 +1,6 @@
 import { fastExp } from './fast-exp.js';
 import type { GemmFn } from './forward.js';
+import { wasmOps } from './wasm/wasm-ops.js';
 
 /** Scratch for `attentionByGemm`, grown on demand. */
 export class AttentionScratch {
@@ -52,6 +53,7 @@ export function attentionByGemm(
   s.ensure(rows, spad, hd);
   const { qh, kh, vt, sc, oh } = s;
   const scale = 1 / Math.sqrt(hd);
+  const ops = wasmOps();
   for (let g = 0; g < nKvHeads; g++) {
     // K_g [spad, hd] and V_gᵀ [hd, spad], zero-padded.
     for (let p = 0; p < S; p++) {
@@ -77,22 +79,8 @@ export function attentionByGemm(
     }
     gemm(qh, rows, hd, kh, spad, sc);
     // Masked softmax, row by row; masked entries become exact zeros for the P·V product.
-    for (let r = 0; r < rows; r++) {
-      const t = r % T;
-      const len = storeBase + t + 1;
-      const o = r * spad;
-      let max = Number.NEGATIVE_INFINITY;
-      for (let p = 0; p < len; p++) if (sc[o + p]! > max) max = sc[o + p]!;
-      let sum = 0;
-      for (let p = 0; p < len; p++) {
-        const e = fastExp(sc[o + p]! - max);
-        sc[o + p] = e;
-        sum += e;
-      }
-      const inv = 1 / sum;
-      for (let p = 0; p < len; p++) sc[o + p] = sc[o + p]! * inv;
-      for (let p = len; p < spad; p++) sc[o + p] = 0;
-    }
+    if (ops) ops.softmaxRows(sc, rows, spad, T, storeBase);
+    else maskedSoftmax(sc, rows, spad, T, storeBase);
     gemm(sc, rows, spad, vt, hd, oh);
     for (let j = 0; j < group; j++) {
       const h = g * group + j;
@@ -102,5 +90,25 @@ export function attentionByGemm(
         for (let i = 0; i < hd; i++) out[dst + i] = oh[src + i]!;
       }
     }
+  }
+}
+
+/** The JS version of WasmOps.softmaxRows (where WebAssembly SIMD is unavailable). */
+function maskedSoftmax(sc: Float32Array, rows: number, spad: number, T: number, storeBase: number): void {
+  for (let r = 0; r < rows; r++) {
+    const t = r % T;
+    const len = storeBase + t + 1;
+    const o = r * spad;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let p = 0; p < len; p++) if (sc[o + p]! > max) max = sc[o + p]!;
+    let sum = 0;
+    for (let p = 0; p < len; p++) {
+      const e = fastExp(sc[o + p]! - max);
+      sc[o + p] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let p = 0; p < len; p++) sc[o + p] = sc[o + p]! * inv;
+    for (let p = len; p < spad; p++) sc[o + p] = 0;
   }
 }

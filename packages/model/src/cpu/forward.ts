@@ -6,6 +6,7 @@ import { gemmABt } from './gemm.js';
 import type { KvCache } from './kv-cache.js';
 import { addInPlace, applyRope, attention, RopeTable, rmsNorm, swiglu } from './ops.js';
 import { defaultWasmGemm } from './wasm/wasm-gemm.js';
+import { wasmOps } from './wasm/wasm-ops.js';
 
 /** Y[T, N] = X[T, K] · W[N, K]ᵀ; the default is the single-thread blocked GEMM. */
 export type GemmFn = (
@@ -258,7 +259,9 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
     rmsNorm(x, L.ffnNorm, ws.xn, T, dim, c.normEps);
     linear(l, 'gate', ws.xn, dim, L.gate, ws.gate);
     linear(l, 'up', ws.xn, dim, L.up, ws.up);
-    swiglu(ws.gate, ws.up, T * hidden);
+    const simdOps = wasmOps();
+    if (simdOps) simdOps.swiglu(ws.gate, ws.up, T * hidden, (g, u, from, to) => swiglu(g, u, to, from));
+    else swiglu(ws.gate, ws.up, T * hidden);
     const r4 = model.online?.downInput;
     if (r4) {
       const rotated = r4.applyRight(view(ws.gate, T, hidden));

@@ -143,9 +143,9 @@ export function attention(
   }
 }
 
-/** gate ← silu(gate) ⊙ up, elementwise over n values. */
-export function swiglu(gate: Float32Array, up: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
+/** gate ← silu(gate) ⊙ up, elementwise over values [from, n). */
+export function swiglu(gate: Float32Array, up: Float32Array, n: number, from = 0): void {
+  for (let i = from; i < n; i++) {
     const g = gate[i]!;
     gate[i] = (g / (1 + fastExp(-g))) * up[i]!;
   }

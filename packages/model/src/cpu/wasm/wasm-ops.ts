@@ -1,0 +1,77 @@
+import { opsModuleBytes } from './ops-kernel.js';
+
+/**
+ * Host side of ops-kernel.ts: the causal softmax of attention scores and SwiGLU, 4 lanes at a time.
+ * Operands are copied into the module's own (private, growable) memory and back; a copy is ~50× cheaper
+ * than the exp() it saves. `wasmOps()` is null where WebAssembly SIMD is unavailable: callers keep
+ * their JS loops for that case.
+ */
+const PAGE = 65536;
+
+export class WasmOps {
+  private readonly memory: WebAssembly.Memory;
+  private readonly ex: {
+    softmax_rows(p: number, rows: number, spad: number, T: number, base: number): void;
+    swiglu(g: number, u: number, n: number): void;
+  };
+  private f32: Float32Array;
+
+  constructor(module: WebAssembly.Module) {
+    this.memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+    this.ex = new WebAssembly.Instance(module, { env: { memory: this.memory } })
+      .exports as unknown as WasmOps['ex'];
+    this.f32 = new Float32Array(this.memory.buffer);
+  }
+
+  private ensure(floats: number): Float32Array {
+    const bytes = floats * 4;
+    if (bytes > this.memory.buffer.byteLength)
+      this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE));
+    // Growth detaches the old buffer: refresh the view.
+    if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
+    return this.f32;
+  }
+
+  /**
+   * In place on sc [rows, spad]: row r becomes softmax over its first storeBase + (r mod T) + 1
+   * entries, zeros after (spad a multiple of 4, ≥ storeBase + T).
+   */
+  softmaxRows(sc: Float32Array, rows: number, spad: number, T: number, storeBase: number): void {
+    const n = rows * spad;
+    const m = this.ensure(n);
+    m.set(sc.subarray(0, n));
+    this.ex.softmax_rows(0, rows, spad, T, storeBase);
+    sc.set(m.subarray(0, n));
+  }
+
+  /** gate ← silu(gate) ⊙ up over the first n values (the n mod 4 tail in JS). */
+  swiglu(
+    gate: Float32Array,
+    up: Float32Array,
+    n: number,
+    tail: (gate: Float32Array, up: Float32Array, from: number, to: number) => void,
+  ): void {
+    const n4 = n - (n % 4);
+    const m = this.ensure(2 * n4);
+    m.set(gate.subarray(0, n4), 0);
+    m.set(up.subarray(0, n4), n4);
+    this.ex.swiglu(0, n4 * 4, n4);
+    gate.set(m.subarray(0, n4));
+    if (n4 < n) tail(gate, up, n4, n);
+  }
+}
+
+let cached: WasmOps | null | undefined;
+
+/** The process-wide SIMD ops, or null where WebAssembly SIMD is unavailable. */
+export function wasmOps(): WasmOps | null {
+  if (cached === undefined) {
+    try {
+      const bytes = opsModuleBytes();
+      cached = WebAssembly.validate(bytes) ? new WasmOps(new WebAssembly.Module(bytes)) : null;
+    } catch {
+      cached = null;
+    }
+  }
+  return cached;
+}

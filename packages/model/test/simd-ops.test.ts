@@ -1,0 +1,70 @@
+import { Rng } from '@nq/core';
+import { describe, expect, it } from 'vitest';
+import { fastExp } from '../src/cpu/fast-exp.js';
+import { wasmOps } from '../src/cpu/wasm/wasm-ops.js';
+
+// Expectations come from the definitions evaluated in float64 with Math.exp.
+const rng = new Rng(21);
+
+describe('element-wise kernels of prefill', () => {
+  it('fastExp matches Math.exp to 1e-8 relative over [-700, 700], and at the edges', () => {
+    let worst = 0;
+    for (let i = 0; i < 20000; i++) {
+      const x = (rng.uniform() - 0.5) * 1400;
+      worst = Math.max(worst, Math.abs(fastExp(x) - Math.exp(x)) / Math.exp(x));
+    }
+    expect(worst).toBeLessThan(1e-8);
+    expect(fastExp(0)).toBe(1);
+    expect(fastExp(Number.NEGATIVE_INFINITY)).toBeLessThan(1e-300);
+    expect(fastExp(1e6)).toBeGreaterThan(1e300);
+    expect(fastExp(Number.NaN)).toBeNaN();
+  });
+
+  const ops = wasmOps();
+  it('WebAssembly SIMD ops are available (Node ≥ 20)', () => {
+    expect(ops).not.toBeNull();
+  });
+
+  it.each([
+    [1, 8, 0],
+    [7, 12, 0],
+    [5, 12, 6],
+    [33, 36, 2],
+  ])('causal softmax rows (T=%i, spad=%i, storeBase=%i, 3 stacked heads) = definition, exact zeros past the limit', (T, spad, base) => {
+    const rows = 3 * T;
+    const sc = rng.normals(rows * spad).map((v) => v * 6);
+    const ref = new Float64Array(rows * spad);
+    for (let r = 0; r < rows; r++) {
+      const len = base + (r % T) + 1;
+      let max = Number.NEGATIVE_INFINITY;
+      for (let p = 0; p < len; p++) max = Math.max(max, sc[r * spad + p]!);
+      let sum = 0;
+      for (let p = 0; p < len; p++) sum += Math.exp(sc[r * spad + p]! - max);
+      for (let p = 0; p < len; p++) ref[r * spad + p] = Math.exp(sc[r * spad + p]! - max) / sum;
+    }
+    ops!.softmaxRows(sc, rows, spad, T, base);
+    // float32 arithmetic (exp, sum, 1/sum, product): a few ulp relative.
+    for (let i = 0; i < sc.length; i++) {
+      if (ref[i] === 0) expect(sc[i], `index ${i}`).toBe(0);
+      else
+        expect(Math.abs(sc[i]! - ref[i]!), `index ${i}`).toBeLessThan(5e-7 * Math.max(ref[i]!, 1e-3) + 1e-9);
+    }
+  });
+
+  it('SwiGLU silu(g)·u = definition (n not a multiple of 4: JS tail), finite for |g| up to 200', () => {
+    const n = 4099;
+    const g = rng.normals(n).map((v, i) => (i % 97 === 0 ? (i % 2 ? 200 : -200) : v * 8));
+    const u = rng.normals(n);
+    const ref = Float64Array.from(g, (x, i) => (x / (1 + Math.exp(-x))) * u[i]!);
+    ops!.swiglu(g, u, n, (gg, uu, from, to) => {
+      for (let i = from; i < to; i++) gg[i] = (gg[i]! / (1 + Math.exp(-gg[i]!))) * uu[i]!;
+    });
+    for (let i = 0; i < n; i++) {
+      expect(Number.isFinite(g[i]!), `index ${i}`).toBe(true);
+      // float32 exp of a float32 argument: ≤ 2e-6 relative for |g| ≤ 30, plus an absolute floor.
+      expect(Math.abs(g[i]! - ref[i]!), `index ${i}: g=${g[i]}`).toBeLessThan(
+        2e-6 * Math.abs(ref[i]!) + 1e-12,
+      );
+    }
+  });
+});
