@@ -95,6 +95,17 @@ describe('one-sided Jacobi SVD', () => {
     expect(maxAbsDiff(reconstruct(r.u, r.s, r.v, m, m, m), a)).toBeLessThan(1e-12);
   });
 
+  // Regression: a cross product of 32 tokens in 64 dimensions (AdaCodec's Procrustes decoder on a
+  // small calibration set); half of U must be completed, and a fixed-threshold completion ran out of
+  // candidate unit vectors, leaving zero columns (orthogonality error 1).
+  it('completes U when half of the singular values are zero (rank 32 of 64)', () => {
+    const m = 64;
+    const a = matmul64(gaussian(m, 32, 7), gaussian(32, m, 8), m, 32, m);
+    const r = svd(a, m, m);
+    expect(orthogonalityError(r.u, m, m)).toBeLessThan(1e-10);
+    expect(maxAbsDiff(reconstruct(r.u, r.s, r.v, m, m, m), a)).toBeLessThan(1e-10);
+  });
+
   it('handles the zero matrix and a diagonal matrix with known answer', () => {
     const z = svd(new Float64Array(9), 3, 3);
     expect([...z.s]).toEqual([0, 0, 0]);

@@ -140,34 +140,50 @@ function svdTall(a: ArrayLike<number>, m: number, n: number, opts: SvdOptions): 
   return { u, s, v, m, n, k: n, sweeps };
 }
 
-/** Fills the listed columns of U [m, n] with unit vectors orthogonal to all other columns. */
+/**
+ * Fills the listed columns of U [m, n] with unit vectors orthogonal to all other columns: for each,
+ * the unit vector e_r with a large residual after projecting out the filled columns (two
+ * Gram–Schmidt passes, "twice is enough"). The residual norms² of all m unit vectors sum to
+ * m − (filled columns), so one with at least half the average exists; the first such is taken,
+ * else the largest (a fixed threshold can run out of candidates when many columns are missing).
+ */
 function completeColumns(u: Float64Array, m: number, n: number, cols: number[]): void {
   const filled = new Uint8Array(n).fill(1);
   for (const c of cols) filled[c] = 0;
+  let nFilled = n - cols.length;
   const cand = new Float64Array(m);
-  let e = 0;
-  for (const c of cols) {
-    for (; e < m; e++) {
-      cand.fill(0);
-      cand[e] = 1;
-      // Two Gram–Schmidt passes ("twice is enough").
-      for (let pass = 0; pass < 2; pass++) {
-        for (let k = 0; k < n; k++) {
-          if (!filled[k]) continue;
-          let d = 0;
-          for (let r = 0; r < m; r++) d += u[r * n + k]! * cand[r]!;
-          for (let r = 0; r < m; r++) cand[r]! -= d * u[r * n + k]!;
-        }
-      }
-      let nn = 0;
-      for (let r = 0; r < m; r++) nn += cand[r]! * cand[r]!;
-      if (nn > 0.25) {
-        const inv = 1 / Math.sqrt(nn);
-        for (let r = 0; r < m; r++) u[r * n + c] = cand[r]! * inv;
-        filled[c] = 1;
-        e++;
-        break;
+  const best = new Float64Array(m);
+  const residual = (e: number): number => {
+    cand.fill(0);
+    cand[e] = 1;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < n; k++) {
+        if (!filled[k]) continue;
+        let d = 0;
+        for (let r = 0; r < m; r++) d += u[r * n + k]! * cand[r]!;
+        for (let r = 0; r < m; r++) cand[r]! -= d * u[r * n + k]!;
       }
     }
+    let nn = 0;
+    for (let r = 0; r < m; r++) nn += cand[r]! * cand[r]!;
+    return nn;
+  };
+  let e = 0;
+  for (const c of cols) {
+    const want = (0.5 * (m - nFilled)) / m;
+    let bestNn = -1;
+    for (let tries = 0; tries < m; tries++, e = (e + 1) % m) {
+      const nn = residual(e);
+      if (nn > bestNn) {
+        bestNn = nn;
+        best.set(cand);
+      }
+      if (nn >= want) break;
+    }
+    e = (e + 1) % m;
+    const inv = 1 / Math.sqrt(bestNn);
+    for (let r = 0; r < m; r++) u[r * n + c] = best[r]! * inv;
+    filled[c] = 1;
+    nFilled++;
   }
 }
