@@ -13,11 +13,14 @@ export interface EvalOptions {
   windows?: number;
   seed: number;
   json?: boolean;
+  /** Where the forward passes run: 'cpu' (default) or 'webgpu' (@nq/eval-ppl's GPU path). */
+  backend?: string;
 }
 
 /**
  * `nq eval --model <file> --data <text> --recipe <name|json> [--ctx 256] [--stride N] [--windows N]
- * [--seed N] [--json]` — flags as issue 7 defines them; the evaluation is @nq/eval-ppl's.
+ * [--seed N] [--backend cpu|webgpu] [--json]` — flags as issue 7 defines them; the evaluation is
+ * @nq/eval-ppl's (on the GPU with --backend webgpu).
  */
 export async function evalCommand(o: EvalOptions): Promise<number> {
   requireFile(
@@ -32,6 +35,13 @@ export async function evalCommand(o: EvalOptions): Promise<number> {
       '--stride',
       `must be in 1..ctx (${o.ctx}), got ${o.stride}`,
       'Use e.g. --stride 128.',
+    );
+  const backend = o.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu')
+    throw new NqInputError(
+      '--backend',
+      `must be cpu or webgpu, got ${backend}`,
+      'Use --backend webgpu or omit it.',
     );
   const recipe =
     fs.existsSync(o.recipe) && /\.json$/i.test(o.recipe) ? fs.readFileSync(o.recipe, 'utf8') : o.recipe;
@@ -51,6 +61,7 @@ export async function evalCommand(o: EvalOptions): Promise<number> {
     ...(o.stride !== undefined ? { stride: o.stride } : {}),
     ...(o.windows !== undefined ? { windows: o.windows } : {}),
     seed: o.seed,
+    backend,
     onProgress: (p) => {
       if (!bar) return;
       if (p.phase !== phase) {
@@ -69,7 +80,8 @@ export async function evalCommand(o: EvalOptions): Promise<number> {
     process.stdout.write(`${r.report_text}\n`);
     process.stdout.write(
       `recipe ${r.recipe}: PPL ${r.ppl.toFixed(4)} ± ${r.ppl_se.toFixed(4)} (base ${r.ppl_base.toFixed(4)}), KLD ${r.kld_mean.toExponential(3)} ± ${r.kld_se.toExponential(2)}, ` +
-        `top-1 ${(100 * r.top1).toFixed(2)}%, ${r.windows} windows, ${r.tokens_scored} tokens scored, ${r.seconds.toFixed(1)} s\n`,
+        `top-1 ${(100 * r.top1).toFixed(2)}%, ${r.windows} windows, ${r.tokens_scored} tokens scored, ${r.seconds.toFixed(1)} s` +
+        ` on ${r.backend}${r.device ? ` (${r.device})` : ''}\n`,
     );
   }
   return 0;
