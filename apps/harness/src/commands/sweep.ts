@@ -10,7 +10,7 @@ import type { BackendTag } from '../sweep/cell.js';
 import { expandGrid } from '../sweep/grid.js';
 import { loadSweepFile } from '../sweep/load.js';
 import type { Sweep } from '../sweep/schema.js';
-import { BACKENDS, GPUJS_MODES_FOR_SWEEPS, gpujsOps, webgpuOps } from '../techniques/ops.js';
+import { BACKENDS, type GPUJS_MODES_FOR_SWEEPS, gpujsOps, webgpuOps } from '../techniques/ops.js';
 import { resultsDir, sweepsDir } from '../util/paths.js';
 
 export interface SweepCommandOptions {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { NqInputError, Rng } from '@nq/core';
-import { makeWindows } from '@nq/eval-ppl';
 import {
   baselineSpecs,
   buildReference,
@@ -16,6 +15,7 @@ import {
   sampleRows,
   seededBlockHadamard,
 } from '@nq/es-search';
+import { makeWindows } from '@nq/eval-ppl';
 import type { RotationSpec } from '@nq/hadamard';
 import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import { fmt, renderTable } from '../report/table.js';
