@@ -150,6 +150,7 @@ const suite: Suite = {
             ok: true,
             startup_ms: startMs,
             worst_rel_err: worst,
+            diagnostics: pool.diagnostics(),
           });
         } catch (e) {
           ctx.log(`  model: pool of ${threads} threads FAILED: ${(e as Error).message}`);

@@ -29,6 +29,11 @@ describe('GEMM worker pool under stress (child process, hard timeout)', () => {
     expect(r.status, r.tail).toBe(0);
     expect(r.result).toMatchObject({ ok: true, threads: 16, calls: 3000, recreated: 2 });
     expect(r.result!.worst as number).toBeLessThan(1e-5);
+    // 15 workers, each ready, with its counters (task/done/blocks/late) in the diagnostics line.
+    expect(r.result!.diagnostics as string).toMatch(
+      /^main late \d+; #1 ready task \d+ done \d+ blocks \d+ late \d+;/,
+    );
+    expect((r.result!.diagnostics as string).match(/ ready /g)?.length).toBe(15);
   }, 160_000);
 
   it.each([

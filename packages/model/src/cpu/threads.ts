@@ -32,6 +32,8 @@ export interface GemmPool {
   readonly gemm: (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void;
   /** With `residentWeights`: forget every resident copy (call it after modifying a weight in place). */
   clearResidentWeights(): void;
+  /** Every worker's state and counters, plus late wake-ups on either side (diagnostics for bug reports). */
+  diagnostics(): string;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ const STATE = 2; // worker → main: see WorkerState
 const BEAT = 3; // worker → main: +1 per finished weight block (progress for the watchdog)
 const ARGS = 4; // xp, wp, yp, T, K, n0, n1, ldy
 const FAULT = 12; // testing: 1 throw, 2 hang, 3 exit; FAULT + 1: at which task
+const LATE = 14; // worker: tasks found after a timed-out wait (a missed notify, or a race with the timeout)
 const ERROR_BYTES = 512; // per worker: the UTF-8 message of a failure
 const FAULT_CODES = { throw: 1, hang: 2, exit: 3 } as const;
 
@@ -74,6 +77,8 @@ const STATE_NAMES = ['booting', 'ready', 'failed', 'exited'];
 
 /** How long one Atomics.wait slice lasts while the main thread waits for a worker. */
 const WAIT_SLICE_MS = 200;
+/** How long an idle worker sleeps before it looks at its task number again. */
+const WORKER_WAIT_MS = 100;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -101,8 +106,12 @@ try {
   Atomics.notify(c, ${STATE});
   let seen = 0;
   for (;;) {
-    Atomics.wait(c, ${SEQ}, seen);
-    seen = Atomics.load(c, ${SEQ});
+    // Timed wait: a lost wake-up (never seen, but cheap to survive) costs ${WORKER_WAIT_MS} ms, not a hang; counted.
+    const woke = Atomics.wait(c, ${SEQ}, seen, ${WORKER_WAIT_MS});
+    const now = Atomics.load(c, ${SEQ});
+    if (now === seen) continue;
+    if (woke === 'timed-out') Atomics.add(c, ${LATE}, 1);
+    seen = now;
     if (seen < 0) break;
     if (c[${FAULT}] !== 0 && c[${FAULT + 1}] === seen) {
       if (c[${FAULT}] === 1) throw new Error('fault injected for tests');
@@ -129,6 +138,8 @@ class ThreadedGemm extends WasmGemm {
   readonly errors: Uint8Array;
   /** Why the pool is unusable (a worker failed or stalled), or null. */
   broken: string | null = null;
+  /** Waits of the main thread that timed out although the worker had finished (missed notify or race). */
+  lateWakeups = 0;
 
   constructor(
     module: WebAssembly.Module,
@@ -153,7 +164,7 @@ class ThreadedGemm extends WasmGemm {
     const c = this.ctrl;
     return Array.from({ length: this.nWorkers }, (_, i) => {
       const o = i * STRIDE;
-      return `#${i + 1} ${STATE_NAMES[Atomics.load(c, o + STATE)]} task ${Atomics.load(c, o + SEQ)} done ${Atomics.load(c, o + DONE)} blocks ${Atomics.load(c, o + BEAT)}`;
+      return `#${i + 1} ${STATE_NAMES[Atomics.load(c, o + STATE)]} task ${Atomics.load(c, o + SEQ)} done ${Atomics.load(c, o + DONE)} blocks ${Atomics.load(c, o + BEAT)} late ${Atomics.load(c, o + LATE)}`;
     }).join('; ');
   }
 
@@ -179,6 +190,7 @@ class ThreadedGemm extends WasmGemm {
         this.fail(`worker #${i + 1} ${STATE_NAMES[state]}: ${this.workerError(i)}`);
       if (done === seq) return;
       if (Atomics.wait(c, o + DONE, done, WAIT_SLICE_MS) === 'timed-out') {
+        if (Atomics.load(c, o + DONE) === seq) this.lateWakeups++;
         const now = Date.now();
         const b = Atomics.load(c, o + BEAT);
         if (b !== beat) {
@@ -279,7 +291,13 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
         'cpu',
         'WebAssembly SIMD with shared memory is not available here, so GEMM cannot use worker threads',
       );
-    return { threads: 1, gemm: gemmABt, clearResidentWeights: () => {}, close: async () => {} };
+    return {
+      threads: 1,
+      gemm: gemmABt,
+      clearResidentWeights: () => {},
+      diagnostics: () => 'JS kernel, no workers',
+      close: async () => {},
+    };
   }
   if (threads === 1) {
     const g = new WasmGemm(module, resident);
@@ -287,6 +305,7 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
       threads: 1,
       gemm: g.gemm,
       clearResidentWeights: () => g.clearResidentWeights(),
+      diagnostics: () => 'SIMD kernel on the calling thread, no workers',
       close: async () => {},
     };
   }
@@ -366,5 +385,12 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
     }
     await new Promise((r) => setTimeout(r, 2));
   }
-  return { threads, gemm: engine.gemm, clearResidentWeights: () => engine.clearResidentWeights(), close };
+  return {
+    threads,
+    gemm: engine.gemm,
+    clearResidentWeights: () => engine.clearResidentWeights(),
+    diagnostics: () =>
+      `${engine.broken ? `broken: ${engine.broken}; ` : ''}main late ${engine.lateWakeups}; ${engine.describe()}`,
+    close,
+  };
 }

@@ -59,8 +59,11 @@ async function stress(threads: number, calls: number, seed: number): Promise<voi
     if (!(e <= 1e-5)) throw new Error(`call ${i}: T=${T} K=${K} N=${N} max rel error ${e}`);
     worst = Math.max(worst, e);
   }
+  const diagnostics = pool.diagnostics();
   await pool.close();
-  console.log(JSON.stringify({ ok: true, threads, calls, recreated, grown, worst, ms: Date.now() - t0 }));
+  console.log(
+    JSON.stringify({ ok: true, threads, calls, recreated, grown, worst, ms: Date.now() - t0, diagnostics }),
+  );
 }
 
 async function fault(kind: 'throw' | 'hang' | 'exit'): Promise<void> {
