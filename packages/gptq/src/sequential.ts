@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { NqInputError, Rng } from '@nq/core';
+import { type Matrix, NqInputError, Rng } from '@nq/core';
 import {
   type ForwardHooks,
   forward,
@@ -130,6 +130,12 @@ export interface SequentialOptions extends Omit<GptqOptions, 'scheme' | 'proxyLo
    * 'f64': everything in float64 (slower).
    */
   hessianPrecision?: 'f32-chunks' | 'f64';
+  /**
+   * The per-linear GPTQ solve (default `gptqQuantize`, the cpu backend); e.g. `gptqQuantizeWebGPU`
+   * from '@nq/gptq/webgpu' to run the lazy updates on the GPU. Calibration passes and Hessians stay on
+   * the cpu either way.
+   */
+  solver?: (w: Matrix, h: Hessian, opts: GptqOptions) => GptqResult | Promise<GptqResult>;
   /** Keep every linear's full GptqResult (codes, scales) in the result (default false). */
   keepResults?: boolean;
   onProgress?: (p: SequentialProgress) => void;
@@ -232,7 +238,8 @@ export async function quantizeModelSequential(
   const total = layers.length * ALL.length;
   const linears: LinearReport[] = [];
   const results: GptqResult[] | null = opts.keepResults ? [] : null;
-  const gopts: GptqOptions = { ...opts, proxyLoss: false };
+  const { solver: _solver, ...rest } = opts;
+  const gopts: GptqOptions = { ...rest, proxyLoss: false };
   for (let l = 0; l < layers.length; l++) {
     for (const group of groups) {
       const leaders = group === ALL ? (['q', 'o', 'gate', 'down'] as LinearName[]) : [group[0]!];
@@ -246,7 +253,7 @@ export async function quantizeModelSequential(
         let res: GptqResult | null = null;
         let wq = rtn.weight;
         if (method === 'gptq') {
-          res = gptqQuantize(w, h, gopts);
+          res = opts.solver ? await opts.solver(w, h, gopts) : gptqQuantize(w, h, gopts);
           wq = res.weight;
         }
         const rep: LinearReport = {

@@ -149,6 +149,24 @@ describe('sequential quantization (tiny random model)', () => {
     expect(Math.abs(seqRtn / fpRtn - 1)).toBeGreaterThan(1e-6);
   });
 
+  it('a custom solver is called once per linear with the captured Hessian, and its Ŵ is used', async () => {
+    const calls: string[] = [];
+    const r = await quantizeModelSequential(model, {
+      scheme: spec,
+      calibration: seqs,
+      solver: (w, h, o) => {
+        calls.push(`${w.rows}x${w.cols}/${h.n}`);
+        expect(o.proxyLoss).toBe(false);
+        const res = gptqQuantize(w, h, o);
+        res.weight.data.fill(0.5); // a marker the runner must put into the model
+        return res;
+      },
+    });
+    expect(calls).toHaveLength(14);
+    expect(calls.every((c) => c.split('/')[1] === c.split('x')[1]!.split('/')[0])).toBe(true);
+    expect(r.model.weights.layers[1]!.down.data.every((v) => v === 0.5)).toBe(true);
+  });
+
   it('rejects bad calibration with typed errors', async () => {
     await expect(quantizeModelSequential(model, { scheme: spec, calibration: [] })).rejects.toThrow(
       NqInputError,
