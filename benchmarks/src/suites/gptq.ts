@@ -1,64 +1,44 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
-// Relative imports until benchmarks/package.json lists "@nq/gptq" / "@nq/model" (a root-owned file).
+import { getWebGPUDevice } from '@nq/core/webgpu';
 import {
+  type GptqResult,
   gptqQuantize,
   type Hessian,
   HessianAccumulator,
   quantizeModelSequential,
   sampleCalibration,
-} from '../../../packages/gptq/src/index.js';
-import { createGemmPool, defaultWasmGemm } from '../../../packages/model/src/cpu/index.js';
-import { loadModel } from '../../../packages/model/src/index.js';
+  wasmF64Available,
+} from '@nq/gptq';
+import { gptqQuantizeWebGPU, HessianAccumulatorWebGPU } from '@nq/gptq/webgpu';
+import { createGemmPool, loadModel } from '@nq/model';
+import { defaultWasmGemm } from '@nq/model/cpu';
 import { errorRecord } from '../run.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
 /**
- * @nq/gptq:
- *  - `hessian` — H += XᵀX of a calibration batch (n = 4096, 2048 tokens; quick: n = 512), float64
- *    (cpu) and float32-chunks + float64 sums (cpu-simd: @nq/model's wasm GEMM); GFLOP/s counts
- *    2·T·n² (full products). The time for 256k tokens is 128× the 2048-token figure (linear in tokens).
- *  - `gptq` — one 4096×4096 layer (quick: 512×512), INT4 g128 asym, act-order + static groups, block
- *    128, Hessian from 8192 correlated tokens (256k tokens would give the same solve time: GPTQ's cost
- *    does not depend on the token count), proxy loss off. Includes the two n³/3 Cholesky steps.
- *  - `webgpu hessian` / `webgpu gptq` — the same on the WebGPU backend (256k tokens for the Hessian in
- *    full mode, streamed in 64 MiB batches); on llvmpipe only the quick sizes are sensible.
- *  - `sequential nq-docs-5M` — the whole model, block by block, INT4 g128 GPTQ, 128 × 256 tokens of
- *    docs-calib (quick: 8 sequences); 2 GEMM threads.
- * Heavy cases run once (samples = 1, p75 = p99 = median); flops ratios vs 'triad-1t' are in GB/s
- * terms only for the hessian (bytes = X read once + S read and written once per 4 tokens).
+ * @nq/gptq, per backend (cpu, webgpu):
+ *  - `hessian` — H += XᵀX. webgpu: 262,144 tokens × 4096 (the same 2048-token batch uploaded 128
+ *    times: the kernel does not care which tokens), quick 2048 × 512. cpu: 2048 tokens × 4096 (quick
+ *    × 512) in float64 and in float32 chunks on @nq/model's wasm SIMD GEMM; GFLOP/s counts 2·T·n²
+ *    and `extrapolated_s` is the 262,144-token time at that rate (linear in tokens).
+ *  - `gptq` — one 4096 × 4096 layer (quick 512²), INT4 g128 asym, act-order + static groups, block
+ *    128, proxy loss off. H is 2·E[xᵀx] of the suite's correlated input process in closed form (an
+ *    AR(1) covariance, positive definite): the solve does not depend on how many tokens built H, and
+ *    building it from tokens would dominate a CPU run. Records carry `timings` (setup = float64
+ *    Cholesky + triangular inverse + permutations; columns = host per-column loop; update = lazy
+ *    updates incl. webgpu read-backs) and `cpu_s` (process CPU seconds: wall/cpu shows host load).
+ *  - `sequential nq-docs-5M` — the whole model, 4 blocks × 7 linears, INT4 g128 GPTQ on 128 × 256
+ *    tokens of docs-calib (quick 8 × 256), Rng(0); calibration forwards and Hessians on the cpu
+ *    (NQ_BENCH_THREADS GEMM threads, default min(4, cores)), the per-linear solve on the backend.
+ * Heavy cases run once (samples = 1, p75 = p99 = median). ../shared is found beside the repository
+ * or through NQ_SHARED.
  */
-const shared = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../../shared');
-
-async function once(
-  suite: string,
-  op: string,
-  backend: string,
-  n: number,
-  shape: string,
-  flops: number | undefined,
-  machine: string,
-  fn: () => unknown | Promise<unknown>,
-): Promise<BenchRecord> {
-  const t0 = performance.now();
-  await fn();
-  const ms = performance.now() - t0;
-  return {
-    suite,
-    op,
-    backend,
-    n,
-    shape,
-    ...(flops ? { flops, gflops: flops / (ms * 1e6) } : {}),
-    median_ms: ms,
-    p75_ms: ms,
-    p99_ms: ms,
-    samples: 1,
-    machine,
-  };
-}
+const SHARED_ROOT = process.env.NQ_SHARED ?? path.resolve(import.meta.dirname, '../../../../shared');
+const FULL_TOKENS = 256 * 1024;
 
 function correlated(T: number, n: number, seed: number): Float32Array {
   const x = new Rng(seed).normals(T * n);
@@ -67,59 +47,139 @@ function correlated(T: number, n: number, seed: number): Float32Array {
   return x;
 }
 
+/**
+ * H = 2·E[xᵀx] for x_0 = z_0, x_j = z_j + 0.6·x_{j−1} (z i.i.d. N(0,1)) — what `correlated()`'s
+ * Hessian converges to: Var(x_i) = Σ_{k≤i} 0.36^k, Cov(x_i, x_j) = 0.6^{j−i}·Var(x_i) for i ≤ j.
+ */
+function processHessian(n: number): Hessian {
+  const h = new Float64Array(n * n);
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    v = v * 0.36 + 1;
+    let c = 2 * v;
+    for (let j = i; j < n; j++) {
+      h[i * n + j] = c;
+      h[j * n + i] = c;
+      c *= 0.6;
+    }
+  }
+  return { n, data: h, samples: 0 };
+}
+
+function benchThreads(): number {
+  const env = Number(process.env.NQ_BENCH_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : Math.min(4, os.cpus().length);
+}
+
 const suite: Suite = {
   name: 'gptq',
-  description: 'GPTQ: Hessian accumulation, one 4096×4096 layer, the nq-docs-5M sequential run (cpu, webgpu)',
+  description:
+    'GPTQ: Hessian (262k tokens × 4096 on webgpu), one 4096×4096 layer, the nq-docs-5M sequential run (cpu, webgpu)',
   async run(ctx: SuiteContext): Promise<BenchRecord[]> {
     const out: BenchRecord[] = [];
     const want = (b: string) => !ctx.backend || ctx.backend === b;
     const n = ctx.quick ? 512 : 4096;
     const T = 2048;
-    const push = (r: BenchRecord) => {
-      out.push(r);
-      ctx.log(
-        `  gptq ${r.op} ${r.backend} ${r.shape}: ${r.median_ms.toFixed(0)} ms${r.gflops ? ` (${r.gflops.toFixed(2)} GFLOP/s)` : ''}`,
-      );
-    };
     const run = async (
       op: string,
       backend: string,
       nn: number,
       shape: string,
       flops: number | undefined,
+      machine: string,
       fn: () => unknown,
-      machine = ctx.machine,
+      extra: (value: unknown, ms: number) => Record<string, unknown> = () => ({}),
     ) => {
       try {
-        push(await once('gptq', op, backend, nn, shape, flops, machine, fn));
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        const value = await fn();
+        const ms = performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        const r: BenchRecord = {
+          suite: 'gptq',
+          op,
+          backend,
+          n: nn,
+          shape,
+          ...(flops ? { flops, gflops: flops / (ms * 1e6) } : {}),
+          median_ms: ms,
+          p75_ms: ms,
+          p99_ms: ms,
+          samples: 1,
+          machine,
+          cpu_s: (cpu.user + cpu.system) / 1e6,
+          ...extra(value, ms),
+        };
+        out.push(r);
+        const t = r.timings as Record<string, number> | undefined;
+        ctx.log(
+          `  gptq ${op} ${backend} ${shape}: ${(ms / 1000).toFixed(2)} s (cpu ${(r.cpu_s as number).toFixed(1)} s)` +
+            (r.gflops ? `, ${(r.gflops as number).toFixed(2)} GFLOP/s` : '') +
+            (r.extrapolated_s
+              ? `, ${FULL_TOKENS} tokens ≈ ${(r.extrapolated_s as number).toFixed(0)} s`
+              : '') +
+            (t
+              ? `; setup ${t.setup!.toFixed(2)} columns ${t.columns!.toFixed(2)} update ${t.update!.toFixed(2)}`
+              : ''),
+        );
       } catch (e) {
         ctx.log(`  gptq ${op} ${backend}: FAILED ${(e as Error)?.message ?? e}`);
         out.push({ ...errorRecord('gptq', backend, e, machine), op, n: nn, shape });
       }
     };
+    const gptqExtra = (v: unknown) => {
+      const r = v as GptqResult;
+      return { timings: r.timings, damping_attempts: r.damping.attempts };
+    };
+
+    // (a) Hessian
     const x = correlated(T, n, 1);
     if (want('cpu')) {
-      await run('hessian f64', 'cpu', n, `n=${n} tokens=${T}`, 2 * T * n * n, () =>
-        new HessianAccumulator(n).addRows(x, T),
+      const perToken = (ms: number) => ({ extrapolated_s: (ms / 1000) * (FULL_TOKENS / T) });
+      await run(
+        'hessian f64',
+        'cpu',
+        n,
+        `n=${n} tokens=${T}`,
+        2 * T * n * n,
+        ctx.machine,
+        () => new HessianAccumulator(n).addRows(x, T),
+        (_v, ms) => perToken(ms),
       );
       const g = defaultWasmGemm()?.gemm;
       if (g)
-        await run('hessian f32-chunks (wasm SIMD)', 'cpu', n, `n=${n} tokens=${T}`, 2 * T * n * n, () =>
-          new HessianAccumulator(n, { gemm: g }).addRows(x, T),
+        await run(
+          'hessian f32-chunks (wasm SIMD)',
+          'cpu',
+          n,
+          `n=${n} tokens=${T}`,
+          2 * T * n * n,
+          ctx.machine,
+          () => new HessianAccumulator(n, { gemm: g }).addRows(x, T),
+          (_v, ms) => perToken(ms),
         );
     }
-    // the layer's Hessian: 2n correlated tokens (positive definite), built once with the SIMD path
-    let h: Hessian | null = null;
-    const hess = (): Hessian => {
-      if (!h) {
-        const Th = 2 * n;
-        const g = defaultWasmGemm()?.gemm;
-        const acc = new HessianAccumulator(n, g ? { gemm: g } : {});
-        acc.addRows(correlated(Th, n, 2), Th);
-        h = acc.finalize();
+    let adapter: string | null = null;
+    if (want('webgpu')) {
+      try {
+        adapter = (await getWebGPUDevice()).adapterName;
+      } catch (e) {
+        ctx.log(`  gptq webgpu: skipped (${(e as Error)?.message ?? e})`);
       }
-      return h;
-    };
+    }
+    if (adapter) {
+      const Tg = ctx.quick ? T : FULL_TOKENS;
+      await run('hessian', 'webgpu', n, `n=${n} tokens=${Tg}`, 2 * Tg * n * n, adapter, async () => {
+        const acc = await HessianAccumulatorWebGPU.create(n);
+        for (let t = 0; t < Tg; t += T) acc.add({ rows: T, cols: n, data: x });
+        await acc.finalize();
+        acc.destroy();
+      });
+    }
+
+    // (b) one layer
+    const h = processHessian(n);
     const w = { rows: n, cols: n, data: new Rng(3).normals(n * n) };
     const spec = {
       format: 'int' as const,
@@ -129,73 +189,72 @@ const suite: Suite = {
       symmetric: false,
     };
     const opts = { scheme: spec, actOrder: true, staticGroups: true, blockSize: 128, proxyLoss: false };
-    if (want('cpu')) {
-      hess();
-      await run('gptq int4 g128 act-order', 'cpu', n, `${n}x${n}`, undefined, () =>
-        gptqQuantize(w, hess(), opts),
+    const layerShape = `${n}x${n} int4 g128 act-order static-groups, f64 kernel ${wasmF64Available() ? 'wasm f64x2' : 'scalar js'}`;
+    if (want('cpu'))
+      await run(
+        'layer',
+        'cpu',
+        n,
+        layerShape,
+        undefined,
+        ctx.machine,
+        () => gptqQuantize(w, h, opts),
+        gptqExtra,
       );
-    }
-    if (want('webgpu')) {
-      try {
-        const wg = await import('../../../packages/gptq/src/webgpu/index.js');
-        const { getWebGPUDevice } = await import('@nq/core/webgpu');
-        const { adapterName } = await getWebGPUDevice();
-        const Tg = ctx.quick ? T : 256 * 1024;
-        await run(
-          `hessian (${Tg} tokens)`,
-          'webgpu',
-          n,
-          `n=${n} tokens=${Tg}`,
-          2 * Tg * n * n,
-          async () => {
-            const acc = await wg.HessianAccumulatorWebGPU.create(n);
-            // stream the same 2048-token batch Tg/T times (the kernel does not care which tokens)
-            for (let t = 0; t < Tg; t += T) acc.add({ rows: T, cols: n, data: x });
-            await acc.finalize();
-            acc.destroy();
-          },
-          adapterName,
-        );
-        hess();
-        await run(
-          'gptq int4 g128 act-order',
-          'webgpu',
-          n,
-          `${n}x${n}`,
-          undefined,
-          () => wg.gptqQuantizeWebGPU(w, hess(), opts),
-          adapterName,
-        );
-      } catch (e) {
-        ctx.log(`  gptq webgpu: skipped (${(e as Error)?.message ?? e})`);
-      }
-    }
-    const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-    const calib = path.join(shared, 'data/docs-calib.txt');
-    if (want('cpu') && fs.existsSync(modelPath) && fs.existsSync(calib)) {
+    if (adapter)
+      await run(
+        'layer',
+        'webgpu',
+        n,
+        layerShape,
+        undefined,
+        `${adapter} (host: ${ctx.machine})`,
+        () => gptqQuantizeWebGPU(w, h, opts),
+        gptqExtra,
+      );
+
+    // (c) the nq-docs-5M sequential run
+    const modelPath = path.join(SHARED_ROOT, 'models/nq-docs-5M/nq-docs-5M.bin');
+    const calib = path.join(SHARED_ROOT, 'data/docs-calib.txt');
+    const backends = [...(want('cpu') ? ['cpu'] : []), ...(adapter ? ['webgpu'] : [])];
+    if (backends.length > 0 && fs.existsSync(modelPath) && fs.existsSync(calib)) {
       const model = await loadModel(modelPath);
       const seqs = await sampleCalibration({
         text: calib,
-        tokenizer: path.join(shared, 'models/nq-docs-5M/tok4096.model'),
+        tokenizer: path.join(SHARED_ROOT, 'models/nq-docs-5M/tok4096.model'),
         sequences: ctx.quick ? 8 : 128,
         ctx: 256,
         seed: 0,
       });
-      const pool = await createGemmPool({ threads: 2 });
+      const threads = benchThreads();
+      const pool = await createGemmPool({ threads });
       try {
-        await run(
-          'sequential nq-docs-5M int4 g128',
-          'cpu',
-          seqs.length * 256,
-          `${seqs.length}x256 tokens, 2 GEMM threads`,
-          undefined,
-          () => quantizeModelSequential(model, { scheme: spec, calibration: seqs, gemm: pool.gemm }),
-        );
+        for (const b of backends) {
+          await run(
+            'sequential nq-docs-5M int4 g128',
+            b,
+            seqs.length * 256,
+            `${seqs.length}x256 tokens, 28 linears, ${threads} GEMM threads`,
+            undefined,
+            b === 'webgpu' ? `${adapter} (host: ${ctx.machine})` : ctx.machine,
+            () =>
+              quantizeModelSequential(model, {
+                scheme: spec,
+                calibration: seqs,
+                gemm: pool.gemm,
+                ...(b === 'webgpu' ? { solver: gptqQuantizeWebGPU } : {}),
+              }),
+            (v) => {
+              const r = v as { linears: { seconds: number }[] };
+              return { solve_s: r.linears.reduce((s, L) => s + L.seconds, 0) };
+            },
+          );
+        }
       } finally {
         await pool.close();
       }
-    } else if (want('cpu'))
-      ctx.log('  gptq sequential: skipped (../shared/models/nq-docs-5M or docs-calib.txt missing)');
+    } else if (backends.length > 0)
+      ctx.log(`  gptq sequential: skipped (${modelPath} or ${calib} missing; set NQ_SHARED)`);
     return out;
   },
 };

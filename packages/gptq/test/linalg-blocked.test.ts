@@ -81,8 +81,8 @@ describe('F64Workspace.gemmSub', () => {
   it.each(modes)('lowerB skips only zeros; lowerC updates every j ≤ i (wasm %s)', (wasm) => {
     const [m, n] = [18, 261]; // n = k: B is n × n lower triangular
     const rng = new Rng(8);
-    const a = rng.normals(m * n);
-    const bl = rng.normals(n * n);
+    const a = Float64Array.from(rng.normals(m * n));
+    const bl = Float64Array.from(rng.normals(n * n));
     for (let p = 0; p < n; p++) for (let j = p + 1; j < n; j++) bl[p * n + j] = 0;
     const ws = new F64Workspace(m * n + n * n, n, { wasm });
     const c = ws.alloc(m * n);
