@@ -42,6 +42,8 @@ const opt = (name: string, d: string) => {
 const calibN = Number(opt('calib', '4'));
 const iters = Number(opt('iters', '30'));
 const inputs = opt('inputs', '0.attn,2.ffn').split(',');
+const formats = opt('formats', 'int4,nvfp4').split(',') as W4A4Format[];
+const withSlopes = !args.includes('--no-slopes');
 const only = opt('only', '');
 const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
 if (!fs.existsSync(modelPath)) {
@@ -142,12 +144,12 @@ const VARIANTS: [string, AdaCodecOptions][] = [
 
 for (const key of inputs) {
   const x = cap.data.get(key)!;
-  for (const format of ['int4', 'nvfp4'] as const) {
+  for (const format of formats) {
     console.log(`\n## ${key} ${format} (${rows} tokens, n = ${n}, b = ${block}, ${iters} steps)`);
-    console.log(slopes(x, format));
+    if (withSlopes) console.log(slopes(x, format));
     const q = rowQuantizer(activationSpec(format), 256);
     for (const [name, o] of VARIANTS) {
-      if (only && !name.includes(only)) continue;
+      if (only && !only.split('|').some((o) => name.includes(o))) continue;
       for (const p of o.gradient === 'expected' ? [12] : [0]) {
         const r = trainAdaCodec(x, rows, n, q, {
           block,

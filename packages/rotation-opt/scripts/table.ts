@@ -19,12 +19,14 @@ import { sampleCalibration } from '@nq/gptq';
 import { loadModel, Tokenizer } from '@nq/model';
 import { defaultWasmGemm, gemmABt } from '@nq/model/cpu';
 import {
+  adaCodecDefaults,
   analyzeMassive,
   buildCodecModel,
   buildPlan,
   buildReference,
   captureInputs,
   type Method,
+  type MethodOptions,
   type MethodReport,
   scoreCandidate,
   type W4A4Format,
@@ -107,19 +109,28 @@ log(
 );
 
 const FORMATS: W4A4Format[] = ['int4', 'nvfp4'];
-const METHOD_ROWS: Method[] = ['none', 'ro', 'rh', 'dfrot', 'adacodec'];
+// 'adacodec' = the package defaults (adaCodecDefaults); the variants are extra rows.
+type Row = Method | 'adacodec-tied' | 'adacodec-ste';
+const METHOD_ROWS: Row[] = ['none', 'ro', 'rh', 'dfrot', 'adacodec', 'adacodec-tied', 'adacodec-ste'];
+const VARIANT: Partial<Record<Row, MethodOptions['adacodec']>> = {
+  'adacodec-tied': { decoder: 'tied' },
+  // Session 1's AdaCodec: STE encoder and decoder, no momentum, lr 0.02.
+  'adacodec-ste': { gradient: 'ste', decoder: 'ste', momentum: 0, lr: 0.02 },
+};
+const rowsFor = (format: W4A4Format): Row[] =>
+  METHOD_ROWS.filter((m) => !(format === 'nvfp4' && m === 'adacodec-tied')); // NVFP4's default is tied
 for (const format of FORMATS) {
-  for (const method of METHOD_ROWS) {
+  for (const method of rowsFor(format)) {
     const names = (['rtn', 'gptq'] as const).map((w) => `${format} ${method} ${w}`);
     if (names.every((n) => done.has(n))) continue;
     const { plan, report } = buildPlan(model, captured, {
-      method,
+      method: method.startsWith('adacodec') ? 'adacodec' : (method as Method),
       format,
       seed,
       tau,
       gamma,
       dfrot: { iterations: dfrotIters },
-      adacodec: { iterations: adaIters, block: adaBlock },
+      adacodec: { iterations: adaIters, block: adaBlock, ...VARIANT[method] },
       gemm,
       log,
     });
@@ -152,6 +163,9 @@ for (const format of FORMATS) {
         windows: reference.windows.length,
         tokens_scored: m.tokens_scored,
         settings: { calib: calibN, gptqCalib: gptqCalibN, seed, tau, gamma, dfrotIters, adaIters, adaBlock },
+        adacodec: method.startsWith('adacodec')
+          ? { ...adaCodecDefaults(format), iterations: adaIters, block: adaBlock, ...VARIANT[method] }
+          : undefined,
       };
       save(rec);
       log(
@@ -163,12 +177,14 @@ for (const format of FORMATS) {
 
 // ---- markdown ----
 const f = (x: unknown, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
-const NAMES: Record<Method, string> = {
+const NAMES: Record<Row, string> = {
   none: 'no rotation',
   ro: 'R1 random orthogonal (RO)',
   rh: 'R1 random Hadamard (RH)',
   dfrot: 'R1 DFRot (RH init)',
-  adacodec: `AdaCodec (b=${adaBlock})`,
+  adacodec: `AdaCodec (b=${adaBlock}; surrogate encoder, INT4: Procrustes decoder, NVFP4: tied)`,
+  'adacodec-tied': `AdaCodec (b=${adaBlock}; surrogate encoder, tied decoder D = Eᵀ)`,
+  'adacodec-ste': `AdaCodec (b=${adaBlock}; session 1: STE encoder + decoder)`,
 };
 const any = [...done.values()].find((r) => typeof r.ppl_base === 'number') as
   | Record<string, number>
@@ -180,7 +196,7 @@ console.log(
 console.log('| format | R1 / codec | weights | PPL | KLD | top-1 % | plan s |');
 console.log('|---|---|---|---|---|---|---|');
 for (const format of FORMATS) {
-  for (const method of METHOD_ROWS) {
+  for (const method of rowsFor(format)) {
     for (const w of ['rtn', 'gptq']) {
       const r = done.get(`${format} ${method} ${w}`) as Record<string, number> | undefined;
       if (!r) continue;
@@ -196,7 +212,7 @@ console.log(
 console.log('| format | method | curve | loss[0] | best | iterations |');
 console.log('|---|---|---|---|---|---|');
 for (const format of FORMATS) {
-  for (const method of ['dfrot', 'adacodec'] as const) {
+  for (const method of ['dfrot', 'adacodec', 'adacodec-tied', 'adacodec-ste'] as const) {
     const r = done.get(`${format} ${method} rtn`) as { curves?: MethodReport['curves'] } | undefined;
     for (const c of r?.curves ?? [])
       console.log(
