@@ -13,6 +13,7 @@ import {
   type LoadedModel,
   loadModel,
 } from '@nq/model';
+import { residentWeights } from '@nq/model/cpu';
 import { measureCases, type SuiteCase } from '../cases.js';
 import { prefillFlops } from '../model-flops.js';
 import type { Suite, SuiteContext } from '../suite.js';
@@ -33,7 +34,7 @@ import type { Suite, SuiteContext } from '../suite.js';
  *  3. 7B-class GEMMs, Y[256, N] = X[256, 4096]·Wᵀ for W 4096×4096 (q/o) and 11008×4096 (gate/up) and
  *     4096×11008 (down), 1 and all threads: GFLOP/s (no llama.cpp counterpart; ratio against nq's
  *     1-thread figure for the all-thread rows).
- * nq's pools keep weights resident in the kernel's memory (`residentWeights: true`), as llama.cpp keeps
+ * nq's pools keep the model's weights resident in the kernel's memory (`pool.keepResident`), as llama.cpp keeps
  * its tensors loaded. Every prefill record carries tokens_per_s and gflops. Threads: os.availableParallelism(), at most 32
  * (NQ_BENCH_THREADS overrides). ../shared is found beside the repository or through NQ_SHARED.
  */
@@ -116,6 +117,7 @@ const suite: Suite = {
     const threadCounts = N > 1 ? [1, N] : [1];
     const pools = new Map<number, GemmPool>();
     const gemmFor = (threads: number) => pools.get(threads)?.gemm;
+    const keepFor = (threads: number) => pools.get(threads)?.keepResident;
 
     try {
       // 0. Pool start-up and self-check: fails loudly (NqBackendError) instead of hanging.
@@ -124,7 +126,6 @@ const suite: Suite = {
         try {
           const pool = await createGemmPool({
             threads,
-            residentWeights: true,
             watchdogMs: 20_000,
             startupMs: 30_000,
           });
@@ -174,10 +175,10 @@ const suite: Suite = {
       }
 
       const bin = path.join(MODEL_DIR, 'nq-docs-5M.bin');
-      if (fs.existsSync(bin)) records.push(...(await docsModel(ctx, bin, threadCounts, gemmFor)));
+      if (fs.existsSync(bin)) records.push(...(await docsModel(ctx, bin, threadCounts, gemmFor, keepFor)));
       else
         ctx.log(`  model: ${bin} not found; set NQ_SHARED or put ../shared beside the repository (skipped)`);
-      records.push(...(await gemm7b(ctx, threadCounts, gemmFor)));
+      records.push(...(await gemm7b(ctx, threadCounts, gemmFor, keepFor)));
     } finally {
       for (const p of pools.values()) await p.close();
     }
@@ -191,9 +192,11 @@ async function docsModel(
   bin: string,
   threadCounts: number[],
   gemmFor: (threads: number) => GemmPool['gemm'] | undefined,
+  keepFor: (threads: number) => GemmPool['keepResident'] | undefined,
 ): Promise<BenchRecord[]> {
   const records: BenchRecord[] = [];
   const model: LoadedModel = await loadModel(bin);
+  for (const threads of threadCounts) keepFor(threads)?.(residentWeights(model));
   const c = model.config;
   const T = ctx.quick ? 64 : 256;
   const tokens = Array.from({ length: T }, (_, i) => (1 + i * 37) % c.vocabSize);
@@ -304,6 +307,7 @@ async function gemm7b(
   ctx: SuiteContext,
   threadCounts: number[],
   gemmFor: (threads: number) => GemmPool['gemm'] | undefined,
+  keepFor: (threads: number) => GemmPool['keepResident'] | undefined,
 ): Promise<BenchRecord[]> {
   const records: BenchRecord[] = [];
   const dim = ctx.quick ? 1024 : 4096;
@@ -326,6 +330,7 @@ async function gemm7b(
   const oneThread = new Map<string, number>();
   for (const [label, K, Nout] of shapes) {
     const w = fill(Nout * K, 2);
+    for (const threads of threadCounts) keepFor(threads)?.([w]);
     for (const threads of threadCounts) {
       const gemm = gemmFor(threads);
       if (!gemm) continue;

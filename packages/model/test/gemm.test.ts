@@ -1,6 +1,6 @@
 import { matmulABt, NqInputError, Rng } from '@nq/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createGemmPool, defaultWasmGemm, gemmABt } from '../src/cpu/index.js';
+import { createGemmPool, defaultWasmGemm, gemmABt, residentWeights } from '../src/cpu/index.js';
 import { forward, randomModel, TINY_CONFIG } from '../src/index.js';
 import { relErr } from './helpers/shared.js';
 
@@ -68,20 +68,26 @@ describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
       ).toBeLessThan(1e-6);
     });
 
-    it('resident weights: same products as copying, a weight modified in place is seen after clearResidentWeights()', async () => {
+    it('resident weights: same products as copying, unregistered arrays always copied, a kept weight modified in place is seen after clearResidentWeights()', async () => {
       for (const threads of [1, 3]) {
-        const pool = await createGemmPool({ threads, minWork: 0, residentWeights: true });
+        const pool = await createGemmPool({ threads, minWork: 0 });
         pools.push(pool);
         const T = 9;
         const K = 256;
-        const N = 300; // 76 800 floats: above the 65 536-float residency threshold
+        const N = 300;
         const x = rng.normals(T * K);
         const w = rng.normals(N * K);
         const w2 = rng.normals(N * K);
         const ref = (wm: Float32Array) =>
           matmulABt({ rows: T, cols: K, data: x }, { rows: N, cols: K, data: wm }).data;
         const y = new Float32Array(T * N);
+        pool.keepResident([w, { data: w2 }]);
+        // A scratch array reused with new contents (not kept): must be re-read on every call.
+        const scratch = new Float32Array(N * K);
         for (let rep = 0; rep < 2; rep++) {
+          scratch.set(rep ? w2 : w);
+          pool.gemm(x, T, K, scratch, N, y);
+          expect(relErr(y, ref(rep ? w2 : w)), `threads=${threads} rep ${rep} scratch`).toBeLessThan(1e-6);
           // Interleave two resident weights and a small copied one: offsets must not collide.
           pool.gemm(x, T, K, w, N, y);
           expect(relErr(y, ref(w)), `threads=${threads} rep ${rep} w`).toBeLessThan(1e-6);
@@ -101,13 +107,14 @@ describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
     });
 
     it('resident weights: forward gives the same logits as the default path', async () => {
-      const pool = await createGemmPool({ threads: 2, residentWeights: true });
+      const pool = await createGemmPool({ threads: 2 });
       pools.push(pool);
       const m = randomModel(
         { ...TINY_CONFIG, dim: 256, hiddenDim: 512, nHeads: 4, nKvHeads: 2, vocabSize: 300 },
         9,
       );
       const ids = Array.from({ length: 40 }, (_, i) => (i * 13) % 300);
+      pool.keepResident(residentWeights(m));
       const ref = forward(m, ids, { gemm: gemmABt }).data;
       for (let rep = 0; rep < 2; rep++)
         expect(relErr(forward(m, ids, { gemm: pool.gemm }).data, ref)).toBeLessThan(1e-5);

@@ -26,23 +26,23 @@ describe('element-wise kernels of prefill', () => {
   });
 
   it.each([
-    [1, 8, 0],
-    [7, 12, 0],
-    [5, 12, 6],
-    [33, 36, 2],
-  ])('causal softmax rows (T=%i, spad=%i, storeBase=%i, 3 stacked heads) = definition, exact zeros past the limit', (T, spad, base) => {
-    const rows = 3 * T;
+    [1, 3, 8, 0],
+    [7, 4, 12, 0],
+    [5, 2, 12, 6],
+    [33, 1, 36, 2],
+  ])('causal softmax rows (%i positions × %i heads, spad=%i, base=%i) = definition, exact zeros past the limit', (P, group, spad, base) => {
+    const rows = P * group;
     const sc = rng.normals(rows * spad).map((v) => v * 6);
     const ref = new Float64Array(rows * spad);
     for (let r = 0; r < rows; r++) {
-      const len = base + (r % T) + 1;
+      const len = base + Math.floor(r / group) + 1;
       let max = Number.NEGATIVE_INFINITY;
       for (let p = 0; p < len; p++) max = Math.max(max, sc[r * spad + p]!);
       let sum = 0;
       for (let p = 0; p < len; p++) sum += Math.exp(sc[r * spad + p]! - max);
       for (let p = 0; p < len; p++) ref[r * spad + p] = Math.exp(sc[r * spad + p]! - max) / sum;
     }
-    ops!.softmaxRows(sc, rows, spad, T, base);
+    ops!.softmaxRows(sc, rows, spad, group, base);
     // float32 arithmetic (exp, sum, 1/sum, product): a few ulp relative.
     for (let i = 0; i < sc.length; i++) {
       if (ref[i] === 0) expect(sc[i], `index ${i}`).toBe(0);

@@ -24,11 +24,13 @@ export class AttentionScratch {
 }
 
 /**
- * Causal grouped-query attention for prefill, as two GEMMs per KV head so that it runs on the SIMD
- * kernel: the `group` query heads sharing KV head g are stacked into Q_g [group·T, hd] (pre-scaled
- * by 1/√hd), S_g = Q_g·K_gᵀ over all S stored positions (padded to a multiple of 4 with zero rows),
- * a masked softmax per row (query t sees positions ≤ storeBase + t), and O_g = P·V_g computed as
- * P·(V_gᵀ)ᵀ. This does the full S columns (about twice the causal work) at ~10× the scalar speed.
+ * Causal grouped-query attention for prefill, as GEMMs on the SIMD kernel. For KV head g the
+ * `group` query heads sharing it are stacked position-major into Q_g [T·group, hd] (row
+ * t·group + j = query head g·group + j at position t, pre-scaled by 1/√hd). Positions are taken in
+ * chunks [t0, t1): the chunk's queries only see stored positions < S = storeBase + t1, so
+ *   S_c = Q_c·K_g[0:S]ᵀ, masked softmax per row (position t sees ≤ storeBase + t), O_c = P_c·V_g[0:S]
+ * with S padded to a multiple of 4 by zero rows of K/V. Chunking skips ~40 % of the score/value
+ * products that a single full-width GEMM would compute and mask away.
  * Same contract as ops.attention; kStore/vStore are [positions, kvDim].
  */
 export function attentionByGemm(
@@ -47,6 +49,7 @@ export function attentionByGemm(
   const qDim = nHeads * hd;
   const kvDim = nKvHeads * hd;
   const group = nHeads / nKvHeads;
+  const gw = group * hd; // one position's query heads of one KV group, contiguous in q and out
   const S = storeBase + T;
   const spad = (S + 3) & ~3;
   const rows = group * T;
@@ -54,50 +57,51 @@ export function attentionByGemm(
   const { qh, kh, vt, sc, oh } = s;
   const scale = 1 / Math.sqrt(hd);
   const ops = wasmOps();
+  // ~8 chunks, at least 16 positions each (smaller GEMMs lose more to their edges than they save).
+  const chunk = Math.max(16, Math.ceil(T / 8 / 4) * 4);
   for (let g = 0; g < nKvHeads; g++) {
-    // K_g [spad, hd] and V_gᵀ [hd, spad], zero-padded.
+    // K_g [spad, hd], zero-padded.
     for (let p = 0; p < S; p++) {
       const src = p * kvDim + g * hd;
-      for (let i = 0; i < hd; i++) {
-        kh[p * hd + i] = kStore[src + i]!;
-        vt[i * spad + p] = vStore[src + i]!;
-      }
+      for (let i = 0; i < hd; i++) kh[p * hd + i] = kStore[src + i]!;
     }
-    for (let p = S; p < spad; p++) {
-      for (let i = 0; i < hd; i++) {
-        kh[p * hd + i] = 0;
-        vt[i * spad + p] = 0;
-      }
+    kh.fill(0, S * hd, spad * hd);
+    // Q_g, position-major, scaled.
+    for (let t = 0; t < T; t++) {
+      const src = t * qDim + g * gw;
+      const dst = t * gw;
+      for (let i = 0; i < gw; i++) qh[dst + i] = q[src + i]! * scale;
     }
-    for (let j = 0; j < group; j++) {
-      const h = g * group + j;
-      for (let t = 0; t < T; t++) {
-        const src = t * qDim + h * hd;
-        const dst = (j * T + t) * hd;
-        for (let i = 0; i < hd; i++) qh[dst + i] = q[src + i]! * scale;
+    for (let t0 = 0; t0 < T; t0 += chunk) {
+      const t1 = Math.min(T, t0 + chunk);
+      const Sc = storeBase + t1;
+      const sp = (Sc + 3) & ~3;
+      const r0 = t0 * group;
+      const rc = (t1 - t0) * group;
+      // V_g[0:Sc]ᵀ [hd, sp], zero-padded (rebuilt per chunk: the GEMM wants rows of length sp).
+      for (let p = 0; p < Sc; p++) {
+        const src = p * kvDim + g * hd;
+        for (let i = 0; i < hd; i++) vt[i * sp + p] = vStore[src + i]!;
       }
-    }
-    gemm(qh, rows, hd, kh, spad, sc);
-    // Masked softmax, row by row; masked entries become exact zeros for the P·V product.
-    if (ops) ops.softmaxRows(sc, rows, spad, T, storeBase);
-    else maskedSoftmax(sc, rows, spad, T, storeBase);
-    gemm(sc, rows, spad, vt, hd, oh);
-    for (let j = 0; j < group; j++) {
-      const h = g * group + j;
-      for (let t = 0; t < T; t++) {
-        const src = (j * T + t) * hd;
-        const dst = t * qDim + h * hd;
-        for (let i = 0; i < hd; i++) out[dst + i] = oh[src + i]!;
+      for (let p = Sc; p < sp; p++) for (let i = 0; i < hd; i++) vt[i * sp + p] = 0;
+      gemm(qh.subarray(r0 * hd), rc, hd, kh, sp, sc);
+      // Masked softmax; masked entries become exact zeros for the P·V product.
+      if (ops) ops.softmaxRows(sc, rc, sp, group, storeBase + t0);
+      else maskedSoftmax(sc, rc, sp, group, storeBase + t0);
+      gemm(sc, rc, sp, vt, hd, oh);
+      for (let t = t0; t < t1; t++) {
+        const src = (t - t0) * gw;
+        const dst = t * qDim + g * gw;
+        for (let i = 0; i < gw; i++) out[dst + i] = oh[src + i]!;
       }
     }
   }
 }
 
 /** The JS version of WasmOps.softmaxRows (where WebAssembly SIMD is unavailable). */
-function maskedSoftmax(sc: Float32Array, rows: number, spad: number, T: number, storeBase: number): void {
+function maskedSoftmax(sc: Float32Array, rows: number, spad: number, group: number, base: number): void {
   for (let r = 0; r < rows; r++) {
-    const t = r % T;
-    const len = storeBase + t + 1;
+    const len = base + Math.floor(r / group) + 1;
     const o = r * spad;
     let max = Number.NEGATIVE_INFINITY;
     for (let p = 0; p < len; p++) if (sc[o + p]! > max) max = sc[o + p]!;

@@ -3,5 +3,5 @@ export { gemmABt } from './gemm.js';
 export { argmaxRow, generateGreedy } from './generate.js';
 export { createKvCache, type KvCache, resetKvCache } from './kv-cache.js';
 export { applyRope, attention, RopeTable, rmsNorm, swiglu } from './ops.js';
-export { createGemmPool, type GemmPool } from './threads.js';
+export { createGemmPool, type GemmPool, type GemmPoolOptions, residentWeights } from './threads.js';
 export { defaultWasmGemm, WasmGemm } from './wasm/wasm-gemm.js';

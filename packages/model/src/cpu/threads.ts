@@ -1,9 +1,9 @@
 import { NqBackendError, NqInputError } from '@nq/core';
+import type { LoadedModel } from '../types.js';
 import { gemmABt } from './gemm.js';
 import {
   blockRowsFor,
   gemmModule,
-  type ResidentWeights,
   runBlock,
   WasmGemm,
   WEIGHT_BLOCK_FLOATS,
@@ -30,7 +30,14 @@ export interface GemmPool {
   readonly threads: number;
   /** The GemmFn to pass as `forward(model, tokens, { gemm: pool.gemm })`. */
   readonly gemm: (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array) => void;
-  /** With `residentWeights`: forget every resident copy (call it after modifying a weight in place). */
+  /**
+   * Keep these weights (arrays or matrices, e.g. `residentWeights(model)`) in the kernel's memory
+   * from their first use on instead of copying them on every call: faster, above all with many
+   * threads. The caller promises not to modify them in place, or to call `clearResidentWeights()`
+   * after doing so. Beyond `residentBudgetBytes` weights are copied per call as usual.
+   */
+  keepResident(weights: Iterable<Float32Array | { data: Float32Array }>): void;
+  /** Forget every resident copy (call it after modifying a kept weight in place); re-copied on next use. */
   clearResidentWeights(): void;
   /** Every worker's state and counters, plus late wake-ups on either side (diagnostics for bug reports). */
   diagnostics(): string;
@@ -42,13 +49,8 @@ export interface GemmPoolOptions {
   threads?: number;
   /** Problems below this many multiply-adds (T·K·N) stay on the calling thread (default 2^18). */
   minWork?: number;
-  /**
-   * Keep each weight matrix (≥ 64K floats) resident in the kernel's memory after its first use
-   * instead of copying it on every call (default false). Faster, above all with many threads; the
-   * caller promises not to modify those weight arrays in place (or to call `clearResidentWeights()`
-   * after doing so). `{ budgetBytes }` caps the resident total (default 2 GiB; the rest is copied per call).
-   */
-  residentWeights?: boolean | { budgetBytes?: number };
+  /** Cap on the bytes of weights kept resident by `keepResident` (default 2 GiB, at most 3.75 GiB). */
+  residentBudgetBytes?: number;
   /** A call fails with NqBackendError after this long without progress from a worker (default 60 000 ms). */
   watchdogMs?: number;
   /** createGemmPool fails with NqBackendError when the workers are not all up after this long (default 60 000 ms). */
@@ -146,9 +148,9 @@ class ThreadedGemm extends WasmGemm {
     readonly nWorkers: number,
     readonly minWork: number,
     readonly watchdogMs: number,
-    resident: ResidentWeights | null,
+    residentBudgetBytes: number,
   ) {
-    super(module, resident);
+    super(module, residentBudgetBytes);
     this.ctrl = new Int32Array(new SharedArrayBuffer(nWorkers * STRIDE * 4));
     this.errors = new Uint8Array(new SharedArrayBuffer(nWorkers * ERROR_BYTES));
   }
@@ -275,15 +277,13 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
         'Omit it for the default.',
       );
   }
-  const rw = options.residentWeights;
-  const budget = typeof rw === 'object' ? (rw.budgetBytes ?? 2 ** 31) : 2 ** 31;
+  const budget = options.residentBudgetBytes ?? 2 ** 31;
   if (!(budget >= 0 && budget <= 2 ** 32 - 2 ** 28))
     throw new NqInputError(
-      'residentWeights.budgetBytes',
+      'residentBudgetBytes',
       `must be in [0, 3.75 GiB] (the kernel's 32-bit memory also holds the per-call operands), got ${budget}`,
       'Omit it for 2 GiB.',
     );
-  const resident: ResidentWeights | null = rw ? { budgetBytes: budget, minFloats: 1 << 16 } : null;
   const module = gemmModule();
   if (!module) {
     if (threads > 1)
@@ -294,16 +294,18 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
     return {
       threads: 1,
       gemm: gemmABt,
+      keepResident: () => {},
       clearResidentWeights: () => {},
       diagnostics: () => 'JS kernel, no workers',
       close: async () => {},
     };
   }
   if (threads === 1) {
-    const g = new WasmGemm(module, resident);
+    const g = new WasmGemm(module, budget);
     return {
       threads: 1,
       gemm: g.gemm,
+      keepResident: (ws) => g.keepResident(arraysOf(ws)),
       clearResidentWeights: () => g.clearResidentWeights(),
       diagnostics: () => 'SIMD kernel on the calling thread, no workers',
       close: async () => {},
@@ -317,7 +319,7 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
       cause: e,
     });
   }
-  const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18, watchdogMs, resident);
+  const engine = new ThreadedGemm(module, threads - 1, options.minWork ?? 1 << 18, watchdogMs, budget);
   const fault = options.faultForTests;
   if (fault) {
     const o = fault.worker * STRIDE;
@@ -388,9 +390,23 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
   return {
     threads,
     gemm: engine.gemm,
+    keepResident: (ws) => engine.keepResident(arraysOf(ws)),
     clearResidentWeights: () => engine.clearResidentWeights(),
     diagnostics: () =>
       `${engine.broken ? `broken: ${engine.broken}; ` : ''}main late ${engine.lateWakeups}; ${engine.describe()}`,
     close,
   };
+}
+
+function* arraysOf(ws: Iterable<Float32Array | { data: Float32Array }>): Iterable<Float32Array> {
+  for (const w of ws) yield w instanceof Float32Array ? w : w.data;
+}
+
+/** Every GEMM weight of a model (block linears and classifier), for `pool.keepResident(...)`. */
+export function residentWeights(model: LoadedModel): Float32Array[] {
+  const w = model.weights;
+  const out = [w.output.data];
+  for (const L of w.layers)
+    out.push(L.q.data, L.k.data, L.v.data, L.o.data, L.gate.data, L.up.data, L.down.data);
+  return out;
 }

@@ -12,9 +12,10 @@ import { buildModule, F32, Func, I32, V128 } from './assembler.js';
  * (g / (1 + 2^127) ≈ 0, as it should be).
  *
  * Exports (byte pointers into the imported memory, element counts):
- *  - softmax_rows(p, rows, spad, T, base): rows of length spad; row r keeps its first
- *    len = base + (r mod T) + 1 entries (causal: query t sees positions ≤ base + t), softmax over
- *    them, exact zeros after. spad is a multiple of 4 and ≥ every len.
+ *  - softmax_rows(p, rows, spad, group, base): rows of length spad, `group` consecutive rows per
+ *    query position; row r keeps its first len = base + ⌊r / group⌋ + 1 entries (causal: the query
+ *    at position base + t sees positions ≤ base + t), softmax over them, exact zeros after. spad is
+ *    a multiple of 4 and ≥ every len.
  *  - swiglu(g, u, n): g[i] ← g[i] / (1 + exp(−g[i])) · u[i] for n a multiple of 4.
  */
 const SIMD = {
@@ -101,7 +102,7 @@ function emitExp(f: Func, c: ExpConsts): void {
 
 function softmaxRows(): Func {
   const f = new Func('softmax_rows', [I32, I32, I32, I32, I32]);
-  const [p, rows, spad, T, base] = [0, 1, 2, 3, 4];
+  const [p, rows, spad, group, base] = [0, 1, 2, 3, 4];
   const c = expConsts(f);
   const r = f.local(I32);
   const row = f.local(I32);
@@ -141,7 +142,7 @@ function softmaxRows(): Func {
   f.block().loop();
   f.get(r).get(rows).geS().brIf(1);
   f.get(r).get(spad).mul().i32(2).shl().get(p).add().set(row);
-  f.get(base).get(r).get(T).op(0x70 /* i32.rem_u */).add().i32(1).add().set(len);
+  f.get(base).get(r).get(group).op(0x6e /* i32.div_u */).add().i32(1).add().set(len);
   f.get(len).simd(SIMD.i32x4Splat).set(lenv);
   // Pass 1: max over the first len entries (masked lanes read as −∞).
   f.get(ninf).set(acc);

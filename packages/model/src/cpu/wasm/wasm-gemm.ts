@@ -93,31 +93,29 @@ export function runBlock(
 }
 
 /**
- * Resident weights (opt-in, `createGemmPool({ residentWeights: true })`): a weight matrix is copied
- * into the kernel's memory on first use and found again by identity (the Float32Array object) on
- * every later call, so a prefill no longer re-copies every weight (at 16 threads the copy, done by
- * one thread, cost as much as the product). Contract: a resident weight array must not be modified
- * in place afterwards (call `clearResidentWeights()` after doing so). Up to `budgetBytes` of weights
- * stay resident; beyond that, weights are copied per call as usual.
+ * Resident weights (opt-in, `pool.keepResident(...)`): a weight matrix registered as resident is
+ * copied into the kernel's memory on first use and found again by identity (the Float32Array object)
+ * on every later call, so a prefill no longer re-copies every weight (at 16 threads the copy, done
+ * by one thread, cost as much as the product). Only registered arrays are kept: scratch buffers that
+ * callers reuse with new contents (attention passes K and Vᵀ as "weights") are always copied.
+ * Contract: a registered array must not be modified in place afterwards without calling
+ * `clearResidentWeights()`. Up to `budgetBytes` stay resident; beyond that, weights are copied per call.
  */
-export interface ResidentWeights {
-  budgetBytes: number;
-  /** Weights smaller than this many floats are copied per call (cheap, and keeps the arena for big ones). */
-  minFloats: number;
-}
-
 /** Single-thread SIMD GEMM with its own memory; `threads.ts` extends the same layout to workers. */
 export class WasmGemm {
   readonly memory: WebAssembly.Memory;
   readonly kernel: KernelExports;
   protected f32: Float32Array;
+  /** Arrays registered by keepResident(). */
+  private eligible = new WeakSet<Float32Array>();
   /** Resident weight → byte offset in memory; the arena is [0, residentEnd). */
   private resident = new WeakMap<Float32Array, number>();
   private residentEnd = 0;
 
   constructor(
     module: WebAssembly.Module,
-    readonly residentWeights: ResidentWeights | null = null,
+    /** Cap on resident bytes (the kernel's 32-bit memory also holds each call's operands). */
+    readonly residentBudgetBytes = 2 ** 31,
   ) {
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } })
@@ -125,7 +123,12 @@ export class WasmGemm {
     this.f32 = new Float32Array(this.memory.buffer);
   }
 
-  /** Forgets every resident weight (after weights were modified in place); the arena is reused. */
+  /** Registers weight arrays to keep resident from their first use on (see above). */
+  keepResident(arrays: Iterable<Float32Array>): void {
+    for (const a of arrays) this.eligible.add(a);
+  }
+
+  /** Forgets every resident copy (after weights were modified in place); they are re-copied on next use. */
   clearResidentWeights(): void {
     this.resident = new WeakMap();
     this.residentEnd = 0;
@@ -142,12 +145,11 @@ export class WasmGemm {
 
   /** Byte offset of a resident copy of w, making one if the budget allows; −1 if w is copied per call. */
   private residentOffset(w: Float32Array, wn: number): number {
-    const r = this.residentWeights;
-    if (!r || wn !== w.length || wn < r.minFloats) return -1;
+    if (wn !== w.length || !this.eligible.has(w)) return -1;
     const known = this.resident.get(w);
     if (known !== undefined) return known;
     const end = this.residentEnd + wn * 4;
-    if (end > r.budgetBytes) return -1;
+    if (end > this.residentBudgetBytes) return -1;
     this.ensureBytes(end);
     const at = this.residentEnd;
     this.f32.set(w, at / 4);

@@ -11,7 +11,7 @@ const PAGE = 65536;
 export class WasmOps {
   private readonly memory: WebAssembly.Memory;
   private readonly ex: {
-    softmax_rows(p: number, rows: number, spad: number, T: number, base: number): void;
+    softmax_rows(p: number, rows: number, spad: number, group: number, base: number): void;
     swiglu(g: number, u: number, n: number): void;
   };
   private f32: Float32Array;
@@ -33,14 +33,14 @@ export class WasmOps {
   }
 
   /**
-   * In place on sc [rows, spad]: row r becomes softmax over its first storeBase + (r mod T) + 1
-   * entries, zeros after (spad a multiple of 4, ≥ storeBase + T).
+   * In place on sc [rows, spad], `group` rows per query position: row r becomes softmax over its
+   * first base + ⌊r / group⌋ + 1 entries, zeros after (spad a multiple of 4 and ≥ every length).
    */
-  softmaxRows(sc: Float32Array, rows: number, spad: number, T: number, storeBase: number): void {
+  softmaxRows(sc: Float32Array, rows: number, spad: number, group: number, base: number): void {
     const n = rows * spad;
     const m = this.ensure(n);
     m.set(sc.subarray(0, n));
-    this.ex.softmax_rows(0, rows, spad, T, storeBase);
+    this.ex.softmax_rows(0, rows, spad, group, base);
     sc.set(m.subarray(0, n));
   }
 
