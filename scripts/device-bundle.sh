@@ -14,4 +14,8 @@ esb=(pnpm exec esbuild --bundle --platform=node --format=esm --target=node20 --c
 for f in benchmarks/src/suites/*.ts; do
   "${esb[@]}" "$f" --outfile="$out/suites/$(basename "${f%.ts}").mjs"
 done
-du -sh "$out"
+# gpu.js and its own dependencies (acorn, gpu-mock.js) for the gpujs rows; the GPU machine only gets
+# `webgpu` from prepare-device.sh. Unpack there with: tar -C /tmp/nqdev/node_modules -xJf .device/gpujs.tar.xz
+gpujs_deps=$(dirname "$(readlink -f node_modules/.pnpm/node_modules/gpu.js)")
+tar -C "$gpujs_deps" -chJf .device/gpujs.tar.xz gpu.js gpu-mock.js acorn
+du -sh "$out" .device/gpujs.tar.xz
