@@ -1,11 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/cpu/index.ts', 'src/webgpu/index.ts'],
+  entry: ['src/index.ts', 'src/cpu/index.ts', 'src/webgpu/index.ts', 'src/gpujs/index.ts'],
   format: ['esm'],
   dts: true,
   clean: true,
   sourcemap: true,
   target: 'es2022',
-  external: ['webgpu'],
+  external: ['webgpu', 'gpu.js'],
 });
