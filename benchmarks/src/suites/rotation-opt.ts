@@ -5,7 +5,13 @@ import { getWebGPUDevice } from '@nq/core/webgpu';
 import { sampleCalibration } from '@nq/gptq';
 import { loadModel, Tokenizer } from '@nq/model';
 import { defaultWasmGemm, gemmABt } from '@nq/model/cpu';
-import { buildPlan, type CapturedInputs, captureInputs, type Method, type MethodOptions } from '@nq/rotation-opt';
+import {
+  buildPlan,
+  type CapturedInputs,
+  captureInputs,
+  type Method,
+  type MethodOptions,
+} from '@nq/rotation-opt';
 import { buildPlanWebGPU } from '@nq/rotation-opt/webgpu';
 import type { Suite } from '../suite.js';
 
@@ -26,7 +32,8 @@ const SHARED_ROOT = process.env.NQ_SHARED ?? path.resolve(import.meta.dirname, '
 
 const suite: Suite = {
   name: 'rotation-opt',
-  description: 'rotation-opt: seconds to refine R1 (DFRot) and to train AdaCodec for nq-docs-5M, cpu and webgpu',
+  description:
+    'rotation-opt: seconds to refine R1 (DFRot) and to train AdaCodec for nq-docs-5M, cpu and webgpu',
   async run(ctx) {
     const backends = (['cpu', 'webgpu'] as const).filter((b) => !ctx.backend || ctx.backend === b);
     if (backends.length === 0) return [];
@@ -34,7 +41,9 @@ const suite: Suite = {
     const modelFile = path.join(dir, 'nq-docs-5M.bin');
     const calibText = path.join(SHARED_ROOT, 'data/docs-calib.txt');
     if (!fs.existsSync(modelFile) || !fs.existsSync(calibText)) {
-      ctx.log('rotation-opt: nq-docs-5M or docs-calib missing (set NQ_SHARED or put ../shared beside the repository), suite skipped');
+      ctx.log(
+        'rotation-opt: nq-docs-5M or docs-calib missing (set NQ_SHARED or put ../shared beside the repository), suite skipped',
+      );
       return [];
     }
     let adapter = '';
@@ -71,7 +80,9 @@ const suite: Suite = {
           adacodec: { iterations: k },
         });
         const run = (k: number) =>
-          backend === 'cpu' ? Promise.resolve(buildPlan(model, captured, opts(k))) : buildPlanWebGPU(model, captured, opts(k));
+          backend === 'cpu'
+            ? Promise.resolve(buildPlan(model, captured, opts(k)))
+            : buildPlanWebGPU(model, captured, opts(k));
         await run(1); // warm-up: pipelines, wasm
         const t0 = performance.now();
         const { report } = await run(iters[method]);

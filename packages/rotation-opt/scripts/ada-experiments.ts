@@ -64,7 +64,13 @@ const cap = captureInputs(model, calib, ['attn', 'ffn'], gemm);
 // Held-out tokens (other calibration sequences, seed 5): is the loss drop a fit to the calibration set?
 const held = captureInputs(
   model,
-  await sampleCalibration({ text: path.join(shared, 'data/docs-calib.txt'), tokenizer: tok, sequences: 4, ctx: 256, seed: 5 }),
+  await sampleCalibration({
+    text: path.join(shared, 'data/docs-calib.txt'),
+    tokenizer: tok,
+    sequences: 4,
+    ctx: 256,
+    seed: 5,
+  }),
   ['attn', 'ffn'],
   gemm,
 );
@@ -87,7 +93,8 @@ function slopes(x: Float32Array, format: W4A4Format) {
   const bb = block * block;
   const skew = (g: Float64Array) => {
     const a = new Float64Array(g.length);
-    for (let k = 0; k < n / block; k++) cayleySkew(enc.blocks, k * bb, g, k * bb, block, a.subarray(k * bb, (k + 1) * bb));
+    for (let k = 0; k < n / block; k++)
+      cayleySkew(enc.blocks, k * bb, g, k * bb, block, a.subarray(k * bb, (k + 1) * bb));
     return a;
   };
   const aSte = skew(ste);
@@ -103,7 +110,8 @@ function slopes(x: Float32Array, format: W4A4Format) {
   const moved = (a: Float64Array, tau: number): BlockOrthogonal => {
     const e: BlockOrthogonal = { n, block, blocks: Float64Array.from(enc.blocks) };
     const an = Math.sqrt(a.reduce((s, v) => s + v * v, 0));
-    for (let k = 0; k < n / block; k++) cayleyStepInPlace(e.blocks, k * bb, a.subarray(k * bb, (k + 1) * bb), block, tau / an);
+    for (let k = 0; k < n / block; k++)
+      cayleyStepInPlace(e.blocks, k * bb, a.subarray(k * bb, (k + 1) * bb), block, tau / an);
     return e;
   };
   const lines: string[] = [];
@@ -119,9 +127,13 @@ function slopes(x: Float32Array, format: W4A4Format) {
       eng.encode(e);
       const L = eng.decode(blockTranspose(e));
       const S = eng.surrogateGradient(sur).value;
-      parts.push(`τ=${tau}: ΔL/τ ${((L - L0) / tau).toExponential(2)} ΔS/τ ${((S - S0) / tau).toExponential(2)}`);
+      parts.push(
+        `τ=${tau}: ΔL/τ ${((L - L0) / tau).toExponential(2)} ΔS/τ ${((S - S0) / tau).toExponential(2)}`,
+      );
     }
-    lines.push(`  along ${name} (unit-norm skew direction; first-order slope of its own objective ${predicted(a).toExponential(2)}): ${parts.join(' | ')}`);
+    lines.push(
+      `  along ${name} (unit-norm skew direction; first-order slope of its own objective ${predicted(a).toExponential(2)}): ${parts.join(' | ')}`,
+    );
   }
   lines.unshift(
     `  L0 ${L0.toExponential(4)} S0 ${S0.toExponential(4)}; cos(A_STE, A_S) = ${(dot / Math.sqrt(n1 * n2)).toFixed(3)}`,
@@ -139,7 +151,10 @@ const VARIANTS: [string, AdaCodecOptions][] = [
   ['surrogate, tied D = Eᵀ, lr 0.1, m 0.9', { gradient: 'expected', decoder: 'tied', lr: 0.1 }],
   ['surrogate + Procrustes D, lr 0.05, m 0.9', { gradient: 'expected', decoder: 'procrustes', lr: 0.05 }],
   ['surrogate + Procrustes D, lr 0.1, m 0.9', { gradient: 'expected', decoder: 'procrustes', lr: 0.1 }],
-  ['surrogate + Procrustes D, lr 0.05, m 0', { gradient: 'expected', decoder: 'procrustes', lr: 0.05, momentum: 0 }],
+  [
+    'surrogate + Procrustes D, lr 0.05, m 0',
+    { gradient: 'expected', decoder: 'procrustes', lr: 0.05, momentum: 0 },
+  ],
 ];
 
 for (const key of inputs) {
@@ -159,11 +174,19 @@ for (const key of inputs) {
           ...o,
         });
         const xh = held.data.get(key)!;
-        const h0 = codecLoss(xh, held.rows, blockRandomHadamard(n, block, 7), blockTranspose(blockRandomHadamard(n, block, 7)), q);
+        const h0 = codecLoss(
+          xh,
+          held.rows,
+          blockRandomHadamard(n, block, 7),
+          blockTranspose(blockRandomHadamard(n, block, 7)),
+          q,
+        );
         const hb = codecLoss(xh, held.rows, r.enc, r.dec, q);
         const l0 = r.loss[0]!;
         const lb = r.loss[r.best]!;
-        const curve = [1, 2, 5, 10, 20, iters].filter((i) => i <= iters).map((i) => `${i}:${(r.loss[i]! / l0).toFixed(3)}`);
+        const curve = [1, 2, 5, 10, 20, iters]
+          .filter((i) => i <= iters)
+          .map((i) => `${i}:${(r.loss[i]! / l0).toFixed(3)}`);
         console.log(
           `  ${name}: ${l0.toExponential(4)} → ${lb.toExponential(4)} (${((1 - lb / l0) * 100).toFixed(1)} % lower, best it ${r.best}; held-out ${h0.toExponential(3)} → ${hb.toExponential(3)} (${((1 - hb / h0) * 100).toFixed(1)} %); L/L0 ${curve.join(' ')}; ${r.seconds.toFixed(1)} s)`,
         );

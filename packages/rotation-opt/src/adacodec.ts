@@ -298,7 +298,8 @@ export function trainAdaCodec(
     }
     const cand = st.propose(gradE, gradD);
     eng.encode(cand.enc);
-    const dec = o.decoder === 'procrustes' ? blockProcrustes(eng.decoderCross(), n, o.block) : st.decoderFor(cand);
+    const dec =
+      o.decoder === 'procrustes' ? blockProcrustes(eng.decoderCross(), n, o.block) : st.decoderFor(cand);
     const took = st.finish(it, cand.enc, dec, eng.decode(dec));
     if (!took) {
       eng.encode(st.enc);

@@ -94,7 +94,8 @@ export function resolveAdaCodecOptions(
 export function blockProcrustes(cross: Float64Array, n: number, block: number): BlockOrthogonal {
   const bb = block * block;
   const blocks = new Float64Array(cross.length);
-  for (let k = 0; k < n / block; k++) blocks.set(procrustes(cross.subarray(k * bb, (k + 1) * bb), block), k * bb);
+  for (let k = 0; k < n / block; k++)
+    blocks.set(procrustes(cross.subarray(k * bb, (k + 1) * bb), block), k * bb);
   return { n, block, blocks };
 }
 
@@ -157,7 +158,12 @@ export class CodecStepper {
     const { bb, nb } = this;
     const enc: BlockOrthogonal = { n: this.n, block, blocks: Float64Array.from(this.enc.blocks) };
     const dec: BlockOrthogonal = { n: this.n, block, blocks: Float64Array.from(this.dec.blocks) };
-    const step = (theta: BlockOrthogonal, grad: Float64Array, a: Float64Array<ArrayBuffer>, m: Float64Array) => {
+    const step = (
+      theta: BlockOrthogonal,
+      grad: Float64Array,
+      a: Float64Array<ArrayBuffer>,
+      m: Float64Array,
+    ) => {
       for (let k = 0; k < nb; k++)
         cayleySkew(theta.blocks, k * bb, grad, k * bb, block, a.subarray(k * bb, (k + 1) * bb));
       // Momentum in the Lie algebra: a sum of skew matrices is skew, so the step stays exact.

@@ -83,8 +83,24 @@ export function randomR1(kind: 'rh' | 'ro', n: number, seed: number): Float64Arr
  */
 export function adaCodecDefaults(format: W4A4Format): AdaCodecOptions {
   return format === 'int4'
-    ? { block: 64, iterations: 60, gradient: 'expected', surrogate: surrogateFor('int4'), momentum: 0.9, lr: 0.1, decoder: 'procrustes' }
-    : { block: 64, iterations: 60, gradient: 'expected', surrogate: surrogateFor('nvfp4'), momentum: 0.9, lr: 0.05, decoder: 'tied' };
+    ? {
+        block: 64,
+        iterations: 60,
+        gradient: 'expected',
+        surrogate: surrogateFor('int4'),
+        momentum: 0.9,
+        lr: 0.1,
+        decoder: 'procrustes',
+      }
+    : {
+        block: 64,
+        iterations: 60,
+        gradient: 'expected',
+        surrogate: surrogateFor('nvfp4'),
+        momentum: 0.9,
+        lr: 0.05,
+        decoder: 'tied',
+      };
 }
 
 /** One optimisation a plan needs; a backend runs it (planSteps below). */

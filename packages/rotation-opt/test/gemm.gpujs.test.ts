@@ -28,7 +28,9 @@ for (const mode of ['webasm', 'webgpu'] as const) {
       }
     });
     it('rejects a block that does not divide n (typed error)', async () => {
-      await expect(blockGemmGpuJs(x, rows, n, new Float32Array(n * 5), 5, mode)).rejects.toThrow(NqInputError);
+      await expect(blockGemmGpuJs(x, rows, n, new Float32Array(n * 5), 5, mode)).rejects.toThrow(
+        NqInputError,
+      );
     });
   });
 }

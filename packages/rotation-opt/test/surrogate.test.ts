@@ -58,7 +58,13 @@ describe('AdaCodec variants', () => {
 
   it('the expected-error surrogate lowers the real INT4 loss more than plain STE (tied and Procrustes decoders)', () => {
     const base = { block: 16, seed: 3, iterations: 25 };
-    const ste = trainAdaCodec(x, R, N, q, { ...base, gradient: 'ste', decoder: 'ste', momentum: 0, lr: 0.02 });
+    const ste = trainAdaCodec(x, R, N, q, {
+      ...base,
+      gradient: 'ste',
+      decoder: 'ste',
+      momentum: 0,
+      lr: 0.02,
+    });
     const tied = trainAdaCodec(x, R, N, q, { ...base, gradient: 'expected', decoder: 'tied', lr: 0.1 });
     const proc = trainAdaCodec(x, R, N, q, { ...base, gradient: 'expected', decoder: 'procrustes', lr: 0.1 });
     const gain = (r: typeof ste) => 1 - r.loss[r.best]! / r.loss[0]!;

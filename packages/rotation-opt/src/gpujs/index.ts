@@ -22,13 +22,29 @@ export async function blockGemmGpuJs(
   mode: GpuJsMode = 'webasm',
 ): Promise<Float32Array> {
   if (x.length !== rows * n || rows < 1)
-    throw new NqInputError('x', `has ${x.length} entries, expected rows·n = ${rows * n}`, 'Pass a row-major rows × n array.');
+    throw new NqInputError(
+      'x',
+      `has ${x.length} entries, expected rows·n = ${rows * n}`,
+      'Pass a row-major rows × n array.',
+    );
   if (!Number.isInteger(block) || block < 1 || n % block !== 0)
-    throw new NqInputError('block', `is ${block}; it must divide n = ${n}`, 'Use a block size that divides n (n for a dense matrix).');
+    throw new NqInputError(
+      'block',
+      `is ${block}; it must divide n = ${n}`,
+      'Use a block size that divides n (n for a dense matrix).',
+    );
   if (blocks.length !== n * block)
-    throw new NqInputError('blocks', `has ${blocks.length} entries`, `Pass the n/b blocks of b × b: n·b = ${n * block} values.`);
+    throw new NqInputError(
+      'blocks',
+      `has ${blocks.length} entries`,
+      `Pass the n/b blocks of b × b: n·b = ${n * block} values.`,
+    );
   if (n * block >= MAX_ELEMENTS || n >= MAX_ELEMENTS)
-    throw new NqInputError('n', `is ${n}: too large for gpu.js's float32 indexing`, 'Use the cpu or webgpu backend.');
+    throw new NqInputError(
+      'n',
+      `is ${n}: too large for gpu.js's float32 indexing`,
+      'Use the cpu or webgpu backend.',
+    );
   const { gpu } = await getGpuJs(mode);
   let m = kernels.get(gpu);
   if (!m) {

@@ -62,7 +62,10 @@ export class WebGpuActivations {
       g: createStorageBuffer(device, len),
       gdt: createStorageBuffer(device, len),
     };
-    this.w = createStorageBuffer(device, weights ? Float32Array.from(weights) : new Float32Array(rows).fill(1));
+    this.w = createStorageBuffer(
+      device,
+      weights ? Float32Array.from(weights) : new Float32Array(rows).fill(1),
+    );
     this.ones = createStorageBuffer(device, new Float32Array(rows).fill(1));
     this.rowErr = createStorageBuffer(device, rows * 4);
     this.rowMax = createStorageBuffer(device, rows * 4);
@@ -102,7 +105,11 @@ export class WebGpuActivations {
       throw new NqInputError('format', `is ${JSON.stringify(format)}`, "Use 'int4' or 'nvfp4'.");
     const w = opts.weights ?? null;
     if (w && w.length !== rows)
-      throw new NqInputError('weights', `has ${w.length} entries for ${rows} tokens`, 'Pass one weight per token.');
+      throw new NqInputError(
+        'weights',
+        `has ${w.length} entries for ${rows} tokens`,
+        'Pass one weight per token.',
+      );
     const { device } = await getWebGPUDevice();
     return new WebGpuActivations(device, rows, n, format, opts.chunkRows ?? 0, w, x);
   }
@@ -132,7 +139,11 @@ export class WebGpuActivations {
         'Use a block size that is a multiple of 16 and divides n (e.g. 64), or the cpu backend.',
       );
     if (blocks.length !== (this.n / block) * block * block)
-      throw new NqInputError('blocks', `has ${blocks.length} entries`, `Pass n·b = ${this.n * block} values.`);
+      throw new NqInputError(
+        'blocks',
+        `has ${blocks.length} entries`,
+        `Pass n·b = ${this.n * block} values.`,
+      );
     let buf = this.mats.get(slot);
     if (!buf || buf.size < blocks.length * 4) {
       buf?.destroy();
@@ -148,20 +159,32 @@ export class WebGpuActivations {
     const b = this.mats.get(slot);
     if (!b) throw new NqInputError('slot', `${slot} is empty`, 'Call setMatrix first.');
     const pipe = getPipeline(this.device, blockGemmShader);
-    dispatch(this.device, pipe, [this.bufs[src], b, this.bufs[dst], this.u4(this.rows, this.n, block, trans ? 1 : 0)], [
-      this.n / TILE,
-      Math.ceil(this.rows / TILE),
-    ]);
+    dispatch(
+      this.device,
+      pipe,
+      [this.bufs[src], b, this.bufs[dst], this.u4(this.rows, this.n, block, trans ? 1 : 0)],
+      [this.n / TILE, Math.ceil(this.rows / TILE)],
+    );
   }
 
   /** zq = Q(z) in this activation format. */
   quantize(src: GpuMat = 'z', dst: GpuMat = 'zq'): void {
     const { device, rows, n } = this;
     if (this.format === 'int4') {
-      dispatch(device, getPipeline(device, int4RowShader), [this.bufs[src], this.bufs[dst], this.u4(rows, n, 0, 0)], this.grid1(rows, 64));
+      dispatch(
+        device,
+        getPipeline(device, int4RowShader),
+        [this.bufs[src], this.bufs[dst], this.u4(rows, n, 0, 0)],
+        this.grid1(rows, 64),
+      );
       return;
     }
-    dispatch(device, getPipeline(device, rowAbsMaxShader), [this.bufs[src], this.rowMax, this.u4(rows, n, 0, 0)], this.grid1(rows, 64));
+    dispatch(
+      device,
+      getPipeline(device, rowAbsMaxShader),
+      [this.bufs[src], this.rowMax, this.u4(rows, n, 0, 0)],
+      this.grid1(rows, 64),
+    );
     const chunk = this.chunkRows > 0 ? this.chunkRows : rows;
     dispatch(
       device,
@@ -174,7 +197,12 @@ export class WebGpuActivations {
   /** Σₜ wₜ‖aₜ − bₜ‖² / Σₜ wₜ‖xₜ‖² (per-row sums on the GPU, weighted sum in float64). */
   async relativeError(a: GpuMat, b: GpuMat): Promise<number> {
     const { device, rows, n } = this;
-    dispatch(device, getPipeline(device, rowSqDiffShader), [this.bufs[a], this.bufs[b], this.rowErr, this.u4(rows, n, 0, 0)], this.grid1(rows, 64));
+    dispatch(
+      device,
+      getPipeline(device, rowSqDiffShader),
+      [this.bufs[a], this.bufs[b], this.rowErr, this.u4(rows, n, 0, 0)],
+      this.grid1(rows, 64),
+    );
     const e = new Float32Array(await readBuffer(device, this.rowErr, rows * 4));
     let num = 0;
     const w = this.weights;
@@ -209,13 +237,20 @@ export class WebGpuActivations {
     dispatch(
       device,
       getPipeline(device, blockCrossShader),
-      [this.bufs[a], this.bufs[c], weighted ? this.w : this.ones, this.crossOut, this.u4(rows, n, block, per)],
+      [
+        this.bufs[a],
+        this.bufs[c],
+        weighted ? this.w : this.ones,
+        this.crossOut,
+        this.u4(rows, n, block, per),
+      ],
       [n / TILE, block / TILE, Math.ceil(rows / per)],
     );
     const used = Math.ceil(rows / per);
     const part = new Float32Array(await readBuffer(device, this.crossOut, used * nb * bb * 4));
     const out = new Float64Array(nb * bb);
-    for (let s = 0; s < used; s++) for (let i = 0; i < nb * bb; i++) out[i]! += part[s * nb * bb + i]!;
+    for (let s = 0; s < used; s++)
+      for (let i = 0; i < nb * bb; i++) out[i] = out[i]! + part[s * nb * bb + i]!;
     return out;
   }
 
@@ -228,7 +263,12 @@ export class WebGpuActivations {
     new Float32Array(words, 16, 4).set([s.p, 1 / this.den, 0, 0]);
     const u = createUniformBuffer(device, new Uint8Array(words));
     const units = rows * (n / group);
-    dispatch(device, getPipeline(device, surrogateShader), [this.bufs.z, this.w, this.bufs.g, this.surVal, u], this.grid1(units, 64));
+    dispatch(
+      device,
+      getPipeline(device, surrogateShader),
+      [this.bufs.z, this.w, this.bufs.g, this.surVal, u],
+      this.grid1(units, 64),
+    );
     const v = new Float32Array(await readBuffer(device, this.surVal, units * 4));
     u.destroy();
     let sum = 0;

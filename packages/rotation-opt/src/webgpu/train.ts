@@ -29,7 +29,10 @@ export async function trainAdaCodecWebGPU(
   const t0 = performance.now();
   const o = resolveAdaCodecOptions(x.length, rows, n, opts);
   const b = o.block;
-  const g = await WebGpuActivations.create(x, rows, n, format, { chunkRows: opts.chunkRows ?? 0, weights: o.weights });
+  const g = await WebGpuActivations.create(x, rows, n, format, {
+    chunkRows: opts.chunkRows ?? 0,
+    weights: o.weights,
+  });
   try {
     const st = new CodecStepper(n, o);
     const encode = (enc: Float64Array) => {
@@ -63,7 +66,9 @@ export async function trainAdaCodecWebGPU(
       const cand = st.propose(gradE!, gradD);
       encode(cand.enc.blocks);
       const dec =
-        o.decoder === 'procrustes' ? blockProcrustes(await g.cross('zq', 'x', b, true), n, b) : st.decoderFor(cand);
+        o.decoder === 'procrustes'
+          ? blockProcrustes(await g.cross('zq', 'x', b, true), n, b)
+          : st.decoderFor(cand);
       const took = st.finish(it, cand.enc, dec, await decode(dec.blocks));
       if (!took) {
         encode(st.enc.blocks);
@@ -87,7 +92,11 @@ export async function refineDfrotWebGPU(
 ): Promise<DfrotResult> {
   const t0 = performance.now();
   if (init.length !== n * n)
-    throw new NqInputError('init', `has ${init.length} entries, expected ${n * n}`, 'Pass an n × n orthogonal matrix.');
+    throw new NqInputError(
+      'init',
+      `has ${init.length} entries, expected ${n * n}`,
+      'Pass an n × n orthogonal matrix.',
+    );
   const oe = orthogonalityError(init, n, n);
   if (oe > 1e-4)
     throw new NqInputError(
