@@ -96,3 +96,16 @@ describe('kernel-level cell metrics', () => {
     expect(runKernelCell(c!, cpuOps()).metrics).toEqual(runKernelCell(c!, cpuOps()).metrics);
   });
 });
+
+describe('bits per element in kernel rows (through the sweep executor)', () => {
+  it('stores the weight and activation quantizers’ bits, counted from their definitions', async () => {
+    const { cellExecutor } = await import('../src/studies/execute.js');
+    const [cell] = cells(['none'], ['int8-token'], ['rtn-int4-row']);
+    const o = await cellExecutor()(cell!);
+    // W (12 × 64), symmetric INT4 per output row: 4-bit codes + one float32 scale per 64-element row.
+    expect(o.metrics.bits_per_param).toBeCloseTo(4 + 32 / 64, 12);
+    expect(o.metrics.linear_bits_per_param).toBe(o.metrics.bits_per_param);
+    // X (24 × 64), INT8 per token: 8-bit codes + one float32 scale per 64-channel token.
+    expect(o.metrics.act_bits).toBeCloseTo(8 + 32 / 64, 12);
+  });
+});

@@ -1,8 +1,15 @@
 import type { Executor } from '../runner.js';
-import type { BackendTag, CellSpec } from '../sweep/cell.js';
+import type { BackendTag, CellSpec, KernelCell, LayerCell } from '../sweep/cell.js';
 import type { Cell } from '../sweep/grid.js';
+import { kernelBitsMetrics } from '../techniques/kernel-bits.js';
 import { cpuOps, opsFor } from '../techniques/ops.js';
-import { type AsyncKernelOps, KernelMemo, runKernelCell, runKernelCellAsync } from './kernel-study.js';
+import {
+  type AsyncKernelOps,
+  type CellOutcome,
+  KernelMemo,
+  runKernelCell,
+  runKernelCellAsync,
+} from './kernel-study.js';
 
 /**
  * The executor for every study kind. Kernel and layer cells run their rotation and quantizers on the
@@ -34,13 +41,15 @@ export function cellExecutor(): Executor {
   };
   const memo = new KernelMemo();
   return async (spec: CellSpec, progress?: (msg: string) => void) => {
-    if (spec.study === 'kernel')
-      return spec.backend
-        ? runKernelCellAsync(spec, await opsOf(spec.backend), memo)
+    if (spec.study === 'kernel') {
+      const o = spec.backend
+        ? await runKernelCellAsync(spec, await opsOf(spec.backend), memo)
         : runKernelCell(spec, cpu, memo);
+      return withBits(spec, o);
+    }
     if (spec.study === 'layer') {
       const { runLayerCell } = await import('./layer-study.js');
-      return runLayerCell(spec, spec.backend ? await opsOf(spec.backend) : cpu, memo);
+      return withBits(spec, await runLayerCell(spec, spec.backend ? await opsOf(spec.backend) : cpu, memo));
     }
     if (spec.study === 'discover') {
       const { runDiscoverCell } = await import('./discover-study.js');
@@ -61,6 +70,11 @@ export function cellExecutor(): Executor {
         : undefined,
     );
   };
+}
+
+/** Every kernel/layer row carries the bits per element of its quantizers, as model rows do. */
+function withBits(spec: KernelCell | LayerCell, o: CellOutcome): CellOutcome {
+  return { ...o, metrics: { ...o.metrics, ...kernelBitsMetrics(spec, o.metrics) } };
 }
 
 /** The executor `nq sweep` and `nq reproduce` use (name kept from when it ran the CPU only). */

@@ -187,6 +187,7 @@ function pairMetrics(
     metrics.w_sqnr_db = sqnrDb(metrics.w_rel_mse);
   }
   metrics.channels = x.cols;
+  metrics.w_rows = wr.rows;
   metrics.gemm_rel_mse = relativeMse(y, yq);
   metrics.gemm_sqnr_db = sqnrDb(metrics.gemm_rel_mse);
   const sx = base.stats;
