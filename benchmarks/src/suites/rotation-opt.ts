@@ -25,7 +25,8 @@ import type { Suite } from '../suite.js';
  * losses and cross products on the device, SVD/Cayley solves on the CPU (float64). Each job is
  * timed once (samples = 1) after an untimed 1-iteration warm-up on the same backend (shader
  * compilation, wasm start-up); the calibration forward passes are not included. webgpu records
- * carry ratio = cpu seconds ÷ webgpu seconds (baseline 'cpu', same run).
+ * carry ratio = cpu seconds ÷ webgpu seconds (baseline 'cpu', same run); --backend webgpu runs
+ * the cpu jobs too (the baseline), --backend cpu only those.
  * ../shared is found beside the repository or through NQ_SHARED.
  */
 const SHARED_ROOT = process.env.NQ_SHARED ?? path.resolve(import.meta.dirname, '../../../../shared');
@@ -35,7 +36,9 @@ const suite: Suite = {
   description:
     'rotation-opt: seconds to refine R1 (DFRot) and to train AdaCodec for nq-docs-5M, cpu and webgpu',
   async run(ctx) {
-    const backends = (['cpu', 'webgpu'] as const).filter((b) => !ctx.backend || ctx.backend === b);
+    // --backend webgpu also runs the cpu jobs: they are the baseline of the webgpu ratio.
+    const backends: ('cpu' | 'webgpu')[] =
+      ctx.backend === 'cpu' ? ['cpu'] : !ctx.backend || ctx.backend === 'webgpu' ? ['cpu', 'webgpu'] : [];
     if (backends.length === 0) return [];
     const dir = path.join(SHARED_ROOT, 'models/nq-docs-5M');
     const modelFile = path.join(dir, 'nq-docs-5M.bin');
