@@ -14,8 +14,8 @@ import {
 import { sampleCalibration } from '@nq/gptq';
 import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
 import type { ModelCell } from '../sweep/cell.js';
-import { type BuildContext, buildCandidate } from '../techniques/model-build.js';
 import type { ModelShape } from '../techniques/model-bits.js';
+import { type BuildContext, buildCandidate } from '../techniques/model-build.js';
 import { type ModelMethod, parseModelRecipe } from '../techniques/model-methods.js';
 import { evalRecipeBits, methodBits } from '../techniques/recipe-bits.js';
 import { resolvePortable, sharedDir, tokenizerBeside } from '../util/paths.js';
@@ -134,7 +134,7 @@ function kldByPosition(s: CandidateScore, ctx: number): Record<string, number> {
   for (let i = 0; i < s.kldPerToken.length; i++) {
     const pos = 1 + (i % per);
     const b = Math.min(3, Math.floor((4 * pos) / ctx));
-    q[b]! += s.kldPerToken[i]!;
+    q[b]! += s.kldPerToken[i];
     n[b]!++;
   }
   const out: Record<string, number> = {};
