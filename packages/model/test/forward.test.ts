@@ -84,6 +84,28 @@ describe('forward on a tiny random model', () => {
     expect(() => forward(tiny, [1], { startPos: -1 })).toThrow(NqInputError);
     expect(() => createKvCache(tiny.config, 0)).toThrow(NqInputError);
   });
+
+  it('out: logits written into a caller buffer (a view of it), equal to a fresh result; too small → typed error', () => {
+    const ids = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+    const V = TINY_CONFIG.vocabSize;
+    const fresh = forward(tiny, ids).data;
+    const out = new Float32Array(ids.length * V + 7).fill(Number.NaN);
+    const r = forward(tiny, ids, { out });
+    expect(r.data.buffer).toBe(out.buffer);
+    expect(Array.from(r.data)).toEqual(Array.from(fresh));
+    expect(out[ids.length * V]).toBeNaN(); // nothing written past rows·vocab
+    const last = forward(tiny, ids, { out: new Float32Array(V), lastOnly: true });
+    expect(Array.from(last.data)).toEqual(Array.from(forward(tiny, ids, { lastOnly: true }).data));
+    const bad = (() => {
+      try {
+        forward(tiny, ids, { out: new Float32Array(V) });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(bad).toBeInstanceOf(NqInputError);
+    expect((bad as NqInputError).argument).toBe('out');
+  });
 });
 
 describe.skipIf(!HAVE_NQ5M)(

@@ -31,6 +31,12 @@ export interface ForwardOptions {
   /** Compute logits for the last token only: the result is [1, vocab] (decoding). */
   lastOnly?: boolean;
   /**
+   * Write the logits here instead of a new array (its first rows·vocab floats; the result's data is
+   * a view of it). Saves the allocation, which for [256, 32000] logits (32 MB) costs more than the
+   * classifier's GEMM on a VM where fresh pages fault slowly.
+   */
+  out?: Float32Array;
+  /**
    * How GEMMs run, e.g. a `GemmPool`'s `gemm` for worker threads. Default: this thread, with the
    * WebAssembly SIMD kernel where available (else the JS kernel `gemmABt`).
    */
@@ -183,6 +189,17 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       'Pass the position of the first token.',
     );
   }
+  const outRows = opts.lastOnly ? 1 : T;
+  if (
+    opts.out !== undefined &&
+    (!(opts.out instanceof Float32Array) || opts.out.length < outRows * c.vocabSize)
+  ) {
+    throw new NqInputError(
+      'out',
+      `must be a Float32Array of at least ${outRows}·${c.vocabSize} = ${outRows * c.vocabSize} floats, got ${opts.out instanceof Float32Array ? opts.out.length : typeof opts.out}`,
+      'Pass a large enough Float32Array, or omit out for a new array.',
+    );
+  }
   const ws = workspaceFor(model);
   ws.ensure(T, Math.max(pos0 + T, storeBase + T));
 
@@ -276,7 +293,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
   const first = opts.lastOnly ? T - 1 : 0;
   const rows = T - first;
   rmsNorm(x.subarray(first * dim), w.finalNorm, ws.xn, rows, dim, c.normEps);
-  const logits = new Float32Array(rows * c.vocabSize);
+  const logits = opts.out ? opts.out.subarray(0, rows * c.vocabSize) : new Float32Array(rows * c.vocabSize);
   gemm(ws.xn, rows, dim, w.output.data, c.vocabSize, logits);
   return { rows, cols: c.vocabSize, data: logits };
 }
