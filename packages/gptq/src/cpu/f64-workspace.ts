@@ -13,11 +13,11 @@ import { f64GemmModuleBytes } from './wasm/f64-gemm-kernel.js';
  * summation order).
  *
  * Blocking (why these numbers): K_CHUNK = 256 depth steps per packed pass keeps one B strip
- * (4 × 256 doubles = 8 KiB) in L1 while M_CHUNK / 4 = 16 A tiles (64 × 256 doubles = 128 KiB, L2) pass
+ * (4 × 256 doubles = 8 KiB) in L1 while M_CHUNK / 4 = 32 A tiles (128 × 256 doubles = 256 KiB, L2) pass
  * it. Memory is fixed at creation (growing a WebAssembly memory would detach every view handed out).
  */
 const K_CHUNK = 256;
-const M_CHUNK = 64;
+const M_CHUNK = 128;
 const PAGE_DOUBLES = 8192; // 64 KiB pages
 const MAX_PAGES = 65536; // the wasm32 limit (4 GiB)
 
@@ -86,16 +86,20 @@ export class F64Workspace {
     const total = doubles + packA + packB + 64;
     const mod = opts.wasm === false ? null : kernelModule();
     const pages = Math.ceil(total / PAGE_DOUBLES);
-    let mem: Float64Array;
     let gebp: Gebp | null = null;
+    let wasmMem: Float64Array | null = null;
     if (mod && pages <= MAX_PAGES) {
-      const memory = new WebAssembly.Memory({ initial: pages });
-      const inst = new WebAssembly.Instance(mod, { env: { memory } });
-      gebp = inst.exports.gebp as Gebp;
-      mem = new Float64Array(memory.buffer);
-    } else {
-      mem = new Float64Array(total);
+      try {
+        const memory = new WebAssembly.Memory({ initial: pages });
+        const inst = new WebAssembly.Instance(mod, { env: { memory } });
+        gebp = inst.exports.gebp as Gebp;
+        wasmMem = new Float64Array(memory.buffer);
+      } catch {
+        gebp = null; // the engine refused that much linear memory: scalar path in a plain array
+      }
     }
+    // over the wasm32 4 GiB limit (≈ cols² + rows·cols > 5·10⁸ doubles) or no SIMD: scalar JavaScript
+    const mem = wasmMem ?? new Float64Array(total);
     this.mem = mem;
     this.gebp = gebp;
     this.wasm = gebp !== null;
