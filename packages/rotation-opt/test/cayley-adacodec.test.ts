@@ -58,7 +58,7 @@ describe('AdaCodec', () => {
   const x = Float32Array.from({ length: rows * n }, (_, i) => rng.normal() * (i % n < 3 ? 8 : 1));
 
   for (const format of ['int4', 'nvfp4'] as const) {
-    it(`${format}: lowers the STE-trained reconstruction loss from its random-Hadamard init, blocks stay orthogonal`, () => {
+    it(`${format}: lowers the reconstruction loss from its random-Hadamard init with the default training (surrogate encoder, Procrustes decoder), blocks stay orthogonal`, () => {
       const q = rowQuantizer(activationSpec(format));
       const r = trainAdaCodec(x, rows, n, q, { block: 16, seed: 3, iterations: 40, lr: 0.01 });
       expect(r.loss).toHaveLength(41);
