@@ -1,6 +1,6 @@
 import { NqInputError } from '@nq/core';
 import type { ForwardHooks, GemmFn, LoadedModel } from '@nq/model';
-import { runWindows } from './run-windows.js';
+import { type RowFn, runWindows } from './run-windows.js';
 import { RefBuilder, type RefLogprobs, type RefStorage, validateStorage } from './stats/reference.js';
 import { type KlReport, summarize } from './stats/summary.js';
 import { newTokenScores, PositionScorer } from './stats/token-scores.js';
@@ -84,12 +84,16 @@ export interface CandidateScore extends ScoreStats {
   report: KlReport;
 }
 
-/** Runs the full-precision `model` over the windows of `tokens` and keeps its log-probs. */
-export function buildReference(
+/**
+ * What buildReference runs, checked: the token ids, the windows (cut from ctx/stride/windows/select
+ * or given) and the storage. Shared by the CPU and WebGPU builders.
+ * @internal
+ */
+export function referencePlan(
   model: LoadedModel,
   tokens: ArrayLike<number>,
-  opts: ReferenceOptions = {},
-): ModelReference {
+  opts: ReferenceOptions,
+): { ids: Int32Array; windows: EvalWindow[]; builder: RefBuilder } {
   const vocab = model.config.vocabSize;
   const ids = Int32Array.from(tokens);
   for (let i = 0; i < ids.length; i++) {
@@ -127,11 +131,64 @@ export function buildReference(
     });
   }
   const storage = validateStorage(opts.storage ?? { kind: 'full' }, vocab);
-  const builder = new RefBuilder(vocab, totalScored(windows), storage);
+  return { ids, windows, builder: new RefBuilder(vocab, totalScored(windows), storage) };
+}
+
+/** Runs the full-precision `model` over the windows of `tokens` and keeps its log-probs. */
+export function buildReference(
+  model: LoadedModel,
+  tokens: ArrayLike<number>,
+  opts: ReferenceOptions = {},
+): ModelReference {
+  const vocab = model.config.vocabSize;
+  const { ids, windows, builder } = referencePlan(model, tokens, opts);
   runWindows(model, ids, windows, (logits, _w, j, target) => builder.add(logits, j * vocab, target), {
     gemm: opts.gemm,
   });
   return { ref: builder.ref, windows, tokens: ids };
+}
+
+/**
+ * The scoring half of scoreCandidate, for any backend: `run` hands every scored logits row of the
+ * reference's windows, in order, to the callback it is given.
+ * @internal
+ */
+export async function scoreWith(
+  reference: ModelReference,
+  vocab: number,
+  run: (onRow: RowFn) => void | Promise<void>,
+): Promise<CandidateScore> {
+  const t0 = performance.now();
+  const { ref, windows } = reference;
+  if (vocab !== ref.vocab)
+    throw new NqInputError(
+      'model',
+      `has vocabulary ${vocab}, the reference ${ref.vocab}`,
+      'Score a candidate of the same model.',
+    );
+  const scores = newTokenScores(ref.positions);
+  const scorer = new PositionScorer(ref);
+  let pos = 0;
+  await run((logits, _w, j, target) => scorer.score(logits, j * ref.vocab, target, pos++, scores));
+  return scoreResult(ref.storage, windows.length, pos, scores, t0);
+}
+
+function scoreResult(
+  storage: RefStorage,
+  windows: number,
+  pos: number,
+  scores: ReturnType<typeof newTokenScores>,
+  t0: number,
+): CandidateScore {
+  const r = summarize(scores);
+  return {
+    ...scoreStats(r, storage),
+    windows,
+    tokens_scored: pos,
+    seconds: (performance.now() - t0) / 1000,
+    kldPerToken: scores.kld.slice(0, pos),
+    report: r,
+  };
 }
 
 /** PPL, KLD against the reference and top-1 agreement of a candidate model (+ forward hooks). */
@@ -159,13 +216,5 @@ export function scoreCandidate(
     (logits, _w, j, target) => scorer.score(logits, j * ref.vocab, target, pos++, scores),
     { hooks, gemm: opts.gemm },
   );
-  const r = summarize(scores);
-  return {
-    ...scoreStats(r, ref.storage),
-    windows: windows.length,
-    tokens_scored: pos,
-    seconds: (performance.now() - t0) / 1000,
-    kldPerToken: scores.kld.slice(0, pos),
-    report: r,
-  };
+  return scoreResult(ref.storage, windows.length, pos, scores, t0);
 }

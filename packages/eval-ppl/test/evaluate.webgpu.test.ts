@@ -4,14 +4,15 @@ import path from 'node:path';
 import type { GpuMatrix } from '@nq/core/webgpu';
 import { createStorageBuffer, readBuffer } from '@nq/core/webgpu';
 import { forward, type LoadedModel, loadModel, readNpy } from '@nq/model';
-import { forwardWebGPU, type GpuForwardHooks, type GpuWork } from '@nq/model/webgpu';
+import { forwardWebGPU, type GpuForwardHooks, type GpuWork, uploadModel } from '@nq/model/webgpu';
 import { describe, expect, it } from 'vitest';
+import { buildReference, scoreCandidate } from '../src/candidate.js';
 import { evaluate } from '../src/evaluate.js';
 import { INPUT_GROUPS } from '../src/recipes/apply.js';
 import { fastGemm } from '../src/recipes/gemm.js';
 import { fakeQuantActivations, fakeQuantRowInPlace } from '../src/recipes/quantize.js';
 import { recipeFromName } from '../src/recipes/spec.js';
-import { prepareRecipeWebGPU } from '../src/webgpu/index.js';
+import { buildReferenceWebGPU, prepareRecipeWebGPU, scoreCandidateWebGPU } from '../src/webgpu/index.js';
 
 /*
  * evaluate({ backend: 'webgpu' }) against the CPU backend on 2 windows of 64 tokens of docs-valid
@@ -104,6 +105,30 @@ describe.skipIf(!have)(
         expect(gpu.spec).toEqual(cpu.spec);
       });
     }
+
+    it('buildReferenceWebGPU / scoreCandidateWebGPU: fp against itself KLD ≈ 0; w4a16 candidate = CPU scoreCandidate (1e-5)', async () => {
+      await setup();
+      const opts = { ctx: CTX, windows: 2 };
+      const fp = await uploadModel(model);
+      const gr = await prepareRecipeWebGPU(model, recipeFromName('w4a16-rtn-g128', 0));
+      try {
+        const gRef = await buildReferenceWebGPU(fp, tokens, opts);
+        const self = await scoreCandidateWebGPU(gRef, fp);
+        expect(Math.abs(self.kld_mean)).toBeLessThan(1e-6); // float32 storage of the reference log-probs
+        expect(self.top1).toBe(1);
+        const cRef = buildReference(model, tokens, opts);
+        expect(gRef.windows).toEqual(cRef.windows);
+        const g = await scoreCandidateWebGPU(cRef, gr.gpuModel);
+        const c = scoreCandidate(cRef, gr.prepared.model);
+        expect(g.tokens_scored).toBe(c.tokens_scored);
+        expect(Math.abs(g.ppl / c.ppl - 1)).toBeLessThan(1e-5);
+        expect(Math.abs(g.kld_mean - c.kld_mean)).toBeLessThan(1e-6);
+        expect(g.top1).toBe(c.top1);
+      } finally {
+        gr.destroy();
+        fp.destroy();
+      }
+    });
 
     it('had-w4a4+kv4 quantizers: GPU hook output vs CPU rotation + quantizer on the same input — code flip rate ≤ 1e-3, KV rows exact', async () => {
       await setup();
