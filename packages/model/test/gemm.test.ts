@@ -1,7 +1,7 @@
 import { matmulABt, NqInputError, Rng } from '@nq/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGemmPool, defaultWasmGemm, gemmABt, residentWeights } from '../src/cpu/index.js';
-import { forward, randomModel, TINY_CONFIG } from '../src/index.js';
+import { createKvCache, forward, randomModel, TINY_CONFIG } from '../src/index.js';
 import { relErr } from './helpers/shared.js';
 
 const rng = new Rng(99);
@@ -95,6 +95,16 @@ describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
           expect(relErr(y, ref(w2)), `threads=${threads} rep ${rep} w2`).toBeLessThan(1e-6);
           check(pool.gemm);
         }
+        // Decode-sized calls (T < 4) on kept weights run in the SIMD kernel too.
+        for (const t of [1, 2, 3]) {
+          const yt = new Float32Array(t * N);
+          pool.gemm(x, t, K, w, N, yt);
+          const rt = matmulABt(
+            { rows: t, cols: K, data: x.subarray(0, t * K) },
+            { rows: N, cols: K, data: w },
+          ).data;
+          expect(relErr(yt, rt), `threads=${threads} T=${t}`).toBeLessThan(1e-6);
+        }
         const before = ref(w);
         w.set(w2);
         pool.gemm(x, T, K, w, N, y);
@@ -118,6 +128,12 @@ describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
       const ref = forward(m, ids, { gemm: gemmABt }).data;
       for (let rep = 0; rep < 2; rep++)
         expect(relErr(forward(m, ids, { gemm: pool.gemm }).data, ref)).toBeLessThan(1e-5);
+      // Decode (one token at a time through the KV cache): kept weights take the SIMD path at T = 1.
+      const cache = createKvCache(m.config, ids.length);
+      for (let t = 0; t < ids.length; t++) {
+        const step = forward(m, [ids[t]!], { gemm: pool.gemm, cache, lastOnly: true }).data;
+        expect(relErr(step, ref.subarray(t * 300, (t + 1) * 300)), `position ${t}`).toBeLessThan(1e-5);
+      }
     });
 
     it('rejects a bad thread count', async () => {

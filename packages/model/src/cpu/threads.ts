@@ -214,7 +214,7 @@ class ThreadedGemm extends WasmGemm {
     y: Float32Array,
   ): void => {
     if (this.broken) this.fail(this.broken);
-    if (T < 4 || K % 4 !== 0) {
+    if (this.useJs(T, K, w)) {
       gemmABt(x, T, K, w, N, y);
       return;
     }

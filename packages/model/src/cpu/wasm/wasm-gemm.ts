@@ -183,9 +183,17 @@ export class WasmGemm {
     y.set(this.f32.subarray(yp / 4, yp / 4 + T * N));
   }
 
-  /** Y[T, N] = X[T, K]·W[N, K]ᵀ (the GemmFn signature). Small or odd-K problems go to the JS kernel. */
+  /**
+   * Whether this call should run in the JS kernel: K not a multiple of 4, or fewer than 4 tokens
+   * with a weight that would have to be copied (decode: copying W costs as much as the product).
+   */
+  protected useJs(T: number, K: number, w: Float32Array): boolean {
+    return K % 4 !== 0 || (T < 4 && !this.eligible.has(w));
+  }
+
+  /** Y[T, N] = X[T, K]·W[N, K]ᵀ (the GemmFn signature). Odd-K and small copied problems go to the JS kernel. */
   gemm = (x: Float32Array, T: number, K: number, w: Float32Array, N: number, y: Float32Array): void => {
-    if (T < 4 || K % 4 !== 0) {
+    if (this.useJs(T, K, w)) {
       gemmABt(x, T, K, w, N, y);
       return;
     }
