@@ -1,4 +1,4 @@
-import { matmulABt, NqInputError, Rng } from '@nq/core';
+import { matmulABt, NqBackendError, NqInputError, Rng } from '@nq/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGemmPool, defaultWasmGemm, gemmABt, residentWeights } from '../src/cpu/index.js';
 import { createKvCache, forward, randomModel, TINY_CONFIG } from '../src/index.js';
@@ -134,6 +134,14 @@ describe('GEMM kernels (Y = X·Wᵀ) against the plain product', () => {
         const step = forward(m, [ids[t]!], { gemm: pool.gemm, cache, lastOnly: true }).data;
         expect(relErr(step, ref.subarray(t * 300, (t + 1) * 300)), `position ${t}`).toBeLessThan(1e-5);
       }
+    });
+
+    it('a closed pool throws NqBackendError at once instead of waiting for its workers', async () => {
+      const pool = await createGemmPool({ threads: 2, minWork: 0 });
+      await pool.close();
+      const x = rng.normals(8 * 8);
+      expect(() => pool.gemm(x, 8, 8, x, 8, new Float32Array(64))).toThrow(/pool was closed/);
+      expect(() => pool.gemm(x, 8, 8, x, 8, new Float32Array(64))).toThrow(NqBackendError);
     });
 
     it('rejects a bad thread count', async () => {

@@ -350,6 +350,8 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    // Later calls throw at once instead of waiting for workers that are gone.
+    engine.broken ??= 'the pool was closed';
     const c = engine.ctrl;
     for (let i = 0; i < workers.length; i++) {
       Atomics.store(c, i * STRIDE + SEQ, -1);
