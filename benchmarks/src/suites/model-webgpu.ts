@@ -186,7 +186,8 @@ function cpuStepInChild(job: CpuJob, timeoutMs: number): Promise<BenchRecord> {
       child = fork(file, [], {
         env: { ...process.env, [JOB_ENV]: JSON.stringify(job) },
         execArgv,
-        stdio: 'inherit',
+        // The child's stdout goes to our stderr: --json stdout stays one record per line.
+        stdio: ['ignore', 2, 2, 'ipc'],
       });
     } catch (e) {
       resolve(errorRecord(op, 'cpu', job.c.T, job.machine, `child failed to start: ${(e as Error).message}`));
