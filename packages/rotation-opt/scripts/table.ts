@@ -2,7 +2,7 @@
  * The README tables of @nq/rotation-opt, in one command:
  *
  *   pnpm --filter @nq/rotation-opt table [--windows 16] [--calib 4] [--gptq-calib 16] [--seed 0]
- *        [--dfrot-iters 20] [--ada-iters 30] [--ada-block 64] [--gamma 100] [--tau 10] [--out file.jsonl]
+ *        [--dfrot-iters 20] [--ada-iters 30] [--ada-block 64] [--ada-calib 16] [--gamma 100] [--tau 10] [--out file.jsonl]
  *
  * nq-docs-5M, W4A4 INT4 and W4A4 NVFP4: none / RO / RH / DFRot / AdaCodec, each with RTN and GPTQ
  * weights — PPL, KLD, top-1 against the full-precision model on --windows windows of 256 tokens
@@ -46,6 +46,7 @@ const seed = opt('seed', 0);
 const dfrotIters = opt('dfrot-iters', 20);
 const adaIters = opt('ada-iters', 30);
 const adaBlock = opt('ada-block', 64);
+const adaCalibN = opt('ada-calib', 16);
 const gamma = opt('gamma', 100);
 const tau = opt('tau', 10);
 // A second, lower threshold for the per-class error table (τ = 10 finds no massive tokens here).
@@ -110,20 +111,48 @@ log(
 
 const FORMATS: W4A4Format[] = ['int4', 'nvfp4'];
 // 'adacodec' = the package defaults (adaCodecDefaults); the variants are extra rows.
-type Row = Method | 'adacodec-tied' | 'adacodec-ste';
-const METHOD_ROWS: Row[] = ['none', 'ro', 'rh', 'dfrot', 'adacodec', 'adacodec-tied', 'adacodec-ste'];
+type Row = Method | 'adacodec-tied' | 'adacodec-ste' | 'adacodec-more';
+const METHOD_ROWS: Row[] = [
+  'none',
+  'ro',
+  'rh',
+  'dfrot',
+  'adacodec',
+  'adacodec-more',
+  'adacodec-tied',
+  'adacodec-ste',
+];
 const VARIANT: Partial<Record<Row, MethodOptions['adacodec']>> = {
   'adacodec-tied': { decoder: 'tied' },
   // Session 1's AdaCodec: STE encoder and decoder, no momentum, lr 0.02.
   'adacodec-ste': { gradient: 'ste', decoder: 'ste', momentum: 0, lr: 0.02 },
 };
+// NVFP4's default decoder is tied, and its AdaCodec does not move from the init: no extra rows.
 const rowsFor = (format: W4A4Format): Row[] =>
-  METHOD_ROWS.filter((m) => !(format === 'nvfp4' && m === 'adacodec-tied')); // NVFP4's default is tied
+  METHOD_ROWS.filter((m) => !(format === 'nvfp4' && (m === 'adacodec-tied' || m === 'adacodec-more')));
+// 'adacodec-more': the default AdaCodec fitted on --ada-calib sequences (more tokens against the
+// decoder's over-fit); captured only when that row is computed.
+let capturedMore: ReturnType<typeof captureInputs> | null = null;
+const capturedFor = async (method: Row) => {
+  if (method !== 'adacodec-more') return captured;
+  if (!capturedMore) {
+    const more = await sampleCalibration({
+      text: calibPath,
+      tokenizer: tok,
+      sequences: adaCalibN,
+      ctx: 256,
+      seed,
+    });
+    capturedMore = captureInputs(model, more, ['attn', 'ffn'], gemm);
+    log(`captured ${capturedMore.rows} calibration tokens per attn/ffn input for the adacodec-more row`);
+  }
+  return capturedMore;
+};
 for (const format of FORMATS) {
   for (const method of rowsFor(format)) {
     const names = (['rtn', 'gptq'] as const).map((w) => `${format} ${method} ${w}`);
     if (names.every((n) => done.has(n))) continue;
-    const { plan, report } = buildPlan(model, captured, {
+    const { plan, report } = buildPlan(model, await capturedFor(method), {
       method: method.startsWith('adacodec') ? 'adacodec' : (method as Method),
       format,
       seed,
@@ -162,7 +191,17 @@ for (const format of FORMATS) {
         curves: weights === 'rtn' ? report.curves : undefined,
         windows: reference.windows.length,
         tokens_scored: m.tokens_scored,
-        settings: { calib: calibN, gptqCalib: gptqCalibN, seed, tau, gamma, dfrotIters, adaIters, adaBlock },
+        settings: {
+          calib: calibN,
+          gptqCalib: gptqCalibN,
+          seed,
+          tau,
+          gamma,
+          dfrotIters,
+          adaIters,
+          adaBlock,
+          ...(method === 'adacodec-more' ? { adaCalib: adaCalibN } : {}),
+        },
         adacodec: method.startsWith('adacodec')
           ? { ...adaCodecDefaults(format), iterations: adaIters, block: adaBlock, ...VARIANT[method] }
           : undefined,
@@ -185,6 +224,7 @@ const NAMES: Record<Row, string> = {
   adacodec: `AdaCodec (b=${adaBlock}; surrogate encoder, INT4: Procrustes decoder, NVFP4: tied)`,
   'adacodec-tied': `AdaCodec (b=${adaBlock}; surrogate encoder, tied decoder D = Eᵀ)`,
   'adacodec-ste': `AdaCodec (b=${adaBlock}; session 1: STE encoder + decoder)`,
+  'adacodec-more': `AdaCodec (b=${adaBlock}; defaults, fitted on ${adaCalibN} × 256 tokens)`,
 };
 const any = [...done.values()].find((r) => typeof r.ppl_base === 'number') as
   | Record<string, number>
@@ -212,7 +252,7 @@ console.log(
 console.log('| format | method | curve | loss[0] | best | iterations |');
 console.log('|---|---|---|---|---|---|');
 for (const format of FORMATS) {
-  for (const method of ['dfrot', 'adacodec', 'adacodec-tied', 'adacodec-ste'] as const) {
+  for (const method of ['dfrot', 'adacodec', 'adacodec-more', 'adacodec-tied', 'adacodec-ste'] as const) {
     const r = done.get(`${format} ${method} rtn`) as { curves?: MethodReport['curves'] } | undefined;
     for (const c of r?.curves ?? [])
       console.log(
