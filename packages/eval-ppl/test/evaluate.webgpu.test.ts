@@ -5,6 +5,7 @@ import type { GpuMatrix } from '@nq/core/webgpu';
 import { createStorageBuffer, readBuffer } from '@nq/core/webgpu';
 import { forward, type LoadedModel, loadModel, readNpy } from '@nq/model';
 import { forwardWebGPU, type GpuForwardHooks, type GpuWork, uploadModel } from '@nq/model/webgpu';
+import { fakeQuantIntWebGPU } from '@nq/quant-int4/webgpu';
 import { describe, expect, it } from 'vitest';
 import { buildReference, scoreCandidate } from '../src/candidate.js';
 import { evaluate } from '../src/evaluate.js';
@@ -12,7 +13,12 @@ import { INPUT_GROUPS } from '../src/recipes/apply.js';
 import { fastGemm } from '../src/recipes/gemm.js';
 import { fakeQuantActivations, fakeQuantRowInPlace } from '../src/recipes/quantize.js';
 import { recipeFromName } from '../src/recipes/spec.js';
-import { buildReferenceWebGPU, prepareRecipeWebGPU, scoreCandidateWebGPU } from '../src/webgpu/index.js';
+import {
+  actQuantSpec,
+  buildReferenceWebGPU,
+  prepareRecipeWebGPU,
+  scoreCandidateWebGPU,
+} from '../src/webgpu/index.js';
 
 /*
  * evaluate({ backend: 'webgpu' }) against the CPU backend on 2 windows of 64 tokens of docs-valid
@@ -208,3 +214,29 @@ describe.skipIf(!have)(
     });
   },
 );
+
+describe('recipe activation quantizer on WebGPU', () => {
+  it('rounds exact ties half to even like the CPU (per token and per tensor, clip ratio)', async () => {
+    // Row 0: max |x| = 7 → s = 1 for 4 bits, every other entry an exact tie (k + ½).
+    // Row 1: max |x| = 14 → s = 2 (per token), ties at odd multiples of 1.
+    const row0 = [7, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5];
+    const row1 = [14, 1, 3, 5, -1, -3, -5, 7];
+    const x = { rows: 2, cols: 8, data: Float32Array.from([...row0, ...row1]) };
+    for (const act of [
+      { bits: 4, granularity: 'token' as const },
+      { bits: 4, granularity: 'tensor' as const },
+      { bits: 4, granularity: 'token' as const, clipRatio: 0.5 },
+    ]) {
+      const want = new Float32Array(16);
+      fakeQuantActivations(x.data, 2, 8, act, want);
+      const got = await fakeQuantIntWebGPU(x, actQuantSpec(act));
+      // (v + 0 maps −0 to +0: the sign of a zero is not part of the quantizer's contract.)
+      const z = (a: Float32Array) => Array.from(a, (v) => v + 0);
+      expect(z(got.data), JSON.stringify(act)).toEqual(z(want));
+    }
+    // The definition, by hand, for row 0 per token: round-half-even of 0.5, 1.5, 2.5, 3.5 → 0, 2, 2, 4.
+    const want0 = new Float32Array(16);
+    fakeQuantActivations(x.data, 2, 8, { bits: 4, granularity: 'token' }, want0);
+    expect(Array.from(want0.subarray(0, 8))).toEqual([7, 0, 2, 2, -0, -2, -2, 4]);
+  });
+});
