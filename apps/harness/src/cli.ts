@@ -115,6 +115,9 @@ program
   )
   .option('--windows <n>', 'evaluate only the first n windows', (v) => intArg('--windows', v))
   .option('--seed <n>', 'seed of random rotations', (v) => intArg('--seed', v), 0)
+  .addOption(
+    new Option('--backend <b>', 'where the forward passes run').choices(['cpu', 'webgpu']).default('cpu'),
+  )
   .option(
     '--json',
     'print one JSON object (ppl, ppl_se, kld_mean, kld_se, kld_median, kld_p99, top1, windows, tokens_scored, seconds)',
