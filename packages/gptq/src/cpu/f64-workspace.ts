@@ -1,4 +1,4 @@
-import { f64GemmModuleBytes } from './wasm/f64-gemm-kernel.js';
+import { f64GemmModuleBytes, MR } from './wasm/f64-gemm-kernel.js';
 
 /**
  * Float64 working memory for one GPTQ solve plus the one primitive its O(n³) steps are made of:
@@ -17,7 +17,7 @@ import { f64GemmModuleBytes } from './wasm/f64-gemm-kernel.js';
  * it. Memory is fixed at creation (growing a WebAssembly memory would detach every view handed out).
  */
 const K_CHUNK = 256;
-const M_CHUNK = 128;
+const M_CHUNK = MR * Math.floor(128 / MR);
 const PAGE_DOUBLES = 8192; // 64 KiB pages
 const MAX_PAGES = 65536; // the wasm32 limit (4 GiB)
 
@@ -136,7 +136,7 @@ export class F64Workspace {
     opts: GemmSubOptions = {},
   ): void {
     if (m <= 0 || n <= 0 || k <= 0) return;
-    const m4 = m & ~3;
+    const m4 = m - (m % MR);
     const n4 = n & ~3;
     const gebp = this.gebp;
     if (!gebp || m4 === 0 || n4 === 0) {
@@ -157,7 +157,7 @@ export class F64Workspace {
         const nC = opts.lowerC ? Math.min(nB, (i1 + 3) & ~3) : nB;
         if (nC === 0) continue;
         packA(mem, this.packA, A, i0, i1, p0, kc, kp);
-        gebp(this.packA * 8, this.packB * 8, (cOff + i0 * ldc) * 8, ldc * 8, kp, (i1 - i0) >> 2, nC >> 2);
+        gebp(this.packA * 8, this.packB * 8, (cOff + i0 * ldc) * 8, ldc * 8, kp, (i1 - i0) / MR, nC >> 2);
       }
     }
     // edges: the last m mod 4 rows (all columns) and the last n mod 4 columns (the other rows)
@@ -166,7 +166,7 @@ export class F64Workspace {
   }
 }
 
-/** A[i0:i1, p0:p0+kc] as (i1−i0)/4 tiles of kp steps × 4 rows (zero step appended when kc is odd). */
+/** A[i0:i1, p0:p0+kc] as (i1−i0)/MR tiles of kp steps × MR rows (zero step appended when kc is odd). */
 function packA(
   mem: Float64Array,
   dst: number,
@@ -179,23 +179,16 @@ function packA(
 ): void {
   const { data, rs, cs } = A;
   const sign = A.neg ? -1 : 1;
-  let d = dst;
-  for (let i = i0; i < i1; i += 4) {
-    const r0 = A.off + i * rs + p0 * cs;
-    const r1 = r0 + rs;
-    const r2 = r1 + rs;
-    const r3 = r2 + rs;
-    for (let p = 0; p < kc; p++) {
-      const o = p * cs;
-      mem[d] = sign * data[r0 + o]!;
-      mem[d + 1] = sign * data[r1 + o]!;
-      mem[d + 2] = sign * data[r2 + o]!;
-      mem[d + 3] = sign * data[r3 + o]!;
-      d += 4;
-    }
-    if (kp > kc) {
-      mem[d] = mem[d + 1] = mem[d + 2] = mem[d + 3] = 0;
-      d += 4;
+  for (let i = i0; i < i1; i += MR) {
+    const t = dst + ((i - i0) / MR) * kp * MR;
+    for (let r = 0; r < MR; r++) {
+      const src = A.off + (i + r) * rs + p0 * cs;
+      let d = t + r;
+      for (let p = 0; p < kc; p++) {
+        mem[d] = sign * data[src + p * cs]!;
+        d += MR;
+      }
+      if (kp > kc) mem[d] = 0;
     }
   }
 }
