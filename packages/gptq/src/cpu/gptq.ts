@@ -3,7 +3,7 @@ import type { Quantized, QuantSpec, ResolvedQuantSpec } from '@nq/quant-fp';
 import { newColumnLoop, quantizeBlock } from './column-loop.js';
 import { F64Workspace } from './f64-workspace.js';
 import type { Hessian } from './hessian.js';
-import { blockedScratchDoubles, upperCholeskyOfInverseInto } from './linalg-blocked.js';
+import { blockedScratchDoubles, upperCholeskyOfInverseFromReversed } from './linalg-blocked.js';
 import type { LloydMaxOptions } from './schemes.js';
 import { type SchemeParams, type SchemeRun, toScheme, type WeightScheme } from './schemes.js';
 
@@ -268,7 +268,7 @@ export function gptqSetup(
   const wdOff = ws.alloc(rows * cols);
   const uOff = ws.alloc(cols * cols);
   const scratch = ws.alloc(blockedScratchDoubles(cols));
-  // Wd: rows × cols float64 in processing order; Hp: H in processing order
+  // Wd: rows × cols float64 in processing order
   const Wd = ws.view(wdOff, rows * cols);
   if (perm) {
     for (let r = 0; r < rows; r++) {
@@ -276,31 +276,28 @@ export function gptqSetup(
       for (let p = 0; p < cols; p++) Wd[o + p] = W0[o + perm[p]!]!;
     }
   } else Wd.set(W0);
-  let Hp = H;
-  if (perm) {
-    // one source row at a time: the gather stays inside a cache-resident row
-    Hp = new Float64Array(cols * cols);
-    for (let i = 0; i < cols; i++) {
-      const src = perm[i]! * cols;
-      const dst = i * cols;
-      for (let j = 0; j < cols; j++) Hp[dst + j] = H[src + perm[j]!]!;
-    }
-  }
-
-  // 4. damping + upper Cholesky of H⁻¹
+  // 4. damping + upper Cholesky of H⁻¹. The factorization wants J·Hp·J (Hp = H in processing order,
+  // J the reversal, see linalg-blocked.ts): position i of it is H's row/column src[i], so the
+  // permutation, the reversal and the copy are one gather, one source row at a time (cache-resident)
+  const src = new Int32Array(cols);
+  for (let i = 0; i < cols; i++) src[i] = orig(cols - 1 - i);
   let mean = 0;
-  for (let i = 0; i < cols; i++) mean += Hp[i * cols + i]!;
+  for (let i = 0; i < cols; i++) mean += H[orig(i) * (cols + 1)]!;
   mean /= cols;
   let pct = percent;
   let attempts = 0;
   let lambda = 0;
-  const U = ws.view(uOff, cols * cols); // holds H + λI, then (in place) U
+  const U = ws.view(uOff, cols * cols); // holds J·(Hp + λI)·J, then (in place) U
   for (;;) {
     attempts++;
     lambda = pct * mean;
-    U.set(Hp);
-    for (let i = 0; i < cols; i++) U[i * cols + i] += lambda;
-    const failedAt = upperCholeskyOfInverseInto(ws, uOff, U, cols, scratch);
+    for (let i = 0; i < cols; i++) {
+      const s = src[i]! * cols;
+      const d = i * cols;
+      for (let j = 0; j < cols; j++) U[d + j] = H[s + src[j]!]!;
+      U[d + i] += lambda;
+    }
+    const failedAt = upperCholeskyOfInverseFromReversed(ws, uOff, cols, scratch);
     if (failedAt < 0) break;
     if (attempts > retries) {
       throw new NqInputError(

@@ -7,6 +7,7 @@ export {
   choleskyLowerBlocked,
   lowerInverseBlocked,
   upperCholeskyOfInverseBlocked,
+  upperCholeskyOfInverseFromReversed,
   upperCholeskyOfInverseInto,
 } from './linalg-blocked.js';
 export * from './schemes.js';

@@ -171,10 +171,23 @@ export function upperCholeskyOfInverseInto(
   const a = ws.view(off, n * n);
   if (h !== a) a.set(h);
   a.reverse();
+  return upperCholeskyOfInverseFromReversed(ws, off, n, scratch);
+}
+
+/**
+ * The same when mem[off] already holds J·H·J (H with rows and columns in reverse order — GPTQ's setup
+ * writes it that way directly while permuting): saves a copy and a reversal.
+ */
+export function upperCholeskyOfInverseFromReversed(
+  ws: F64Workspace,
+  off: number,
+  n: number,
+  scratch: number,
+): number {
   const bad = choleskyLowerBlocked(ws, off, n, scratch);
   if (bad >= 0) return n - 1 - bad;
   lowerInverseBlocked(ws, off, n, scratch);
-  a.reverse();
+  ws.view(off, n * n).reverse();
   return -1;
 }
 
