@@ -5,6 +5,7 @@ import { Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
 import { getWebGPUDevice } from '@nq/core/webgpu';
 import {
+  f64Threads,
   type GptqResult,
   gptqQuantize,
   type Hessian,
@@ -30,6 +31,7 @@ import type { Suite, SuiteContext } from '../suite.js';
  *    depend on how many tokens built H). Records carry `timings` (setup = float64
  *    Cholesky + triangular inverse + permutations; columns = host per-column loop; update = lazy
  *    updates incl. webgpu read-backs) and `cpu_s` (process CPU seconds: wall/cpu shows host load).
+ *    NQ_GPTQ_THREADS=n runs the float64 kernels on n threads (default 1).
  *  - `sequential nq-docs-5M` — the whole model, 4 blocks × 7 linears, INT4 g128 GPTQ on 128 × 256
  *    tokens of docs-calib (quick 8 × 256), Rng(0); calibration forwards and Hessians on the cpu
  *    (NQ_BENCH_THREADS GEMM threads, default min(4, cores)), the per-linear solve on the backend.
@@ -183,7 +185,7 @@ const suite: Suite = {
       symmetric: false,
     };
     const opts = { scheme: spec, actOrder: true, staticGroups: true, blockSize: 128, proxyLoss: false };
-    const layerShape = `${n}x${n} int4 g128 act-order static-groups, f64 kernel ${wasmF64Available() ? 'wasm f64x2' : 'scalar js'}`;
+    const layerShape = `${n}x${n} int4 g128 act-order static-groups, f64 kernel ${wasmF64Available() ? 'wasm f64x2' : 'scalar js'} × ${f64Threads()} thread(s)`;
     if (h && want('cpu'))
       await run(
         'layer',

@@ -9,6 +9,7 @@ import {
   hessianOf,
   lowerInverseBlocked,
   type Operand,
+  setF64Threads,
   upperCholeskyOfInverse,
   upperCholeskyOfInverseBlocked,
   wasmF64Available,
@@ -227,5 +228,42 @@ describe('blocked float64 Cholesky and triangular inverse', () => {
     );
     expect(r.damping.attempts).toBe(expected);
     expect(r.damping.extra).toBe(true);
+  });
+});
+
+describe.skipIf(!wasmF64Available())('worker threads (setF64Threads)', () => {
+  it('2 threads: gemmSub equals the single-threaded result and the blocked U equals the reference', () => {
+    const [m, n, k] = [517, 301, 300]; // 5 row chunks of 128 + an edge, two depth chunks
+    const rng = new Rng(11);
+    const a = Float64Array.from(rng.normals(m * k));
+    const b = Float64Array.from(rng.normals(k * n));
+    const run = () => {
+      const ws = new F64Workspace(m * n, n, { maxM: m });
+      const c = ws.alloc(m * n);
+      ws.gemmSub(c, n, m, n, k, { data: a, off: 0, rs: k, cs: 1 }, { data: b, off: 0, rs: n, cs: 1 });
+      return ws.view(c, m * n).slice();
+    };
+    const one = run();
+    const spd = randomSpd(300, 12);
+    setF64Threads(2);
+    try {
+      const two = run();
+      expect(maxAbsDiff(one, two)).toBe(0); // same tiles, same summation order, other threads
+      const got = upperCholeskyOfInverseBlocked(spd, 300);
+      const ref = upperCholeskyOfInverse(spd, 300);
+      if (!('u' in got) || !('u' in ref)) throw new Error('unexpected failure');
+      expect(maxAbsDiff(got.u, ref.u) / maxAbs(ref.u)).toBeLessThan(1e-12);
+    } finally {
+      setF64Threads(1);
+    }
+    // and the definition: C = −A·B
+    let worst = 0;
+    for (let i = 0; i < m; i += 37)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s -= a[i * k + p]! * b[p * n + j]!;
+        worst = Math.max(worst, Math.abs(one[i * n + j]! - s));
+      }
+    expect(worst).toBeLessThan(1e-11);
   });
 });

@@ -1,3 +1,4 @@
+import { type F64Pool, f64Pool } from './f64-threads.js';
 import { f64GemmModuleBytes, MR } from './wasm/f64-gemm-kernel.js';
 
 /**
@@ -42,22 +43,23 @@ export interface GemmSubOptions {
 
 type Gebp = (ap: number, bp: number, cp: number, ldc: number, k: number, mt: number, nt: number) => void;
 
-let moduleCache: WebAssembly.Module | null | undefined;
+const moduleCache: (WebAssembly.Module | null | undefined)[] = [undefined, undefined];
 
-/** The compiled kernel, or null where WebAssembly SIMD is unavailable (or NQ_GPTQ_WASM=0). */
-function kernelModule(): WebAssembly.Module | null {
-  if (moduleCache === undefined) {
-    moduleCache = null;
+/** The compiled kernel (for a shared memory or not), or null where WebAssembly SIMD is unavailable (or NQ_GPTQ_WASM=0). */
+function kernelModule(shared = false): WebAssembly.Module | null {
+  const i = shared ? 1 : 0;
+  if (moduleCache[i] === undefined) {
+    moduleCache[i] = null;
     try {
       const off = globalThis.process?.env?.NQ_GPTQ_WASM === '0';
-      const bytes = f64GemmModuleBytes();
+      const bytes = f64GemmModuleBytes(shared);
       if (!off && typeof WebAssembly !== 'undefined' && WebAssembly.validate(bytes))
-        moduleCache = new WebAssembly.Module(bytes);
+        moduleCache[i] = new WebAssembly.Module(bytes);
     } catch {
-      moduleCache = null;
+      moduleCache[i] = null;
     }
   }
-  return moduleCache;
+  return moduleCache[i]!;
 }
 
 /** True when gemmSub runs the WebAssembly SIMD kernel. */
@@ -73,31 +75,48 @@ export class F64Workspace {
   private top: number;
   private readonly packA: number;
   private readonly packB: number;
+  /** Worker threads sharing `memory` (null: single-threaded). */
+  private readonly pool: F64Pool | null = null;
+  private readonly memory: WebAssembly.Memory | null = null;
+  private readonly module: WebAssembly.Module | null = null;
+  /** Rows of A the packed-A buffer holds at once (all of them when threaded). */
+  private readonly packARows: number;
 
   /**
    * @param doubles the doubles the caller will `alloc` (sum of its regions)
    * @param maxN    the widest C (columns) gemmSub will see, for the packed-B buffer
    * @param opts.wasm false = the scalar JavaScript path even where the kernel is available (tests)
+   * @param opts.maxM  the tallest C (rows) gemmSub will see (default maxN; threaded runs pack all of A)
    */
-  constructor(doubles: number, maxN: number, opts: { wasm?: boolean } = {}) {
-    const packA = M_CHUNK * (K_CHUNK + 2);
+  constructor(doubles: number, maxN: number, opts: { wasm?: boolean; maxM?: number } = {}) {
+    const pool = opts.wasm === false || !kernelModule() ? null : f64Pool();
+    const packARows = pool ? Math.ceil(Math.max(opts.maxM ?? maxN, 1) / M_CHUNK) * M_CHUNK : M_CHUNK;
+    const packA = packARows * (K_CHUNK + 2);
     const packB = (K_CHUNK + 2) * (maxN + 4);
     // every region rounded to an even count so f64x2 accesses stay 16-byte aligned
     const total = doubles + packA + packB + 64;
-    const mod = opts.wasm === false ? null : kernelModule();
+    const mod = opts.wasm === false ? null : kernelModule(pool !== null);
     const pages = Math.ceil(total / PAGE_DOUBLES);
     let gebp: Gebp | null = null;
     let wasmMem: Float64Array | null = null;
     if (mod && pages <= MAX_PAGES) {
       try {
-        const memory = new WebAssembly.Memory({ initial: pages });
+        const memory = pool
+          ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true })
+          : new WebAssembly.Memory({ initial: pages });
         const inst = new WebAssembly.Instance(mod, { env: { memory } });
         gebp = inst.exports.gebp as Gebp;
         wasmMem = new Float64Array(memory.buffer);
+        if (pool) {
+          this.pool = pool;
+          this.memory = memory;
+          this.module = mod;
+        }
       } catch {
         gebp = null; // the engine refused that much linear memory: scalar path in a plain array
       }
     }
+    this.packARows = this.pool ? packARows : M_CHUNK;
     // over the wasm32 4 GiB limit (≈ cols² + rows·cols > 5·10⁸ doubles) or no SIMD: scalar JavaScript
     const mem = wasmMem ?? new Float64Array(total);
     this.mem = mem;
@@ -144,25 +163,83 @@ export class F64Workspace {
       return;
     }
     const mem = this.mem;
+    if (this.pool && m4 > M_CHUNK && m4 <= this.packARows) {
+      this.threadedSub(gebp, cOff, ldc, m4, n4, k, A, B, opts);
+    } else
+      for (let p0 = 0; p0 < k; p0 += K_CHUNK) {
+        const p1 = Math.min(k, p0 + K_CHUNK);
+        const kc = p1 - p0;
+        const kp = kc + (kc & 1);
+        // columns that can be non-zero in this depth range when B is lower triangular: j < p1
+        const nB = opts.lowerB ? Math.min(n4, (p1 + 3) & ~3) : n4;
+        packB(mem, this.packB, B, p0, kc, kp, nB);
+        for (let i0 = 0; i0 < m4; i0 += M_CHUNK) {
+          const i1 = Math.min(m4, i0 + M_CHUNK);
+          // a lower-triangular C needs columns j < i1 for these rows
+          const nC = opts.lowerC ? Math.min(nB, (i1 + 3) & ~3) : nB;
+          if (nC === 0) continue;
+          packA(mem, this.packA, A, i0, i1, p0, kc, kp);
+          gebp(this.packA * 8, this.packB * 8, (cOff + i0 * ldc) * 8, ldc * 8, kp, (i1 - i0) / MR, nC >> 2);
+        }
+      }
+    // edges: the last m mod 4 rows (all columns) and the last n mod 4 columns (the other rows)
+    if (m4 < m) scalarSub(mem, cOff, ldc, m4, m, 0, n, 0, k, A, B, opts);
+    if (n4 < n) scalarSub(mem, cOff, ldc, 0, m4, n4, n, 0, k, A, B, opts);
+  }
+
+  /** The whole-tile part of gemmSub with row chunks spread over the pool (all of A packed first). */
+  private threadedSub(
+    gebp: Gebp,
+    cOff: number,
+    ldc: number,
+    m4: number,
+    n4: number,
+    k: number,
+    A: Operand,
+    B: Operand,
+    opts: GemmSubOptions,
+  ): void {
+    const pool = this.pool!;
+    pool.attach(this.memory!, this.module!);
+    const mem = this.mem;
+    const T = pool.threads;
     for (let p0 = 0; p0 < k; p0 += K_CHUNK) {
       const p1 = Math.min(k, p0 + K_CHUNK);
       const kc = p1 - p0;
       const kp = kc + (kc & 1);
-      // columns that can be non-zero in this depth range when B is lower triangular: j < p1
       const nB = opts.lowerB ? Math.min(n4, (p1 + 3) & ~3) : n4;
+      if (nB === 0) continue;
       packB(mem, this.packB, B, p0, kc, kp, nB);
-      for (let i0 = 0; i0 < m4; i0 += M_CHUNK) {
-        const i1 = Math.min(m4, i0 + M_CHUNK);
-        // a lower-triangular C needs columns j < i1 for these rows
-        const nC = opts.lowerC ? Math.min(nB, (i1 + 3) & ~3) : nB;
-        if (nC === 0) continue;
-        packA(mem, this.packA, A, i0, i1, p0, kc, kp);
-        gebp(this.packA * 8, this.packB * 8, (cOff + i0 * ldc) * 8, ldc * 8, kp, (i1 - i0) / MR, nC >> 2);
-      }
+      const chunk = M_CHUNK * kp; // doubles per packed row chunk
+      for (let i0 = 0, ci = 0; i0 < m4; i0 += M_CHUNK, ci++)
+        packA(mem, this.packA + ci * chunk, A, i0, Math.min(m4, i0 + M_CHUNK), p0, kc, kp);
+      const par = pool.params;
+      const ap = this.packA * 8;
+      const bp = this.packB * 8;
+      const cp = cOff * 8;
+      const ldcB = ldc * 8;
+      const lowerC = opts.lowerC ? 1 : 0;
+      par[0] = ap;
+      par[1] = bp;
+      par[2] = cp;
+      par[3] = ldcB;
+      par[4] = kp;
+      par[5] = nB;
+      par[6] = lowerC;
+      par[7] = m4;
+      par[8] = M_CHUNK;
+      par[9] = T;
+      par[10] = chunk * 8;
+      par[11] = MR;
+      pool.gebp(() => {
+        for (let i0 = 0, ci = 0; i0 < m4; i0 += M_CHUNK, ci++) {
+          if (ci % T !== 0) continue;
+          const i1 = Math.min(m4, i0 + M_CHUNK);
+          const nC = lowerC ? Math.min(nB, (i1 + 3) & ~3) : nB;
+          if (nC > 0) gebp(ap + ci * chunk * 8, bp, cp + i0 * ldcB, ldcB, kp, (i1 - i0) / MR, nC >> 2);
+        }
+      });
     }
-    // edges: the last m mod 4 rows (all columns) and the last n mod 4 columns (the other rows)
-    if (m4 < m) scalarSub(mem, cOff, ldc, m4, m, 0, n, 0, k, A, B, opts);
-    if (n4 < n) scalarSub(mem, cOff, ldc, 0, m4, n4, n, 0, k, A, B, opts);
   }
 }
 

@@ -264,7 +264,9 @@ export function gptqSetup(
   }
   const orig = (p: number) => (perm ? perm[p]! : p);
   // Wd and U live in one float64 workspace (WebAssembly memory where the f64x2 kernel runs)
-  const ws = new F64Workspace(rows * cols + cols * cols + blockedScratchDoubles(cols) + 8, cols);
+  const ws = new F64Workspace(rows * cols + cols * cols + blockedScratchDoubles(cols) + 8, cols, {
+    maxM: Math.max(rows, cols),
+  });
   const wdOff = ws.alloc(rows * cols);
   const uOff = ws.alloc(cols * cols);
   const scratch = ws.alloc(blockedScratchDoubles(cols));

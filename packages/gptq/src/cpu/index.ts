@@ -1,3 +1,4 @@
+export { f64Threads, setF64Threads } from './f64-threads.js';
 export { F64Workspace, type GemmSubOptions, type Operand, wasmF64Available } from './f64-workspace.js';
 export * from './gptq.js';
 export * from './hessian.js';

@@ -132,8 +132,12 @@ export class Func {
   }
 }
 
-/** A module that imports a (non-shared) memory "env"."memory" and exports `funcs` (no results). */
-export function buildModule(funcs: Func[]): Uint8Array<ArrayBuffer> {
+/**
+ * A module that imports memory "env"."memory" and exports `funcs` (no results). `shared`: the import
+ * is a shared memory (up to 4 GiB) so worker threads can run the same code on the same bytes.
+ */
+export function buildModule(funcs: Func[], shared = false): Uint8Array<ArrayBuffer> {
+  const limits = shared ? [0x03, 0x01, ...uleb(65536)] : [0x00, 0x01];
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0x00]);
   const bytes = [
     0x00,
@@ -145,7 +149,7 @@ export function buildModule(funcs: Func[]): Uint8Array<ArrayBuffer> {
     0x00,
     0x00,
     ...section(1, vec(types)),
-    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
+    ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
     ...section(3, vec(funcs.map((_, i) => uleb(i)))),
     ...section(7, vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
     ...section(10, vec(funcs.map((f) => f.body()))),

@@ -17,7 +17,7 @@ export const MR = 4; // 6 measured ~7 % slower (12 accumulators + 3 operands cro
  * host keeps the A tiles of one call within L2. k must be even (two p steps per iteration; the host
  * pads with zeros). Pointers and ldc are in bytes.
  */
-export function f64GemmModuleBytes(mr = MR): Uint8Array<ArrayBuffer> {
+export function f64GemmModuleBytes(shared = false, mr = MR): Uint8Array<ArrayBuffer> {
   const f = new Func('gebp', [I32, I32, I32, I32, I32, I32, I32]);
   const [ap, bp, cp, ldc, k, mt, nt] = [0, 1, 2, 3, 4, 5, 6];
   const kb = f.local(I32); // bytes per packed B strip
@@ -108,5 +108,5 @@ export function f64GemmModuleBytes(mr = MR): Uint8Array<ArrayBuffer> {
   f.get(jt).i32(1).add().set(jt);
   f.br(0);
   f.end().end();
-  return buildModule([f]);
+  return buildModule([f], shared);
 }
