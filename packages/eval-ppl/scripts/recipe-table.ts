@@ -1,7 +1,7 @@
 /**
  * The README table: every recipe on nq-docs-5M, on docs-valid and WikiText-2 test (PPL, ΔPPL, KLD,
  * top-1). `pnpm --filter @nq/eval-ppl table [--windows N] [--all] [--seed S] [--out file.jsonl]
- * [--recipes a,b,c] [--datasets docs-valid,wikitext2-test]`.
+ * [--recipes a,b,c] [--datasets docs-valid,wikitext2-test] [--backend cpu|webgpu] [--shared dir]`.
  *
  * By default it evaluates 12 windows of 256 tokens spread evenly over each text (a CPU-sized subset:
  * the full WikiText-2 test set is 2043 windows per recipe); --all evaluates every window. Results are
@@ -13,17 +13,29 @@ import path from 'node:path';
 import { type EvalResult, evaluate } from '../src/index.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const shared = path.resolve(here, '../../../../shared');
 const args = process.argv.slice(2);
 const opt = (name: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
+// ../shared beside the repository, or --shared / NQ_SHARED (e.g. on a GPU machine running a bundle).
+const shared = path.resolve(
+  opt('shared') ?? process.env.NQ_SHARED ?? path.resolve(here, '../../../../shared'),
+);
+const backend = opt('backend') ?? 'cpu';
+if (backend !== 'cpu' && backend !== 'webgpu') {
+  console.error(`--backend must be cpu or webgpu, got ${backend}`);
+  process.exit(2);
+}
 const all = args.includes('--all');
 const windows = all ? undefined : Number(opt('windows') ?? 12);
 const seed = Number(opt('seed') ?? 0);
 const out = path.resolve(
-  opt('out') ?? path.join(here, `../results/recipe-table${all ? '-all' : `-w${windows}`}-seed${seed}.jsonl`),
+  opt('out') ??
+    path.join(
+      here,
+      `../results/recipe-table${all ? '-all' : `-w${windows}`}-seed${seed}${backend === 'cpu' ? '' : `-${backend}`}.jsonl`,
+    ),
 );
 const model = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
 const datasets = (opt('datasets') ?? 'docs-valid,wikitext2-test').split(',');
@@ -82,6 +94,7 @@ for (const dataset of datasets) {
       recipe,
       seed,
       windows,
+      backend,
       select: windows ? 'spread' : 'first',
       onProgress: (p) => {
         const now = Date.now();
@@ -118,5 +131,5 @@ for (const recipe of recipes) {
 const ex = done.find((x) => x.dataset === datasets[0]);
 if (ex)
   console.log(
-    `\n${ex.windows} windows of ${ex.ctx} tokens per text (${ex.select}), ${ex.tokens_scored} scored tokens; seed ${seed}; KLD method ${ex.kld_method}.`,
+    `\n${ex.windows} windows of ${ex.ctx} tokens per text (${ex.select}), ${ex.tokens_scored} scored tokens; seed ${seed}; KLD method ${ex.kld_method}; backend ${backend}${ex.device ? ` (${ex.device})` : ''}.`,
   );
