@@ -7,6 +7,7 @@ export default defineConfig({
     'src/backend/gpujs.ts',
     'src/bench.ts',
     'src/conformance.ts',
+    'src/wasm/index.ts',
   ],
   format: ['esm'],
   dts: true,

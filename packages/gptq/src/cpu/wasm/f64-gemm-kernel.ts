@@ -1,4 +1,4 @@
-import { buildModule, Func, I32, V128 } from './assembler.js';
+import { buildModule, ENV_MEMORY, Func, I32, V128 } from '@nq/core/wasm';
 
 /** Rows per register tile (the host packs A in tiles of MR rows). */
 export const MR = 4; // 6 measured ~7 % slower (12 accumulators + 3 operands crowd the 16 registers)
@@ -50,21 +50,21 @@ export function f64GemmModuleBytes(shared = false, mr = MR): Uint8Array<ArrayBuf
   f.i32(0).set(it);
   f.block().loop(); // tiles
   f.get(it).get(mt).ltU().eqz().brIf(1);
-  for (const v of acc) f.zero().set(v);
+  for (const v of acc) f.v128Zero().set(v);
   f.get(atile).set(aptr);
   f.get(bstrip).set(bptr);
   f.get(atile).get(kbA).add().set(aend);
   f.loop(); // p, two steps per iteration
   for (let u = 0; u < 2; u++) {
     f.get(bptr)
-      .load(32 * u)
+      .v128Load(32 * u, 3)
       .set(b0);
     f.get(bptr)
-      .load(32 * u + 16)
+      .v128Load(32 * u + 16, 3)
       .set(b1);
     for (let r = 0; r < mr; r++) {
       f.get(aptr)
-        .splat64(8 * mr * u + 8 * r)
+        .v128Load64Splat(8 * mr * u + 8 * r)
         .set(a);
       f.get(acc[2 * r]!)
         .get(a)
@@ -94,10 +94,10 @@ export function f64GemmModuleBytes(shared = false, mr = MR): Uint8Array<ArrayBuf
     for (let h = 0; h < 2; h++) {
       f.get(c);
       f.get(c)
-        .load(16 * h)
+        .v128Load(16 * h, 3)
         .get(acc[2 * r + h]!)
         .f64x2Sub();
-      f.store(16 * h);
+      f.v128Store(16 * h, 3);
     }
   }
   f.get(atile).get(kbA).add().set(atile);
@@ -108,5 +108,9 @@ export function f64GemmModuleBytes(shared = false, mr = MR): Uint8Array<ArrayBuf
   f.get(jt).i32(1).add().set(jt);
   f.br(0);
   f.end().end();
-  return buildModule([f], shared);
+  // shared: up to 4 GiB so worker threads run the same code on the same bytes; else 1 page, no max
+  const memory = shared
+    ? { import: ENV_MEMORY, initialPages: 1, maxPages: 65536, shared: true }
+    : { import: ENV_MEMORY, initialPages: 1 };
+  return buildModule([f], memory);
 }

@@ -1,4 +1,4 @@
-import { buildModule, Func, I32, V128 } from './assembler.js';
+import { buildModule, ENV_MEMORY, Func, I32, V128 } from '@nq/core/wasm';
 
 /**
  * The WebAssembly SIMD GEMM kernel: Y[t, n] = Σ_k X[t, k]·W[n, k] with X [T, K] and W [N, K]
@@ -59,13 +59,13 @@ function gemmTile(tr: number, nr: number, unroll = 1, fma = false): Func {
       f.get(wrow[j]!)
         .get(k)
         .add()
-        .v128Load(16 * u)
+        .v128Load(16 * u, 2)
         .set(wv[j]!);
     for (let i = 0; i < tr; i++) {
       f.get(xrow[i]!)
         .get(k)
         .add()
-        .v128Load(16 * u)
+        .v128Load(16 * u, 2)
         .set(xv);
       for (let j = 0; j < nr; j++) {
         const a = acc[i * nr + j]!;
@@ -120,6 +120,6 @@ export function gemmModuleBytes(
 ): Uint8Array<ArrayBuffer> {
   return buildModule(
     shapes.map(([a, b, u, fma]) => gemmTile(a, b, u ?? 1, fma ?? false)),
-    { initialPages: 1, maxPages, shared },
+    { import: ENV_MEMORY, initialPages: 1, maxPages, shared },
   );
 }

@@ -1,4 +1,4 @@
-import { buildModule, F32, Func, I32, V128 } from './assembler.js';
+import { buildModule, ENV_MEMORY, F32, Func, I32, V128 } from '@nq/core/wasm';
 
 /**
  * WebAssembly SIMD kernels for the element-wise parts of prefill that run exp(): the causal softmax
@@ -148,7 +148,7 @@ function softmaxRows(): Func {
   f.get(ninf).set(acc);
   doWhile(len, () => {
     addr();
-    f.v128Load().get(ninf);
+    f.v128Load(0, 2).get(ninf);
     mask();
     f.simd(SIMD.bitselect).get(acc).simd(SIMD.f32x4Max).set(acc);
   });
@@ -162,7 +162,7 @@ function softmaxRows(): Func {
   doWhile(len, () => {
     addr();
     addr();
-    f.v128Load().get(mx).simd(SIMD.f32x4Splat).simd(SIMD.f32x4Sub);
+    f.v128Load(0, 2).get(mx).simd(SIMD.f32x4Splat).simd(SIMD.f32x4Sub);
     emitExp(f, c);
     f.set(v);
     f.get(v).get(zero);
@@ -182,7 +182,7 @@ function softmaxRows(): Func {
   doWhile(len, () => {
     addr();
     addr();
-    f.v128Load().get(v).simd(SIMD.f32x4Mul).simd(SIMD.store, 2, 0);
+    f.v128Load(0, 2).get(v).simd(SIMD.f32x4Mul).simd(SIMD.store, 2, 0);
   });
   // Zeros after the causal limit, up to spad.
   f.block().loop();
@@ -209,14 +209,14 @@ function swiglu(): Func {
   f.i32(0).set(i);
   f.block().loop();
   f.get(i).get(n).geS().brIf(1);
-  f.get(g).get(i).i32(2).shl().add().v128Load().set(gv);
+  f.get(g).get(i).i32(2).shl().add().v128Load(0, 2).set(gv);
   // address for the store, then g / (1 + exp(−g)) · u
   f.get(g).get(i).i32(2).shl().add();
   f.get(gv);
   f.get(gv).simd(SIMD.f32x4Neg);
   emitExp(f, c);
   f.get(one).simd(SIMD.f32x4Add).simd(SIMD.f32x4Div);
-  f.get(u).get(i).i32(2).shl().add().v128Load().simd(SIMD.f32x4Mul);
+  f.get(u).get(i).i32(2).shl().add().v128Load(0, 2).simd(SIMD.f32x4Mul);
   f.simd(SIMD.store, 2, 0);
   f.get(i).i32(4).add().set(i);
   f.br(0);
@@ -225,5 +225,10 @@ function swiglu(): Func {
 }
 
 export function opsModuleBytes(): Uint8Array<ArrayBuffer> {
-  return buildModule([softmaxRows(), swiglu()], { initialPages: 1, maxPages: 65536, shared: false });
+  return buildModule([softmaxRows(), swiglu()], {
+    import: ENV_MEMORY,
+    initialPages: 1,
+    maxPages: 65536,
+    shared: false,
+  });
 }
