@@ -11,35 +11,9 @@
  * with block = dim), 16 ≤ n ≤ 16384, when the engine validates SIMD; otherwise the scalar path runs.
  */
 
-// ---- a tiny assembler -----------------------------------------------------------------------
-const uleb = (v: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-  return out;
-};
-const sleb = (v: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+import { buildModule, Func, I32, sleb, uleb, V128 } from '@nq/core/wasm';
 
-const I32 = 0x7f;
-const V128 = 0x7b;
+// Instruction bytes, written as arrays so the kernels below read one statement per line.
 const op = {
   get: (i: number) => [0x20, ...uleb(i)],
   set: (i: number) => [0x21, ...uleb(i)],
@@ -90,7 +64,10 @@ const st = (addr: number, extra: number | undefined, value: number[]) => [
 ];
 const bin = (x: number, y: number, o: number[]) => [...op.get(x), ...op.get(y), ...o];
 
-function body(): number[] {
+function fwhtFunc(): Func {
+  const f = new Func('fwht', [I32, I32, I32, I32]);
+  for (let i = 0; i < 11; i++) f.local(I32);
+  for (let i = 0; i < 8; i++) f.local(V128);
   const code: number[] = [
     // nb = n·4; end = ptr + count·nb; p = ptr
     ...op.get(N),
@@ -276,12 +253,7 @@ function body(): number[] {
     ...op.end, // loop
     ...op.end, // block
   ];
-  const locals = vec([
-    [...uleb(11), I32],
-    [...uleb(8), V128],
-  ]);
-  const fn = [...locals, ...code, ...op.end];
-  return [...uleb(fn.length), ...fn];
+  return f.op(...code);
 }
 
 /**
@@ -289,7 +261,10 @@ function body(): number[] {
  * row a2 of the result = Σ_a h·chunk_a with h = H[a][a2] (tr = 0) or H[a2][a] (tr = 1) read as f32
  * from `hp`, accumulated in `scr` (m·p floats) with f32x4 multiply-adds, then copied back to `blk`.
  */
-function mixBody(): number[] {
+function mixFunc(): Func {
+  const f = new Func('mix', [I32, I32, I32, I32, I32, I32]);
+  for (let i = 0; i < 7; i++) f.local(I32);
+  for (let i = 0; i < 2; i++) f.local(V128);
   // params 0 blk, 1 scr, 2 hp, 3 m, 4 p, 5 tr; i32 6 pb, 7 a2, 8 a, 9 dst0, 10 i, 11 j, 12 end; v128 13 hv, 14 zero
   const [BLK, SCR, HP, M, PP, TR, PB, A2, AA, DST0, II, JJ, EE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
   const HV = 13;
@@ -338,48 +313,12 @@ function mixBody(): number[] {
     ...op.get(II), ...op.get(EE), ...op.ltU, ...op.brIf(0),
     ...op.end,
   ];
-  const locals = vec([
-    [...uleb(7), I32],
-    [...uleb(2), V128],
-  ]);
-  const fn = [...locals, ...code, ...op.end];
-  return [...uleb(fn.length), ...fn];
+  return f.op(...code);
 }
 
+/** The module: fwht and mix, and its own memory (4 pages, 256 KiB, to start; grown on demand) exported as "mem". */
 export function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = section(
-    1,
-    vec([
-      [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])],
-      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
-    ]),
-  );
-  const func = section(3, vec([uleb(0), uleb(1)]));
-  const memory = section(5, vec([[0x00, ...uleb(4)]])); // 4 pages (256 KiB) to start, grown on demand
-  const exp = section(
-    7,
-    vec([
-      [...str('fwht'), 0x00, ...uleb(0)],
-      [...str('mix'), 0x00, ...uleb(1)],
-      [...str('mem'), 0x02, ...uleb(0)],
-    ]),
-  );
-  const code = section(10, vec([body(), mixBody()]));
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...type,
-    ...func,
-    ...memory,
-    ...exp,
-    ...code,
-  ]);
+  return buildModule([fwhtFunc(), mixFunc()], { initialPages: 4, exportAs: 'mem' });
 }
 
 export interface WasmFwht {
