@@ -1,10 +1,13 @@
+import { FAKE_QUANT_SYM_WGSL } from '@nq/quant-int4/webgpu';
+
 /**
  * Per-token symmetric fake-quant error of one rotated activation matrix: one workgroup per row
  * (64 threads) finds max|x|, then Σ(Q(x) − x)² and Σx² over the row, written as two floats per row
  * at sums[outOff + 2·row]. The host adds the rows in float64. Same definition as the CPU
- * (fakeQuantRowsSym); WGSL's round() rounds half to even. The scale is divided in float32 here
- * (the CPU divides in float64 and rounds the scale to float32), so a value within an ulp of a
- * rounding boundary can land on the other side: GPU and CPU errors agree to a tolerance, not bit for bit.
+ * (fakeQuantRowsSym); fakeQuantSym is @nq/quant-int4's snippet (WGSL's round() rounds half to
+ * even). The scale is divided in float32 here (the CPU divides in float64 and rounds the scale to
+ * float32), so a value within an ulp of a rounding boundary can land on the other side: GPU and CPU
+ * errors agree to a tolerance, not bit for bit.
  */
 export const QUANT_ERROR_WGSL = /* wgsl */ `
 struct Params { rows: u32, cols: u32, qmax: f32, outOff: u32 }
@@ -13,6 +16,7 @@ struct Params { rows: u32, cols: u32, qmax: f32, outOff: u32 }
 @group(0) @binding(2) var<uniform> P: Params;
 var<workgroup> ra: array<f32, 64>;
 var<workgroup> rb: array<f32, 64>;
+${FAKE_QUANT_SYM_WGSL}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -34,8 +38,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (sc > 0.0) {
     for (var j = li; j < P.cols; j += 64u) {
       let v = x[base + j];
-      let q = clamp(round(v / sc), -P.qmax - 1.0, P.qmax);
-      let d = q * sc - v;
+      let d = fakeQuantSym(v, sc, P.qmax) - v;
       e += d * d;
       sig += v * v;
     }

@@ -10,3 +10,4 @@ export {
   gpuQuantizerFor,
   quantizeWebGPU,
 } from './quantize.js';
+export * from './wgsl-snippets.js';

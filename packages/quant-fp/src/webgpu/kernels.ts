@@ -1,41 +1,8 @@
 import type { MiniFloatFormat } from '../formats/minifloat.js';
 
-// WGSL for the floating-point element formats. Rounding: scale the magnitude by a power of two so
-// the grid spacing of its binade becomes 1 (ldexp is exact), round() — half to even in WGSL — and
-// scale back; saturate at the format's max. Same algorithm as formats/minifloat.ts roundToMiniFloat.
-
-/** fn rmf_<name>(v: f32) -> f32: nearest representable value, ties to even, saturating. */
-export function roundFnWgsl(fmt: MiniFloatFormat): string {
-  return /* wgsl */ `
-fn rmf_${fmt.name}(v: f32) -> f32 {
-  let a = abs(v);
-  if (a == 0.0) { return 0.0; }
-  let e = max(i32((bitcast<u32>(a) >> 23u) & 0xffu) - 127, ${fmt.emin});
-  let sh = ${fmt.mbits} - e;
-  let r = min(ldexp(round(ldexp(a, sh)), -sh), ${fmt.max.toFixed(1)});
-  return select(r, -r, v < 0.0);
-}`;
-}
-
-/** fn code_<name>(r: f32) -> f32: the code (as f32) of an exactly representable value r. */
-export function codeFnWgsl(fmt: MiniFloatFormat): string {
-  const signBit = 1 << (fmt.ebits + fmt.mbits);
-  return /* wgsl */ `
-fn code_${fmt.name}(r: f32) -> f32 {
-  let a = abs(r);
-  var c = 0u;
-  if (a > 0.0) {
-    let e = i32((bitcast<u32>(a) >> 23u) & 0xffu) - 127;
-    if (e < ${fmt.emin}) {
-      c = u32(ldexp(a, ${fmt.mbits - fmt.emin}));
-    } else {
-      c = (u32(e + ${fmt.bias}) << ${fmt.mbits}u) | (u32(ldexp(a, ${fmt.mbits} - e)) - ${1 << fmt.mbits}u);
-    }
-  }
-  if (r < 0.0 || (r == 0.0 && bitcast<u32>(r) != 0u)) { c = c | ${signBit}u; }
-  return f32(c);
-}`;
-}
+// WGSL for the floating-point element formats: the quantizer kernels' element and scale functions,
+// built from the rounding snippets in wgsl-snippets.ts.
+import { codeFnWgsl, NVFP4_SCALE_WGSL, roundFnWgsl } from './wgsl-snippets.js';
 
 /** The element quantizer for applyShader: qdq/qcode(v, s, z) with z unused. */
 export function fpElementWgsl(fmt: MiniFloatFormat): string {
@@ -66,8 +33,7 @@ export function fpParamsShader(kind: 'fp8' | 'nvfp4' | 'mxfp4', extra: string): 
     kind === 'fp8'
       ? 'scales[u] = params(lo, hi, p.clip).x;'
       : kind === 'nvfp4'
-        ? `let g = max(abs(glo[0]), abs(ghi[0])) / 2688.0;
-  if (g == 0.0) { scales[u] = 0.0; } else { scales[u] = rmf_e4m3(amax / 6.0 / g) * g; }`
+        ? 'scales[u] = nvfp4BlockScale(amax, nvfp4GlobalScale(max(abs(glo[0]), abs(ghi[0]))));'
         : `if (amax == 0.0) { scales[u] = 0.0; } else {
     let e = clamp(i32((bitcast<u32>(amax) >> 23u) & 0xffu) - 127 - 2, -127, 127);
     scales[u] = ldexp(1.0, e);
@@ -80,7 +46,7 @@ struct P { units: u32, pad0: u32, pad1: u32, clip: f32 }
 @group(0) @binding(3) var<storage, read> ghi: array<f32>;
 @group(0) @binding(4) var<storage, read_write> scales: array<f32>;
 @group(0) @binding(5) var<uniform> p: P;
-${extra}
+${extra}${kind === 'nvfp4' ? NVFP4_SCALE_WGSL : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let u = (w.x + w.y * nw.x) * 64u + l.x;

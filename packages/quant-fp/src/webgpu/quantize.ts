@@ -45,7 +45,8 @@ import {
   floorLog2,
   type MiniFloatFormat,
 } from '../formats/minifloat.js';
-import { fp8ParamsFnWgsl, fpElementWgsl, fpParamsShader, roundFnWgsl } from './kernels.js';
+import { fp8ParamsFnWgsl, fpElementWgsl, fpParamsShader } from './kernels.js';
+import { roundFnWgsl } from './wgsl-snippets.js';
 
 const elementFormat = (f: string): MiniFloatFormat =>
   f === 'fp8_e4m3' ? E4M3 : f === 'fp8_e5m2' ? E5M2 : E2M1;

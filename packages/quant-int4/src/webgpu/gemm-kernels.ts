@@ -3,6 +3,8 @@
 // of 16 through workgroup memory (A and B tiles stored k-major as vec4 so the inner loop does two 16-byte loads per 16 FMAs).
 // Workgroup memory: 2 tiles × 16×64 f32 = 8 KiB (16 KiB for the dual kernel), under llvmpipe's 32 KiB.
 
+import { REDUCE_ERROR_TRIPLE_WGSL } from './wgsl-snippets.js';
+
 export const TILE = 64;
 const BK = 16;
 
@@ -105,7 +107,7 @@ var<workgroup> As: array<vec4f, ${BK * 16}>;
 var<workgroup> Bs: array<vec4f, ${BK * 16}>;
 var<workgroup> Aq: array<vec4f, ${BK * 16}>;
 var<workgroup> Bq: array<vec4f, ${BK * 16}>;
-var<workgroup> red: array<vec3f, 256>;
+${REDUCE_ERROR_TRIPLE_WGSL}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row0 = w.y * 64u;
@@ -153,16 +155,7 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @bu
       }
     }
   }
-  red[lid] = vec3f(sse, sig, mx);
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) {
-      let o = red[lid + s];
-      let t = red[lid];
-      red[lid] = vec3f(t.x + o.x, t.y + o.y, max(t.z, o.z));
-    }
-    workgroupBarrier();
-  }
+  reduceErrorTriple(lid, vec3f(sse, sig, mx));
   if (lid == 0u) {
     let tile = w.x + w.y * nw.x;
     partials[p.offset + tile * 3u] = red[0].x;
@@ -181,7 +174,7 @@ struct P { n: u32, offset: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-var<workgroup> red: array<vec3f, 256>;
+${REDUCE_ERROR_TRIPLE_WGSL}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = w.x + w.y * nw.x;
@@ -199,16 +192,7 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @bu
       mx = max(mx, abs(d));
     }
   }
-  red[lid] = vec3f(sse, sig, mx);
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) {
-      let o = red[lid + s];
-      let t = red[lid];
-      red[lid] = vec3f(t.x + o.x, t.y + o.y, max(t.z, o.z));
-    }
-    workgroupBarrier();
-  }
+  reduceErrorTriple(lid, vec3f(sse, sig, mx));
   if (lid == 0u) {
     partials[p.offset + g * 3u] = red[0].x;
     partials[p.offset + g * 3u + 1u] = red[0].y;

@@ -4,3 +4,4 @@
 export * from './gemm-error.js';
 export * from './kernels.js';
 export * from './quantize.js';
+export * from './wgsl-snippets.js';

@@ -3,7 +3,7 @@
 //
 // Linear workgroup index: wid.x + wid.y·nwg.x (workgroupGrid splits large counts over y).
 
-const F32_MAX = 'bitcast<f32>(0x7f7fffffu)';
+import { F32_MAX_WGSL as F32_MAX } from './wgsl-snippets.js';
 
 /**
  * min and max over contiguous spans. Reads loIn/hiIn (bind x to both for the first pass) and writes
@@ -71,23 +71,10 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @bu
 }`;
 
 /**
- * INT scale/zero of every unit from (lo, hi), the same formulas as the CPU reference
- * (cpu/int-quantize.ts setUnitParams). One thread per unit.
+ * INT scale/zero of every unit from (lo, hi) with clip ratio p.clip: intParamsFnWgsl, the same
+ * formulas as the CPU reference (cpu/int-quantize.ts setUnitParams). One thread per unit.
  */
 export function intParamsShader(bits: number, symmetric: boolean): string {
-  const qmaxSym = (1 << (bits - 1)) - 1;
-  const qrange = (1 << bits) - 1;
-  const body = symmetric
-    ? `scales[u] = p.clip * max(abs(lo), abs(hi)) / ${qmaxSym}.0;
-    zeros[u] = 0.0;`
-    : `if (lo == hi) {
-      scales[u] = abs(lo);
-      zeros[u] = select(0.0, 1.0, lo < 0.0);
-    } else {
-      let s = (p.clip * hi - p.clip * lo) / ${qrange}.0;
-      scales[u] = s;
-      zeros[u] = select(round(-p.clip * lo / s), 0.0, s == 0.0);
-    }`;
   return /* wgsl */ `
 struct P { units: u32, pad0: u32, pad1: u32, clip: f32 }
 @group(0) @binding(0) var<storage, read> loIn: array<f32>;
@@ -95,13 +82,14 @@ struct P { units: u32, pad0: u32, pad1: u32, clip: f32 }
 @group(0) @binding(2) var<storage, read_write> scales: array<f32>;
 @group(0) @binding(3) var<storage, read_write> zeros: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
+${intParamsFnWgsl(bits, symmetric)}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let u = (w.x + w.y * nw.x) * 64u + l.x;
   if (u >= p.units) { return; }
-  let lo = loIn[u];
-  let hi = hiIn[u];
-  ${body}
+  let sz = params(loIn[u], hiIn[u], p.clip);
+  scales[u] = sz.x;
+  zeros[u] = sz.y;
 }`;
 }
 
@@ -195,7 +183,7 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u, @bu
 }`;
 }
 
-/** params(lo, hi, p) for INT, matching intParamsShader. */
+/** fn params(lo, hi, r) -> vec2f (scale, zero) for INT with clip ratio r (intParamsShader, clipSearchShader). */
 export function intParamsFnWgsl(bits: number, symmetric: boolean): string {
   const qmaxSym = (1 << (bits - 1)) - 1;
   const qrange = (1 << bits) - 1;

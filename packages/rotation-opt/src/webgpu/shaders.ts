@@ -4,6 +4,10 @@
  * (block k at k·b²) — a dense n × n matrix is the case b = n. Tiles are 16 × 16 (b must be a
  * multiple of 16).
  */
+import { E2M1, E4M3 } from '@nq/quant-fp';
+import { NVFP4_SCALE_WGSL, roundFnWgsl } from '@nq/quant-fp/webgpu';
+import { FAKE_QUANT_SYM_WGSL } from '@nq/quant-int4/webgpu';
+
 export const TILE = 16;
 
 /**
@@ -116,6 +120,7 @@ struct P { rows: u32, n: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<storage, read> z: array<f32>;
 @group(0) @binding(1) var<storage, read_write> zq: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
+${FAKE_QUANT_SYM_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let t = (wid.x + wid.y * nwg.x) * 64u + lid.x;
@@ -125,7 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let s = amax / 7.0;
   for (var j = 0u; j < p.n; j++) {
     var q = 0.0;
-    if (s > 0.0) { q = clamp(round(z[t * p.n + j] / s), -8.0, 7.0) * s; }
+    if (s > 0.0) { q = fakeQuantSym(z[t * p.n + j], s, 7.0); }
     zq[t * p.n + j] = q;
   }
 }`;
@@ -145,22 +150,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   m[t] = amax;
 }`;
 
-// Nearest value of a minifloat (ties to even, saturating): scale the magnitude so that the grid of
-// its binade has spacing 1 (ldexp is exact), round, scale back — @nq/quant-fp's algorithm.
-const minifloat = (name: string, mbits: number, emin: number, fmax: number) => /* wgsl */ `
-fn rmf_${name}(v: f32) -> f32 {
-  let a = abs(v);
-  if (a == 0.0) { return 0.0; }
-  let e = max(i32((bitcast<u32>(a) >> 23u) & 0xffu) - 127, ${emin});
-  let sh = ${mbits} - e;
-  let r = min(ldexp(round(ldexp(a, sh)), -sh), ${fmax.toFixed(1)});
-  return select(r, -r, v < 0.0);
-}`;
-
 /**
  * NVFP4 fake quantization, one thread per (row, 16-element block). The global scale is per chunk
  * of `chunk` rows (one calibration window, as the model quantizes one window at a time):
- * g = max|Z_chunk| / (6·448), block scale b = e4m3(max|block| / 6 / g), s = b·g, ẑ = e2m1(z/s)·s.
+ * g = max|Z_chunk| / (6·448), block scale b = e4m3(max|block| / 6 / g), s = b·g, ẑ = e2m1(z/s)·s
+ * (rounding and scales: @nq/quant-fp's WGSL snippets).
  */
 export const nvfp4Shader = /* wgsl */ `
 struct P { rows: u32, n: u32, chunk: u32, pad1: u32 }
@@ -168,8 +162,9 @@ struct P { rows: u32, n: u32, chunk: u32, pad1: u32 }
 @group(0) @binding(1) var<storage, read> rowMax: array<f32>;
 @group(0) @binding(2) var<storage, read_write> zq: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-${minifloat('e4m3', 3, -6, 448)}
-${minifloat('e2m1', 1, 0, 6)}
+${roundFnWgsl(E4M3)}
+${roundFnWgsl(E2M1)}
+${NVFP4_SCALE_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let u = (wid.x + wid.y * nwg.x) * 64u + lid.x;
@@ -181,11 +176,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let r1 = min(p.rows, r0 + p.chunk);
   var gmax = 0.0;
   for (var r = r0; r < r1; r++) { gmax = max(gmax, rowMax[r]); }
-  let g = gmax / 2688.0;
+  let g = nvfp4GlobalScale(gmax);
   var amax = 0.0;
   for (var j = 0u; j < 16u; j++) { amax = max(amax, abs(z[o + j])); }
-  var s = 0.0;
-  if (g > 0.0) { s = rmf_e4m3(amax / 6.0 / g) * g; }
+  let s = nvfp4BlockScale(amax, g);
   for (var j = 0u; j < 16u; j++) {
     var q = 0.0;
     if (s > 0.0) { q = rmf_e2m1(z[o + j] / s) * s; }
