@@ -3,6 +3,7 @@
 export * from './adacodec.js';
 export * from './analysis.js';
 export * from './cayley.js';
+export * from './codec-stepper.js';
 export * from './cpu/index.js';
 export * from './dfrot.js';
 export * from './evaluate.js';
@@ -11,4 +12,3 @@ export * from './methods.js';
 export * from './pipeline.js';
 export * from './quantizers.js';
 export * from './surrogate.js';
-export * from './codec-stepper.js';

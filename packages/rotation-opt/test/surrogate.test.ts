@@ -1,7 +1,7 @@
 import { NqInputError, Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
-import { blockToDense, blockTranspose } from '../src/cayley.js';
 import { trainAdaCodec } from '../src/adacodec.js';
+import { blockToDense, blockTranspose } from '../src/cayley.js';
 import { activationSpec, rowQuantizer } from '../src/quantizers.js';
 import { checkSurrogate, expectedErrorSurrogate, surrogateFor } from '../src/surrogate.js';
 
