@@ -51,14 +51,20 @@ const gamma = opt('gamma', 100);
 const tau = opt('tau', 10);
 // A second, lower threshold for the per-class error table (τ = 10 finds no massive tokens here).
 const tauLow = opt('tau-low', 3);
+// --model <folder under ../shared/models> (default nq-docs-5M): its <folder>.bin + tok4096.model.
+const modelIdx = args.indexOf('--model');
+const modelName = modelIdx >= 0 ? args[modelIdx + 1]! : 'nq-docs-5M';
 const outIdx = args.indexOf('--out');
 const out = path.resolve(
   outIdx >= 0
     ? args[outIdx + 1]!
-    : path.join(here, `../results/table-w${windows}-c${calibN}-seed${seed}.jsonl`),
+    : path.join(
+        here,
+        `../results/table-w${windows}-c${calibN}-seed${seed}${modelName === 'nq-docs-5M' ? '' : `-${modelName}`}.jsonl`,
+      ),
 );
-const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const tokPath = path.join(shared, 'models/nq-docs-5M/tok4096.model');
+const modelPath = path.join(shared, `models/${modelName}/${modelName}.bin`);
+const tokPath = path.join(shared, `models/${modelName}/tok4096.model`);
 const validPath = path.join(shared, 'data/docs-valid.txt');
 const calibPath = path.join(shared, 'data/docs-calib.txt');
 for (const f of [modelPath, tokPath, validPath, calibPath]) {
