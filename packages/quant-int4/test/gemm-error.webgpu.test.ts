@@ -1,9 +1,25 @@
-import { type Matrix, matrix, Rng } from '@nq/core';
-import { downloadMatrix, getWebGPUDevice, uploadMatrix } from '@nq/core/webgpu';
+import { type Matrix, matrix, NqInputError, Rng } from '@nq/core';
+import {
+  createStorageBuffer,
+  downloadMatrix,
+  getWebGPUDevice,
+  readBuffer,
+  uploadMatrix,
+} from '@nq/core/webgpu';
 import { describe, expect, it } from 'vitest';
 import { denseRotation, gemmABt } from '../src/cpu/gemm.js';
 import { gemmError } from '../src/gemm-error.js';
-import { beginWork, gemmErrorWebGPU, matmulGpu, submitWork } from '../src/webgpu/index.js';
+import {
+  beginWork,
+  gemmErrorFromPartials,
+  gemmErrorGpu,
+  gemmErrorPartialsLength,
+  gemmErrorWebGPU,
+  matmulGpu,
+  recordGemmError,
+  submitWork,
+  toGpuQuantizer,
+} from '../src/webgpu/index.js';
 import { llmLike } from './conformance-util.js';
 
 // A random orthogonal R from QR (Gram–Schmidt) of a seeded Gaussian matrix: independent of @nq/hadamard.
@@ -85,5 +101,48 @@ describe('fused rotate → quantize → GEMM-error on WebGPU', () => {
     const gpu = await gemmErrorWebGPU(x, w, { rotate: R });
     expect(gpu.activation.mse).toBe(0);
     expect(gpu.gemm.snrDb).toBeGreaterThan(90); // rotation round-off only
+  });
+});
+
+describe('recordGemmError (record only: many GEMM errors in one command buffer)', () => {
+  const x = llmLike(70, 64, 21); // ragged tiles in both GEMM dimensions
+  const w = llmLike(90, 64, 22);
+  const a4 = toGpuQuantizer({ format: 'int', bits: 4, granularity: 'token' }, 'activation');
+  const w4 = toGpuQuantizer({ format: 'int', bits: 4, granularity: 'group', groupSize: 32 }, 'weight');
+
+  it('records into slots of one results buffer; each slot equals its own gemmErrorGpu exactly', async () => {
+    const { device } = await getWebGPUDevice();
+    const gx = uploadMatrix(device, x);
+    const gw = uploadMatrix(device, w);
+    const rs = [randomOrthogonal(64, 1), randomOrthogonal(64, 2), null];
+    const owned: GPUBuffer[] = [gx.buffer, gw.buffer];
+    try {
+      const single = [];
+      for (const r of rs) single.push(await gemmErrorGpu(beginWork(device), gx, gw, r, a4, w4, owned));
+      const words = gemmErrorPartialsLength(70, 90, 64);
+      // One triple per 64×64 output tile (2×2), per 4096 activation and per 4096 weight elements.
+      expect(words).toBe(3 * (4 + 2 + 2));
+      const pad = 5; // a non-zero first offset, to check offsets are honoured
+      const results = createStorageBuffer(device, (pad + rs.length * words) * 4);
+      owned.push(results);
+      const work = beginWork(device);
+      const recs = rs.map((r, i) =>
+        recordGemmError(work, gx, gw, r, a4, w4, owned, { buffer: results, offset: pad + i * words }),
+      );
+      submitWork(work);
+      const all = new Float32Array(await readBuffer(device, results));
+      for (const [i, rec] of recs.entries()) expect(gemmErrorFromPartials(all, rec)).toEqual(single[i]);
+      expect(single[0]!.gemm.mse).not.toBe(single[1]!.gemm.mse); // different R, different numbers
+      // A results buffer too small for the record is a typed error naming `out`.
+      expect(() =>
+        recordGemmError(beginWork(device), gx, gw, null, a4, w4, owned, {
+          buffer: results,
+          offset: pad + 3 * words - 1,
+        }),
+      ).toThrow(NqInputError);
+      expect(() => gemmErrorFromPartials(all.subarray(0, 10), recs[0]!)).toThrow(/p/);
+    } finally {
+      for (const b of owned) b.destroy();
+    }
   });
 });

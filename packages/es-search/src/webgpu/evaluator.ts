@@ -24,19 +24,34 @@ import { TARGET_BITS } from '../cpu/evaluator.js';
 import type { QuantTarget } from '../types.js';
 import { QUANT_ERROR_WGSL } from './quant-error.wgsl.js';
 
+/** Default cap on the GPU temporaries of one w4a4 chunk (all its candidates until the submit; see gemmErrors). */
+export const W4A4_CHUNK_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Per w4a4 candidate: rotated X and W, their fake-quantized copies, the FWHT's scratch (at most one
+ * operand-sized buffer per size) and the quantizer's per-row scale temporaries: about 3·(m+n)·k f32.
+ */
+export function w4a4CandidateBytes(tokens: number, out: number, dim: number): number {
+  return 3 * (tokens + out) * dim * 4 + 64 * (tokens + out);
+}
+
 /**
  * Batched candidate evaluation on WebGPU for the activation targets (int8, int4): X is uploaded once;
  * for a batch of B candidates one command buffer holds B rotations (@nq/hadamard's FWHT kernels,
  * X → X·R_i) and B error reductions, and ONE read-back returns 2 floats per (candidate, token).
  * The CPU evaluator (CpuErrorEvaluator) is the reference; the conformance test states the tolerance.
  *
- * `w4a4`: X and W are uploaded once; each candidate is @nq/quant-int4's fused `gemmErrorGpu` with
- * this candidate's FWHT rotation plugged in (X·R, W·R, 4-bit per-token / per-row fake quant, the
- * GEMM error reduced on the GPU). That function submits and reads back per call, so a batch is B
- * submits all in flight together (not one command buffer).
+ * `w4a4`: X and W are uploaded once; every candidate of a batch is recorded into ONE command
+ * encoder with @nq/quant-int4's `recordGemmError` (this candidate's FWHT rotation on X and W, 4-bit
+ * per-token / per-row fake quant, the fused GEMM error reduced on the GPU) writing its partial sums
+ * to its own slot of one results buffer, then one submit and ONE read-back. The same kernels in the
+ * same order as `gemmErrorGpu`, so the numbers equal the per-candidate path exactly. Memory is
+ * bounded: a batch whose temporaries would exceed `w4a4ChunkBytes` (256 MiB) is split into chunks (one submit each).
  */
 export class WebGPUErrorEvaluator {
   evaluations = 0;
+  /** w4a4: cap on the temporaries of one chunk of a batch (one submit per chunk); lower it to save GPU memory. */
+  w4a4ChunkBytes = W4A4_CHUNK_BYTES;
   private slots: GpuMatrix[] = [];
 
   private constructor(
@@ -83,30 +98,62 @@ export class WebGPUErrorEvaluator {
     );
   }
 
-  /** w4a4: one fused GEMM error per candidate, all submitted before any read-back is awaited. */
+  /**
+   * w4a4: every candidate of a chunk recorded into ONE command encoder (@nq/quant-int4's
+   * `recordGemmError`: this candidate's FWHT on X and W, 4-bit fake quant, fused GEMM error) writing
+   * to its own slot of one results buffer; one submit and one read-back per chunk. Chunks are cut so
+   * the per-candidate temporaries stay under `w4a4ChunkBytes` (at least one candidate per chunk).
+   */
   private async gemmErrors(compiled: CompiledRotation[]): Promise<Float64Array> {
-    const { beginWork, gemmErrorGpu, toGpuQuantizer } = await import('@nq/quant-int4/webgpu');
+    const {
+      beginWork,
+      gemmErrorFromPartials,
+      gemmErrorPartialsLength,
+      recordGemmError,
+      submitWork,
+      toGpuQuantizer,
+    } = await import('@nq/quant-int4/webgpu');
     const device = this.device;
+    const gw = this.gw!;
     const q4 = toGpuQuantizer({ format: 'int', bits: 4, granularity: 'token', symmetric: true }, 'quantizer');
-    const prepared = await Promise.all(compiled.map((c) => prepareRotationWebGPU(c)));
-    const owned: GPUBuffer[] = [];
-    try {
-      const reports = await Promise.all(
-        prepared.map((p) => {
-          const rotateFn = (work: { encoder: GPUCommandEncoder }, m: GpuMatrix): GpuMatrix => {
+    const words = gemmErrorPartialsLength(this.tokens, gw.rows, this.dim);
+    const perCandidate = w4a4CandidateBytes(this.tokens, gw.rows, this.dim);
+    const chunk = Math.max(1, Math.floor(this.w4a4ChunkBytes / perCandidate));
+    const out = new Float64Array(compiled.length);
+    for (let c0 = 0; c0 < compiled.length; c0 += chunk) {
+      const part = compiled.slice(c0, c0 + chunk);
+      const prepared = await Promise.all(part.map((c) => prepareRotationWebGPU(c)));
+      const owned: GPUBuffer[] = [];
+      const results = createStorageBuffer(device, part.length * words * 4);
+      const work = beginWork(device);
+      try {
+        const recs = prepared.map((p, i) => {
+          const rotateFn = (w: { encoder: GPUCommandEncoder }, m: GpuMatrix): GpuMatrix => {
             const o = emptyGpuMatrix(device, m.rows, m.cols);
-            encodeRotation(p, m, o, {}, work.encoder);
+            encodeRotation(p, m, o, {}, w.encoder);
             return o;
           };
-          return gemmErrorGpu(beginWork(device), this.gx, this.gw!, rotateFn, q4, q4, owned);
-        }),
-      );
-      this.evaluations += compiled.length;
-      return Float64Array.from(reports, (r) => (r.gemm.signal === 0 ? 0 : r.gemm.sse / r.gemm.signal));
-    } finally {
-      for (const b of owned) b.destroy();
-      for (const p of prepared) p.destroy();
+          return recordGemmError(work, this.gx, gw, rotateFn, q4, q4, owned, {
+            buffer: results,
+            offset: i * words,
+          });
+        });
+        submitWork(work);
+        const all = new Float32Array(await readBuffer(device, results, part.length * words * 4));
+        recs.forEach((rec, i) => {
+          const r = gemmErrorFromPartials(all, rec).gemm;
+          out[c0 + i] = r.signal === 0 ? 0 : r.sse / r.signal;
+        });
+      } finally {
+        // If recording threw, the encoder was never submitted: drop its temporaries here.
+        for (const b of work.temps) b.destroy();
+        results.destroy();
+        for (const b of owned) b.destroy();
+        for (const p of prepared) p.destroy();
+      }
     }
+    this.evaluations += compiled.length;
+    return out;
   }
 
   /** Relative errors of a batch of rotations, in order: one submit, one read-back. */

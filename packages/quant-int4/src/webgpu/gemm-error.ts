@@ -110,7 +110,8 @@ export async function gemmErrorWebGPU(
 
 /**
  * The same on matrices already on the GPU (benchmarks keep them resident). Buffers it creates are
- * pushed to `owned` for the caller to destroy after the returned promise resolves.
+ * pushed to `owned` for the caller to destroy after the returned promise resolves. Records with
+ * `recordGemmError`, submits, reads the partial sums back and reduces them (`gemmErrorFromPartials`).
  */
 export async function gemmErrorGpu(
   work: GpuWork,
@@ -121,7 +122,61 @@ export async function gemmErrorGpu(
   qw: GpuQuantizer | null,
   owned: GPUBuffer[],
 ): Promise<GemmErrorReport> {
+  const rec = recordGemmError(work, gx, gw, rotate, qa, qw, owned);
+  submitWork(work);
+  const p = new Float32Array(await readBuffer(work.device, rec.buffer, rec.length * 4));
+  return gemmErrorFromPartials(p, rec, 0);
+}
+
+/** Where `recordGemmError` writes its partial sums: (Σ(ŷ−y)², Σy², max|ŷ−y|) triples, in f32 words. */
+export interface GemmErrorPartials {
+  buffer: GPUBuffer;
+  /** First word of this record in `buffer`. */
+  offset: number;
+  /** Words written: 3·(gemmParts + activationParts + weightParts); see `gemmErrorPartialsLength`. */
+  length: number;
+  gemmParts: number;
+  activationParts: number;
+  weightParts: number;
+  shape: { tokens: number; k: number; out: number };
+}
+
+/** f32 words one `recordGemmError` writes for X (m×k) and W (n×k): size a shared results buffer with it. */
+export function gemmErrorPartialsLength(m: number, n: number, k: number): number {
+  return (
+    3 * (Math.ceil(n / TILE) * Math.ceil(m / TILE) + Math.ceil((m * k) / 4096) + Math.ceil((n * k) / 4096))
+  );
+}
+
+/**
+ * Records the whole fused GEMM-error computation of `gemmErrorGpu` into `work.encoder` and submits
+ * nothing: rotate X and W, fake-quantize both, the dual-GEMM error kernel and the two component
+ * error reductions. The partial sums go to `out.buffer` from word `out.offset` on (room for
+ * `gemmErrorPartialsLength(m, n, k)` words), so many calls can share one results buffer and one
+ * submit/read-back; without `out` a fresh buffer is created (pushed to `owned`). Intermediate
+ * buffers are pushed to `owned` and must outlive the submit of `work`.
+ */
+export function recordGemmError(
+  work: GpuWork,
+  gx: GpuMatrix,
+  gw: GpuMatrix,
+  rotate: Matrix | GpuMatrix | GpuRotation | null,
+  qa: GpuQuantizer | null,
+  qw: GpuQuantizer | null,
+  owned: GPUBuffer[],
+  out?: { buffer: GPUBuffer; offset: number },
+): GemmErrorPartials {
   const { device } = work;
+  const m = gx.rows;
+  const n = gw.rows;
+  const k = gx.cols;
+  const total = gemmErrorPartialsLength(m, n, k);
+  if (out && (!Number.isInteger(out.offset) || out.offset < 0 || (out.offset + total) * 4 > out.buffer.size))
+    throw new NqInputError(
+      'out',
+      `has ${out.buffer.size} bytes; offset ${out.offset} + ${total} words does not fit`,
+      'Size the results buffer with gemmErrorPartialsLength(m, n, k) words per record.',
+    );
   let xr = gx;
   let wr = gw;
   if (rotate) {
@@ -141,25 +196,22 @@ export async function gemmErrorGpu(
   if (qa) owned.push(xq.buffer);
   if (qw) owned.push(wq.buffer);
 
-  const m = gx.rows;
-  const n = gw.rows;
-  const k = gx.cols;
   const tilesX = Math.ceil(n / TILE);
   const tilesY = Math.ceil(m / TILE);
   const gemmParts = tilesX * tilesY;
   const aParts = Math.ceil((m * k) / 4096);
   const wParts = Math.ceil((n * k) / 4096);
-  const total = 3 * (gemmParts + aParts + wParts);
-  const partials = createStorageBuffer(device, total * 4);
-  owned.push(partials);
+  const base = out ? out.offset : 0;
+  const partials = out ? out.buffer : createStorageBuffer(device, total * 4);
+  if (!out) owned.push(partials);
   dispatch(
     device,
     getPipeline(device, dualGemmErrorShader),
-    [gx.buffer, gw.buffer, xq.buffer, wq.buffer, partials, tempUniform(work, [m, n, k, 0])],
+    [gx.buffer, gw.buffer, xq.buffer, wq.buffer, partials, tempUniform(work, [m, n, k, base])],
     [tilesX, tilesY],
     work.encoder,
   );
-  const aOff = 3 * gemmParts;
+  const aOff = base + 3 * gemmParts;
   const wOff = aOff + 3 * aParts;
   dispatch(
     device,
@@ -175,8 +227,33 @@ export async function gemmErrorGpu(
     workgroupGrid(device, wParts),
     work.encoder,
   );
-  submitWork(work);
-  const p = new Float32Array(await readBuffer(device, partials, total * 4));
+  return {
+    buffer: partials,
+    offset: base,
+    length: total,
+    gemmParts,
+    activationParts: aParts,
+    weightParts: wParts,
+    shape: { tokens: m, k, out: n },
+  };
+}
+
+/**
+ * The report from read-back partial sums: `p[at ..]` holds the record's words (`at` = rec.offset
+ * when `p` is the whole results buffer, 0 when only this record was read). Sums in float64.
+ */
+export function gemmErrorFromPartials(
+  p: Float32Array,
+  rec: GemmErrorPartials,
+  at = rec.offset,
+): GemmErrorReport {
+  const { tokens: m, k, out: n } = rec.shape;
+  if (at < 0 || at + rec.length > p.length)
+    throw new NqInputError(
+      'p',
+      `has ${p.length} words; the record needs ${rec.length} from ${at}`,
+      'Pass the read-back results buffer and the offset of this record.',
+    );
   const sum = (off: number, count: number, c: number) => {
     const sse = sumTriples(p, off, count, 0);
     const sig = sumTriples(p, off, count, 1);
@@ -184,10 +261,12 @@ export async function gemmErrorGpu(
     for (let i = 0; i < count; i++) mx = Math.max(mx, p[off + 3 * i + 2]!);
     return statsFromSums(sse, sig, mx, c);
   };
+  const aOff = at + 3 * rec.gemmParts;
+  const wOff = aOff + 3 * rec.activationParts;
   return {
-    gemm: sum(0, gemmParts, m * n),
-    activation: sum(aOff, aParts, m * k),
-    weight: sum(wOff, wParts, n * k),
+    gemm: sum(at, rec.gemmParts, m * n),
+    activation: sum(aOff, rec.activationParts, m * k),
+    weight: sum(wOff, rec.weightParts, n * k),
     shape: { tokens: m, k, out: n },
   };
 }
