@@ -1,7 +1,8 @@
-import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
+import { type Matrix, NqInputError } from '@nq/core';
 import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
 import { rotate } from '@nq/hadamard/cpu';
 import { defaultWasmGemm, type GemmFn, gemmABt } from '@nq/model/cpu';
+import { checkEvaluatorOperands } from '../evaluator-operands.js';
 import type { QuantTarget } from '../types.js';
 import { errorSums, fakeQuantRowsSym } from './quant-error.js';
 
@@ -41,38 +42,19 @@ export class CpuErrorEvaluator {
   evaluations = 0;
 
   constructor(x: Matrix, w: Matrix | null | undefined, target: QuantTarget) {
-    assertMatrix(x, 'x');
-    assertNonEmpty(x, 'x');
-    assertFinite(x, 'x');
-    if (!(target in TARGET_BITS)) {
-      throw new NqInputError('target', `is ${JSON.stringify(target)}`, "Use 'int8', 'int4' or 'w4a4'.");
-    }
+    const wChecked = checkEvaluatorOperands(x, target, w);
     this.target = target;
     this.x = x;
     this.dim = x.cols;
     this.tokens = x.rows;
     this.xr = { rows: x.rows, cols: x.cols, data: new Float32Array(x.rows * x.cols) };
-    if (target === 'w4a4') {
-      if (!w)
-        throw new NqInputError(
-          'w',
-          "is missing for target 'w4a4'",
-          "Pass the layer's weight (out × in), or use target 'int8'/'int4'.",
-        );
-      assertMatrix(w, 'w');
-      assertNonEmpty(w, 'w');
-      assertFinite(w, 'w');
-      if (w.cols !== x.cols)
-        throw new NqInputError(
-          'w',
-          `has ${w.cols} input channels but x has ${x.cols}`,
-          'W is out × in and X is tokens × in: make the inner dimensions equal.',
-        );
-      this.w = w;
-      this.wr = { rows: w.rows, cols: w.cols, data: new Float32Array(w.rows * w.cols) };
-      this.y = new Float32Array(x.rows * w.rows);
-      fastGemm()(x.data, x.rows, x.cols, w.data, w.rows, this.y);
-      this.yq = new Float32Array(x.rows * w.rows);
+    if (wChecked) {
+      const wt = wChecked;
+      this.w = wt;
+      this.wr = { rows: wt.rows, cols: wt.cols, data: new Float32Array(wt.rows * wt.cols) };
+      this.y = new Float32Array(x.rows * wt.rows);
+      fastGemm()(x.data, x.rows, x.cols, wt.data, wt.rows, this.y);
+      this.yq = new Float32Array(x.rows * wt.rows);
     } else {
       this.w = null;
       this.wr = null;

@@ -1,16 +1,10 @@
-import {
-  assertFinite,
-  assertMatrix,
-  assertNonEmpty,
-  type Matrix,
-  NqInputError,
-  NqUnsupportedError,
-} from '@nq/core';
+import { type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
 import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
 import { rotate } from '@nq/hadamard/cpu';
 import { defaultWasmGemm, gemmABt } from '@nq/model/cpu';
 import { TARGET_BITS } from '../cpu/evaluator.js';
+import { checkEvaluatorOperands } from '../evaluator-operands.js';
 import type { QuantTarget } from '../types.js';
 import {
   fakeQuantRowKernel,
@@ -72,30 +66,15 @@ export class GpuJsErrorEvaluator {
     w?: Matrix | null,
     options: GpuJsEvaluatorOptions = {},
   ): Promise<GpuJsErrorEvaluator> {
-    assertMatrix(x, 'x');
-    assertNonEmpty(x, 'x');
-    assertFinite(x, 'x');
-    if (!(target in TARGET_BITS))
-      throw new NqInputError('target', `is ${JSON.stringify(target)}`, "Use 'int8', 'int4' or 'w4a4'.");
+    const wChecked = checkEvaluatorOperands(x, target, w);
     const maxBatch = options.maxBatch ?? 32;
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new NqInputError('options.maxBatch', `is ${maxBatch}`, 'Use an integer ≥ 1.');
     let y: Float32Array | null = null;
     let ySignal = 0;
-    if (target === 'w4a4') {
-      if (!w)
-        throw new NqInputError('w', "is missing for target 'w4a4'", "Pass the layer's weight (out × in).");
-      assertMatrix(w, 'w');
-      assertNonEmpty(w, 'w');
-      assertFinite(w, 'w');
-      if (w.cols !== x.cols)
-        throw new NqInputError(
-          'w',
-          `has ${w.cols} input channels but x has ${x.cols}`,
-          'W is out × in and X is tokens × in.',
-        );
-      y = new Float32Array(x.rows * w.rows);
-      (defaultWasmGemm()?.gemm ?? gemmABt)(x.data, x.rows, x.cols, w.data, w.rows, y);
+    if (wChecked) {
+      y = new Float32Array(x.rows * wChecked.rows);
+      (defaultWasmGemm()?.gemm ?? gemmABt)(x.data, x.rows, x.cols, wChecked.data, wChecked.rows, y);
       for (let i = 0; i < y.length; i++) ySignal += y[i]! * y[i]!;
     }
     const perCandidate = Math.max(x.cols * x.cols, x.rows * x.cols, w ? w.rows * x.cols : 0);

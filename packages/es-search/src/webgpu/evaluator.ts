@@ -1,11 +1,4 @@
-import {
-  assertFinite,
-  assertMatrix,
-  assertNonEmpty,
-  type Matrix,
-  NqInputError,
-  NqUnsupportedError,
-} from '@nq/core';
+import { type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
 import {
   createStorageBuffer,
   createUniformBuffer,
@@ -21,6 +14,7 @@ import {
 import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
 import { encodeRotation, prepareRotationWebGPU } from '@nq/hadamard/webgpu';
 import { TARGET_BITS } from '../cpu/evaluator.js';
+import { checkEvaluatorOperands } from '../evaluator-operands.js';
 import type { QuantTarget } from '../types.js';
 import { QUANT_ERROR_WGSL } from './quant-error.wgsl.js';
 
@@ -64,24 +58,7 @@ export class WebGPUErrorEvaluator {
   ) {}
 
   static async create(x: Matrix, target: QuantTarget, w?: Matrix | null): Promise<WebGPUErrorEvaluator> {
-    assertMatrix(x, 'x');
-    assertNonEmpty(x, 'x');
-    assertFinite(x, 'x');
-    if (!(target in TARGET_BITS))
-      throw new NqInputError('target', `is ${JSON.stringify(target)}`, "Use 'int8', 'int4' or 'w4a4'.");
-    if (target === 'w4a4') {
-      if (!w)
-        throw new NqInputError('w', "is missing for target 'w4a4'", "Pass the layer's weight (out × in).");
-      assertMatrix(w, 'w');
-      assertNonEmpty(w, 'w');
-      assertFinite(w, 'w');
-      if (w.cols !== x.cols)
-        throw new NqInputError(
-          'w',
-          `has ${w.cols} input channels but x has ${x.cols}`,
-          'W is out × in and X is tokens × in.',
-        );
-    }
+    checkEvaluatorOperands(x, target, w);
     if (x.cols % 4 !== 0)
       throw new NqUnsupportedError(
         `dim = ${x.cols} on the webgpu backend`,
