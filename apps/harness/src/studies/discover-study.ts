@@ -17,12 +17,13 @@ import {
 } from '@nq/es-search';
 import { makeWindows } from '@nq/eval-ppl';
 import type { RotationSpec } from '@nq/hadamard';
-import { type LoadedModel, loadModel, Tokenizer } from '@nq/model';
+import type { LoadedModel } from '@nq/model';
 import { fmt, renderTable } from '../report/table.js';
 import type { ResultRow } from '../store/row.js';
 import type { DiscoverCell } from '../sweep/cell.js';
 import { canonicalJson } from '../util/canonical.js';
-import { resolvePortable, tokenizerBeside } from '../util/paths.js';
+import { resolvePortable } from '../util/paths.js';
+import { loadCellModel } from './cell-model.js';
 import type { CellOutcome, KernelMemo } from './kernel-study.js';
 
 /**
@@ -51,17 +52,7 @@ export async function runDiscoverCell(
   progress?: (msg: string) => void,
 ): Promise<CellOutcome> {
   const t0 = performance.now();
-  const modelFile = resolvePortable(cell.model);
-  const textFile = resolvePortable(cell.text);
-  const tokFile = tokenizerBeside(modelFile);
-  if (!tokFile)
-    throw new NqInputError(
-      'discover.models',
-      `${modelFile} has no tokenizer beside it`,
-      'Put tok*.model / tokenizer.model next to the checkpoint.',
-    );
-  const model = await memo.pinnedAsync(`model:${cell.model}`, () => loadModel(modelFile));
-  const tok = await memo.pinnedAsync(`tokenizer:${tokFile}`, () => Tokenizer.fromFile(tokFile));
+  const { modelFile, textFile, tokFile, model, tok } = await loadCellModel(cell, 'discover.models', memo);
   if (cell.layer >= model.config.nLayers)
     throw new NqInputError(
       'discover.layers',

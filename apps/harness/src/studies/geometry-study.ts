@@ -1,11 +1,9 @@
 import fs from 'node:fs';
-import { NqInputError } from '@nq/core';
 import { runSetting, type SettingSummary } from '@nq/geometry-correction';
-import { loadModel, Tokenizer } from '@nq/model';
 import { fmt, renderTable } from '../report/table.js';
 import type { ResultRow } from '../store/row.js';
 import type { GeometryCell } from '../sweep/cell.js';
-import { resolvePortable, tokenizerBeside } from '../util/paths.js';
+import { loadCellModel } from './cell-model.js';
 import type { CellOutcome, KernelMemo } from './kernel-study.js';
 
 /** SettingSummary's numeric fields as row metrics (snake_case), in the package's order. */
@@ -54,17 +52,7 @@ export async function runGeometryCell(
   progress?: (msg: string) => void,
 ): Promise<CellOutcome> {
   const t0 = performance.now();
-  const modelFile = resolvePortable(cell.model);
-  const textFile = resolvePortable(cell.text);
-  const tokFile = tokenizerBeside(modelFile);
-  if (!tokFile)
-    throw new NqInputError(
-      'geometry.models',
-      `${modelFile} has no tokenizer beside it`,
-      'Put tok*.model / tokenizer.model next to the checkpoint.',
-    );
-  const model = await memo.pinnedAsync(`model:${cell.model}`, () => loadModel(modelFile));
-  const tok = await memo.pinnedAsync(`tokenizer:${tokFile}`, () => Tokenizer.fromFile(tokFile));
+  const { modelFile, textFile, tokFile, model, tok } = await loadCellModel(cell, 'geometry.models', memo);
   const calibText = await memo.pinnedAsync(`text:${cell.text}`, async () =>
     fs.readFileSync(textFile, 'utf8'),
   );
