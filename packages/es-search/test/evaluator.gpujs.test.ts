@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { NqInputError, NqUnsupportedError } from '@nq/core';
+import { missingShared, sharedModelFiles, sharedPath } from '@nq/core/testing';
 import { blockHadamard, cascade, identity, randomHadamard } from '@nq/hadamard';
 import { loadModel, Tokenizer } from '@nq/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,17 +14,15 @@ import { outlierActivations } from './helpers.js';
 // candidate, w4a4 1e-3 (the GPU rotates by a dense GEMM in float32 and divides by the scale in
 // float32, so values within an ulp of a rounding boundary can land on the other side; such a flip
 // moves the error by far less than this). webasm runs everywhere; webgpu runs on llvmpipe here.
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const modelFile = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const calibFile = path.join(shared, 'data/docs-calib.txt');
-const missing =
-  fs.existsSync(modelFile) && fs.existsSync(calibFile) ? '' : `${modelFile} or ${calibFile} missing`;
+const { bin: modelFile, tokenizer: tokFile } = sharedModelFiles();
+const calibFile = sharedPath('data/docs-calib.txt');
+const missing = missingShared(modelFile, calibFile);
 
 let layers: CapturedLayer[] = [];
 beforeAll(async () => {
   if (missing) return;
   const model = await loadModel(modelFile);
-  const tok = await Tokenizer.fromFile(path.join(path.dirname(modelFile), 'tok4096.model'));
+  const tok = await Tokenizer.fromFile(tokFile);
   const ids = tok.encode(fs.readFileSync(calibFile, 'utf8').slice(0, 20_000));
   layers = captureLayerData(model, ids, { ctx: 32, windows: 2, maxTokens: 24, seed: 7 });
 }, 60_000);

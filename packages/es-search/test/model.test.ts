@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Rng } from '@nq/core';
+import { hasShared, sharedModelFiles } from '@nq/core/testing';
 import { evaluate, makeWindows } from '@nq/eval-ppl';
 import { type LoadedModel, loadModel, readNpy } from '@nq/model';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +15,8 @@ import {
   signTransfer,
 } from '../src/index.js';
 
-const dir = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M');
-const modelFile = path.join(dir, 'nq-docs-5M.bin');
-const idsFile = path.join(dir, 'tok4096.docs-valid.ids.npy');
-const have = fs.existsSync(modelFile) && fs.existsSync(idsFile);
+const { bin: modelFile, validIds: idsFile } = sharedModelFiles();
+const have = hasShared(modelFile, idsFile);
 
 describe.skipIf(!have)('on nq-docs-5M (skipped: ../shared/models/nq-docs-5M missing)', () => {
   let model: LoadedModel;

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { NqInputError } from '@nq/core';
+import { hasShared, sharedModelFiles } from '@nq/core/testing';
 import { type LoadedModel, loadModel, readNpy } from '@nq/model';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReference, scoreCandidate } from '../src/candidate.js';
@@ -8,10 +7,8 @@ import { evaluate } from '../src/evaluate.js';
 import { prepareRecipe } from '../src/recipes/apply.js';
 import { resolveRecipe } from '../src/recipes/spec.js';
 
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const modelFile = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const ids = path.join(shared, 'models/nq-docs-5M/tok4096.docs-valid.ids.npy');
-const have = fs.existsSync(modelFile) && fs.existsSync(ids);
+const { bin: modelFile, validIds: ids } = sharedModelFiles();
+const have = hasShared(modelFile, ids);
 
 describe.skipIf(!have)('buildReference / scoreCandidate on nq-docs-5M (skipped without ../shared)', () => {
   let model: LoadedModel;

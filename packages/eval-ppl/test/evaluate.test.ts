@@ -2,15 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NqInputError } from '@nq/core';
+import { hasShared, sharedModelFiles, sharedPath } from '@nq/core/testing';
 import { forward, loadModel, readNpy } from '@nq/model';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../src/evaluate.js';
 
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const modelFile = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const text = path.join(shared, 'data/docs-valid.txt');
-const ids = path.join(shared, 'models/nq-docs-5M/tok4096.docs-valid.ids.npy');
-const have = fs.existsSync(modelFile) && fs.existsSync(text) && fs.existsSync(ids);
+const { bin: modelFile, validIds: ids } = sharedModelFiles();
+const text = sharedPath('data/docs-valid.txt');
+const have = hasShared(modelFile, text, ids);
 
 describe.skipIf(!have)('evaluate on nq-docs-5M (2 windows of docs-valid; skipped without ../shared)', () => {
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'nq-eval-'));

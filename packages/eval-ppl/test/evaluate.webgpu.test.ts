@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { hasShared, sharedModelFiles } from '@nq/core/testing';
 import type { GpuMatrix } from '@nq/core/webgpu';
 import { createStorageBuffer, readBuffer } from '@nq/core/webgpu';
 import { forward, type LoadedModel, loadModel, readNpy } from '@nq/model';
@@ -41,10 +42,8 @@ import {
  *    that noise: |ln PPL_gpu − ln PPL_cpu| ≤ 0.05 and |KLD_gpu − KLD_cpu| ≤ 0.25·KLD_cpu (measured
  *    on had-w4a4: 0.022 and 9 %; had-w4a4+kv4 happened not to flip and agrees to 1e-7).
  */
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const modelFile = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const idsFile = path.join(shared, 'models/nq-docs-5M/tok4096.docs-valid.ids.npy');
-const have = fs.existsSync(modelFile) && fs.existsSync(idsFile);
+const { bin: modelFile, validIds: idsFile } = sharedModelFiles();
+const have = hasShared(modelFile, idsFile);
 const CTX = 64;
 
 describe.skipIf(!have)(

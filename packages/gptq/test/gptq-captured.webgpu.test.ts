@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Matrix } from '@nq/core';
+import { hasShared, sharedModelFiles, sharedPath } from '@nq/core/testing';
 import { hasWebGPU } from '@nq/core/webgpu';
 import { forward, loadModel, Tokenizer } from '@nq/model';
 import type { QuantSpec } from '@nq/quant-fp';
@@ -16,11 +15,9 @@ import {
 import { gptqQuantizeWebGPU } from '../src/webgpu/index.js';
 
 // A real layer on llvmpipe: nq-docs-5M's layer-1 q projection, its inputs captured on docs-calib.
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const tokPath = path.join(shared, 'models/nq-docs-5M/tok4096.model');
-const calibPath = path.join(shared, 'data/docs-calib.txt');
-const haveShared = [modelPath, tokPath, calibPath].every((f) => fs.existsSync(f));
+const { bin: modelPath, tokenizer: tokPath } = sharedModelFiles();
+const calibPath = sharedPath('data/docs-calib.txt');
+const haveShared = hasShared(modelPath, tokPath, calibPath);
 const available = await hasWebGPU();
 
 /** Wraps a scheme so every column GPTQ quantizes is recorded: the (updated) input x and the output q. */

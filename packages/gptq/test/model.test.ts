@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { NqInputError, Rng } from '@nq/core';
+import { hasShared, sharedModelFiles, sharedPath } from '@nq/core/testing';
 import { forward, type LinearName, loadModel, randomModel, TINY_CONFIG, Tokenizer } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
 import { describe, expect, it } from 'vitest';
@@ -11,11 +10,9 @@ import {
   sampleCalibration,
 } from '../src/index.js';
 
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const modelPath = path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin');
-const tokPath = path.join(shared, 'models/nq-docs-5M/tok4096.model');
-const calibPath = path.join(shared, 'data/docs-calib.txt');
-const haveShared = [modelPath, tokPath, calibPath].every((f) => fs.existsSync(f));
+const { bin: modelPath, tokenizer: tokPath } = sharedModelFiles();
+const calibPath = sharedPath('data/docs-calib.txt');
+const haveShared = hasShared(modelPath, tokPath, calibPath);
 
 describe.skipIf(!haveShared)(
   'captured nq-docs-5M layers (skipped without ../shared/models/nq-docs-5M and ../shared/data/docs-calib.txt)',

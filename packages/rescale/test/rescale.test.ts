@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { type Matrix, NqInputError, Rng } from '@nq/core';
+import { missingShared, sharedModelFiles } from '@nq/core/testing';
 import { forward, loadModel, randomModel, TINY_CONFIG } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
 import { describe, expect, it } from 'vitest';
@@ -17,9 +16,8 @@ import {
   unscaleActivation,
 } from '../src/index.js';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
-const modelPath = path.resolve(here, '../../../../shared/models/nq-docs-5M/nq-docs-5M.bin');
-const missing = fs.existsSync(modelPath) ? '' : `${modelPath} missing`;
+const modelPath = sharedModelFiles().bin;
+const missing = missingShared(modelPath);
 
 function gaussian(rows: number, cols: number, seed: number): Matrix {
   return { rows, cols, data: new Rng(seed).normals(rows * cols) };

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { type Matrix, NqInputError, Rng } from '@nq/core';
+import { missingShared, sharedModelFiles } from '@nq/core/testing';
 import { type LoadedModel, loadModel, randomModel, TINY_CONFIG } from '@nq/model';
 import { fakeQuant, type QuantSpec } from '@nq/quant-fp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,9 +11,8 @@ import { awqSearchWebGPU, channelStatsWebGPU, collectInputStatsWebGPU } from '..
 // differ from the CPU forward's by ~1e-6 relative); AWQ losses 2e-3 relative (the GPU forms X·Wᵀ and
 // the quantized product in float32 in another order, and divides by s in float32: a few codes at
 // rounding boundaries differ).
-const here = import.meta.dirname;
-const modelPath = path.resolve(here, '../../../../shared/models/nq-docs-5M/nq-docs-5M.bin');
-const missing = fs.existsSync(modelPath) ? '' : `${modelPath} missing`;
+const modelPath = sharedModelFiles().bin;
+const missing = missingShared(modelPath);
 
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
