@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { hasShared, sharedModelFiles, sharedPath } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { ResultsStore } from '../src/store/results-store.js';
 import { REPO, runCli, SHARED, tmpDir } from './helpers.js';
 
-const haveModel =
-  fs.existsSync(path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.bin')) &&
-  fs.existsSync(path.join(SHARED, 'data/docs-valid.txt'));
+const haveModel = hasShared(sharedModelFiles().bin, sharedPath('data/docs-valid.txt'));
 
 describe('nq CLI', () => {
   it('runs the default sweep (reduced: --quick), prints the table, and a second run recomputes nothing', () => {

@@ -2,10 +2,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { sharedDir } from '@nq/core/testing';
 
 export const REPO = path.resolve(import.meta.dirname, '../../..');
 export const CLI = path.join(REPO, 'apps/harness/src/cli.ts');
-export const SHARED = path.resolve(REPO, '../shared');
+/** ../shared beside the repository (or $NQ_SHARED), as @nq/core/testing resolves it for every package's tests. */
+export const SHARED = sharedDir();
 
 export function tmpDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `nq-harness-${label}-`));

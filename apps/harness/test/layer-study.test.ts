@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { hasShared, sharedPath } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { KernelMemo } from '../src/studies/kernel-study.js';
 import { runLayerCell } from '../src/studies/layer-study.js';
@@ -11,7 +12,7 @@ import { SHARED } from './helpers.js';
 
 const MODEL_DIR = path.join(SHARED, 'models/nq-docs-5M');
 const REF = path.join(MODEL_DIR, 'nq-docs-5M.ref.json');
-const have = fs.existsSync(REF) && fs.existsSync(path.join(SHARED, 'data/docs-valid.txt'));
+const have = hasShared(REF, sharedPath('data/docs-valid.txt'));
 
 describe.skipIf(!have)('layer-level cells on nq-docs-5M', () => {
   it("captures the real linear inputs: statistics equal ref.json's (same prompt, PyTorch reference)", async () => {

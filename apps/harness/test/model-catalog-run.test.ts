@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { hasShared, sharedModelFiles, sharedPath } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { sweepCommand } from '../src/commands/sweep.js';
 import { ResultsStore } from '../src/store/results-store.js';
-import { SHARED, tmpDir } from './helpers.js';
+import { tmpDir } from './helpers.js';
 
-const model = path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.bin');
-const have = fs.existsSync(model) && fs.existsSync(path.join(SHARED, 'data/docs-calib.txt'));
+const model = sharedModelFiles().bin;
+const have = hasShared(model, sharedPath('data/docs-calib.txt'));
 
 describe.skipIf(!have)('catalog recipes through the sweep runner (nq-docs-5M, 1 window of 32 tokens)', () => {
   it('writes rows with bits per parameter and the format label; a rerun computes nothing', async () => {

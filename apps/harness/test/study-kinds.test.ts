@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Rng } from '@nq/core';
+import { hasShared, sharedPath } from '@nq/core/testing';
 import { captureLayerData, sampleRows } from '@nq/es-search';
 import { loadModel, Tokenizer } from '@nq/model';
 import { describe, expect, it } from 'vitest';
@@ -13,9 +14,7 @@ import type { DiscoverCell } from '../src/sweep/cell.js';
 import { SHARED, tmpDir } from './helpers.js';
 
 const D64 = path.join(SHARED, 'models/nq-docs-d64l2');
-const have =
-  fs.existsSync(path.join(D64, 'nq-docs-d64l2.bin')) &&
-  fs.existsSync(path.join(SHARED, 'data/docs-calib.txt'));
+const have = hasShared(path.join(D64, 'nq-docs-d64l2.bin'), sharedPath('data/docs-calib.txt'));
 
 /** Symmetric per-row INT4 fake-quant from the definition (s = max|row|/7 as float32, round half to even). */
 function q4Rows(x: Float32Array, rows: number, cols: number): Float64Array {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { NqInputError } from '@nq/core';
+import { hasShared, sharedModelFiles, sharedPath } from '@nq/core/testing';
 import { loadModel, randomModel, TINY_CONFIG, Tokenizer } from '@nq/model';
 import { describe, expect, it } from 'vitest';
 import {
@@ -67,19 +67,18 @@ describe('one setting on a tiny random model', () => {
   });
 });
 
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const d64 = path.join(shared, 'models/nq-docs-d64l2/nq-docs-d64l2.bin');
-const calib = path.join(shared, 'data/docs-calib.txt');
-const haveShared = fs.existsSync(d64) && fs.existsSync(calib);
+const { bin: d64, tokenizer: d64Tokenizer } = sharedModelFiles('nq-docs-d64l2');
+const calib = sharedPath('data/docs-calib.txt');
+const haveShared = hasShared(d64, calib);
 
 describe.skipIf(!haveShared)('real model (../shared/models/nq-docs-d64l2; skipped when absent)', () => {
   it('discovers the shared models and runs one small setting with finite metrics', async () => {
-    const found = discoverModels(path.join(shared, 'models')).map((m) => m.name);
+    const found = discoverModels(sharedPath('models')).map((m) => m.name);
     expect(found).toContain('nq-docs-d64l2');
     expect(found).toContain('nq-docs-5M');
     expect(found).not.toContain('llama2-tokenizer');
     const model = await loadModel(d64);
-    const tok = await Tokenizer.fromFile(path.join(shared, 'models/nq-docs-d64l2/tok4096.model'));
+    const tok = await Tokenizer.fromFile(d64Tokenizer);
     const r = runSetting({
       name: 'nq-docs-d64l2',
       model,

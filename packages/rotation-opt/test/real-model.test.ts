@@ -1,13 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Rng } from '@nq/core';
+import { hasShared, sharedModelFiles } from '@nq/core/testing';
 import { forward, loadModel } from '@nq/model';
 import { describe, expect, it } from 'vitest';
 import { analyzeMassive, buildCodecModel, buildPlan, captureInputs } from '../src/index.js';
 import { activationSpec, rowQuantizer } from '../src/quantizers.js';
 
-const modelFile = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M/nq-docs-5M.bin');
-const have = fs.existsSync(modelFile);
+const modelFile = sharedModelFiles().bin;
+const have = hasShared(modelFile);
 
 describe.skipIf(!have)('nq-docs-5M (needs ../shared/models/nq-docs-5M)', () => {
   const tokens = Array.from({ length: 48 }, (_, i) => (i * 97 + 11) % 4096);

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NqInputError } from '@nq/core';
+import { hasShared, sharedModelFiles } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { openDocsTable } from '../src/model/docs-table.js';
 import { scoreCandidate } from '../src/model/evaluate-model.js';
 
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const have = fs.existsSync(path.join(shared, 'models/nq-docs-5M/nq-docs-5M.bin'));
+const have = hasShared(sharedModelFiles().bin);
 
 describe('openDocsTable (the table scripts’ shared setup)', () => {
   it('names the missing shared folder with a typed error', async () => {
