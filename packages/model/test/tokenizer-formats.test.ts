@@ -1,8 +1,8 @@
 // Tokenizer semantics on tiny hand-made vocabularies (expected ids worked out by hand from
 // SentencePiece's algorithm, see each comment), and typed errors for bad files and bad input.
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { NqFormatError, NqInputError, NqUnsupportedError, Rng } from '@nq/core';
+import { sharedModelFiles } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { PieceType, Tokenizer, type TokenizerSpec } from '../src/tokenizer/index.js';
 
@@ -218,8 +218,7 @@ describe('BPE semantics on hand-made vocabularies', () => {
 // ---------------------------------------------------------------------------------------------
 // Typed errors
 // ---------------------------------------------------------------------------------------------
-const tok4096Path = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M/tok4096.model');
-const tok4096BinPath = path.resolve(import.meta.dirname, '../../../../shared/models/nq-docs-5M/tok4096.bin');
+const { tokenizer: tok4096Path, tokenizerBin: tok4096BinPath } = sharedModelFiles('nq-docs-5M');
 const basic: ModelDef = { pieces: [...SPECIALS, ['▁', -9], ['a', -9]] };
 
 describe('bad .model files → typed errors', () => {

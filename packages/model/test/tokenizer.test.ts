@@ -3,14 +3,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '@nq/core';
+import { sharedPath } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { openGguf } from '../src/gguf/index.js';
 import { PieceType, Tokenizer } from '../src/tokenizer/index.js';
 import { readGgufMetadata, readNpyInts } from '../src/tokenizer/test-helpers.js';
 
-const shared = path.resolve(import.meta.dirname, '../../../../shared');
-const models = path.join(shared, 'models');
-const data = path.join(shared, 'data');
+const models = sharedPath('models');
+const data = sharedPath('data');
 const file = (...p: string[]) => path.join(models, ...p);
 const read = (p: string) => new Uint8Array(readFileSync(p));
 

@@ -1,20 +1,22 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { hasShared, sharedDir, sharedModelFiles } from '@nq/core/testing';
 
-/** /work/shared as seen from the repo: ../shared from the repository root. */
-export const SHARED = path.resolve(import.meta.dirname, '../../../../../shared');
-export const NQ5M = path.join(SHARED, 'models/nq-docs-5M');
-export const NQ5M_BIN = path.join(NQ5M, 'nq-docs-5M.bin');
-export const NQ5M_ST = path.join(NQ5M, 'nq-docs-5M.safetensors');
-export const NQ5M_GGUF = path.join(NQ5M, 'nq-docs-5M.f32.gguf');
+/** /work/shared as seen from the repo: ../shared from the repository root (or $NQ_SHARED). */
+export const SHARED = sharedDir();
+const nq5m = sharedModelFiles('nq-docs-5M');
+export const NQ5M = nq5m.dir;
+export const NQ5M_BIN = nq5m.bin;
+export const NQ5M_ST = nq5m.safetensors;
+export const NQ5M_GGUF = nq5m.ggufF32;
 /** The same model quantized by llama.cpp's llama-quantize (see the model's README). */
-export const NQ5M_Q8_GGUF = path.join(NQ5M, 'nq-docs-5M.q8_0.gguf');
-export const NQ5M_Q4KM_GGUF = path.join(NQ5M, 'nq-docs-5M.q4_k_m.gguf');
-export const NQ5M_REF_JSON = path.join(NQ5M, 'nq-docs-5M.ref.json');
-export const NQ5M_REF_LOGITS = path.join(NQ5M, 'nq-docs-5M.ref-logits.npy');
+export const NQ5M_Q8_GGUF = nq5m.ggufQ8;
+export const NQ5M_Q4KM_GGUF = nq5m.ggufQ4KM;
+export const NQ5M_REF_JSON = nq5m.refJson;
+export const NQ5M_REF_LOGITS = nq5m.refLogits;
 
-export const HAVE_NQ5M = [NQ5M_BIN, NQ5M_ST, NQ5M_REF_JSON, NQ5M_REF_LOGITS].every((p) => fs.existsSync(p));
+export const HAVE_NQ5M = hasShared(NQ5M_BIN, NQ5M_ST, NQ5M_REF_JSON, NQ5M_REF_LOGITS);
 export const NQ5M_SKIP_REASON = `nq-docs-5M not found under ${NQ5M} (CI always has ../shared)`;
 
 export interface Nq5mRef {
