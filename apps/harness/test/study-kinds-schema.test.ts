@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NqInputError } from '@nq/core';
+import { hasShared, sharedModelFiles } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { quickVariant } from '../src/commands/sweep.js';
 import { judge } from '../src/report/verdict.js';
@@ -10,7 +11,7 @@ import { geometryComparisonRows } from '../src/studies/geometry-study.js';
 import type { DiscoverCell, GeometryCell, KernelCell } from '../src/sweep/cell.js';
 import { expandGrid } from '../src/sweep/grid.js';
 import { loadSweepFile, parseSweep } from '../src/sweep/load.js';
-import { SHARED, tmpDir } from './helpers.js';
+import { tmpDir } from './helpers.js';
 
 const dir = tmpDir('kinds');
 function bad(name: string, text: string): string {
@@ -25,7 +26,7 @@ function bad(name: string, text: string): string {
   throw new Error(`${name} was accepted`);
 }
 
-const hasModels = fs.existsSync(path.join(SHARED, 'models/nq-docs-d64l2/nq-docs-d64l2.bin'));
+const hasModels = hasShared(sharedModelFiles('nq-docs-d64l2').bin);
 
 describe('discover: and geometry: sweep blocks — precise errors', () => {
   it('names the field, the value and the allowed values of a bad input, target and backend', () => {

@@ -1,13 +1,12 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { Rng } from '@nq/core';
+import { sharedModelFiles } from '@nq/core/testing';
 import { describe, expect, it } from 'vitest';
 import { syntheticActivations, syntheticSpec, syntheticWeights } from '../src/synthetic/profiles.js';
 import { gamma, studentTUnitVariance } from '../src/synthetic/sampling.js';
 import { activationStats } from '../src/synthetic/stats.js';
-import { SHARED } from './helpers.js';
 
-const REF = path.join(SHARED, 'models/nq-docs-5M/nq-docs-5M.ref.json');
+const REF = sharedModelFiles().refJson;
 
 describe('synthetic LLM-like activations', () => {
   it('is deterministic in the seed and differs across seeds', () => {
