@@ -6,7 +6,7 @@ export default defineConfig({
     'src/backend/webgpu.ts',
     'src/backend/gpujs.ts',
     'src/bench.ts',
-    'src/conformance.ts',
+    'src/testing.ts',
     'src/wasm/index.ts',
   ],
   format: ['esm'],

@@ -77,6 +77,3 @@ export async function checkConformance<I>(
   if (!c.ok) throw new Error(`conformance failed — ${describeComparison(label, c, tol)}`);
   return c;
 }
-
-// Shared model/data file locations for tests (../shared), re-exported so '@nq/core/testing' has them.
-export * from './testing-shared.js';
