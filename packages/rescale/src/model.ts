@@ -1,5 +1,6 @@
-import { type Matrix, NqInputError } from '@nq/core';
+import { NqInputError } from '@nq/core';
 import { cloneModel, type ForwardHooks, forward, type LinearName, type LoadedModel } from '@nq/model';
+import { type ChannelStats, ChannelStatsAccumulator, checkCalibrationArgs } from './channel-stats.js';
 import { checkScales, scaleWeight } from './rules.js';
 
 /*
@@ -26,62 +27,7 @@ export const INPUT_READERS: Record<RescaleInput, readonly LinearName[]> = {
 
 export type LayerScales = Partial<Record<RescaleInput, Float32Array>>;
 
-/** Per-channel statistics of one input over the calibration tokens. */
-export interface ChannelStats {
-  maxAbs: Float32Array;
-  meanAbs: Float64Array;
-  /** mean x_j² = diagonal of XᵀX/N. */
-  meanSq: Float64Array;
-  count: number;
-  /** The first `keepRows` calibration rows of the input (for AWQ's search), tokens × channels. */
-  rows: Matrix | null;
-}
-
-class Acc {
-  readonly maxAbs: Float32Array;
-  readonly sumAbs: Float64Array;
-  readonly sumSq: Float64Array;
-  count = 0;
-  kept = 0;
-  readonly rows: Float32Array;
-  constructor(
-    readonly n: number,
-    readonly keep: number,
-  ) {
-    this.maxAbs = new Float32Array(n);
-    this.sumAbs = new Float64Array(n);
-    this.sumSq = new Float64Array(n);
-    this.rows = new Float32Array(keep * n);
-  }
-  add(x: Matrix): void {
-    const n = this.n;
-    for (let t = 0; t < x.rows; t++) {
-      const o = t * n;
-      for (let j = 0; j < n; j++) {
-        const v = x.data[o + j]!;
-        const a = Math.abs(v);
-        if (a > this.maxAbs[j]!) this.maxAbs[j] = a;
-        this.sumAbs[j] += a;
-        this.sumSq[j] += v * v;
-      }
-      if (this.kept < this.keep) this.rows.set(x.data.subarray(o, o + n), this.kept++ * n);
-    }
-    this.count += x.rows;
-  }
-  finish(): ChannelStats {
-    const c = Math.max(this.count, 1);
-    return {
-      maxAbs: this.maxAbs,
-      meanAbs: this.sumAbs.map((v) => v / c),
-      meanSq: this.sumSq.map((v) => v / c),
-      count: this.count,
-      rows:
-        this.kept > 0
-          ? { rows: this.kept, cols: this.n, data: this.rows.slice(0, this.kept * this.n) }
-          : null,
-    };
-  }
-}
+export type { ChannelStats } from './channel-stats.js';
 
 /**
  * Statistics of every rescalable input of every block, from one forward pass per calibration
@@ -92,24 +38,12 @@ export function collectInputStats(
   seqs: readonly Int32Array[],
   opts: { keepRows?: number } = {},
 ): Record<RescaleInput, ChannelStats>[] {
-  if (!Array.isArray(seqs) || seqs.length === 0)
-    throw new NqInputError(
-      'seqs',
-      'must be a non-empty array of token sequences',
-      'Pass calibration sequences, e.g. from @nq/gptq sampleCalibration().',
-    );
-  const keep = opts.keepRows ?? 0;
-  if (!Number.isInteger(keep) || keep < 0)
-    throw new NqInputError(
-      'opts.keepRows',
-      `must be a non-negative integer, got ${keep}`,
-      'Use e.g. 2048 for AWQ.',
-    );
+  const keep = checkCalibrationArgs(seqs, opts);
   const L = model.weights.layers;
   const accs = L.map((l) => ({
-    attn: new Acc(l.q.cols, keep),
-    ffn: new Acc(l.gate.cols, keep),
-    down: new Acc(l.down.cols, keep),
+    attn: new ChannelStatsAccumulator(l.q.cols, keep),
+    ffn: new ChannelStatsAccumulator(l.gate.cols, keep),
+    down: new ChannelStatsAccumulator(l.down.cols, keep),
   }));
   const byLeader: Partial<Record<LinearName, RescaleInput>> = { q: 'attn', gate: 'ffn', down: 'down' };
   const hooks: ForwardHooks = {

@@ -1,4 +1,4 @@
-import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
+import { assertFinite, assertMatrix, assertNonEmpty, type Matrix } from '@nq/core';
 import {
   createStorageBuffer,
   createUniformBuffer,
@@ -10,7 +10,8 @@ import {
   uploadMatrix,
 } from '@nq/core/webgpu';
 import type { LoadedModel } from '@nq/model';
-import type { ChannelStats, RescaleInput } from '../model.js';
+import { type ChannelStats, ChannelStatsAccumulator, checkCalibrationArgs } from '../channel-stats.js';
+import type { RescaleInput } from '../model.js';
 import { CHANNEL_STATS_WGSL } from './shaders.js';
 
 /** Tokens per partial sum on the GPU (float32); the partials are added in float64 on the host. */
@@ -50,69 +51,7 @@ export function recordChannelStats(work: Recorder, x: GpuMatrix): ChannelPartial
   return { buffer, rows: x.rows, cols: x.cols, chunks };
 }
 
-/**
- * Host accumulator of channel statistics over many token batches: max|x_j| (float32, exact), and
- * Σ|x_j|, Σx_j² in float64 over the GPU's float32 chunk partials. Same results as the CPU's
- * collectInputStats up to float32 rounding inside chunks of 64 tokens.
- */
-export class ChannelStatsAccumulator {
-  readonly maxAbs: Float32Array;
-  readonly sumAbs: Float64Array;
-  readonly sumSq: Float64Array;
-  count = 0;
-  private kept = 0;
-  private readonly keptRows: Float32Array;
-
-  constructor(
-    readonly cols: number,
-    readonly keepRows = 0,
-  ) {
-    this.maxAbs = new Float32Array(cols);
-    this.sumAbs = new Float64Array(cols);
-    this.sumSq = new Float64Array(cols);
-    this.keptRows = new Float32Array(keepRows * cols);
-  }
-
-  /** Adds read-back partials of `rows` tokens. */
-  addPartials(p: Float32Array, rows: number, chunks: number): void {
-    const n = this.cols;
-    for (let c = 0; c < chunks; c++)
-      for (let j = 0; j < n; j++) {
-        const o = (c * n + j) * 3;
-        if (p[o]! > this.maxAbs[j]!) this.maxAbs[j] = p[o]!;
-        this.sumAbs[j] += p[o + 1]!;
-        this.sumSq[j] += p[o + 2]!;
-      }
-    this.count += rows;
-  }
-
-  /** Keeps the first keepRows rows seen (AWQ's calibration rows), from a read-back [rows, cols] block. */
-  addRows(data: Float32Array, rows: number): void {
-    const take = Math.min(rows, this.keepRows - this.kept);
-    if (take <= 0) return;
-    this.keptRows.set(data.subarray(0, take * this.cols), this.kept * this.cols);
-    this.kept += take;
-  }
-
-  /** Rows still wanted for `keepRows`. */
-  get rowsWanted(): number {
-    return this.keepRows - this.kept;
-  }
-
-  finish(): ChannelStats {
-    const c = Math.max(this.count, 1);
-    return {
-      maxAbs: this.maxAbs,
-      meanAbs: this.sumAbs.map((v) => v / c),
-      meanSq: this.sumSq.map((v) => v / c),
-      count: this.count,
-      rows:
-        this.kept > 0
-          ? { rows: this.kept, cols: this.cols, data: this.keptRows.slice(0, this.kept * this.cols) }
-          : null,
-    };
-  }
-}
+export { ChannelStatsAccumulator } from '../channel-stats.js';
 
 /** Reads a recorded partials buffer into `acc` and destroys the buffer. */
 export async function readChannelPartials(
@@ -165,19 +104,7 @@ export async function collectInputStatsWebGPU(
   seqs: readonly Int32Array[],
   opts: { keepRows?: number } = {},
 ): Promise<Record<RescaleInput, ChannelStats>[]> {
-  if (!Array.isArray(seqs) || seqs.length === 0)
-    throw new NqInputError(
-      'seqs',
-      'must be a non-empty array of token sequences',
-      'Pass calibration sequences, e.g. from @nq/gptq sampleCalibration().',
-    );
-  const keep = opts.keepRows ?? 0;
-  if (!Number.isInteger(keep) || keep < 0)
-    throw new NqInputError(
-      'opts.keepRows',
-      `must be a non-negative integer, got ${keep}`,
-      'Use e.g. 2048 for AWQ.',
-    );
+  const keep = checkCalibrationArgs(seqs, opts);
   const { forwardWebGPU, uploadModel } = await import('@nq/model/webgpu');
   const gm = await uploadModel(model);
   const { device } = gm;
