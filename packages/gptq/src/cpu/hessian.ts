@@ -148,24 +148,33 @@ export class HessianAccumulator {
 
   /** H = 2·S/N, full symmetric matrix (a new array; the accumulator may keep growing). */
   finalize(): Hessian {
-    if (this.samples === 0)
-      throw new NqInputError(
-        'HessianAccumulator',
-        'has seen no rows',
-        'Call add(X) with calibration inputs before finalize().',
-      );
-    const n = this.n;
-    const h = new Float64Array(n * n);
-    const f = 2 / this.samples;
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) {
-        const v = this.sum[i * n + j]! * f;
-        h[i * n + j] = v;
-        h[j * n + i] = v;
-      }
-    }
-    return { n, data: h, samples: this.samples };
+    requireSamples('HessianAccumulator', this.samples);
+    return hessianFromUpperSums(this.n, this.sum, this.samples);
   }
+}
+
+/** The typed error every Hessian accumulator (cpu, webgpu, gpujs) raises when finalized empty. */
+export function requireSamples(accumulator: string, samples: number): void {
+  if (samples === 0)
+    throw new NqInputError(
+      accumulator,
+      'has seen no rows',
+      'Call add(X) with calibration inputs before finalize().',
+    );
+}
+
+/** H = 2·S/N as a full symmetric matrix from the upper triangle (j ≥ i) of the row-major sums S. */
+export function hessianFromUpperSums(n: number, sum: ArrayLike<number>, samples: number): Hessian {
+  const h = new Float64Array(n * n);
+  const f = 2 / samples;
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const v = sum[i * n + j]! * f;
+      h[i * n + j] = v;
+      h[j * n + i] = v;
+    }
+  }
+  return { n, data: h, samples };
 }
 
 /** H = 2·XᵀX/N of one matrix X (convenience). */

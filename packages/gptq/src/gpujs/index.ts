@@ -1,6 +1,6 @@
 import { assertFinite, assertMatrix, type Matrix, NqInputError } from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
-import type { Hessian } from '../cpu/hessian.js';
+import { type Hessian, hessianFromUpperSums, requireSamples } from '../cpu/hessian.js';
 import { xtxKernel } from './kernels.js';
 
 /*
@@ -89,23 +89,8 @@ export class HessianAccumulatorGpuJs {
   }
 
   finalize(): Hessian {
-    if (this.samples === 0)
-      throw new NqInputError(
-        'HessianAccumulatorGpuJs',
-        'has seen no rows',
-        'Call add(X) with calibration inputs before finalize().',
-      );
-    const n = this.n;
-    const h = new Float64Array(n * n);
-    const f = 2 / this.samples;
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) {
-        const v = this.sum[i * n + j]! * f;
-        h[i * n + j] = v;
-        h[j * n + i] = v;
-      }
-    }
-    return { n, data: h, samples: this.samples };
+    requireSamples('HessianAccumulatorGpuJs', this.samples);
+    return hessianFromUpperSums(this.n, this.sum, this.samples);
   }
 }
 

@@ -9,7 +9,7 @@ import {
 } from '@nq/core/webgpu';
 import { newColumnLoop, quantizeBlock } from '../cpu/column-loop.js';
 import { type GptqOptions, type GptqResult, gptqFinish, gptqSetup } from '../cpu/gptq.js';
-import type { Hessian } from '../cpu/hessian.js';
+import { type Hessian, hessianFromUpperSums, requireSamples } from '../cpu/hessian.js';
 import { hessianShader, lazyUpdateShader, TILE } from './shaders.js';
 
 /*
@@ -89,24 +89,8 @@ export class HessianAccumulatorWebGPU {
   }
 
   async finalize(): Promise<Hessian> {
-    if (this.samples === 0)
-      throw new NqInputError(
-        'HessianAccumulatorWebGPU',
-        'has seen no rows',
-        'Call add(X) with calibration inputs before finalize().',
-      );
-    const n = this.n;
-    const sum = await this.sums();
-    const f = 2 / this.samples;
-    const h = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = i; j < n; j++) {
-        const v = sum[i * n + j]! * f;
-        h[i * n + j] = v;
-        h[j * n + i] = v;
-      }
-    }
-    return { n, data: h, samples: this.samples };
+    requireSamples('HessianAccumulatorWebGPU', this.samples);
+    return hessianFromUpperSums(this.n, await this.sums(), this.samples);
   }
 
   destroy(): void {
