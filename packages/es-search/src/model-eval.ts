@@ -2,6 +2,9 @@ import { type Matrix, NqInputError } from '@nq/core';
 import {
   buildReference as buildModelReference,
   type EvalWindow,
+  FIRST_IN_GROUP,
+  INPUT_GROUPS,
+  LINEAR_INPUT_GROUP,
   type RefLogprobs,
   scoreCandidate,
 } from '@nq/eval-ppl';
@@ -27,25 +30,6 @@ import { fakeQuantRowsSym } from './cpu/quant-error.js';
 /** A rotation for each (layer, input group), or null for none. */
 export type RotationPlan = (layer: number, group: InputGroup) => RotationSpec | null;
 
-const GROUP: Record<LinearName, InputGroup> = {
-  q: 'attn',
-  k: 'attn',
-  v: 'attn',
-  o: 'o',
-  gate: 'ffn',
-  up: 'ffn',
-  down: 'down',
-};
-const FIRST: Record<LinearName, boolean> = {
-  q: true,
-  k: false,
-  v: false,
-  o: true,
-  gate: true,
-  up: false,
-  down: true,
-};
-const GROUP_INDEX: Record<InputGroup, number> = { attn: 0, o: 1, ffn: 2, down: 3 };
 
 let gemmCached: GemmFn | undefined;
 const fastGemm = (): GemmFn => {
@@ -73,11 +57,11 @@ export function prepareRotatedW4A4(base: LoadedModel, plan: RotationPlan, bits =
   const layers: LayerWeights[] = base.weights.layers.map((L, l) => {
     const out: LayerWeights = { ...L };
     for (const name of ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const) {
-      const r = rots[l]![GROUP_INDEX[GROUP[name]]!];
+      const r = rots[l]![INPUT_GROUPS.indexOf(LINEAR_INPUT_GROUP[name])];
       const w = L[name];
       if (r && r.dim !== w.cols) {
         throw new NqInputError(
-          `plan(${l}, '${GROUP[name]}')`,
+          `plan(${l}, '${LINEAR_INPUT_GROUP[name]}')`,
           `has dim ${r.dim} but ${name}'s input has ${w.cols} channels`,
           'Return a rotation of the layer input size.',
         );
@@ -108,12 +92,12 @@ export function prepareRotatedW4A4(base: LoadedModel, plan: RotationPlan, bits =
   };
   const hooks: ForwardHooks = {
     replaceLinear: (layer, name, x, w) => {
-      const g = GROUP[name];
+      const g = LINEAR_INPUT_GROUP[name];
       const T = x.rows;
       const K = x.cols;
       const xi = grow(xin, g, T * K);
-      if (FIRST[name]) {
-        const r = rots[layer]![GROUP_INDEX[g]!];
+      if (FIRST_IN_GROUP[name]) {
+        const r = rots[layer]![INPUT_GROUPS.indexOf(g)];
         if (r) rotate(x, r, { out: { rows: T, cols: K, data: xi }, checkFinite: false });
         else xi.set(x.data.subarray(0, T * K));
         fakeQuantRowsSym(xi, T, K, bits);

@@ -11,7 +11,14 @@ export {
   scoreStats,
 } from './candidate.js';
 export { type EvalOptions, type EvalProgress, type EvalResult, evaluate, loadRecipe } from './evaluate.js';
-export { type PreparedRecipe, prepareRecipe } from './recipes/apply.js';
+export {
+  FIRST_IN_GROUP,
+  INPUT_GROUPS,
+  type InputGroup,
+  LINEAR_INPUT_GROUP,
+  type PreparedRecipe,
+  prepareRecipe,
+} from './recipes/apply.js';
 export {
   type ActQuant,
   BASE_RECIPES,

@@ -10,7 +10,8 @@ import type { RecipeSpec, RotationChoice } from './spec.js';
 export type InputGroup = 'attn' | 'o' | 'ffn' | 'down';
 /** Index of each group in PreparedRecipe.inputRotations[layer]. */
 export const INPUT_GROUPS: readonly InputGroup[] = ['attn', 'o', 'ffn', 'down'];
-const GROUP: Record<LinearName, InputGroup> = {
+/** The input group each block linear reads. */
+export const LINEAR_INPUT_GROUP: Record<LinearName, InputGroup> = {
   q: 'attn',
   k: 'attn',
   v: 'attn',
@@ -20,7 +21,7 @@ const GROUP: Record<LinearName, InputGroup> = {
   down: 'down',
 };
 /** The linear that runs first in each group: the shared rotated/quantized input is (re)built there. */
-const FIRST: Record<LinearName, boolean> = {
+export const FIRST_IN_GROUP: Record<LinearName, boolean> = {
   q: true,
   k: false,
   v: false,
@@ -105,7 +106,7 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
       const out: LayerWeights = { ...L };
       for (const name of ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const) {
         let w = L[name];
-        const r = rot[l]![gi(GROUP[name])];
+        const r = rot[l]![gi(LINEAR_INPUT_GROUP[name])];
         if (r) w = rotateRows(w, r);
         if (spec.weights) w = fakeQuantWeight(w, spec.weights, `layer ${l} ${name}`);
         out[name] = w;
@@ -138,14 +139,14 @@ export function prepareRecipe(base: LoadedModel, spec: RecipeSpec): PreparedReci
     };
     const act = spec.activations;
     hooks.replaceLinear = (layer: number, name: LinearName, x: Matrix, w: Matrix): Matrix | undefined => {
-      const g = GROUP[name];
+      const g = LINEAR_INPUT_GROUP[name];
       const r = rot[layer]![gi(g)];
       if (!r && !act) return undefined;
       const T = x.rows;
       const K = x.cols;
       const xi = grow(xin, g, T * K);
       // q/k/v (and gate/up) receive the same input: rotate and quantize it once, at the first one.
-      if (FIRST[name]) {
+      if (FIRST_IN_GROUP[name]) {
         if (r) fastGemm()(x.data, T, K, r.rT, K, xi);
         else xi.set(x.data);
         if (act) fakeQuantActivations(xi, T, K, act, xi);
