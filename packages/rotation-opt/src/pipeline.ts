@@ -1,4 +1,5 @@
 import { type Matrix, NqInputError } from '@nq/core';
+import { FIRST_IN_GROUP, LINEAR_INPUT_GROUP as GROUP_OF, INPUT_GROUPS, type InputGroup } from '@nq/eval-ppl';
 import { gptqQuantize, HessianAccumulator, rtnQuantize } from '@nq/gptq';
 import {
   type ForwardHooks,
@@ -24,18 +25,9 @@ import { activationSpec, rowQuantizer, type W4A4Format, weightSpec } from './qua
  * orthogonal maps), applied here online instead of fused — one code path for rotations and codecs.
  */
 
-/** The four distinct linear inputs of a block; q/k/v share one, gate/up share one. */
-export type InputGroup = 'attn' | 'o' | 'ffn' | 'down';
-export const INPUT_GROUPS: readonly InputGroup[] = ['attn', 'o', 'ffn', 'down'];
-export const GROUP_OF: Record<LinearName, InputGroup> = {
-  q: 'attn',
-  k: 'attn',
-  v: 'attn',
-  o: 'o',
-  gate: 'ffn',
-  up: 'ffn',
-  down: 'down',
-};
+// The four linear inputs of a block (q/k/v share one, gate/up share one) and which one each linear
+// reads: @nq/eval-ppl's tables, re-exported under the names this package has always used.
+export { GROUP_OF, INPUT_GROUPS, type InputGroup };
 const LEADER: Record<InputGroup, LinearName> = { attn: 'q', o: 'o', ffn: 'gate', down: 'down' };
 const LINEARS: readonly LinearName[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
 
@@ -258,15 +250,6 @@ export function buildCodecModel(base: LoadedModel, plan: CodecPlan, opts: CodecM
   // Online part: encode once per group (at its first linear), quantize, then each linear's GEMM.
   const encT = plan.map((row) => row.map((cd) => (cd ? transposeF32(cd.enc, cd.n) : null)));
   const quant = opts.activations ? rowQuantizer(activationSpec(opts.activations)) : null;
-  const FIRST: Record<LinearName, boolean> = {
-    q: true,
-    k: false,
-    v: false,
-    o: true,
-    gate: true,
-    up: false,
-    down: true,
-  };
   const xin = new Map<InputGroup, Float32Array>();
   const ys = new Map<LinearName, Float32Array>();
   const grow = <K>(m: Map<K, Float32Array>, k: K, n: number) => {
@@ -286,7 +269,7 @@ export function buildCodecModel(base: LoadedModel, plan: CodecPlan, opts: CodecM
       const T = x.rows;
       const K = x.cols;
       const xi = grow(xin, g, T * K);
-      if (FIRST[name]) {
+      if (FIRST_IN_GROUP[name]) {
         if (et) gemm(x.data, T, K, et, K, xi);
         else xi.set(x.data);
         if (quant) quant(xi, T, K, xi);
