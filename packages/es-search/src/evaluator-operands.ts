@@ -1,4 +1,5 @@
 import { assertFinite, assertMatrix, assertNonEmpty, type Matrix, NqInputError } from '@nq/core';
+import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
 import type { QuantTarget } from './types.js';
 
 const TARGETS: readonly QuantTarget[] = ['int8', 'int4', 'w4a4'];
@@ -31,4 +32,28 @@ export function checkEvaluatorOperands(x: Matrix, target: QuantTarget, w?: Matri
       'W is out × in and X is tokens × in: make the inner dimensions equal.',
     );
   return w;
+}
+
+/**
+ * A batch of candidates compiled (already-compiled ones kept) and checked against the data's channel
+ * count, as the batched GPU evaluators take them.
+ */
+export function compileCandidates(
+  specs: readonly (RotationSpec | CompiledRotation)[],
+  dim: number,
+): CompiledRotation[] {
+  const compiled = specs.map((s, i) =>
+    'spec' in s && (s as CompiledRotation).spec
+      ? (s as CompiledRotation)
+      : compileRotation(s as RotationSpec, `specs[${i}]`),
+  );
+  compiled.forEach((c, i) => {
+    if (c.dim !== dim)
+      throw new NqInputError(
+        `specs[${i}].dim`,
+        `is ${c.dim} but the data has ${dim} channels`,
+        'Search rotations of the layer input size.',
+      );
+  });
+  return compiled;
 }

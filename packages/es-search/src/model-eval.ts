@@ -30,7 +30,6 @@ import { fakeQuantRowsSym } from './cpu/quant-error.js';
 /** A rotation for each (layer, input group), or null for none. */
 export type RotationPlan = (layer: number, group: InputGroup) => RotationSpec | null;
 
-
 let gemmCached: GemmFn | undefined;
 const fastGemm = (): GemmFn => {
   gemmCached ??= defaultWasmGemm()?.gemm ?? gemmABt;

@@ -1,10 +1,10 @@
 import { type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
-import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
+import type { CompiledRotation, RotationSpec } from '@nq/hadamard';
 import { rotate } from '@nq/hadamard/cpu';
 import { defaultWasmGemm, gemmABt } from '@nq/model/cpu';
 import { TARGET_BITS } from '../cpu/evaluator.js';
-import { checkEvaluatorOperands } from '../evaluator-operands.js';
+import { checkEvaluatorOperands, compileCandidates } from '../evaluator-operands.js';
 import type { QuantTarget } from '../types.js';
 import {
   fakeQuantRowKernel,
@@ -133,19 +133,7 @@ export class GpuJsErrorEvaluator {
   /** Relative errors of a batch of rotations, in order. */
   async errors(specs: readonly (RotationSpec | CompiledRotation)[]): Promise<Float64Array> {
     const out = new Float64Array(specs.length);
-    const compiled = specs.map((s, i) =>
-      'spec' in s && (s as CompiledRotation).spec
-        ? (s as CompiledRotation)
-        : compileRotation(s as RotationSpec, `specs[${i}]`),
-    );
-    compiled.forEach((c, i) => {
-      if (c.dim !== this.dim)
-        throw new NqInputError(
-          `specs[${i}].dim`,
-          `is ${c.dim} but the data has ${this.dim} channels`,
-          'Search rotations of the layer input size.',
-        );
-    });
+    const compiled = compileCandidates(specs, this.dim);
     for (let start = 0; start < compiled.length; start += this.maxBatch) {
       const chunk = compiled.slice(start, start + this.maxBatch);
       const errs = this.target === 'w4a4' ? await this.gemmErrors(chunk) : await this.activationErrors(chunk);

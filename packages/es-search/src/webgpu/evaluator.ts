@@ -1,4 +1,4 @@
-import { type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
+import { type Matrix, NqUnsupportedError } from '@nq/core';
 import {
   createStorageBuffer,
   createUniformBuffer,
@@ -11,10 +11,10 @@ import {
   uploadMatrix,
   workgroupGrid,
 } from '@nq/core/webgpu';
-import { type CompiledRotation, compileRotation, type RotationSpec } from '@nq/hadamard';
+import type { CompiledRotation, RotationSpec } from '@nq/hadamard';
 import { encodeRotation, prepareRotationWebGPU } from '@nq/hadamard/webgpu';
 import { TARGET_BITS } from '../cpu/evaluator.js';
-import { checkEvaluatorOperands } from '../evaluator-operands.js';
+import { checkEvaluatorOperands, compileCandidates } from '../evaluator-operands.js';
 import type { QuantTarget } from '../types.js';
 import { QUANT_ERROR_WGSL } from './quant-error.wgsl.js';
 
@@ -138,19 +138,7 @@ export class WebGPUErrorEvaluator {
     const B = specs.length;
     const out = new Float64Array(B);
     if (B === 0) return out;
-    const compiled = specs.map((s, i) =>
-      'spec' in s && (s as CompiledRotation).spec
-        ? (s as CompiledRotation)
-        : compileRotation(s as RotationSpec, `specs[${i}]`),
-    );
-    compiled.forEach((c, i) => {
-      if (c.dim !== this.dim)
-        throw new NqInputError(
-          `specs[${i}].dim`,
-          `is ${c.dim} but the data has ${this.dim} channels`,
-          'Search rotations of the layer input size.',
-        );
-    });
+    const compiled = compileCandidates(specs, this.dim);
     if (this.target === 'w4a4') return this.gemmErrors(compiled);
     const { device, tokens: T, dim } = this;
     while (this.slots.length < B) this.slots.push(emptyGpuMatrix(device, T, dim));
