@@ -58,14 +58,7 @@ export class HessianAccumulator {
 
   /** Adds the rows of X (tokens × n). Checks the shape and finiteness (a NaN would poison H). */
   add(x: Matrix, name = 'x'): this {
-    assertMatrix(x, name);
-    if (x.cols !== this.n)
-      throw new NqInputError(
-        name,
-        `has ${x.cols} columns, the accumulator is for ${this.n}`,
-        'Pass the inputs of the same layer (tokens × in).',
-      );
-    assertFinite(x, name);
+    checkLayerInput(x, this.n, name);
     this.addRows(x.data, x.rows);
     return this;
   }
@@ -151,6 +144,18 @@ export class HessianAccumulator {
     requireSamples('HessianAccumulator', this.samples);
     return hessianFromUpperSums(this.n, this.sum, this.samples);
   }
+}
+
+/** The input checks of every Hessian accumulator's add(): a finite tokens × n matrix (a NaN would poison H). */
+export function checkLayerInput(x: Matrix, n: number, name: string): void {
+  assertMatrix(x, name);
+  if (x.cols !== n)
+    throw new NqInputError(
+      name,
+      `has ${x.cols} columns, the accumulator is for ${n}`,
+      'Pass the inputs of the same layer (tokens × in).',
+    );
+  assertFinite(x, name);
 }
 
 /** The typed error every Hessian accumulator (cpu, webgpu, gpujs) raises when finalized empty. */

@@ -1,6 +1,6 @@
-import { assertFinite, assertMatrix, type Matrix, NqInputError } from '@nq/core';
+import { assertMatrix, type Matrix, NqInputError } from '@nq/core';
 import { type GpuJsMode, getGpuJs } from '@nq/core/gpujs';
-import { type Hessian, hessianFromUpperSums, requireSamples } from '../cpu/hessian.js';
+import { checkLayerInput, type Hessian, hessianFromUpperSums, requireSamples } from '../cpu/hessian.js';
 import { xtxKernel } from './kernels.js';
 
 /*
@@ -68,15 +68,8 @@ export class HessianAccumulatorGpuJs {
 
   /** Adds the rows of X (tokens × n) in batches whose flat size stays below 2^24. */
   async add(x: Matrix, name = 'x'): Promise<this> {
-    assertMatrix(x, name);
     const n = this.n;
-    if (x.cols !== n)
-      throw new NqInputError(
-        name,
-        `has ${x.cols} columns, the accumulator is for ${n}`,
-        'Pass the inputs of the same layer (tokens × in).',
-      );
-    assertFinite(x, name);
+    checkLayerInput(x, n, name);
     const per = Math.max(1, Math.min(256, Math.floor((MAX_ELEMENTS - 1) / n)));
     for (let t0 = 0; t0 < x.rows; t0 += per) {
       const T = Math.min(per, x.rows - t0);

@@ -1,4 +1,4 @@
-import { assertFinite, assertMatrix, type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
+import { assertMatrix, type Matrix, NqInputError, NqUnsupportedError } from '@nq/core';
 import {
   createStorageBuffer,
   createUniformBuffer,
@@ -9,7 +9,7 @@ import {
 } from '@nq/core/webgpu';
 import { newColumnLoop, quantizeBlock } from '../cpu/column-loop.js';
 import { type GptqOptions, type GptqResult, gptqFinish, gptqSetup } from '../cpu/gptq.js';
-import { type Hessian, hessianFromUpperSums, requireSamples } from '../cpu/hessian.js';
+import { checkLayerInput, type Hessian, hessianFromUpperSums, requireSamples } from '../cpu/hessian.js';
 import { hessianShader, lazyUpdateShader, TILE } from './shaders.js';
 
 /*
@@ -54,14 +54,7 @@ export class HessianAccumulatorWebGPU {
 
   /** Adds the rows of X (tokens × n). */
   add(x: Matrix, name = 'x'): this {
-    assertMatrix(x, name);
-    if (x.cols !== this.n)
-      throw new NqInputError(
-        name,
-        `has ${x.cols} columns, the accumulator is for ${this.n}`,
-        'Pass the inputs of the same layer (tokens × in).',
-      );
-    assertFinite(x, name);
+    checkLayerInput(x, this.n, name);
     const n = this.n;
     const per = Math.max(1, Math.floor(MAX_BATCH_BYTES / (4 * n)));
     const pipe = getPipeline(this.device, hessianShader);
