@@ -91,6 +91,31 @@ export function procrustesStep(
   return procrustes(weightedCross(x, zq, rows, n, w), n);
 }
 
+/** DFRot's start: an n × n orthogonal matrix (checked on every backend before any work). */
+export function checkDfrotInit(init: ArrayLike<number>, n: number): void {
+  if (init.length !== n * n)
+    throw new NqInputError(
+      'init',
+      `has ${init.length} entries, expected ${n * n}`,
+      'Pass an n × n orthogonal matrix (e.g. toDense(randomHadamard(n, seed)).data).',
+    );
+  const oe = orthogonalityError(init, n, n);
+  if (oe > 1e-4)
+    throw new NqInputError(
+      'init',
+      `is not orthogonal (max |RᵀR − I| = ${oe.toExponential(2)})`,
+      'Start from a random Hadamard or random orthogonal matrix.',
+    );
+}
+
+/** The iteration count of DfrotOptions (default 20), checked. */
+export function dfrotIterations(opts: { iterations?: number }): number {
+  const iters = opts.iterations ?? 20;
+  if (!Number.isInteger(iters) || iters < 0)
+    throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 20.');
+  return iters;
+}
+
 export function refineDfrot(
   x: Float32Array,
   rows: number,
@@ -106,19 +131,7 @@ export function refineDfrot(
       `has ${x.length} entries, expected rows·n = ${rows * n}`,
       'Pass calibration activations as a row-major rows × n array.',
     );
-  if (init.length !== n * n)
-    throw new NqInputError(
-      'init',
-      `has ${init.length} entries, expected ${n * n}`,
-      'Pass an n × n orthogonal matrix (e.g. toDense(randomHadamard(n, seed)).data).',
-    );
-  const oe = orthogonalityError(init, n, n);
-  if (oe > 1e-4)
-    throw new NqInputError(
-      'init',
-      `is not orthogonal (max |RᵀR − I| = ${oe.toExponential(2)})`,
-      'Start from a random Hadamard or random orthogonal matrix.',
-    );
+  checkDfrotInit(init, n);
   const w = opts.weights ?? null;
   if (w && w.length !== rows)
     throw new NqInputError(
@@ -126,9 +139,7 @@ export function refineDfrot(
       `has ${w.length} entries for ${rows} tokens`,
       'Pass one weight per calibration token.',
     );
-  const iters = opts.iterations ?? 20;
-  if (!Number.isInteger(iters) || iters < 0)
-    throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 20.');
+  const iters = dfrotIterations(opts);
   let r: Float64Array = Float64Array.from(init);
   const z = new Float32Array(rows * n);
   const q = new Float32Array(rows * n);

@@ -1,9 +1,7 @@
-import { NqInputError } from '@nq/core';
 import type { AdaCodecOptions, AdaCodecResult } from '../adacodec.js';
 import { blockProcrustes, CodecStepper, resolveAdaCodecOptions } from '../codec-stepper.js';
-import { orthogonalityError } from '../cpu/dense64.js';
 import { procrustes } from '../cpu/procrustes.js';
-import type { DfrotOptions, DfrotResult } from '../dfrot.js';
+import { checkDfrotInit, type DfrotOptions, type DfrotResult, dfrotIterations } from '../dfrot.js';
 import type { W4A4Format } from '../quantizers.js';
 import { WebGpuActivations } from './ops.js';
 
@@ -91,22 +89,8 @@ export async function refineDfrotWebGPU(
   opts: Omit<DfrotOptions, 'gemm'> & { chunkRows?: number } = {},
 ): Promise<DfrotResult> {
   const t0 = performance.now();
-  if (init.length !== n * n)
-    throw new NqInputError(
-      'init',
-      `has ${init.length} entries, expected ${n * n}`,
-      'Pass an n × n orthogonal matrix.',
-    );
-  const oe = orthogonalityError(init, n, n);
-  if (oe > 1e-4)
-    throw new NqInputError(
-      'init',
-      `is not orthogonal (max |RᵀR − I| = ${oe.toExponential(2)})`,
-      'Start from a random Hadamard or random orthogonal matrix.',
-    );
-  const iters = opts.iterations ?? 20;
-  if (!Number.isInteger(iters) || iters < 0)
-    throw new NqInputError('iterations', `is ${iters}`, 'Use a non-negative integer, e.g. 20.');
+  checkDfrotInit(init, n);
+  const iters = dfrotIterations(opts);
   const g = await WebGpuActivations.create(x, rows, n, format, {
     chunkRows: opts.chunkRows ?? 0,
     weights: opts.weights ?? null,
