@@ -125,7 +125,7 @@ async function cpuStep(job: CpuJob): Promise<BenchRecord> {
           backend: 'cpu',
           n: T,
           shape: `threads=${job.threads}`,
-          flops: prefillFlops(model.config, T, T),
+          flops: prefillFlops(model.config, T, 'all'),
           iterations: 3,
           time: 200,
           fn: () => forward(model, tokens, pool ? { gemm: pool.gemm } : {}),
@@ -232,7 +232,7 @@ async function gpuRows(
   const { T } = c;
   const tokens = tokensFor(T, model.config.vocabSize);
   try {
-    const flops = prefillFlops(model.config, T, T);
+    const flops = prefillFlops(model.config, T, 'all');
     const rec = await measure(
       'model-webgpu',
       {

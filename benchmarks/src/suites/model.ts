@@ -227,7 +227,7 @@ async function docsModel(
             ...base,
             op: 'node-llama-cpp prefill-last-logits',
             shape: shape(threads),
-            flops: prefillFlops(c, T, 1),
+            flops: prefillFlops(c, T, 'last'),
             fn: async () => {
               await seq.clearHistory();
               await seq.evaluateWithoutGeneratingNewTokens(tokens);
@@ -257,7 +257,7 @@ async function docsModel(
         time: 100,
         op: 'single-token-loop',
         shape: shape(1),
-        flops: prefillFlops(c, T, T),
+        flops: prefillFlops(c, T, 'all'),
         fn: () => {
           cache.length = 0;
           for (const id of tokens) forward(model, [id], { cache, lastOnly: true });
@@ -279,14 +279,14 @@ async function docsModel(
         ...base,
         op: 'nq prefill-last-logits',
         shape: shape(threads),
-        flops: prefillFlops(c, T, 1),
+        flops: prefillFlops(c, T, 'last'),
         fn: () => forward(model, tokens, { gemm, lastOnly: true }),
       },
       {
         ...base,
         op: 'nq prefill-all-logits',
         shape: shape(threads),
-        flops: prefillFlops(c, T, T),
+        flops: prefillFlops(c, T, 'all'),
         fn: () => forward(model, tokens, { gemm }),
       },
     ];

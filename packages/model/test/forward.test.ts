@@ -55,6 +55,33 @@ describe('forward on a tiny random model', () => {
     expect(relErr(b.data, full.data.subarray(18 * full.cols))).toBeLessThan(1e-5);
   });
 
+  it('lastOnly prunes the last layer to the last position: same logits as the full pass, every row still seen by hooks', () => {
+    // 24 tokens: the pruned last layer runs its one query through the direct attention loop while the
+    // full pass uses attention by GEMM, so the two paths really differ.
+    const ids = tinyIds(24, 5);
+    const V = TINY_CONFIG.vocabSize;
+    const full = forward(tiny, ids);
+    const last = forward(tiny, ids, { lastOnly: true });
+    expect(last.rows).toBe(1);
+    expect(relErr(last.data, full.data.subarray(23 * V))).toBeLessThan(1e-5);
+    // From a cache: 10 tokens, then 14 more with lastOnly (queries at positions 10…23).
+    const cache = createKvCache(tiny.config, 32);
+    forward(tiny, ids.slice(0, 10), { cache });
+    const tail = forward(tiny, ids.slice(10), { cache, lastOnly: true });
+    expect(cache.length).toBe(24);
+    expect(relErr(tail.data, full.data.subarray(23 * V))).toBeLessThan(1e-5);
+    // The cache holds K/V of every position of the pruned layer: decoding on from it matches.
+    const next = forward(tiny, [7], { cache, lastOnly: true });
+    expect(relErr(next.data, forward(tiny, [...ids, 7], { lastOnly: true }).data)).toBeLessThan(1e-5);
+    // A capture hook (calibration) sees all 24 rows of every linear, the last layer's included.
+    const rows: number[] = [];
+    forward(tiny, ids, {
+      lastOnly: true,
+      hooks: { captureLinearInput: (l, _name, x) => l === TINY_CONFIG.nLayers - 1 && rows.push(x.rows) },
+    });
+    expect(rows).toEqual([24, 24, 24, 24, 24, 24, 24]);
+  });
+
   it('startPos shifts RoPE positions, and RoPE is relative (shifting every position changes nothing)', () => {
     const one = forward(tiny, [5]);
     const shifted = forward(tiny, [5], { startPos: 9 });

@@ -203,29 +203,31 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
   const ws = workspaceFor(model);
   ws.ensure(T, Math.max(pos0 + T, storeBase + T));
 
+  // Rows of x a linear reads: T, except in a pruned last layer (see below).
   const linear = (
     layer: number,
     name: LinearName,
     x: Float32Array,
+    rows: number,
     K: number,
     wm: Matrix,
     y: Float32Array,
   ): void => {
     if (hooks && (hooks.captureLinearInput || hooks.replaceLinear)) {
-      const xm = view(x, T, K);
+      const xm = view(x, rows, K);
       hooks.captureLinearInput?.(layer, name, xm);
       const r = hooks.replaceLinear?.(layer, name, xm, wm);
       if (r !== undefined) {
         if (
           !r ||
-          r.rows !== T ||
+          r.rows !== rows ||
           r.cols !== wm.rows ||
           !(r.data instanceof Float32Array) ||
-          r.data.length !== T * wm.rows
+          r.data.length !== rows * wm.rows
         ) {
           throw new NqInputError(
             'hooks.replaceLinear',
-            `returned a ${r?.rows}×${r?.cols} result for layer ${layer} ${name}, expected ${T}×${wm.rows}`,
+            `returned a ${r?.rows}×${r?.cols} result for layer ${layer} ${name}, expected ${rows}×${wm.rows}`,
             'Return a [T, out] Matrix or undefined.',
           );
         }
@@ -233,7 +235,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
         return;
       }
     }
-    gemm(x, T, K, wm.data, wm.rows, y);
+    gemm(x, rows, K, wm.data, wm.rows, y);
   };
 
   // Embeddings.
@@ -244,18 +246,27 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
     x.set(embed.subarray(id * dim, (id + 1) * dim), t * dim);
   }
 
+  // With lastOnly, only the last position's output is read, so the last layer needs K and V of every
+  // position but its queries, attention, o_proj and MLP only at that position (llama.cpp prunes the
+  // same way). Not when a hook sees linear inputs: calibration captures every row.
+  const prune = opts.lastOnly === true && T > 1 && !hooks?.captureLinearInput && !hooks?.replaceLinear;
   for (let l = 0; l < c.nLayers; l++) {
     const L = w.layers[l]!;
+    // Rows [r0, T) get queries, attention and MLP in this layer.
+    const r0 = prune && l === c.nLayers - 1 ? T - 1 : 0;
+    const R = T - r0;
+    const xr = r0 === 0 ? x : x.subarray(r0 * dim);
+    const xnr = r0 === 0 ? ws.xn : ws.xn.subarray(r0 * dim);
     // Attention block.
     rmsNorm(x, L.attnNorm, ws.xn, T, dim, c.normEps);
-    linear(l, 'q', ws.xn, dim, L.q, ws.q);
+    linear(l, 'q', xnr, R, dim, L.q, ws.q);
     const kStore = cache ? cache.k[l]! : ws.k;
     const vStore = cache ? cache.v[l]! : ws.v;
     const kNew = storeBase === 0 ? kStore : kStore.subarray(storeBase * kv);
     const vNew = storeBase === 0 ? vStore : vStore.subarray(storeBase * kv);
-    linear(l, 'k', ws.xn, dim, L.k, kNew);
-    linear(l, 'v', ws.xn, dim, L.v, vNew);
-    applyRope(ws.q, T, qDim, pos0, ws.rope);
+    linear(l, 'k', ws.xn, T, dim, L.k, kNew);
+    linear(l, 'v', ws.xn, T, dim, L.v, vNew);
+    applyRope(ws.q, R, qDim, pos0 + r0, ws.rope);
     applyRope(kNew, T, kv, pos0, ws.rope);
     if (hooks?.quantizeKv) {
       for (let t = 0; t < T; t++) {
@@ -266,26 +277,40 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
         }
       }
     }
-    // Prefill: attention as GEMMs (SIMD); decode (few tokens): the direct loop, no copies.
-    if (T >= ATTENTION_GEMM_MIN_TOKENS)
-      attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, T, storeBase, c.nHeads, c.nKvHeads, hd);
-    else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, T, storeBase, c.nHeads, c.nKvHeads, hd);
-    linear(l, 'o', ws.att, qDim, L.o, ws.proj);
-    addInPlace(x, ws.proj, T * dim);
+    // Prefill: attention as GEMMs (SIMD); decode (few queries): the direct loop, no copies.
+    // Queries sit at stored positions storeBase + r0 …; keys up to storeBase + T.
+    if (R >= ATTENTION_GEMM_MIN_TOKENS)
+      attentionByGemm(
+        gemm,
+        ws.attn,
+        ws.q,
+        kStore,
+        vStore,
+        ws.att,
+        R,
+        storeBase + r0,
+        c.nHeads,
+        c.nKvHeads,
+        hd,
+      );
+    else
+      attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, R, storeBase + r0, c.nHeads, c.nKvHeads, hd);
+    linear(l, 'o', ws.att, R, qDim, L.o, ws.proj);
+    addInPlace(xr, ws.proj, R * dim);
     // MLP block.
-    rmsNorm(x, L.ffnNorm, ws.xn, T, dim, c.normEps);
-    linear(l, 'gate', ws.xn, dim, L.gate, ws.gate);
-    linear(l, 'up', ws.xn, dim, L.up, ws.up);
+    rmsNorm(xr, L.ffnNorm, ws.xn, R, dim, c.normEps);
+    linear(l, 'gate', ws.xn, R, dim, L.gate, ws.gate);
+    linear(l, 'up', ws.xn, R, dim, L.up, ws.up);
     const simdOps = wasmOps();
-    if (simdOps) simdOps.swiglu(ws.gate, ws.up, T * hidden, (g, u, from, to) => swiglu(g, u, to, from));
-    else swiglu(ws.gate, ws.up, T * hidden);
+    if (simdOps) simdOps.swiglu(ws.gate, ws.up, R * hidden, (g, u, from, to) => swiglu(g, u, to, from));
+    else swiglu(ws.gate, ws.up, R * hidden);
     const r4 = model.online?.downInput;
     if (r4) {
-      const rotated = r4.applyRight(view(ws.gate, T, hidden));
+      const rotated = r4.applyRight(view(ws.gate, R, hidden));
       ws.gate.set(rotated.data);
     }
-    linear(l, 'down', ws.gate, hidden, L.down, ws.proj);
-    addInPlace(x, ws.proj, T * dim);
+    linear(l, 'down', ws.gate, R, hidden, L.down, ws.proj);
+    addInPlace(xr, ws.proj, R * dim);
   }
   if (cache) cache.length += T;
 
