@@ -67,4 +67,66 @@ describe('element-wise kernels of prefill', () => {
       );
     }
   });
+
+  /** Causal GQA attention in float64 from the definition: softmax(q·kᵀ/√hd) over positions ≤ own. */
+  function attentionRef(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    T: number,
+    base: number,
+    nHeads: number,
+    nKv: number,
+    hd: number,
+  ): Float64Array {
+    const out = new Float64Array(T * nHeads * hd);
+    const group = nHeads / nKv;
+    for (let t = 0; t < T; t++) {
+      const len = base + t + 1;
+      for (let h = 0; h < nHeads; h++) {
+        const g = Math.floor(h / group);
+        const s = new Float64Array(len);
+        for (let p = 0; p < len; p++) {
+          let d = 0;
+          for (let i = 0; i < hd; i++) d += q[(t * nHeads + h) * hd + i]! * k[(p * nKv + g) * hd + i]!;
+          s[p] = d / Math.sqrt(hd);
+        }
+        const max = Math.max(...s);
+        let sum = 0;
+        for (let p = 0; p < len; p++) sum += Math.exp(s[p]! - max);
+        for (let p = 0; p < len; p++) {
+          const w = Math.exp(s[p]! - max) / sum;
+          for (let i = 0; i < hd; i++) out[(t * nHeads + h) * hd + i] += w * v[(p * nKv + g) * hd + i]!;
+        }
+      }
+    }
+    return out;
+  }
+
+  it.each([
+    // T, base (cached positions before), nHeads, nKvHeads, hd
+    [1, 0, 1, 1, 8], // a single query
+    [3, 0, 1, 1, 8], // fewer rows than one 4-row block
+    [5, 0, 4, 2, 8], // group 2: a block spans positions
+    [17, 4, 8, 2, 32], // group 4, after a cache; last block partial
+    [9, 30, 6, 3, 16], // 9 positions over 39 keys, spad padding
+    [33, 0, 4, 4, 64], // no grouping, LLaMA-7B head size
+  ])('causal GQA attention kernel (T=%i, base=%i, %i heads / %i KV, hd=%i) = float64 definition', (T, base, nHeads, nKv, hd) => {
+    const S = base + T;
+    const q = rng.normals(T * nHeads * hd).map((x) => x * 2);
+    const k = rng.normals(S * nKv * hd);
+    const v = rng.normals(S * nKv * hd);
+    // Poison past the S rows: the kernel must not read them.
+    const kStore = new Float32Array((S + 5) * nKv * hd).fill(Number.NaN);
+    const vStore = kStore.slice();
+    kStore.set(k);
+    vStore.set(v);
+    const out = new Float32Array(T * nHeads * hd);
+    ops!.attention(q, kStore, vStore, out, T, base, nHeads, nKv, hd);
+    const ref = attentionRef(q, k, v, T, base, nHeads, nKv, hd);
+    let worst = 0;
+    for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - ref[i]!));
+    // Outputs are convex combinations of N(0,1) values; float32 dot products of length ≤ 64.
+    expect(worst).toBeLessThan(2e-6);
+  });
 });

@@ -6,7 +6,7 @@ import { gemmABt } from './gemm.js';
 import type { KvCache } from './kv-cache.js';
 import { addInPlace, applyRope, attention, RopeTable, rmsNorm, swiglu } from './ops.js';
 import { defaultWasmGemm } from './wasm/wasm-gemm.js';
-import { wasmOps } from './wasm/wasm-ops.js';
+import { attentionFits, wasmOps } from './wasm/wasm-ops.js';
 
 /** Y[T, N] = X[T, K] · W[N, K]ᵀ; the default is the single-thread blocked GEMM. */
 export type GemmFn = (
@@ -93,8 +93,11 @@ class Workspace {
   }
 }
 
-/** From this many tokens on, attention runs as two GEMMs per KV head (see attention-gemm.ts). */
-const ATTENTION_GEMM_MIN_TOKENS = 8;
+/**
+ * From this many queries on, attention runs as the SIMD kernel (attention-kernel.ts; or as two GEMMs
+ * per KV head, attention-gemm.ts) instead of the direct loop, which needs no copies.
+ */
+const ATTENTION_SIMD_MIN_TOKENS = 8;
 
 let cachedDefault: GemmFn | undefined;
 function defaultGemm(): GemmFn {
@@ -277,24 +280,15 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
         }
       }
     }
-    // Prefill: attention as GEMMs (SIMD); decode (few queries): the direct loop, no copies.
-    // Queries sit at stored positions storeBase + r0 …; keys up to storeBase + T.
-    if (R >= ATTENTION_GEMM_MIN_TOKENS)
-      attentionByGemm(
-        gemm,
-        ws.attn,
-        ws.q,
-        kStore,
-        vStore,
-        ws.att,
-        R,
-        storeBase + r0,
-        c.nHeads,
-        c.nKvHeads,
-        hd,
-      );
-    else
-      attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, R, storeBase + r0, c.nHeads, c.nKvHeads, hd);
+    // Prefill: the SIMD attention kernel (attention as GEMMs where it does not apply); decode (few
+    // queries): the direct loop, no copies. Queries sit at stored positions storeBase + r0 …; keys
+    // up to storeBase + T.
+    const p0 = storeBase + r0;
+    const simdAttention = R >= ATTENTION_SIMD_MIN_TOKENS && attentionFits(hd) ? wasmOps() : null;
+    if (simdAttention) simdAttention.attention(ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
+    else if (R >= ATTENTION_SIMD_MIN_TOKENS)
+      attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
+    else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, R, p0, c.nHeads, c.nKvHeads, hd);
     linear(l, 'o', ws.att, R, qDim, L.o, ws.proj);
     addInPlace(xr, ws.proj, R * dim);
     // MLP block.

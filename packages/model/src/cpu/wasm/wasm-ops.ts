@@ -13,6 +13,20 @@ export class WasmOps {
   private readonly ex: {
     softmax_rows(p: number, rows: number, spad: number, group: number, base: number): void;
     swiglu(g: number, u: number, n: number): void;
+    attention(
+      qp: number,
+      kp: number,
+      vp: number,
+      op: number,
+      ktp: number,
+      scp: number,
+      T: number,
+      base: number,
+      nHeads: number,
+      nKvHeads: number,
+      hd: number,
+      scale: number,
+    ): void;
   };
   private f32: Float32Array;
 
@@ -59,6 +73,58 @@ export class WasmOps {
     gate.set(m.subarray(0, n4));
     if (n4 < n) tail(gate, up, n4, n);
   }
+
+  /**
+   * Causal grouped-query attention (attention-kernel.ts): q [T, nHeads·hd] at positions
+   * base … base + T − 1, kStore/vStore holding at least S = base + T rows of nKvHeads·hd, result into
+   * out [T, nHeads·hd]. hd must be a multiple of 8 (`attentionFits`).
+   */
+  attention(
+    q: Float32Array,
+    kStore: Float32Array,
+    vStore: Float32Array,
+    out: Float32Array,
+    T: number,
+    base: number,
+    nHeads: number,
+    nKvHeads: number,
+    hd: number,
+  ): void {
+    const qn = T * nHeads * hd;
+    const S = base + T;
+    const kvn = S * nKvHeads * hd;
+    const spad = (S + 7) & ~7;
+    // [q | k | v | out | kt (hd·spad) | sc (4·spad + 16)], every part a multiple of 4 floats (16 bytes).
+    const kAt = qn;
+    const vAt = kAt + kvn;
+    const oAt = vAt + kvn;
+    const ktAt = oAt + qn;
+    const scAt = ktAt + hd * spad;
+    const m = this.ensure(scAt + 4 * spad + 16);
+    m.set(q.subarray(0, qn), 0);
+    m.set(kStore.subarray(0, kvn), kAt);
+    m.set(vStore.subarray(0, kvn), vAt);
+    this.ex.attention(
+      0,
+      kAt * 4,
+      vAt * 4,
+      oAt * 4,
+      ktAt * 4,
+      scAt * 4,
+      T,
+      base,
+      nHeads,
+      nKvHeads,
+      hd,
+      1 / Math.sqrt(hd),
+    );
+    out.set(m.subarray(oAt, oAt + qn));
+  }
+}
+
+/** Whether `WasmOps.attention` takes this head size (a multiple of 8, as LLaMA's 64 and 128 are). */
+export function attentionFits(hd: number): boolean {
+  return hd % 8 === 0;
 }
 
 let cached: WasmOps | null | undefined;
