@@ -129,4 +129,38 @@ describe('element-wise kernels of prefill', () => {
     // Outputs are convex combinations of N(0,1) values; float32 dot products of length ≤ 64.
     expect(worst).toBeLessThan(2e-6);
   });
+
+  it('residual add + RMSNorm = definition (x updated in place; without y: the norm alone)', () => {
+    const T = 5;
+    const dim = 36;
+    const eps = 1e-5;
+    const x0 = rng.normals(T * dim).map((v) => v * 3);
+    const y = rng.normals(T * dim);
+    const w = rng.normals(dim);
+    const norm = (xs: ArrayLike<number>) => {
+      const out = new Float64Array(T * dim);
+      for (let t = 0; t < T; t++) {
+        let ss = 0;
+        for (let i = 0; i < dim; i++) ss += xs[t * dim + i]! ** 2;
+        const inv = 1 / Math.sqrt(ss / dim + eps);
+        for (let i = 0; i < dim; i++) out[t * dim + i] = xs[t * dim + i]! * inv * w[i]!;
+      }
+      return out;
+    };
+    const sum = Float64Array.from(x0, (v, i) => v + y[i]!);
+    const x = x0.slice();
+    const out = new Float32Array(T * dim);
+    ops!.addRmsNorm(x, y, w, out, T, dim, eps);
+    const ref = norm(sum);
+    for (let i = 0; i < x.length; i++) {
+      expect(Math.abs(x[i]! - sum[i]!), `x ${i}`).toBeLessThan(1e-6 * Math.abs(sum[i]!) + 1e-7);
+      expect(Math.abs(out[i]! - ref[i]!), `out ${i}`).toBeLessThan(2e-6 * Math.abs(ref[i]!) + 1e-6);
+    }
+    const alone = x0.slice();
+    ops!.addRmsNorm(alone, null, w, out, T, dim, eps);
+    expect(Array.from(alone)).toEqual(Array.from(x0));
+    const ref0 = norm(x0);
+    for (let i = 0; i < out.length; i++)
+      expect(Math.abs(out[i]! - ref0[i]!), `out ${i}`).toBeLessThan(2e-6 * Math.abs(ref0[i]!) + 1e-6);
+  });
 });

@@ -253,6 +253,19 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
   // position but its queries, attention, o_proj and MLP only at that position (llama.cpp prunes the
   // same way). Not when a hook sees linear inputs: calibration captures every row.
   const prune = opts.lastOnly === true && T > 1 && !hooks?.captureLinearInput && !hooks?.replaceLinear;
+  const ops = wasmOps();
+  // xs += y (the residual, when y is given) over `rows` rows, then ws.xn = RMSNorm(xs)·weight: one
+  // SIMD pass where available. Each block's output is added by the next norm (or the final one).
+  const addNorm = (xs: Float32Array, y: Float32Array | null, weight: Float32Array, rows: number) => {
+    if (ops && dim % 4 === 0) ops.addRmsNorm(xs, y, weight, ws.xn, rows, dim, c.normEps);
+    else {
+      if (y) addInPlace(xs, y, rows * dim);
+      rmsNorm(xs, weight, ws.xn, rows, dim, c.normEps);
+    }
+  };
+  /** The MLP output of the previous layer, not yet added to x (every row but in a pruned layer). */
+  let pending: Float32Array | null = null;
+  let pendingFrom = 0;
   for (let l = 0; l < c.nLayers; l++) {
     const L = w.layers[l]!;
     // Rows [r0, T) get queries, attention and MLP in this layer.
@@ -260,8 +273,8 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
     const R = T - r0;
     const xr = r0 === 0 ? x : x.subarray(r0 * dim);
     const xnr = r0 === 0 ? ws.xn : ws.xn.subarray(r0 * dim);
-    // Attention block.
-    rmsNorm(x, L.attnNorm, ws.xn, T, dim, c.normEps);
+    // Attention block (only the last layer is pruned, so `pending` covers all T rows here).
+    addNorm(x, pending, L.attnNorm, T);
     linear(l, 'q', xnr, R, dim, L.q, ws.q);
     const kStore = cache ? cache.k[l]! : ws.k;
     const vStore = cache ? cache.v[l]! : ws.v;
@@ -290,13 +303,11 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
     else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, R, p0, c.nHeads, c.nKvHeads, hd);
     linear(l, 'o', ws.att, R, qDim, L.o, ws.proj);
-    addInPlace(xr, ws.proj, R * dim);
     // MLP block.
-    rmsNorm(xr, L.ffnNorm, ws.xn, R, dim, c.normEps);
+    addNorm(xr, ws.proj, L.ffnNorm, R);
     linear(l, 'gate', ws.xn, R, dim, L.gate, ws.gate);
     linear(l, 'up', ws.xn, R, dim, L.up, ws.up);
-    const simdOps = wasmOps();
-    if (simdOps) simdOps.swiglu(ws.gate, ws.up, R * hidden, (g, u, from, to) => swiglu(g, u, to, from));
+    if (ops) ops.swiglu(ws.gate, ws.up, R * hidden, (g, u, from, to) => swiglu(g, u, to, from));
     else swiglu(ws.gate, ws.up, R * hidden);
     const r4 = model.online?.downInput;
     if (r4) {
@@ -304,14 +315,20 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       ws.gate.set(rotated.data);
     }
     linear(l, 'down', ws.gate, R, hidden, L.down, ws.proj);
-    addInPlace(xr, ws.proj, R * dim);
+    pending = ws.proj;
+    pendingFrom = r0;
   }
   if (cache) cache.length += T;
 
   // Final norm and classifier.
   const first = opts.lastOnly ? T - 1 : 0;
   const rows = T - first;
-  rmsNorm(x.subarray(first * dim), w.finalNorm, ws.xn, rows, dim, c.normEps);
+  if (pending && pendingFrom !== first) {
+    // lastOnly with hooks: the last layer ran on every row, only the last one is normed.
+    addInPlace(x.subarray(pendingFrom * dim), pending, (T - pendingFrom) * dim);
+    pending = null;
+  }
+  addNorm(x.subarray(first * dim), pending, w.finalNorm, rows);
   const logits = opts.out ? opts.out.subarray(0, rows * c.vocabSize) : new Float32Array(rows * c.vocabSize);
   gemm(ws.xn, rows, dim, w.output.data, c.vocabSize, logits);
   return { rows, cols: c.vocabSize, data: logits };

@@ -3,8 +3,8 @@ import { attentionFunc } from './attention-kernel.js';
 import { emitExp, expConsts, f32Bytes, OP, SIMD, splat } from './simd-exp.js';
 
 /**
- * WebAssembly SIMD kernels for the element-wise parts of prefill that run exp(): the causal softmax
- * of attention scores and SwiGLU. In JS these cost as much as a third of the GEMM time (one exp per
+ * WebAssembly SIMD kernels for the element-wise parts of prefill: those that run exp() (the causal
+ * softmax of attention scores, SwiGLU, attention) and the residual add + RMSNorm. In JS these cost as much as a third of the GEMM time (one exp per
  * score and per hidden unit); here they run 4 lanes at a time with no call to Math.exp.
  *
  * exp() is simd-exp.ts's.
@@ -15,7 +15,8 @@ import { emitExp, expConsts, f32Bytes, OP, SIMD, splat } from './simd-exp.js';
  *    at position base + t sees positions ≤ base + t), softmax over them, exact zeros after. spad is
  *    a multiple of 4 and ≥ every len.
  *  - swiglu(g, u, n): g[i] ← g[i] / (1 + exp(−g[i])) · u[i] for n a multiple of 4;
- *  - attention(…): causal grouped-query attention, see attention-kernel.ts.
+ *  - attention(…): causal grouped-query attention, see attention-kernel.ts;
+ *  - rmsnorm(…): residual add + RMSNorm, see below.
  */
 function softmaxRows(): Func {
   const f = new Func('softmax_rows', [I32, I32, I32, I32, I32]);
@@ -141,8 +142,70 @@ function swiglu(): Func {
   return f;
 }
 
+/**
+ * rmsnorm(xp, yp, wp, op, T, dim, eps): per row t of x [T, dim], first x[t] += y[t] when yp ≠ 0 (the
+ * residual add, written back to x), then out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ w. dim a multiple
+ * of 4; the sum of squares runs in 4 float32 lanes.
+ */
+function rmsnorm(): Func {
+  const f = new Func('rmsnorm', [I32, I32, I32, I32, I32, I32, F32]);
+  const [xp, yp, wp, op, T, dim, eps] = [0, 1, 2, 3, 4, 5, 6];
+  const t = f.local(I32);
+  const i = f.local(I32);
+  const row = f.local(I32);
+  const yrow = f.local(I32);
+  const orow = f.local(I32);
+  const bytes = f.local(I32);
+  const v = f.local(V128);
+  const ss = f.local(V128);
+  const inv = f.local(V128);
+  const loop = (body: () => void) => {
+    f.i32(0).set(i);
+    f.block().loop();
+    f.get(i).get(bytes).geS().brIf(1);
+    body();
+    f.get(i).i32(16).add().set(i);
+    f.br(0);
+    f.end().end();
+  };
+  f.get(dim).i32(2).shl().set(bytes);
+  f.i32(0).set(t);
+  f.block().loop();
+  f.get(t).get(T).geS().brIf(1);
+  f.get(t).get(bytes).mul().set(row);
+  f.get(row).get(op).add().set(orow);
+  f.get(row).get(yp).add().set(yrow);
+  f.get(row).get(xp).add().set(row);
+  f.v128Zero().set(ss);
+  loop(() => {
+    f.get(row).get(i).add().v128Load(0, 2).set(v);
+    // x += y (the residual) when a y is given
+    f.get(yp).if();
+    f.get(v).get(yrow).get(i).add().v128Load(0, 2).simd(SIMD.f32x4Add).set(v);
+    f.get(row).get(i).add().get(v).v128Store(0, 2);
+    f.end();
+    f.get(ss).get(v).get(v).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(ss);
+  });
+  // inv = 1 / sqrt(Σ / dim + eps), splatted
+  f.op(OP.f32Const, ...f32Bytes(1));
+  f.get(ss).simd(SIMD.f32x4Lane, 0);
+  for (let k = 1; k < 4; k++) f.get(ss).simd(SIMD.f32x4Lane, k).f32Add();
+  f.get(dim).op(0xb3 /* f32.convert_i32_s */).op(OP.f32Div).get(eps).f32Add();
+  f.op(0x91 /* f32.sqrt */).op(OP.f32Div).simd(SIMD.f32x4Splat).set(inv);
+  loop(() => {
+    f.get(orow).get(i).add();
+    f.get(row).get(i).add().v128Load(0, 2).get(inv).simd(SIMD.f32x4Mul);
+    f.get(wp).get(i).add().v128Load(0, 2).simd(SIMD.f32x4Mul);
+    f.v128Store(0, 2);
+  });
+  f.get(t).i32(1).add().set(t);
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
 export function opsModuleBytes(): Uint8Array<ArrayBuffer> {
-  return buildModule([softmaxRows(), swiglu(), attentionFunc()], {
+  return buildModule([softmaxRows(), swiglu(), attentionFunc(), rmsnorm()], {
     import: ENV_MEMORY,
     initialPages: 1,
     maxPages: 65536,

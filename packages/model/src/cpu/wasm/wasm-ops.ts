@@ -27,6 +27,7 @@ export class WasmOps {
       hd: number,
       scale: number,
     ): void;
+    rmsnorm(xp: number, yp: number, wp: number, op: number, T: number, dim: number, eps: number): void;
   };
   private f32: Float32Array;
 
@@ -119,6 +120,33 @@ export class WasmOps {
       1 / Math.sqrt(hd),
     );
     out.set(m.subarray(oAt, oAt + qn));
+  }
+
+  /**
+   * Residual add and RMSNorm of T rows of width dim (a multiple of 4): x += y when y is given (x is
+   * updated), then out = x / sqrt(mean(x²) + eps) ⊙ weight. Sums in float32.
+   */
+  addRmsNorm(
+    x: Float32Array,
+    y: Float32Array | null,
+    weight: Float32Array,
+    out: Float32Array,
+    T: number,
+    dim: number,
+    eps: number,
+  ): void {
+    const n = T * dim;
+    // [weight | x | y | out], each a multiple of 4 floats
+    const xAt = dim;
+    const yAt = xAt + n;
+    const oAt = yAt + (y ? n : 0);
+    const m = this.ensure(oAt + n);
+    m.set(weight.subarray(0, dim), 0);
+    m.set(x.subarray(0, n), xAt);
+    if (y) m.set(y.subarray(0, n), yAt);
+    this.ex.rmsnorm(xAt * 4, y ? yAt * 4 : 0, 0, oAt * 4, T, dim, eps);
+    if (y) x.set(m.subarray(xAt, xAt + n));
+    out.set(m.subarray(oAt, oAt + n));
   }
 }
 
