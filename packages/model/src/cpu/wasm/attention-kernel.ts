@@ -63,14 +63,18 @@ export function attentionFunc(): Func {
     lim: L(),
     j: L(),
     idx: f.local(V128),
+    idx2: f.local(V128),
+    eight: f.local(V128),
     lenv: f.local(V128),
     four: f.local(V128),
     iota: f.local(V128),
     ninf: f.local(V128),
     zero: f.local(V128),
     acc: f.local(V128),
+    acc2: f.local(V128),
     v: f.local(V128),
-    mx: f.local(F32),
+    v2: f.local(V128),
+    mxv: f.local(V128),
   };
 
   f.get(nHeads).get(hd).mul().set(qDim);
@@ -82,6 +86,7 @@ export function attentionFunc(): Func {
   f.get(scale).simd(SIMD.f32x4Splat).set(scaleV);
   f.simd(SIMD.const, ...new Uint8Array(Int32Array.of(0, 1, 2, 3).buffer)).set(sm.iota);
   f.i32(4).simd(SIMD.i32x4Splat).set(sm.four);
+  f.i32(8).simd(SIMD.i32x4Splat).set(sm.eight);
   f.op(OP.f32Const, ...f32Bytes(Number.NEGATIVE_INFINITY))
     .simd(SIMD.f32x4Splat)
     .set(sm.ninf);
@@ -316,72 +321,84 @@ interface SoftmaxLocals {
   lim: number;
   j: number;
   idx: number;
+  idx2: number;
+  eight: number;
   lenv: number;
   four: number;
   iota: number;
   ninf: number;
   zero: number;
   acc: number;
+  acc2: number;
   v: number;
-  mx: number;
+  v2: number;
+  mxv: number;
 }
 
 /**
  * In place on the f32 row at byte pointer `row`: exp(x − max) over the first `len` entries (len ≥ 1),
- * exact zeros from there up to `lim` (a multiple of 4, ≥ len), and 1 / Σ splatted into `v`: the
+ * exact zeros from there up to `lim` (a multiple of 8, ≥ len; entries up to lim must be readable), and 1 / Σ splatted into `v`: the
  * unnormalized softmax, its normalization left to the caller.
  */
 function emitSoftmaxRow(f: Func, c: ExpConsts, l: SoftmaxLocals): void {
-  const mask = () => f.get(l.idx).get(l.lenv).simd(SIMD.i32x4LtS);
+  // Two vectors (8 entries) per step with their own accumulators, so the max and sum chains of the
+  // two halves overlap; every step up to lim is masked, which also writes the zeros past len.
+  const mask = (idx: number) => f.get(idx).get(l.lenv).simd(SIMD.i32x4LtS);
   const addr = () => f.get(l.row).get(l.j).i32(2).shl().add();
-  /** do { body; j += 4; idx += 4 } while (j < len) */
-  const overLen = (body: () => void) => {
+  /** for (j = 0; j < lim; j += 8) { body } with idx/idx2 the lane indices of the two halves */
+  const overLim = (body: () => void) => {
     f.i32(0).set(l.j);
     f.get(l.iota).set(l.idx);
+    f.get(l.iota).get(l.four).simd(SIMD.i32x4Add).set(l.idx2);
     f.loop();
     body();
-    f.get(l.j).i32(4).add().set(l.j);
-    f.get(l.idx).get(l.four).simd(SIMD.i32x4Add).set(l.idx);
-    f.get(l.j).get(l.len).ltS().brIf(0);
+    f.get(l.j).i32(8).add().set(l.j);
+    f.get(l.idx).get(l.eight).simd(SIMD.i32x4Add).set(l.idx);
+    f.get(l.idx2).get(l.eight).simd(SIMD.i32x4Add).set(l.idx2);
+    f.get(l.j).get(l.lim).ltS().brIf(0);
     f.end();
   };
   f.get(l.len).simd(SIMD.i32x4Splat).set(l.lenv);
   // max over the first len entries (masked lanes read as −∞)
   f.get(l.ninf).set(l.acc);
-  overLen(() => {
+  f.get(l.ninf).set(l.acc2);
+  overLim(() => {
     addr();
     f.v128Load(0, 2).get(l.ninf);
-    mask();
+    mask(l.idx);
     f.simd(SIMD.bitselect).get(l.acc).simd(SIMD.f32x4Pmax).set(l.acc);
+    addr();
+    f.v128Load(16, 2).get(l.ninf);
+    mask(l.idx2);
+    f.simd(SIMD.bitselect).get(l.acc2).simd(SIMD.f32x4Pmax).set(l.acc2);
   });
+  f.get(l.acc).get(l.acc2).simd(SIMD.f32x4Pmax).set(l.acc);
   f.get(l.acc).simd(SIMD.f32x4Lane, 0);
   for (let k = 1; k < 4; k++) f.get(l.acc).simd(SIMD.f32x4Lane, k).op(OP.f32Max);
-  f.set(l.mx);
+  f.simd(SIMD.f32x4Splat).set(l.mxv);
   // e = exp(x − max), masked lanes → 0; stored and summed
   f.get(l.zero).set(l.acc);
-  overLen(() => {
-    addr();
-    addr();
-    f.v128Load(0, 2).get(l.mx).simd(SIMD.f32x4Splat).simd(SIMD.f32x4Sub);
-    emitExp(f, c);
-    f.set(l.v);
-    f.get(l.v).get(l.zero);
-    mask();
-    f.simd(SIMD.bitselect).set(l.v);
-    f.get(l.v).v128Store(0, 2);
-    f.get(l.acc).get(l.v).simd(SIMD.f32x4Add).set(l.acc);
+  f.get(l.zero).set(l.acc2);
+  overLim(() => {
+    for (const [off, idx, v, acc] of [
+      [0, l.idx, l.v, l.acc],
+      [16, l.idx2, l.v2, l.acc2],
+    ] as const) {
+      addr();
+      f.v128Load(off, 2).get(l.mxv).simd(SIMD.f32x4Sub);
+      emitExp(f, c);
+      f.get(l.zero);
+      mask(idx);
+      f.simd(SIMD.bitselect).set(v);
+      addr();
+      f.get(v).v128Store(off, 2);
+      f.get(acc).get(v).simd(SIMD.f32x4Add).set(acc);
+    }
   });
   // v = splat(1 / sum): the caller scales the row's P·V by it instead of a pass over P
+  f.get(l.acc).get(l.acc2).simd(SIMD.f32x4Add).set(l.acc);
   f.op(OP.f32Const, ...f32Bytes(1));
   f.get(l.acc).simd(SIMD.f32x4Lane, 0);
   for (let k = 1; k < 4; k++) f.get(l.acc).simd(SIMD.f32x4Lane, k).f32Add();
   f.op(OP.f32Div).simd(SIMD.f32x4Splat).set(l.v);
-  // zeros from len rounded up to 4 (where j ended) up to lim
-  f.block().loop();
-  f.get(l.j).get(l.lim).geS().brIf(1);
-  addr();
-  f.get(l.zero).v128Store(0, 2);
-  f.get(l.j).i32(4).add().set(l.j);
-  f.br(0);
-  f.end().end();
 }
