@@ -1,12 +1,13 @@
 import { type Matrix, NqInputError } from '@nq/core';
 import type { ForwardHooks } from '../hooks.js';
 import type { LinearName, LoadedModel } from '../types.js';
-import { AttentionScratch, attentionByGemm } from './attention-gemm.js';
+import { attentionByGemm } from './attention-gemm.js';
 import { gemmABt } from './gemm.js';
 import type { KvCache } from './kv-cache.js';
-import { addInPlace, applyRope, attention, RopeTable, rmsNorm, swiglu } from './ops.js';
-import { defaultWasmGemm } from './wasm/wasm-gemm.js';
-import { attentionFits, wasmOps } from './wasm/wasm-ops.js';
+import { addInPlace, applyRope, attention, rmsNorm, swiglu } from './ops.js';
+import { defaultWasmGemm, engineOf } from './wasm/wasm-gemm.js';
+import { attentionFits, opsOn, type WasmOps, wasmOps } from './wasm/wasm-ops.js';
+import { releaseWorkspace, takeWorkspace, type Workspace } from './workspace.js';
 
 /** Y[T, N] = X[T, K] · W[N, K]ᵀ; the default is the single-thread blocked GEMM. */
 export type GemmFn = (
@@ -43,56 +44,6 @@ export interface ForwardOptions {
   gemm?: GemmFn;
 }
 
-/** Scratch buffers for one model, grown when a longer sequence comes (never shrunk). */
-class Workspace {
-  tokens = 0;
-  positions = 0;
-  x = new Float32Array(0);
-  xn = new Float32Array(0);
-  q = new Float32Array(0);
-  k = new Float32Array(0);
-  v = new Float32Array(0);
-  att = new Float32Array(0);
-  proj = new Float32Array(0);
-  gate = new Float32Array(0);
-  up = new Float32Array(0);
-  scores = new Float64Array(0);
-  acc: Float64Array;
-  rope: RopeTable;
-  attn = new AttentionScratch();
-
-  constructor(readonly model: LoadedModel) {
-    const c = model.config;
-    const hd = c.dim / c.nHeads;
-    this.acc = new Float64Array(hd);
-    this.rope = new RopeTable(hd, c.ropeTheta);
-  }
-
-  ensure(T: number, positions: number): void {
-    const c = this.model.config;
-    if (T > this.tokens) {
-      const hd = c.dim / c.nHeads;
-      const qDim = c.nHeads * hd;
-      const kv = c.nKvHeads * hd;
-      this.x = new Float32Array(T * c.dim);
-      this.xn = new Float32Array(T * c.dim);
-      this.q = new Float32Array(T * qDim);
-      this.k = new Float32Array(T * kv);
-      this.v = new Float32Array(T * kv);
-      this.att = new Float32Array(T * qDim);
-      this.proj = new Float32Array(T * c.dim);
-      this.gate = new Float32Array(T * c.hiddenDim);
-      this.up = new Float32Array(T * c.hiddenDim);
-      this.tokens = T;
-    }
-    if (positions > this.positions) {
-      this.scores = new Float64Array(positions);
-      this.positions = positions;
-    }
-    this.rope.ensure(positions);
-  }
-}
-
 /**
  * From this many queries on, attention runs as the SIMD kernel (attention-kernel.ts; or as two GEMMs
  * per KV head, attention-gemm.ts) instead of the direct loop, which needs no copies.
@@ -103,22 +54,6 @@ let cachedDefault: GemmFn | undefined;
 function defaultGemm(): GemmFn {
   cachedDefault ??= defaultWasmGemm()?.gemm ?? gemmABt;
   return cachedDefault;
-}
-
-const workspaces = new WeakMap<LoadedModel, Workspace>();
-
-function workspaceFor(model: LoadedModel): Workspace {
-  let ws = workspaces.get(model);
-  // Config can only change by building a new model object, but guard against in-place edits.
-  if (
-    !ws ||
-    ws.rope.theta !== model.config.ropeTheta ||
-    ws.acc.length !== model.config.dim / model.config.nHeads
-  ) {
-    ws = new Workspace(model);
-    workspaces.set(model, ws);
-  }
-  return ws;
 }
 
 function view(data: Float32Array, rows: number, cols: number): Matrix {
@@ -203,133 +138,141 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       'Pass a large enough Float32Array, or omit out for a new array.',
     );
   }
-  const ws = workspaceFor(model);
-  ws.ensure(T, Math.max(pos0 + T, storeBase + T));
-
-  // Rows of x a linear reads: T, except in a pruned last layer (see below).
-  const linear = (
-    layer: number,
-    name: LinearName,
-    x: Float32Array,
-    rows: number,
-    K: number,
-    wm: Matrix,
-    y: Float32Array,
-  ): void => {
-    if (hooks && (hooks.captureLinearInput || hooks.replaceLinear)) {
-      const xm = view(x, rows, K);
-      hooks.captureLinearInput?.(layer, name, xm);
-      const r = hooks.replaceLinear?.(layer, name, xm, wm);
-      if (r !== undefined) {
-        if (
-          !r ||
-          r.rows !== rows ||
-          r.cols !== wm.rows ||
-          !(r.data instanceof Float32Array) ||
-          r.data.length !== rows * wm.rows
-        ) {
-          throw new NqInputError(
-            'hooks.replaceLinear',
-            `returned a ${r?.rows}×${r?.cols} result for layer ${layer} ${name}, expected ${rows}×${wm.rows}`,
-            'Return a [T, out] Matrix or undefined.',
-          );
-        }
-        y.set(r.data);
-        return;
-      }
-    }
-    gemm(x, rows, K, wm.data, wm.rows, y);
-  };
-
-  // Embeddings.
-  const x = ws.x;
-  const embed = w.tokenEmbedding.data;
-  for (let t = 0; t < T; t++) {
-    const id = tokens[t]!;
-    x.set(embed.subarray(id * dim, (id + 1) * dim), t * dim);
+  const engine = engineOf(gemm);
+  const ws = takeWorkspace(c, engine);
+  try {
+    ws.ensure(T, Math.max(pos0 + T, storeBase + T));
+    return run(ws, engine ? opsOn(engine.arena) : wasmOps());
+  } finally {
+    releaseWorkspace(ws);
   }
 
-  // With lastOnly, only the last position's output is read, so the last layer needs K and V of every
-  // position but its queries, attention, o_proj and MLP only at that position (llama.cpp prunes the
-  // same way). Not when a hook sees linear inputs: calibration captures every row.
-  const prune = opts.lastOnly === true && T > 1 && !hooks?.captureLinearInput && !hooks?.replaceLinear;
-  const ops = wasmOps();
-  // xs += y (the residual, when y is given) over `rows` rows, then ws.xn = RMSNorm(xs)·weight: one
-  // SIMD pass where available. Each block's output is added by the next norm (or the final one).
-  const addNorm = (xs: Float32Array, y: Float32Array | null, weight: Float32Array, rows: number) => {
-    if (ops && dim % 4 === 0) ops.addRmsNorm(xs, y, weight, ws.xn, rows, dim, c.normEps);
-    else {
-      if (y) addInPlace(xs, y, rows * dim);
-      rmsNorm(xs, weight, ws.xn, rows, dim, c.normEps);
-    }
-  };
-  /** The MLP output of the previous layer, not yet added to x (every row but in a pruned layer). */
-  let pending: Float32Array | null = null;
-  let pendingFrom = 0;
-  for (let l = 0; l < c.nLayers; l++) {
-    const L = w.layers[l]!;
-    // Rows [r0, T) get queries, attention and MLP in this layer.
-    const r0 = prune && l === c.nLayers - 1 ? T - 1 : 0;
-    const R = T - r0;
-    const xr = r0 === 0 ? x : x.subarray(r0 * dim);
-    const xnr = r0 === 0 ? ws.xn : ws.xn.subarray(r0 * dim);
-    // Attention block (only the last layer is pruned, so `pending` covers all T rows here).
-    addNorm(x, pending, L.attnNorm, T);
-    linear(l, 'q', xnr, R, dim, L.q, ws.q);
-    const kStore = cache ? cache.k[l]! : ws.k;
-    const vStore = cache ? cache.v[l]! : ws.v;
-    const kNew = storeBase === 0 ? kStore : kStore.subarray(storeBase * kv);
-    const vNew = storeBase === 0 ? vStore : vStore.subarray(storeBase * kv);
-    linear(l, 'k', ws.xn, T, dim, L.k, kNew);
-    linear(l, 'v', ws.xn, T, dim, L.v, vNew);
-    applyRope(ws.q, R, qDim, pos0 + r0, ws.rope);
-    applyRope(kNew, T, kv, pos0, ws.rope);
-    if (hooks?.quantizeKv) {
-      for (let t = 0; t < T; t++) {
-        for (let g = 0; g < c.nKvHeads; g++) {
-          const o = t * kv + g * hd;
-          hooks.quantizeKv(l, 'k', g, pos0 + t, kNew.subarray(o, o + hd));
-          hooks.quantizeKv(l, 'v', g, pos0 + t, vNew.subarray(o, o + hd));
+  function run(ws: Workspace, ops: WasmOps | null): Matrix {
+    // Rows of x a linear reads: T, except in a pruned last layer (see below).
+    const linear = (
+      layer: number,
+      name: LinearName,
+      x: Float32Array,
+      rows: number,
+      K: number,
+      wm: Matrix,
+      y: Float32Array,
+    ): void => {
+      if (hooks && (hooks.captureLinearInput || hooks.replaceLinear)) {
+        const xm = view(x, rows, K);
+        hooks.captureLinearInput?.(layer, name, xm);
+        const r = hooks.replaceLinear?.(layer, name, xm, wm);
+        if (r !== undefined) {
+          if (
+            !r ||
+            r.rows !== rows ||
+            r.cols !== wm.rows ||
+            !(r.data instanceof Float32Array) ||
+            r.data.length !== rows * wm.rows
+          ) {
+            throw new NqInputError(
+              'hooks.replaceLinear',
+              `returned a ${r?.rows}×${r?.cols} result for layer ${layer} ${name}, expected ${rows}×${wm.rows}`,
+              'Return a [T, out] Matrix or undefined.',
+            );
+          }
+          y.set(r.data);
+          return;
         }
       }
-    }
-    // Prefill: the SIMD attention kernel (attention as GEMMs where it does not apply); decode (few
-    // queries): the direct loop, no copies. Queries sit at stored positions storeBase + r0 …; keys
-    // up to storeBase + T.
-    const p0 = storeBase + r0;
-    const simdAttention = R >= ATTENTION_SIMD_MIN_TOKENS && attentionFits(hd) ? wasmOps() : null;
-    if (simdAttention) simdAttention.attention(ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
-    else if (R >= ATTENTION_SIMD_MIN_TOKENS)
-      attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
-    else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, R, p0, c.nHeads, c.nKvHeads, hd);
-    linear(l, 'o', ws.att, R, qDim, L.o, ws.proj);
-    // MLP block.
-    addNorm(xr, ws.proj, L.ffnNorm, R);
-    linear(l, 'gate', ws.xn, R, dim, L.gate, ws.gate);
-    linear(l, 'up', ws.xn, R, dim, L.up, ws.up);
-    if (ops) ops.swiglu(ws.gate, ws.up, R * hidden, (g, u, from, to) => swiglu(g, u, to, from));
-    else swiglu(ws.gate, ws.up, R * hidden);
-    const r4 = model.online?.downInput;
-    if (r4) {
-      const rotated = r4.applyRight(view(ws.gate, R, hidden));
-      ws.gate.set(rotated.data);
-    }
-    linear(l, 'down', ws.gate, R, hidden, L.down, ws.proj);
-    pending = ws.proj;
-    pendingFrom = r0;
-  }
-  if (cache) cache.length += T;
+      gemm(x, rows, K, wm.data, wm.rows, y);
+    };
 
-  // Final norm and classifier.
-  const first = opts.lastOnly ? T - 1 : 0;
-  const rows = T - first;
-  if (pending && pendingFrom !== first) {
-    // lastOnly with hooks: the last layer ran on every row, only the last one is normed.
-    addInPlace(x.subarray(pendingFrom * dim), pending, (T - pendingFrom) * dim);
-    pending = null;
+    // Embeddings.
+    const x = ws.x;
+    const embed = w.tokenEmbedding.data;
+    for (let t = 0; t < T; t++) {
+      const id = tokens[t]!;
+      x.set(embed.subarray(id * dim, (id + 1) * dim), t * dim);
+    }
+
+    // With lastOnly, only the last position's output is read, so the last layer needs K and V of every
+    // position but its queries, attention, o_proj and MLP only at that position (llama.cpp prunes the
+    // same way). Not when a hook sees linear inputs: calibration captures every row.
+    const prune = opts.lastOnly === true && T > 1 && !hooks?.captureLinearInput && !hooks?.replaceLinear;
+    // xs += y (the residual, when y is given) over `rows` rows, then ws.xn = RMSNorm(xs)·weight: one
+    // SIMD pass where available. Each block's output is added by the next norm (or the final one).
+    const addNorm = (xs: Float32Array, y: Float32Array | null, weight: Float32Array, rows: number) => {
+      if (ops && dim % 4 === 0) ops.addRmsNorm(xs, y, weight, ws.xn, rows, dim, c.normEps);
+      else {
+        if (y) addInPlace(xs, y, rows * dim);
+        rmsNorm(xs, weight, ws.xn, rows, dim, c.normEps);
+      }
+    };
+    /** The MLP output of the previous layer, not yet added to x (every row but in a pruned layer). */
+    let pending: Float32Array | null = null;
+    let pendingFrom = 0;
+    for (let l = 0; l < c.nLayers; l++) {
+      const L = w.layers[l]!;
+      // Rows [r0, T) get queries, attention and MLP in this layer.
+      const r0 = prune && l === c.nLayers - 1 ? T - 1 : 0;
+      const R = T - r0;
+      const xr = r0 === 0 ? x : x.subarray(r0 * dim);
+      const xnr = r0 === 0 ? ws.xn : ws.xn.subarray(r0 * dim);
+      // Attention block (only the last layer is pruned, so `pending` covers all T rows here).
+      addNorm(x, pending, L.attnNorm, T);
+      linear(l, 'q', xnr, R, dim, L.q, ws.q);
+      const kStore = cache ? cache.k[l]! : ws.k;
+      const vStore = cache ? cache.v[l]! : ws.v;
+      const kNew = storeBase === 0 ? kStore : kStore.subarray(storeBase * kv);
+      const vNew = storeBase === 0 ? vStore : vStore.subarray(storeBase * kv);
+      linear(l, 'k', ws.xn, T, dim, L.k, kNew);
+      linear(l, 'v', ws.xn, T, dim, L.v, vNew);
+      applyRope(ws.q, R, qDim, pos0 + r0, ws.rope);
+      applyRope(kNew, T, kv, pos0, ws.rope);
+      if (hooks?.quantizeKv) {
+        for (let t = 0; t < T; t++) {
+          for (let g = 0; g < c.nKvHeads; g++) {
+            const o = t * kv + g * hd;
+            hooks.quantizeKv(l, 'k', g, pos0 + t, kNew.subarray(o, o + hd));
+            hooks.quantizeKv(l, 'v', g, pos0 + t, vNew.subarray(o, o + hd));
+          }
+        }
+      }
+      // Prefill: the SIMD attention kernel (attention as GEMMs where it does not apply); decode (few
+      // queries): the direct loop, no copies. Queries sit at stored positions storeBase + r0 …; keys
+      // up to storeBase + T.
+      const p0 = storeBase + r0;
+      const simdAttention = R >= ATTENTION_SIMD_MIN_TOKENS && attentionFits(hd) ? ops : null;
+      if (simdAttention)
+        simdAttention.attention(ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
+      else if (R >= ATTENTION_SIMD_MIN_TOKENS)
+        attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
+      else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, R, p0, c.nHeads, c.nKvHeads, hd);
+      linear(l, 'o', ws.att, R, qDim, L.o, ws.proj);
+      // MLP block.
+      addNorm(xr, ws.proj, L.ffnNorm, R);
+      linear(l, 'gate', ws.xn, R, dim, L.gate, ws.gate);
+      linear(l, 'up', ws.xn, R, dim, L.up, ws.up);
+      if (ops) ops.swiglu(ws.gate, ws.up, R * hidden, (g, u, from, to) => swiglu(g, u, to, from));
+      else swiglu(ws.gate, ws.up, R * hidden);
+      const r4 = model.online?.downInput;
+      if (r4) {
+        const rotated = r4.applyRight(view(ws.gate, R, hidden));
+        ws.gate.set(rotated.data);
+      }
+      linear(l, 'down', ws.gate, R, hidden, L.down, ws.proj);
+      pending = ws.proj;
+      pendingFrom = r0;
+    }
+    if (cache) cache.length += T;
+
+    // Final norm and classifier.
+    const first = opts.lastOnly ? T - 1 : 0;
+    const rows = T - first;
+    if (pending && pendingFrom !== first) {
+      // lastOnly with hooks: the last layer ran on every row, only the last one is normed.
+      addInPlace(x.subarray(pendingFrom * dim), pending, (T - pendingFrom) * dim);
+      pending = null;
+    }
+    addNorm(x.subarray(first * dim), pending, w.finalNorm, rows);
+    const logits = opts.out ? opts.out.subarray(0, rows * c.vocabSize) : new Float32Array(rows * c.vocabSize);
+    gemm(ws.xn, rows, dim, w.output.data, c.vocabSize, logits);
+    return { rows, cols: c.vocabSize, data: logits };
   }
-  addNorm(x.subarray(first * dim), pending, w.finalNorm, rows);
-  const logits = opts.out ? opts.out.subarray(0, rows * c.vocabSize) : new Float32Array(rows * c.vocabSize);
-  gemm(ws.xn, rows, dim, w.output.data, c.vocabSize, logits);
-  return { rows, cols: c.vocabSize, data: logits };
 }

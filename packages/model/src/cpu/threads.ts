@@ -4,6 +4,7 @@ import { gemmABt } from './gemm.js';
 import {
   blockRowsFor,
   gemmModule,
+  registerGemmEngine,
   runBlock,
   WasmGemm,
   WEIGHT_BLOCK_FLOATS,
@@ -151,6 +152,7 @@ class ThreadedGemm extends WasmGemm {
     residentBudgetBytes: number,
   ) {
     super(module, residentBudgetBytes);
+    registerGemmEngine(this.gemm, this);
     this.ctrl = new Int32Array(new SharedArrayBuffer(nWorkers * STRIDE * 4));
     this.errors = new Uint8Array(new SharedArrayBuffer(nWorkers * ERROR_BYTES));
   }
@@ -218,7 +220,7 @@ class ThreadedGemm extends WasmGemm {
       gemmABt(x, T, K, w, N, y);
       return;
     }
-    const [xp, wp, yp] = this.stage(x, T, K, w, N);
+    const [xp, wp, yp, staged] = this.stage(x, T, K, w, N, y);
     const parts = T * N * K < this.minWork ? 1 : this.nWorkers + 1;
     // Column slices aligned to 4 so every slice but the last uses whole 4×2 tiles; when N is small
     // (fewer columns than threads·4) the later slices are empty and those workers are not woken.
@@ -250,7 +252,7 @@ class ThreadedGemm extends WasmGemm {
       // Even if the main thread's slice threw, the workers must finish before memory is reused.
       for (let p = 1; p <= started; p++) this.waitFor(p - 1, c[(p - 1) * STRIDE + SEQ]!);
     }
-    this.unstage(y, yp, T, N);
+    staged.copyOut();
   };
 }
 

@@ -204,11 +204,12 @@ function rmsnorm(): Func {
   return f;
 }
 
-export function opsModuleBytes(): Uint8Array<ArrayBuffer> {
+/** Module bytes importing env.memory (shared: to run on a GEMM engine's memory, see wasm-ops.ts). */
+export function opsModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
   return buildModule([softmaxRows(), swiglu(), attentionFunc(), rmsnorm()], {
     import: ENV_MEMORY,
     initialPages: 1,
     maxPages: 65536,
-    shared: false,
+    shared,
   });
 }

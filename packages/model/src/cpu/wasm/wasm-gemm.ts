@@ -1,4 +1,6 @@
+import type { GemmFn } from '../forward.js';
 import { gemmABt } from '../gemm.js';
+import { Arena, Staging } from './arena.js';
 import { gemmModuleBytes } from './gemm-kernel.js';
 
 /**
@@ -10,7 +12,6 @@ import { gemmModuleBytes } from './gemm-kernel.js';
  * The memory is a shared WebAssembly.Memory so that worker threads (threads.ts) run the same
  * kernel on the same bytes, each on its own slice of output columns.
  */
-const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 
 export type KernelExports = Record<
@@ -97,20 +98,25 @@ export function runBlock(
  * copied into the kernel's memory on first use and found again by identity (the Float32Array object)
  * on every later call, so a prefill no longer re-copies every weight (at 16 threads the copy, done
  * by one thread, cost as much as the product). Only registered arrays are kept: scratch buffers that
- * callers reuse with new contents (attention passes K and Vᵀ as "weights") are always copied.
+ * callers reuse with new contents are always copied.
  * Contract: a registered array must not be modified in place afterwards without calling
  * `clearResidentWeights()`. Up to `budgetBytes` stay resident; beyond that, weights are copied per call.
+ *
+ * Operands that are views of the kernel's memory (`pin()`ned arrays, e.g. the forward pass's
+ * activations) are used in place: no copy in, and results written straight into them.
  */
 /** Single-thread SIMD GEMM with its own memory; `threads.ts` extends the same layout to workers. */
 export class WasmGemm {
   readonly memory: WebAssembly.Memory;
   readonly kernel: KernelExports;
-  protected f32: Float32Array;
+  readonly arena: Arena;
   /** Arrays registered by keepResident(). */
   private eligible = new WeakSet<Float32Array>();
-  /** Resident weight → byte offset in memory; the arena is [0, residentEnd). */
+  /** Resident weight → byte offset in memory (weak: a dropped model's arrays can be collected). */
   private resident = new WeakMap<Float32Array, number>();
-  private residentEnd = 0;
+  /** Every resident region, to give back on clearResidentWeights(). */
+  private residentRegions: [at: number, bytes: number][] = [];
+  private residentBytes = 0;
 
   constructor(
     module: WebAssembly.Module,
@@ -120,7 +126,8 @@ export class WasmGemm {
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     this.kernel = new WebAssembly.Instance(module, { env: { memory: this.memory } })
       .exports as unknown as KernelExports;
-    this.f32 = new Float32Array(this.memory.buffer);
+    this.arena = new Arena(this.memory, MAX_PAGES);
+    registerGemmEngine(this.gemm, this);
   }
 
   /** Registers weight arrays to keep resident from their first use on (see above). */
@@ -130,17 +137,24 @@ export class WasmGemm {
 
   /** Forgets every resident copy (after weights were modified in place); they are re-copied on next use. */
   clearResidentWeights(): void {
+    for (const [at, bytes] of this.residentRegions) this.arena.release(at, bytes);
     this.resident = new WeakMap();
-    this.residentEnd = 0;
+    this.residentRegions = [];
+    this.residentBytes = 0;
   }
 
-  private ensureBytes(bytes: number): void {
-    if (bytes > this.memory.buffer.byteLength) {
-      this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE));
-    }
-    // A shared memory's buffer object is replaced on growth: refresh the view.
-    if (this.f32.length * 4 !== this.memory.buffer.byteLength)
-      this.f32 = new Float32Array(this.memory.buffer);
+  /**
+   * n floats living in the kernel's memory for as long as this GEMM: GEMM operands there are used in
+   * place (see above). For activations that every call reads or writes; never freed.
+   */
+  pin(n: number): Float32Array {
+    return this.arena.pin(n);
+  }
+
+  /** Gives a pinned array's memory back (the array must not be used afterwards). */
+  unpin(a: Float32Array): void {
+    const at = this.arena.offsetOf(a);
+    if (at >= 0) this.arena.release(at, Math.max(16, a.length * 4));
   }
 
   /** Byte offset of a resident copy of w, making one if the budget allows; −1 if w is copied per call. */
@@ -148,39 +162,31 @@ export class WasmGemm {
     if (wn !== w.length || !this.eligible.has(w)) return -1;
     const known = this.resident.get(w);
     if (known !== undefined) return known;
-    const end = this.residentEnd + wn * 4;
-    if (end > this.residentBudgetBytes) return -1;
-    this.ensureBytes(end);
-    const at = this.residentEnd;
-    this.f32.set(w, at / 4);
+    if (this.residentBytes + wn * 4 > this.residentBudgetBytes) return -1;
+    const at = this.arena.allocLongLived(wn * 4);
+    this.arena.f32.set(w, at / 4);
     this.resident.set(w, at);
-    this.residentEnd = end;
+    this.residentRegions.push([at, wn * 4]);
+    this.residentBytes += wn * 4;
     return at;
   }
 
-  /** Copies X (and W unless resident) in and returns the byte pointers [xp, wp, yp]; grows memory when needed. */
+  /** Places X, W and Y for one call (in place, resident, or copied into scratch): [xp, wp, yp] and the staging to finish. */
   protected stage(
     x: Float32Array,
     T: number,
     K: number,
     w: Float32Array,
     N: number,
-  ): [number, number, number] {
-    const xn = T * K;
-    const wn = N * K;
-    const wr = this.residentOffset(w, wn);
-    const base = this.residentEnd; // per-call scratch after the resident arena (16-byte aligned: sizes are ×4 floats)
-    const xp = base;
-    const wp = wr >= 0 ? wr : xp + xn * 4;
-    const yp = wr >= 0 ? xp + xn * 4 : wp + wn * 4;
-    this.ensureBytes(yp + T * N * 4);
-    this.f32.set(xn === x.length ? x : x.subarray(0, xn), xp / 4);
-    if (wr < 0) this.f32.set(wn === w.length ? w : w.subarray(0, wn), wp / 4);
-    return [xp, wp, yp];
-  }
-
-  protected unstage(y: Float32Array, yp: number, T: number, N: number): void {
-    y.set(this.f32.subarray(yp / 4, yp / 4 + T * N));
+    y: Float32Array,
+  ): [number, number, number, Staging] {
+    // Resident first: a first use allocates at the arena's top, which the staging must start after.
+    const wr = this.residentOffset(w, N * K);
+    const st = new Staging(this.arena);
+    const xp = st.place(x, T * K, 'in');
+    const wp = wr >= 0 ? wr : st.place(w, N * K, 'in');
+    const yp = st.place(y, T * N, 'out');
+    return [xp, wp, yp, st];
   }
 
   /**
@@ -188,7 +194,7 @@ export class WasmGemm {
    * with a weight that would have to be copied (decode: copying W costs as much as the product).
    */
   protected useJs(T: number, K: number, w: Float32Array): boolean {
-    return K % 4 !== 0 || (T < 4 && !this.eligible.has(w));
+    return K % 4 !== 0 || (T < 4 && !this.eligible.has(w) && this.arena.offsetOf(w) < 0);
   }
 
   /** Y[T, N] = X[T, K]·W[N, K]ᵀ (the GemmFn signature). Odd-K and small copied problems go to the JS kernel. */
@@ -197,10 +203,23 @@ export class WasmGemm {
       gemmABt(x, T, K, w, N, y);
       return;
     }
-    const [xp, wp, yp] = this.stage(x, T, K, w, N);
+    const [xp, wp, yp, st] = this.stage(x, T, K, w, N, y);
     runKernel(this.kernel, xp, wp, yp, T, K, 0, N, N);
-    this.unstage(y, yp, T, N);
+    st.copyOut();
   };
+}
+
+/** GEMM functions → their engine, so that forward() can pin its activations in the right memory. */
+const engines = new WeakMap<GemmFn, WasmGemm>();
+
+/** Records that `gemm` runs on `engine` (a subclass that replaces `gemm` registers its own). */
+export function registerGemmEngine(gemm: GemmFn, engine: WasmGemm): void {
+  engines.set(gemm, engine);
+}
+
+/** The engine behind a GEMM function made by WasmGemm or a GEMM pool, if any. */
+export function engineOf(gemm: GemmFn): WasmGemm | undefined {
+  return engines.get(gemm);
 }
 
 let defaultGemm: WasmGemm | null | undefined;

@@ -1,50 +1,43 @@
+import { Arena, Staging } from './arena.js';
 import { opsModuleBytes } from './ops-kernel.js';
 
 /**
- * Host side of ops-kernel.ts: the causal softmax of attention scores and SwiGLU, 4 lanes at a time.
- * Operands are copied into the module's own (private, growable) memory and back; a copy is ~50× cheaper
- * than the exp() it saves. `wasmOps()` is null where WebAssembly SIMD is unavailable: callers keep
- * their JS loops for that case.
+ * Host side of ops-kernel.ts: causal softmax, SwiGLU, attention and residual add + RMSNorm, 4 lanes
+ * at a time. Each instance runs on one arena (arena.ts): the process-wide `wasmOps()` on a private
+ * memory of its own, where every operand is copied in and out (a copy is ~50× cheaper than the exp()
+ * it saves); `opsOn(engine.arena)` on a GEMM engine's shared memory, where operands pinned there are
+ * used in place. `wasmOps()` is null where WebAssembly SIMD is unavailable: callers keep their JS
+ * loops for that case.
  */
-const PAGE = 65536;
+interface OpsExports {
+  softmax_rows(p: number, rows: number, spad: number, group: number, base: number): void;
+  swiglu(g: number, u: number, n: number): void;
+  attention(
+    qp: number,
+    kp: number,
+    vp: number,
+    op: number,
+    ktp: number,
+    scp: number,
+    T: number,
+    base: number,
+    nHeads: number,
+    nKvHeads: number,
+    hd: number,
+    scale: number,
+  ): void;
+  rmsnorm(xp: number, yp: number, wp: number, op: number, T: number, dim: number, eps: number): void;
+}
 
 export class WasmOps {
-  private readonly memory: WebAssembly.Memory;
-  private readonly ex: {
-    softmax_rows(p: number, rows: number, spad: number, group: number, base: number): void;
-    swiglu(g: number, u: number, n: number): void;
-    attention(
-      qp: number,
-      kp: number,
-      vp: number,
-      op: number,
-      ktp: number,
-      scp: number,
-      T: number,
-      base: number,
-      nHeads: number,
-      nKvHeads: number,
-      hd: number,
-      scale: number,
-    ): void;
-    rmsnorm(xp: number, yp: number, wp: number, op: number, T: number, dim: number, eps: number): void;
-  };
-  private f32: Float32Array;
+  private readonly ex: OpsExports;
 
-  constructor(module: WebAssembly.Module) {
-    this.memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
-    this.ex = new WebAssembly.Instance(module, { env: { memory: this.memory } })
-      .exports as unknown as WasmOps['ex'];
-    this.f32 = new Float32Array(this.memory.buffer);
-  }
-
-  private ensure(floats: number): Float32Array {
-    const bytes = floats * 4;
-    if (bytes > this.memory.buffer.byteLength)
-      this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE));
-    // Growth detaches the old buffer: refresh the view.
-    if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
-    return this.f32;
+  constructor(
+    module: WebAssembly.Module,
+    private readonly arena: Arena,
+  ) {
+    this.ex = new WebAssembly.Instance(module, { env: { memory: arena.memory } })
+      .exports as unknown as OpsExports;
   }
 
   /**
@@ -52,11 +45,10 @@ export class WasmOps {
    * first base + ⌊r / group⌋ + 1 entries, zeros after (spad a multiple of 4 and ≥ every length).
    */
   softmaxRows(sc: Float32Array, rows: number, spad: number, group: number, base: number): void {
-    const n = rows * spad;
-    const m = this.ensure(n);
-    m.set(sc.subarray(0, n));
-    this.ex.softmax_rows(0, rows, spad, group, base);
-    sc.set(m.subarray(0, n));
+    const st = new Staging(this.arena);
+    const p = st.place(sc, rows * spad, 'inout');
+    this.ex.softmax_rows(p, rows, spad, group, base);
+    st.copyOut();
   }
 
   /** gate ← silu(gate) ⊙ up over the first n values (the n mod 4 tail in JS). */
@@ -67,11 +59,11 @@ export class WasmOps {
     tail: (gate: Float32Array, up: Float32Array, from: number, to: number) => void,
   ): void {
     const n4 = n - (n % 4);
-    const m = this.ensure(2 * n4);
-    m.set(gate.subarray(0, n4), 0);
-    m.set(up.subarray(0, n4), n4);
-    this.ex.swiglu(0, n4 * 4, n4);
-    gate.set(m.subarray(0, n4));
+    const st = new Staging(this.arena);
+    const g = st.place(gate, n4, 'inout');
+    const u = st.place(up, n4, 'in');
+    this.ex.swiglu(g, u, n4);
+    st.copyOut();
     if (n4 < n) tail(gate, up, n4, n);
   }
 
@@ -95,31 +87,15 @@ export class WasmOps {
     const S = base + T;
     const kvn = S * nKvHeads * hd;
     const spad = (S + 7) & ~7;
-    // [q | k | v | out | kt (hd·spad) | sc (4·spad + 16)], every part a multiple of 4 floats (16 bytes).
-    const kAt = qn;
-    const vAt = kAt + kvn;
-    const oAt = vAt + kvn;
-    const ktAt = oAt + qn;
-    const scAt = ktAt + hd * spad;
-    const m = this.ensure(scAt + 4 * spad + 16);
-    m.set(q.subarray(0, qn), 0);
-    m.set(kStore.subarray(0, kvn), kAt);
-    m.set(vStore.subarray(0, kvn), vAt);
-    this.ex.attention(
-      0,
-      kAt * 4,
-      vAt * 4,
-      oAt * 4,
-      ktAt * 4,
-      scAt * 4,
-      T,
-      base,
-      nHeads,
-      nKvHeads,
-      hd,
-      1 / Math.sqrt(hd),
-    );
-    out.set(m.subarray(oAt, oAt + qn));
+    const st = new Staging(this.arena);
+    const qp = st.place(q, qn, 'in');
+    const kp = st.place(kStore, kvn, 'in');
+    const vp = st.place(vStore, kvn, 'in');
+    const op = st.place(out, qn, 'out');
+    const ktp = st.scratch(hd * spad);
+    const scp = st.scratch(4 * spad + 16);
+    this.ex.attention(qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, 1 / Math.sqrt(hd));
+    st.copyOut();
   }
 
   /**
@@ -136,17 +112,13 @@ export class WasmOps {
     eps: number,
   ): void {
     const n = T * dim;
-    // [weight | x | y | out], each a multiple of 4 floats
-    const xAt = dim;
-    const yAt = xAt + n;
-    const oAt = yAt + (y ? n : 0);
-    const m = this.ensure(oAt + n);
-    m.set(weight.subarray(0, dim), 0);
-    m.set(x.subarray(0, n), xAt);
-    if (y) m.set(y.subarray(0, n), yAt);
-    this.ex.rmsnorm(xAt * 4, y ? yAt * 4 : 0, 0, oAt * 4, T, dim, eps);
-    if (y) x.set(m.subarray(xAt, xAt + n));
-    out.set(m.subarray(oAt, oAt + n));
+    const st = new Staging(this.arena);
+    const wp = st.place(weight, dim, 'in');
+    const xp = st.place(x, n, y ? 'inout' : 'in');
+    const yp = y ? st.place(y, n, 'in') : 0;
+    const op = st.place(out, n, 'out');
+    this.ex.rmsnorm(xp, yp, wp, op, T, dim, eps);
+    st.copyOut();
   }
 }
 
@@ -155,17 +127,43 @@ export function attentionFits(hd: number): boolean {
   return hd % 8 === 0;
 }
 
+const modules = new Map<boolean, WebAssembly.Module | null>();
+
+/** The compiled ops module for a shared or private memory, or null without WebAssembly SIMD. */
+function opsModule(shared: boolean): WebAssembly.Module | null {
+  if (!modules.has(shared)) {
+    let m: WebAssembly.Module | null = null;
+    try {
+      const bytes = opsModuleBytes(shared);
+      m = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      m = null;
+    }
+    modules.set(shared, m);
+  }
+  return modules.get(shared)!;
+}
+
 let cached: WasmOps | null | undefined;
 
-/** The process-wide SIMD ops, or null where WebAssembly SIMD is unavailable. */
+/** The process-wide SIMD ops on a private memory, or null where WebAssembly SIMD is unavailable. */
 export function wasmOps(): WasmOps | null {
   if (cached === undefined) {
-    try {
-      const bytes = opsModuleBytes();
-      cached = WebAssembly.validate(bytes) ? new WasmOps(new WebAssembly.Module(bytes)) : null;
-    } catch {
-      cached = null;
-    }
+    const m = opsModule(false);
+    cached = m
+      ? new WasmOps(m, new Arena(new WebAssembly.Memory({ initial: 1, maximum: 65536 }), 65536))
+      : null;
   }
   return cached;
+}
+
+const onArena = new WeakMap<Arena, WasmOps | null>();
+
+/** SIMD ops running on a GEMM engine's (shared) memory, so operands pinned there need no copies. */
+export function opsOn(arena: Arena): WasmOps | null {
+  if (!onArena.has(arena)) {
+    const m = opsModule(true);
+    onArena.set(arena, m ? new WasmOps(m, arena) : null);
+  }
+  return onArena.get(arena)!;
 }

@@ -1,0 +1,129 @@
+/**
+ * One WebAssembly.Memory shared by the GEMM kernel and the element-wise kernels, with the layout
+ *   [0, top)  long-lived regions: resident weights and pinned workspace arrays (bump-allocated);
+ *   [top, …)  per-call scratch: operands that live elsewhere are copied in here for one call.
+ *
+ * An operand that already is a view of this memory (a pinned workspace array, or a subarray of one)
+ * is passed to a kernel by its byte offset, with no copy in or out: that is the point of pinning the
+ * forward pass's activations here.
+ *
+ * Growing a shared memory gives `memory.buffer` a new SharedArrayBuffer object over the same bytes;
+ * views made before stay valid, so every buffer object the memory has had is remembered to recognise
+ * them. (A non-shared memory detaches its old buffer on growth: pinning is only offered for shared
+ * memories, and private ones only hold scratch.)
+ */
+const PAGE = 65536;
+
+export class Arena {
+  f32: Float32Array;
+  /**
+   * End of the long-lived regions, 16-byte aligned; scratch starts here. The first 16 bytes stay
+   * unused so that a kernel can take pointer 0 to mean "no operand".
+   */
+  top = 16;
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** Released long-lived regions by byte size (resident weights re-registered after an in-place edit have the same sizes). */
+  private readonly free = new Map<number, number[]>();
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly maxPages: number,
+  ) {
+    this.f32 = new Float32Array(memory.buffer);
+    this.buffers.add(memory.buffer);
+  }
+
+  /** Grows the memory to at least `bytes`; refreshes the view (a grown memory has a new buffer object). */
+  ensureBytes(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) {
+      const pages = Math.ceil((bytes - have) / PAGE);
+      if (have / PAGE + pages > this.maxPages)
+        throw new RangeError(
+          `the kernel's memory would need ${bytes} bytes, more than its ${this.maxPages * PAGE}-byte limit`,
+        );
+      this.memory.grow(pages);
+    }
+    if (this.f32.buffer !== this.memory.buffer) {
+      this.f32 = new Float32Array(this.memory.buffer);
+      this.buffers.add(this.memory.buffer);
+    }
+  }
+
+  /** Byte offset of `a` in this memory when it is a view of it, else −1. */
+  offsetOf(a: Float32Array): number {
+    return this.buffers.has(a.buffer) ? a.byteOffset : -1;
+  }
+
+  /** A long-lived region of `bytes` (rounded up to 16): a released one of that size, or a new one at top. */
+  allocLongLived(bytes: number): number {
+    const size = (bytes + 15) & ~15;
+    const reuse = this.free.get(size)?.pop();
+    if (reuse !== undefined) return reuse;
+    const at = this.top;
+    this.ensureBytes(at + size);
+    this.top = at + size;
+    return at;
+  }
+
+  /** Gives a long-lived region back for reuse by a later allocation of the same size. */
+  release(at: number, bytes: number): void {
+    const size = (bytes + 15) & ~15;
+    const list = this.free.get(size);
+    if (list) list.push(at);
+    else this.free.set(size, [at]);
+  }
+
+  /** A Float32Array of n floats living in this memory until the arena is dropped (for activations). */
+  pin(n: number): Float32Array {
+    const at = this.allocLongLived(Math.max(16, n * 4));
+    return new Float32Array(this.memory.buffer, at, n);
+  }
+}
+
+/**
+ * Places one call's operands: each is either found in the arena (its offset) or given a scratch slot
+ * after `top`, copied in when the kernel reads it. `copyOut` then copies kernel outputs that had to go
+ * to scratch back into their arrays.
+ */
+export class Staging {
+  private cursor: number;
+  private readonly start: number;
+  private readonly outs: [Float32Array, number, number][] = [];
+
+  constructor(private readonly arena: Arena) {
+    this.cursor = arena.top;
+    this.start = arena.top;
+  }
+
+  /** Scratch slot of n floats after the previous ones. */
+  private next(n: number): number {
+    // A long-lived allocation after this staging began would overlap its slots: a bug in the caller.
+    if (this.arena.top !== this.start)
+      throw new Error('arena: long-lived allocation while a call was being staged');
+    const p = this.cursor;
+    this.cursor += (n * 4 + 15) & ~15;
+    this.arena.ensureBytes(this.cursor);
+    return p;
+  }
+
+  /** Byte pointer of the first n floats of `a` for the kernel; staged 'in'/'inout' operands are copied in, 'out'/'inout' ones back by copyOut(). */
+  place(a: Float32Array, n: number, role: 'in' | 'out' | 'inout' | 'scratch'): number {
+    const at = this.arena.offsetOf(a);
+    if (at >= 0) return at;
+    const p = this.next(n);
+    if (role === 'in' || role === 'inout') this.arena.f32.set(n === a.length ? a : a.subarray(0, n), p / 4);
+    if (role === 'out' || role === 'inout') this.outs.push([a, p, n]);
+    return p;
+  }
+
+  /** A scratch region of n floats (not tied to any array). */
+  scratch(n: number): number {
+    return this.next(n);
+  }
+
+  copyOut(): void {
+    const f32 = this.arena.f32;
+    for (const [a, p, n] of this.outs) a.set(f32.subarray(p / 4, p / 4 + n));
+  }
+}

@@ -1,0 +1,101 @@
+import { matmulABt, Rng } from '@nq/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createGemmPool, gemmABt, WasmGemm } from '../src/cpu/index.js';
+import { gemmModule } from '../src/cpu/wasm/wasm-gemm.js';
+import { forward, randomModel, TINY_CONFIG } from '../src/index.js';
+import { relErr } from './helpers/shared.js';
+
+const rng = new Rng(7);
+
+function engine(): WasmGemm {
+  const m = gemmModule();
+  if (!m) throw new Error('WebAssembly SIMD with shared memory should be available in Node ≥ 20');
+  return new WasmGemm(m);
+}
+
+describe("operands pinned in the GEMM kernel's memory", () => {
+  it('pinned X and Y are used in place (results land in the pinned Y), mixed with ordinary arrays', () => {
+    const g = engine();
+    const [T, K, N] = [9, 64, 21];
+    const xs = rng.normals(T * K);
+    const ws = rng.normals(N * K);
+    const ref = matmulABt({ rows: T, cols: K, data: xs }, { rows: N, cols: K, data: ws }).data;
+    const x = g.pin(T * K);
+    x.set(xs);
+    const y = g.pin(T * N);
+    const w = g.pin(N * K);
+    w.set(ws);
+    for (const [xx, ww, yy] of [
+      [x, ws, y],
+      [xs, w, y],
+      [x, w, new Float32Array(T * N)],
+      [x.subarray(0), ws, y.subarray(0)],
+    ] as const) {
+      yy.fill(Number.NaN);
+      g.gemm(xx, T, K, ww, N, yy);
+      expect(relErr(yy, ref)).toBeLessThan(1e-6);
+    }
+    // A pinned array survives the memory growing under it (a shared memory keeps its bytes).
+    const before = Float32Array.from(x);
+    g.pin(4 << 20); // 16 MiB more
+    expect(Array.from(x)).toEqual(Array.from(before));
+    g.gemm(x, T, K, ws, N, y);
+    expect(relErr(y, ref)).toBeLessThan(1e-6);
+  });
+
+  it('unpinned and released regions are reused by allocations of the same size', () => {
+    const g = engine();
+    const a = g.pin(1000);
+    const at = a.byteOffset;
+    g.unpin(a);
+    expect(g.pin(1000).byteOffset).toBe(at);
+    expect(g.pin(1000).byteOffset).not.toBe(at);
+  });
+});
+
+describe('forward pass with its activations pinned in the engine memory', () => {
+  const pools: { close(): Promise<void> }[] = [];
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.close()));
+  });
+  const cfg = { ...TINY_CONFIG, vocabSize: 70 };
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => (i * 11 + 3) % cfg.vocabSize);
+
+  it('equals the JS-kernel forward, across workspace growth (5 → 40 → 5 tokens) and on a 2-thread pool', async () => {
+    const m = randomModel(cfg, 8);
+    const g = engine();
+    const pool = await createGemmPool({ threads: 2, minWork: 0 });
+    pools.push(pool);
+    for (const n of [5, 40, 5, 33]) {
+      const ref = forward(m, ids(n), { gemm: gemmABt }).data;
+      expect(relErr(forward(m, ids(n), { gemm: g.gemm }).data, ref), `${n} tokens`).toBeLessThan(1e-5);
+      expect(relErr(forward(m, ids(n), { gemm: pool.gemm }).data, ref), `${n} tokens, pool`).toBeLessThan(
+        1e-5,
+      );
+    }
+  });
+
+  it('a forward pass nested in a hook (same shape, same engine) does not clobber the outer one', () => {
+    const outer = randomModel(cfg, 9);
+    const inner = randomModel(cfg, 10);
+    const g = engine();
+    const ref = forward(outer, ids(24), { gemm: gemmABt }).data;
+    const innerRef = forward(inner, ids(12), { gemm: gemmABt }).data;
+    let nested = 0;
+    const got = forward(outer, ids(24), {
+      gemm: g.gemm,
+      hooks: {
+        replaceLinear: (layer, name) => {
+          if (layer === 0 && name === 'up') {
+            const r = forward(inner, ids(12), { gemm: g.gemm }).data;
+            expect(relErr(r, innerRef)).toBeLessThan(1e-5);
+            nested++;
+          }
+          return undefined;
+        },
+      },
+    }).data;
+    expect(nested).toBe(1);
+    expect(relErr(got, ref)).toBeLessThan(1e-5);
+  });
+});
