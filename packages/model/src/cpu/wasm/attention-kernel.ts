@@ -1,5 +1,5 @@
 import { F32, Func, I32, V128 } from '@nq/core/wasm';
-import { type ExpConsts, emitExp, expConsts, f32Bytes, OP, SIMD } from './simd-exp.js';
+import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } from './simd-exp.js';
 
 /**
  * Causal grouped-query attention for prefill as one WebAssembly SIMD function, so that no score
@@ -380,14 +380,16 @@ function emitSoftmaxRow(f: Func, c: ExpConsts, l: SoftmaxLocals): void {
   f.get(l.zero).set(l.acc);
   f.get(l.zero).set(l.acc2);
   overLim(() => {
+    addr();
+    f.v128Load(0, 2).get(l.mxv).simd(SIMD.f32x4Sub).set(l.v);
+    addr();
+    f.v128Load(16, 2).get(l.mxv).simd(SIMD.f32x4Sub).set(l.v2);
+    emitExpInterleaved(f, c, [l.v, l.v2]);
     for (const [off, idx, v, acc] of [
       [0, l.idx, l.v, l.acc],
       [16, l.idx2, l.v2, l.acc2],
     ] as const) {
-      addr();
-      f.v128Load(off, 2).get(l.mxv).simd(SIMD.f32x4Sub);
-      emitExp(f, c);
-      f.get(l.zero);
+      f.get(v).get(l.zero);
       mask(idx);
       f.simd(SIMD.bitselect).set(v);
       addr();

@@ -1,6 +1,6 @@
 import { buildModule, ENV_MEMORY, F32, Func, I32, V128 } from '@nq/core/wasm';
 import { attentionFunc } from './attention-kernel.js';
-import { emitExp, expConsts, f32Bytes, OP, SIMD, splat } from './simd-exp.js';
+import { emitExp, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD, splat } from './simd-exp.js';
 
 /**
  * WebAssembly SIMD kernels for the element-wise parts of prefill: those that run exp() (the causal
@@ -14,7 +14,7 @@ import { emitExp, expConsts, f32Bytes, OP, SIMD, splat } from './simd-exp.js';
  *    query position; row r keeps its first len = base + ⌊r / group⌋ + 1 entries (causal: the query
  *    at position base + t sees positions ≤ base + t), softmax over them, exact zeros after. spad is
  *    a multiple of 4 and ≥ every len.
- *  - swiglu(g, u, n): g[i] ← g[i] / (1 + exp(−g[i])) · u[i] for n a multiple of 4;
+ *  - swiglu(g, u, n): g[i] ← g[i] / (1 + exp(−g[i])) · u[i] for n a multiple of 8;
  *  - attention(…): causal grouped-query attention, see attention-kernel.ts;
  *  - rmsnorm(…): residual add + RMSNorm, see below.
  */
@@ -116,27 +116,43 @@ function softmaxRows(): Func {
   return f;
 }
 
+/** swiglu(g, u, n): g ← g / (1 + exp(−g)) · u, 8 values per step (two interleaved exps); n a multiple of 8. */
 function swiglu(): Func {
   const f = new Func('swiglu', [I32, I32, I32]);
   const [g, u, n] = [0, 1, 2];
   const c = expConsts(f);
   const i = f.local(I32);
-  const gv = f.local(V128);
+  const gv = [f.local(V128), f.local(V128)];
+  const ev = [f.local(V128), f.local(V128)];
   const one = f.local(V128);
   splat(f, 1).set(one);
   f.i32(0).set(i);
   f.block().loop();
   f.get(i).get(n).geS().brIf(1);
-  f.get(g).get(i).i32(2).shl().add().v128Load(0, 2).set(gv);
-  // address for the store, then g / (1 + exp(−g)) · u
-  f.get(g).get(i).i32(2).shl().add();
-  f.get(gv);
-  f.get(gv).simd(SIMD.f32x4Neg);
-  emitExp(f, c);
-  f.get(one).simd(SIMD.f32x4Add).simd(SIMD.f32x4Div);
-  f.get(u).get(i).i32(2).shl().add().v128Load(0, 2).simd(SIMD.f32x4Mul);
-  f.simd(SIMD.store, 2, 0);
-  f.get(i).i32(4).add().set(i);
+  for (let k = 0; k < 2; k++) {
+    f.get(g)
+      .get(i)
+      .i32(2)
+      .shl()
+      .add()
+      .v128Load(16 * k, 2)
+      .set(gv[k]!);
+    f.get(gv[k]!).simd(SIMD.f32x4Neg).set(ev[k]!);
+  }
+  emitExpInterleaved(f, c, ev);
+  for (let k = 0; k < 2; k++) {
+    f.get(g).get(i).i32(2).shl().add();
+    f.get(gv[k]!).get(ev[k]!).get(one).simd(SIMD.f32x4Add).simd(SIMD.f32x4Div);
+    f.get(u)
+      .get(i)
+      .i32(2)
+      .shl()
+      .add()
+      .v128Load(16 * k, 2)
+      .simd(SIMD.f32x4Mul);
+    f.simd(SIMD.store, 2, 16 * k);
+  }
+  f.get(i).i32(8).add().set(i);
   f.br(0);
   f.end().end();
   return f;

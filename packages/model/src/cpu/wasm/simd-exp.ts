@@ -113,3 +113,43 @@ export function emitExp(f: Func, c: ExpConsts): void {
   f.get(c.n).get(c.bias).simd(SIMD.i32x4Add).i32(23).simd(SIMD.i32x4Shl);
   f.simd(SIMD.f32x4Mul);
 }
+
+/**
+ * exp of several f32x4 values at once, in place on the given V128 locals, the steps of the
+ * independent chains interleaved: one exp is a ~40-cycle dependency chain, and V8 emits the code in
+ * the order given, so interleaving lets the core overlap the chains (SwiGLU ~1.6× faster with two).
+ */
+export function emitExpInterleaved(f: Func, c: ExpConsts, vals: readonly number[]): void {
+  const tmp = vals.map(() => f.local(V128));
+  const n = vals.map(() => f.local(V128));
+  const each = (emit: (k: number) => void) => vals.forEach((_, k) => emit(k));
+  each((k) =>
+    f
+      .get(vals[k]!)
+      .get(c.log2e)
+      .simd(SIMD.f32x4Mul)
+      .get(c.lo)
+      .simd(SIMD.f32x4Pmax)
+      .get(c.hi)
+      .simd(SIMD.f32x4Pmin)
+      .set(tmp[k]!),
+  );
+  each((k) => f.get(tmp[k]!).get(c.magic).simd(SIMD.f32x4Add).set(n[k]!));
+  each((k) => f.get(tmp[k]!).get(n[k]!).get(c.magic).simd(SIMD.f32x4Sub).simd(SIMD.f32x4Sub).set(tmp[k]!));
+  each((k) => f.get(c.poly[7]!).set(vals[k]!));
+  for (let i = 6; i >= 0; i--)
+    each((k) =>
+      f.get(vals[k]!).get(tmp[k]!).simd(SIMD.f32x4Mul).get(c.poly[i]!).simd(SIMD.f32x4Add).set(vals[k]!),
+    );
+  each((k) =>
+    f
+      .get(vals[k]!)
+      .get(n[k]!)
+      .get(c.bias)
+      .simd(SIMD.i32x4Add)
+      .i32(23)
+      .simd(SIMD.i32x4Shl)
+      .simd(SIMD.f32x4Mul)
+      .set(vals[k]!),
+  );
+}

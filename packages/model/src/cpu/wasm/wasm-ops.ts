@@ -51,20 +51,20 @@ export class WasmOps {
     st.copyOut();
   }
 
-  /** gate ← silu(gate) ⊙ up over the first n values (the n mod 4 tail in JS). */
+  /** gate ← silu(gate) ⊙ up over the first n values (the n mod 8 tail in JS). */
   swiglu(
     gate: Float32Array,
     up: Float32Array,
     n: number,
     tail: (gate: Float32Array, up: Float32Array, from: number, to: number) => void,
   ): void {
-    const n4 = n - (n % 4);
+    const n8 = n - (n % 8);
     const st = new Staging(this.arena);
-    const g = st.place(gate, n4, 'inout');
-    const u = st.place(up, n4, 'in');
-    this.ex.swiglu(g, u, n4);
+    const g = st.place(gate, n8, 'inout');
+    const u = st.place(up, n8, 'in');
+    this.ex.swiglu(g, u, n8);
     st.copyOut();
-    if (n4 < n) tail(gate, up, n4, n);
+    if (n8 < n) tail(gate, up, n8, n);
   }
 
   /**
