@@ -122,7 +122,9 @@ export function emitExp(f: Func, c: ExpConsts): void {
 export function emitExpInterleaved(f: Func, c: ExpConsts, vals: readonly number[]): void {
   const tmp = vals.map(() => f.local(V128));
   const n = vals.map(() => f.local(V128));
-  const each = (emit: (k: number) => void) => vals.forEach((_, k) => emit(k));
+  const each = (emit: (k: number) => void) => {
+    for (let k = 0; k < vals.length; k++) emit(k);
+  };
   each((k) =>
     f
       .get(vals[k]!)
