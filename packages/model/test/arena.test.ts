@@ -75,6 +75,20 @@ describe('forward pass with its activations pinned in the engine memory', () => 
     }
   });
 
+  it('element-wise kernels split over pool workers (SwiGLU ranges, norm rows, attention KV heads) give the single-thread result', async () => {
+    // Big enough that every kernel splits on 3 threads: SwiGLU 300·512 values, norms 300·256, attention 2 KV heads.
+    const big = randomModel(
+      { ...TINY_CONFIG, dim: 256, nHeads: 8, nKvHeads: 2, hiddenDim: 512, vocabSize: 70, seqLen: 512 },
+      12,
+    );
+    const pool = await createGemmPool({ threads: 3 });
+    pools.push(pool);
+    const g = engine();
+    const one = forward(big, ids(300), { gemm: g.gemm }).data;
+    expect(relErr(forward(big, ids(300), { gemm: pool.gemm }).data, one)).toBeLessThan(1e-6);
+    expect(relErr(one, forward(big, ids(300), { gemm: gemmABt }).data)).toBeLessThan(1e-5);
+  });
+
   it('a forward pass nested in a hook (same shape, same engine) does not clobber the outer one', () => {
     const outer = randomModel(cfg, 9);
     const inner = randomModel(cfg, 10);

@@ -142,7 +142,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
   const ws = takeWorkspace(c, engine);
   try {
     ws.ensure(T, Math.max(pos0 + T, storeBase + T));
-    return run(ws, engine ? opsOn(engine.arena) : wasmOps());
+    return run(ws, engine ? opsOn(engine) : wasmOps());
   } finally {
     releaseWorkspace(ws);
   }

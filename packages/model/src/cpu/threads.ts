@@ -10,6 +10,7 @@ import {
   WEIGHT_BLOCK_FLOATS,
   weightBlockRows,
 } from './wasm/wasm-gemm.js';
+import { OPS_TASK, type OpsParallel, sharedOpsModule } from './wasm/wasm-ops.js';
 
 /**
  * GEMM on several threads: the main thread and (threads − 1) worker_threads share the SIMD
@@ -63,15 +64,18 @@ export interface GemmPoolOptions {
   faultForTests?: { worker: number; atCall: number; kind: 'throw' | 'hang' | 'exit' };
 }
 
-// Control block per worker: 16 Int32 (64 bytes, one cache line each so workers do not share lines).
-const STRIDE = 16;
+// Control block per worker: 32 Int32 (128 bytes, whole cache lines so workers do not share lines).
+const STRIDE = 32;
 const SEQ = 0; // main → worker: task number, −1 = quit
 const DONE = 1; // worker → main: last finished task number
 const STATE = 2; // worker → main: see WorkerState
 const BEAT = 3; // worker → main: +1 per finished weight block (progress for the watchdog)
-const ARGS = 4; // xp, wp, yp, T, K, n0, n1, ldy
 const FAULT = 12; // testing: 1 throw, 2 hang, 3 exit; FAULT + 1: at which task
 const LATE = 14; // worker: tasks found after a timed-out wait (a missed notify, or a race with the timeout)
+const TASK = 15; // main → worker: what to run, GEMM_TASK or an OPS_TASK code (wasm-ops.ts)
+const ARGS = 16; // up to 16 int32 arguments; GEMM: xp, wp, yp, T, K, n0, n1, ldy
+const MAX_ARGS = 16;
+const GEMM_TASK = 0;
 const ERROR_BYTES = 512; // per worker: the UTF-8 message of a failure
 const FAULT_CODES = { throw: 1, hang: 2, exit: 3 } as const;
 
@@ -85,7 +89,7 @@ const WORKER_WAIT_MS = 100;
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, errors, index, blockFloats } = workerData;
+const { module, opsModule, memory, ctrl, errors, index, blockFloats } = workerData;
 const c = new Int32Array(ctrl, index * ${STRIDE} * 4, ${STRIDE});
 const errorBytes = new Uint8Array(errors, index * ${ERROR_BYTES}, ${ERROR_BYTES});
 const runBlock = (${runBlock.toString()});
@@ -103,6 +107,10 @@ process.on('exit', () => {
 });
 try {
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const ops = opsModule ? new WebAssembly.Instance(opsModule, { env: { memory } }).exports : null;
+  const bitsI32 = new Int32Array(1);
+  const bitsF32 = new Float32Array(bitsI32.buffer);
+  const f32 = (i) => { bitsI32[0] = i; return bitsF32[0]; };
   // Compile every kernel now (empty ranges), not on the first real call.
   for (const f of ['gemm_4x2', 'gemm_1x2', 'gemm_4x1', 'gemm_1x1']) k[f](0, 0, 0, 0, 0, 0, 0, 4, 0);
   Atomics.store(c, ${STATE}, ${WorkerState.Ready});
@@ -121,13 +129,20 @@ try {
       if (c[${FAULT}] === 2) Atomics.wait(c, ${FAULT}, c[${FAULT}]);
       if (c[${FAULT}] === 3) process.exit(0);
     }
-    const xp = c[${ARGS}], wp = c[${ARGS + 1}], yp = c[${ARGS + 2}], T = c[${ARGS + 3}], K = c[${ARGS + 4}];
-    const n0 = c[${ARGS + 5}], n1 = c[${ARGS + 6}], ldy = c[${ARGS + 7}];
-    const nb = blockRowsFor(K, blockFloats);
-    for (let b0 = n0; b0 < n1; b0 += nb) {
-      runBlock(k, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), ldy);
-      Atomics.add(c, ${BEAT}, 1);
-    }
+    const task = c[${TASK}];
+    const a = (i) => c[${ARGS} + i];
+    if (task === ${GEMM_TASK}) {
+      const xp = a(0), wp = a(1), yp = a(2), T = a(3), K = a(4), n0 = a(5), n1 = a(6), ldy = a(7);
+      const nb = blockRowsFor(K, blockFloats);
+      for (let b0 = n0; b0 < n1; b0 += nb) {
+        runBlock(k, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), ldy);
+        Atomics.add(c, ${BEAT}, 1);
+      }
+    } else if (task === ${OPS_TASK.swiglu}) ops.swiglu(a(0), a(1), a(2));
+    else if (task === ${OPS_TASK.rmsnorm}) ops.rmsnorm(a(0), a(1), a(2), a(3), a(4), a(5), f32(a(6)));
+    else if (task === ${OPS_TASK.attention})
+      ops.attention(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), f32(a(11)), a(12), a(13));
+    else throw new Error('unknown task ' + task);
     Atomics.store(c, ${DONE}, seen);
     Atomics.notify(c, ${DONE});
   }
@@ -153,6 +168,7 @@ class ThreadedGemm extends WasmGemm {
   ) {
     super(module, residentBudgetBytes);
     registerGemmEngine(this.gemm, this);
+    this.parallel = { threads: nWorkers + 1, run: (task, args, local) => this.dispatch(task, args, local) };
     this.ctrl = new Int32Array(new SharedArrayBuffer(nWorkers * STRIDE * 4));
     this.errors = new Uint8Array(new SharedArrayBuffer(nWorkers * ERROR_BYTES));
   }
@@ -225,35 +241,50 @@ class ThreadedGemm extends WasmGemm {
     // Column slices aligned to 4 so every slice but the last uses whole 4×2 tiles; when N is small
     // (fewer columns than threads·4) the later slices are empty and those workers are not woken.
     const step = Math.ceil(N / parts / 4) * 4;
-    const c = this.ctrl;
-    let started = 0;
-    for (let p = 1; p < parts; p++) {
+    const slices: number[][] = [];
+    for (let p = 0; p < parts; p++) {
       const n0 = Math.min(N, p * step);
       const n1 = Math.min(N, (p + 1) * step);
       if (n0 >= n1) break;
+      slices.push([xp, wp, yp, T, K, n0, n1, N]);
+    }
+    this.dispatch(GEMM_TASK, slices, (a) => {
+      for (let b0 = a[5]!, n1 = a[6]!, nb = weightBlockRows(K); b0 < n1; b0 += nb)
+        runBlock(this.kernel, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), N);
+    });
+    staged.copyOut();
+  };
+
+  /**
+   * Runs task `task` with args[p] on worker p − 1 for p ≥ 1 and `local(args[0])` on this thread, then
+   * waits for every worker (also when the local part throws: memory is reused right after).
+   */
+  private dispatch(task: number, args: number[][], local: (a: number[]) => void): void {
+    if (this.broken) this.fail(this.broken);
+    if (args.length > this.nWorkers + 1)
+      throw new Error(`dispatch: ${args.length} parts for ${this.nWorkers + 1} threads`);
+    const c = this.ctrl;
+    let started = 0;
+    for (let p = 1; p < args.length; p++) {
       const o = (p - 1) * STRIDE;
-      c[o + ARGS] = xp;
-      c[o + ARGS + 1] = wp;
-      c[o + ARGS + 2] = yp;
-      c[o + ARGS + 3] = T;
-      c[o + ARGS + 4] = K;
-      c[o + ARGS + 5] = n0;
-      c[o + ARGS + 6] = n1;
-      c[o + ARGS + 7] = N;
+      const a = args[p]!;
+      if (a.length > MAX_ARGS) throw new Error(`dispatch: ${a.length} arguments, at most ${MAX_ARGS}`);
+      c[o + TASK] = task;
+      for (let i = 0; i < a.length; i++) c[o + ARGS + i] = a[i]!;
       // The seq store is sequentially consistent: the worker that sees it sees the arguments.
       Atomics.store(c, o + SEQ, c[o + SEQ]! + 1);
       Atomics.notify(c, o + SEQ);
       started = p;
     }
     try {
-      for (let b0 = 0, n1 = Math.min(N, step), nb = weightBlockRows(K); b0 < n1; b0 += nb)
-        runBlock(this.kernel, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), N);
+      local(args[0]!);
     } finally {
-      // Even if the main thread's slice threw, the workers must finish before memory is reused.
       for (let p = 1; p <= started; p++) this.waitFor(p - 1, c[(p - 1) * STRIDE + SEQ]!);
     }
-    staged.copyOut();
-  };
+  }
+
+  /** The element-wise kernels' view of the workers (wasm-ops.ts); set in the constructor. */
+  override readonly parallel: OpsParallel;
 }
 
 /** A GEMM engine on `threads` threads (1 = main thread only, SIMD if available). */
@@ -333,6 +364,7 @@ export async function createGemmPool(options: GemmPoolOptions = {}): Promise<Gem
       eval: true,
       workerData: {
         module,
+        opsModule: sharedOpsModule(),
         memory: engine.memory,
         ctrl: engine.ctrl.buffer,
         errors: engine.errors.buffer,

@@ -6,8 +6,9 @@ import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } fro
  * matrix, transposed copy or GEMM staging passes through JS (attention by GEMM spent more time in
  * those copies than in its products).
  *
- * attention(qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale), byte pointers into the
- * imported memory:
+ * attention(qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1), byte pointers
+ * into the imported memory, for KV heads g0 ≤ g < g1 (threads take disjoint ranges, each with its own
+ * scratch):
  *  - q [T, nHeads·hd]: queries at positions base … base + T − 1; k, v [S, nKvHeads·hd] with
  *    S = base + T (every stored position); out [T, nHeads·hd];
  *  - scratch: kt [hd, Spad] (Spad = S rounded up to 8) and sc [4, Spad] + 16 floats.
@@ -25,9 +26,9 @@ import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } fro
  * Rows past the end (the last block) read the last row again and are not stored.
  */
 export function attentionFunc(): Func {
-  const f = new Func('attention', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32]);
-  const [qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  const f = new Func('attention', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32]);
+  const [qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
   ];
   const c = expConsts(f);
   const L = () => f.local(I32);
@@ -108,8 +109,8 @@ export function attentionFunc(): Func {
 
   forLoop(
     g,
-    () => f.i32(0),
-    () => f.get(nKvHeads),
+    () => f.get(g0),
+    () => f.get(g1),
     1,
     () => {
       // kt[i·spad + p] = K[p, g·hd + i] for p < S; zeros for S ≤ p < spad.

@@ -2,6 +2,7 @@ import type { GemmFn } from '../forward.js';
 import { gemmABt } from '../gemm.js';
 import { Arena, Staging } from './arena.js';
 import { gemmModuleBytes } from './gemm-kernel.js';
+import type { OpsParallel } from './wasm-ops.js';
 
 /**
  * Host side of the WebAssembly SIMD GEMM. Operands are copied into the kernel's linear memory for
@@ -110,6 +111,8 @@ export class WasmGemm {
   readonly memory: WebAssembly.Memory;
   readonly kernel: KernelExports;
   readonly arena: Arena;
+  /** Worker threads on the same memory for the element-wise kernels (none here; see threads.ts). */
+  readonly parallel?: OpsParallel;
   /** Arrays registered by keepResident(). */
   private eligible = new WeakSet<Float32Array>();
   /** Resident weight → byte offset in memory (weak: a dropped model's arrays can be collected). */

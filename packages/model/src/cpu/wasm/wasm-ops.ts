@@ -25,8 +25,45 @@ interface OpsExports {
     nKvHeads: number,
     hd: number,
     scale: number,
+    g0: number,
+    g1: number,
   ): void;
   rmsnorm(xp: number, yp: number, wp: number, op: number, T: number, dim: number, eps: number): void;
+}
+
+/** Task codes of the element-wise kernels for worker threads (0 is the GEMM slice, threads.ts). */
+export const OPS_TASK = { swiglu: 1, rmsnorm: 2, attention: 3 } as const;
+
+/**
+ * Worker threads on the same memory (a GEMM pool): `run` gives args[p] to thread p — p = 0 is the
+ * calling thread, through `local` — and returns when every part is done. Float arguments travel as
+ * their float32 bits (`f32Bits`).
+ */
+export interface OpsParallel {
+  readonly threads: number;
+  run(task: number, args: number[][], local: (args: number[]) => void): void;
+}
+
+const bitsI32 = new Int32Array(1);
+const bitsF32 = new Float32Array(bitsI32.buffer);
+/** The float32 bits of x as an int32 (to pass a float through an Int32Array). */
+export function f32Bits(x: number): number {
+  bitsF32[0] = x;
+  return bitsI32[0]!;
+}
+/** The float32 whose bits are i. */
+export function bitsToF32(i: number): number {
+  bitsI32[0] = i;
+  return bitsF32[0]!;
+}
+
+/** Element-wise work below this many values stays on one thread (waking a worker costs tens of µs). */
+const PARALLEL_MIN_VALUES = 1 << 15;
+
+/** Even split of [0, n) into `parts` ranges whose bounds are multiples of `align` (some may be empty). */
+function ranges(n: number, parts: number, align: number): [number, number][] {
+  const step = Math.ceil(n / parts / align) * align;
+  return Array.from({ length: parts }, (_, p) => [Math.min(n, p * step), Math.min(n, (p + 1) * step)]);
 }
 
 export class WasmOps {
@@ -35,9 +72,22 @@ export class WasmOps {
   constructor(
     module: WebAssembly.Module,
     private readonly arena: Arena,
+    private readonly parallel?: OpsParallel,
   ) {
     this.ex = new WebAssembly.Instance(module, { env: { memory: arena.memory } })
       .exports as unknown as OpsExports;
+  }
+
+  /** How many threads a job of `values` values over `units` independent units should use. */
+  private partsFor(values: number, units: number): number {
+    const threads = this.parallel?.threads ?? 1;
+    return Math.max(1, Math.min(threads, units, Math.floor(values / PARALLEL_MIN_VALUES)));
+  }
+
+  /** Runs args[0] here and the other parts on workers (one part: just here). */
+  private run(task: number, args: number[][], local: (a: number[]) => void): void {
+    if (args.length === 1 || !this.parallel) for (const a of args) local(a);
+    else this.parallel.run(task, args, local);
   }
 
   /**
@@ -62,7 +112,12 @@ export class WasmOps {
     const st = new Staging(this.arena);
     const g = st.place(gate, n8, 'inout');
     const u = st.place(up, n8, 'in');
-    this.ex.swiglu(g, u, n8);
+    const parts = ranges(n8, this.partsFor(n8, n8 / 8), 8).filter(([a, b]) => b > a);
+    this.run(
+      OPS_TASK.swiglu,
+      parts.map(([a, b]) => [g + 4 * a, u + 4 * a, b - a]),
+      (a) => this.ex.swiglu(a[0]!, a[1]!, a[2]!),
+    );
     st.copyOut();
     if (n8 < n) tail(gate, up, n8, n);
   }
@@ -92,9 +147,32 @@ export class WasmOps {
     const kp = st.place(kStore, kvn, 'in');
     const vp = st.place(vStore, kvn, 'in');
     const op = st.place(out, qn, 'out');
-    const ktp = st.scratch(hd * spad);
-    const scp = st.scratch(4 * spad + 16);
-    this.ex.attention(qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, 1 / Math.sqrt(hd));
+    // KV heads split over threads, each part with its own scratch (kt [hd, spad], sc [4, spad] + 16).
+    const parts = ranges(nKvHeads, this.partsFor((qn * S) / 2, nKvHeads), 1).filter(([a, b]) => b > a);
+    const scale = f32Bits(1 / Math.sqrt(hd));
+    const args = parts.map(([g0, g1]) => {
+      const ktp = st.scratch(hd * spad);
+      const scp = st.scratch(4 * spad + 16);
+      return [qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1];
+    });
+    this.run(OPS_TASK.attention, args, (a) =>
+      this.ex.attention(
+        a[0]!,
+        a[1]!,
+        a[2]!,
+        a[3]!,
+        a[4]!,
+        a[5]!,
+        a[6]!,
+        a[7]!,
+        a[8]!,
+        a[9]!,
+        a[10]!,
+        bitsToF32(a[11]!),
+        a[12]!,
+        a[13]!,
+      ),
+    );
     st.copyOut();
   }
 
@@ -117,7 +195,13 @@ export class WasmOps {
     const xp = st.place(x, n, y ? 'inout' : 'in');
     const yp = y ? st.place(y, n, 'in') : 0;
     const op = st.place(out, n, 'out');
-    this.ex.rmsnorm(xp, yp, wp, op, T, dim, eps);
+    const rows = ranges(T, this.partsFor(n, T), 1).filter(([a, b]) => b > a);
+    const e = f32Bits(eps);
+    this.run(
+      OPS_TASK.rmsnorm,
+      rows.map(([a, b]) => [xp + 4 * a * dim, y ? yp + 4 * a * dim : 0, wp, op + 4 * a * dim, b - a, dim, e]),
+      (a) => this.ex.rmsnorm(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, bitsToF32(a[6]!)),
+    );
     st.copyOut();
   }
 }
@@ -157,13 +241,21 @@ export function wasmOps(): WasmOps | null {
   return cached;
 }
 
-const onArena = new WeakMap<Arena, WasmOps | null>();
+const onEngine = new WeakMap<object, WasmOps | null>();
 
-/** SIMD ops running on a GEMM engine's (shared) memory, so operands pinned there need no copies. */
-export function opsOn(arena: Arena): WasmOps | null {
-  if (!onArena.has(arena)) {
-    const m = opsModule(true);
-    onArena.set(arena, m ? new WasmOps(m, arena) : null);
+/**
+ * SIMD ops running on a GEMM engine's (shared) memory, so operands pinned there need no copies, and
+ * on its worker threads where it has some.
+ */
+export function opsOn(engine: { arena: Arena; parallel?: OpsParallel }): WasmOps | null {
+  if (!onEngine.has(engine)) {
+    const m = sharedOpsModule();
+    onEngine.set(engine, m ? new WasmOps(m, engine.arena, engine.parallel) : null);
   }
-  return onArena.get(arena)!;
+  return onEngine.get(engine)!;
+}
+
+/** The ops module for a shared memory (what worker threads instantiate too), or null. */
+export function sharedOpsModule(): WebAssembly.Module | null {
+  return opsModule(true);
 }
