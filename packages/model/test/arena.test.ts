@@ -75,10 +75,13 @@ describe('forward pass with its activations pinned in the engine memory', () => 
     }
   });
 
-  it('element-wise kernels split over pool workers (SwiGLU ranges, norm rows, attention KV heads) give the single-thread result', async () => {
-    // Big enough that every kernel splits on 3 threads: SwiGLU 300·512 values, norms 300·256, attention 2 KV heads.
+  it.each([
+    [2, 'KV heads across threads'],
+    [1, 'query-row ranges of one KV head across threads'],
+  ])('element-wise kernels split over pool workers (SwiGLU ranges, norm rows, attention: %i KV heads, %s) give the single-thread result', async (nKvHeads) => {
+    // Big enough that every kernel splits on 3 threads: SwiGLU 300·512 values, norms 300·256.
     const big = randomModel(
-      { ...TINY_CONFIG, dim: 256, nHeads: 8, nKvHeads: 2, hiddenDim: 512, vocabSize: 70, seqLen: 512 },
+      { ...TINY_CONFIG, dim: 256, nHeads: 8, nKvHeads, hiddenDim: 512, vocabSize: 70, seqLen: 512 },
       12,
     );
     const pool = await createGemmPool({ threads: 3 });

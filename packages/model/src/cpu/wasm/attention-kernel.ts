@@ -6,8 +6,9 @@ import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } fro
  * matrix, transposed copy or GEMM staging passes through JS (attention by GEMM spent more time in
  * those copies than in its products).
  *
- * attention(qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1), byte pointers
- * into the imported memory, for KV heads g0 ≤ g < g1 (threads take disjoint ranges, each with its own
+ * attention(qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1, rb0, rb1), byte
+ * pointers into the imported memory, for KV heads g0 ≤ g < g1 and query rows rb0 ≤ r < rb1 of each
+ * (rb0 a multiple of 4, rb1 ≤ nHeads/nKvHeads·T; threads take disjoint parts, each with its own
  * scratch):
  *  - q [T, nHeads·hd]: queries at positions base … base + T − 1; k, v [S, nKvHeads·hd] with
  *    S = base + T (every stored position); out [T, nHeads·hd];
@@ -26,9 +27,26 @@ import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } fro
  * Rows past the end (the last block) read the last row again and are not stored.
  */
 export function attentionFunc(): Func {
-  const f = new Func('attention', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32]);
-  const [qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+  const f = new Func('attention', [
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    I32,
+    F32,
+    I32,
+    I32,
+    I32,
+    I32,
+  ]);
+  const [qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1, rb0, rb1] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
   ];
   const c = expConsts(f);
   const L = () => f.local(I32);
@@ -159,8 +177,8 @@ export function attentionFunc(): Func {
 
       forLoop(
         rb,
-        () => f.i32(0),
-        () => f.get(rows),
+        () => f.get(rb0),
+        () => f.get(rb1),
         4,
         () => {
           // Row a: r = min(rb + a, rows − 1); its query/output addresses and causal length.

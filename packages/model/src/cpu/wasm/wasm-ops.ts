@@ -27,6 +27,8 @@ interface OpsExports {
     scale: number,
     g0: number,
     g1: number,
+    rb0: number,
+    rb1: number,
   ): void;
   rmsnorm(xp: number, yp: number, wp: number, op: number, T: number, dim: number, eps: number): void;
 }
@@ -64,6 +66,22 @@ const PARALLEL_MIN_VALUES = 1 << 15;
 function ranges(n: number, parts: number, align: number): [number, number][] {
   const step = Math.ceil(n / parts / align) * align;
   return Array.from({ length: parts }, (_, p) => [Math.min(n, p * step), Math.min(n, (p + 1) * step)]);
+}
+
+/**
+ * Bounds 0 = c0 < … < cn = rows (multiples of 4 but the last) splitting query rows into n parts of
+ * about equal causal attention work: row r sees base + r keys (in row units), so the work up to r
+ * grows like (base + r)² and the cuts go as a square root.
+ */
+function causalCuts(rows: number, base: number, n: number): number[] {
+  const cuts = [0];
+  const total = (base + rows) ** 2 - base ** 2;
+  for (let i = 1; i < n; i++) {
+    const r = Math.sqrt(base ** 2 + (total * i) / n) - base;
+    cuts.push(Math.min(rows, Math.max(cuts[i - 1]!, Math.round(r / 4) * 4)));
+  }
+  cuts.push(rows);
+  return cuts;
 }
 
 export class WasmOps {
@@ -147,14 +165,40 @@ export class WasmOps {
     const kp = st.place(kStore, kvn, 'in');
     const vp = st.place(vStore, kvn, 'in');
     const op = st.place(out, qn, 'out');
-    // KV heads split over threads, each part with its own scratch (kt [hd, spad], sc [4, spad] + 16).
-    const parts = ranges(nKvHeads, this.partsFor((qn * S) / 2, nKvHeads), 1).filter(([a, b]) => b > a);
+    // Parts for threads: KV heads, and within a head query-row ranges of equal causal work (row r
+    // costs ∝ its length, so the bounds go as √); each part has its own scratch (kt, sc).
+    const rows = (nHeads / nKvHeads) * T;
+    const P = this.partsFor((qn * S) / 2, nKvHeads * Math.ceil(rows / 4));
+    const perHead = Math.max(1, Math.floor(P / nKvHeads));
+    const heads = ranges(nKvHeads, Math.min(P, nKvHeads), 1).filter(([a, b]) => b > a);
     const scale = f32Bits(1 / Math.sqrt(hd));
-    const args = parts.map(([g0, g1]) => {
-      const ktp = st.scratch(hd * spad);
-      const scp = st.scratch(4 * spad + 16);
-      return [qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1];
-    });
+    const args: number[][] = [];
+    for (const [g0, g1] of heads) {
+      const cuts = causalCuts(rows, base * (nHeads / nKvHeads), g1 - g0 === 1 ? perHead : 1);
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        if (cuts[i + 1]! <= cuts[i]!) continue;
+        const ktp = st.scratch(hd * spad);
+        const scp = st.scratch(4 * spad + 16);
+        args.push([
+          qp,
+          kp,
+          vp,
+          op,
+          ktp,
+          scp,
+          T,
+          base,
+          nHeads,
+          nKvHeads,
+          hd,
+          scale,
+          g0,
+          g1,
+          cuts[i]!,
+          cuts[i + 1]!,
+        ]);
+      }
+    }
     this.run(OPS_TASK.attention, args, (a) =>
       this.ex.attention(
         a[0]!,
@@ -171,6 +215,8 @@ export class WasmOps {
         bitsToF32(a[11]!),
         a[12]!,
         a[13]!,
+        a[14]!,
+        a[15]!,
       ),
     );
     st.copyOut();
