@@ -1,6 +1,7 @@
 import { Rng } from '@nq/core';
 import { describe, expect, it } from 'vitest';
 import { fastExp } from '../src/cpu/fast-exp.js';
+import { RopeTable } from '../src/cpu/ops.js';
 import { wasmOps } from '../src/cpu/wasm/wasm-ops.js';
 
 // Expectations come from the definitions evaluated in float64 with Math.exp.
@@ -162,5 +163,34 @@ describe('element-wise kernels of prefill', () => {
     const ref0 = norm(x0);
     for (let i = 0; i < out.length; i++)
       expect(Math.abs(out[i]! - ref0[i]!), `out ${i}`).toBeLessThan(2e-6 * Math.abs(ref0[i]!) + 1e-6);
+  });
+
+  it.each([
+    [8, 16, 0],
+    [32, 256, 37],
+    [64, 128, 5],
+  ])('RoPE kernel (hd=%i, width=%i, from position %i) = rotation of interleaved pairs by pos·θ^(−2i/hd)', (hd, width, pos0) => {
+    const T = 7;
+    const theta = 10000;
+    const table = new RopeTable(hd, theta);
+    table.ensure(pos0 + T);
+    const x0 = rng.normals(T * width);
+    const x = x0.slice();
+    ops!.rope(x, T, width, hd, pos0, table.cos, table.sin);
+    let worst = 0;
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < width; h += hd)
+        for (let i = 0; i < hd / 2; i++) {
+          const ang = (pos0 + t) * theta ** ((-2 * i) / hd);
+          const j = t * width + h + 2 * i;
+          const [a, b] = [x0[j]!, x0[j + 1]!];
+          worst = Math.max(
+            worst,
+            Math.abs(x[j]! - (a * Math.cos(ang) - b * Math.sin(ang))),
+            Math.abs(x[j + 1]! - (a * Math.sin(ang) + b * Math.cos(ang))),
+          );
+        }
+    // float32 tables (angles up to 43 rad) and products
+    expect(worst).toBeLessThan(2e-5);
   });
 });

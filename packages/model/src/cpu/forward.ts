@@ -6,7 +6,7 @@ import { gemmABt } from './gemm.js';
 import type { KvCache } from './kv-cache.js';
 import { addInPlace, applyRope, attention, rmsNorm, swiglu } from './ops.js';
 import { defaultWasmGemm, engineOf } from './wasm/wasm-gemm.js';
-import { attentionFits, opsOn, type WasmOps, wasmOps } from './wasm/wasm-ops.js';
+import { attentionFits, opsOn, ropeFits, type WasmOps, wasmOps } from './wasm/wasm-ops.js';
 import { releaseWorkspace, takeWorkspace, type Workspace } from './workspace.js';
 
 /** Y[T, N] = X[T, K] · W[N, K]ᵀ; the default is the single-thread blocked GEMM. */
@@ -204,6 +204,11 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
         rmsNorm(xs, weight, ws.xn, rows, dim, c.normEps);
       }
     };
+    /** RoPE of `rows` rows of width `width` from position `pos` (SIMD where available). */
+    const rope = (xs: Float32Array, rows: number, width: number, pos: number) => {
+      if (ops && ropeFits(hd)) ops.rope(xs, rows, width, hd, pos, ws.rope.cos, ws.rope.sin);
+      else applyRope(xs, rows, width, pos, ws.rope);
+    };
     /** The MLP output of the previous layer, not yet added to x (every row but in a pruned layer). */
     let pending: Float32Array | null = null;
     let pendingFrom = 0;
@@ -223,8 +228,8 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       const vNew = storeBase === 0 ? vStore : vStore.subarray(storeBase * kv);
       linear(l, 'k', ws.xn, T, dim, L.k, kNew);
       linear(l, 'v', ws.xn, T, dim, L.v, vNew);
-      applyRope(ws.q, R, qDim, pos0 + r0, ws.rope);
-      applyRope(kNew, T, kv, pos0, ws.rope);
+      rope(ws.q, R, qDim, pos0 + r0);
+      rope(kNew, T, kv, pos0);
       if (hooks?.quantizeKv) {
         for (let t = 0; t < T; t++) {
           for (let g = 0; g < c.nKvHeads; g++) {

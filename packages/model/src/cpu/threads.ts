@@ -142,6 +142,7 @@ try {
     else if (task === ${OPS_TASK.rmsnorm}) ops.rmsnorm(a(0), a(1), a(2), a(3), a(4), a(5), f32(a(6)));
     else if (task === ${OPS_TASK.attention})
       ops.attention(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), f32(a(11)), a(12), a(13), a(14), a(15));
+    else if (task === ${OPS_TASK.rope}) ops.rope(a(0), a(1), a(2), a(3), a(4), a(5));
     else throw new Error('unknown task ' + task);
     Atomics.store(c, ${DONE}, seen);
     Atomics.notify(c, ${DONE});

@@ -16,7 +16,8 @@ import { emitExp, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD, splat } fro
  *    a multiple of 4 and ≥ every len.
  *  - swiglu(g, u, n): g[i] ← g[i] / (1 + exp(−g[i])) · u[i] for n a multiple of 8;
  *  - attention(…): causal grouped-query attention, see attention-kernel.ts;
- *  - rmsnorm(…): residual add + RMSNorm, see below.
+ *  - rmsnorm(…): residual add + RMSNorm, see below;
+ *  - rope(…): rotary embedding of interleaved pairs, see below.
  */
 function softmaxRows(): Func {
   const f = new Func('softmax_rows', [I32, I32, I32, I32, I32]);
@@ -220,9 +221,78 @@ function rmsnorm(): Func {
   return f;
 }
 
+/**
+ * rope(xp, T, width, hd, cosp, sinp): rotates the interleaved pairs (2i, 2i+1) of every head of T
+ * rows of width `width`, row t by the angles of table row t: cos/sin [T, hd/2] (the caller passes
+ * the tables from the first row's position on). hd a multiple of 4: two pairs per step,
+ * x·[c c] + swap(x)·[−s s].
+ */
+function rope(): Func {
+  const f = new Func('rope', [I32, I32, I32, I32, I32, I32]);
+  const [xp, T, width, hd, cosp, sinp] = [0, 1, 2, 3, 4, 5];
+  const t = f.local(I32);
+  const h = f.local(I32);
+  const i = f.local(I32);
+  const row = f.local(I32);
+  const tab = f.local(I32);
+  const x = f.local(V128);
+  const cv = f.local(V128);
+  const sv = f.local(V128);
+  const sign = f.local(V128);
+  const halfBytes = f.local(I32);
+  const dup = [0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7];
+  const swap = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
+  f.simd(SIMD.const, ...new Uint8Array(Float32Array.of(-1, 1, -1, 1).buffer)).set(sign);
+  f.get(hd).i32(1).op(0x76 /* i32.shr_u */).i32(2).shl().set(halfBytes);
+  f.i32(0).set(t);
+  f.block().loop();
+  f.get(t).get(T).geS().brIf(1);
+  f.get(t).get(width).mul().i32(2).shl().get(xp).add().set(row);
+  f.i32(0).set(h);
+  f.block().loop();
+  f.get(h).get(width).geS().brIf(1);
+  f.get(t).get(halfBytes).mul().set(tab); // byte offset of table row t
+  f.i32(0).set(i);
+  f.block().loop();
+  f.get(i).get(hd).geS().brIf(1);
+  // cos/sin of pairs i/2, i/2 + 1, each duplicated over its two lanes
+  f.get(cosp).get(tab).add().v128Load64Splat(0, 2).set(cv);
+  f.get(cv)
+    .get(cv)
+    .simd(0x0d, ...dup)
+    .set(cv);
+  f.get(sinp).get(tab).add().v128Load64Splat(0, 2).set(sv);
+  f.get(sv)
+    .get(sv)
+    .simd(0x0d, ...dup)
+    .get(sign)
+    .simd(SIMD.f32x4Mul)
+    .set(sv);
+  f.get(row).get(h).get(i).add().i32(2).shl().add().v128Load(0, 2).set(x);
+  f.get(row).get(h).get(i).add().i32(2).shl().add();
+  f.get(x).get(cv).simd(SIMD.f32x4Mul);
+  f.get(x)
+    .get(x)
+    .simd(0x0d, ...swap)
+    .get(sv)
+    .simd(SIMD.f32x4Mul);
+  f.simd(SIMD.f32x4Add).v128Store(0, 2);
+  f.get(tab).i32(8).add().set(tab);
+  f.get(i).i32(4).add().set(i);
+  f.br(0);
+  f.end().end();
+  f.get(h).get(hd).add().set(h);
+  f.br(0);
+  f.end().end();
+  f.get(t).i32(1).add().set(t);
+  f.br(0);
+  f.end().end();
+  return f;
+}
+
 /** Module bytes importing env.memory (shared: to run on a GEMM engine's memory, see wasm-ops.ts). */
 export function opsModuleBytes(shared = false): Uint8Array<ArrayBuffer> {
-  return buildModule([softmaxRows(), swiglu(), attentionFunc(), rmsnorm()], {
+  return buildModule([softmaxRows(), swiglu(), attentionFunc(), rmsnorm(), rope()], {
     import: ENV_MEMORY,
     initialPages: 1,
     maxPages: 65536,

@@ -1,5 +1,6 @@
 import { Arena, Staging } from './arena.js';
 import { opsModuleBytes } from './ops-kernel.js';
+import { gemmModule } from './wasm-gemm.js';
 
 /**
  * Host side of ops-kernel.ts: causal softmax, SwiGLU, attention and residual add + RMSNorm, 4 lanes
@@ -31,10 +32,11 @@ interface OpsExports {
     rb1: number,
   ): void;
   rmsnorm(xp: number, yp: number, wp: number, op: number, T: number, dim: number, eps: number): void;
+  rope(xp: number, T: number, width: number, hd: number, cosp: number, sinp: number): void;
 }
 
 /** Task codes of the element-wise kernels for worker threads (0 is the GEMM slice, threads.ts). */
-export const OPS_TASK = { swiglu: 1, rmsnorm: 2, attention: 3 } as const;
+export const OPS_TASK = { swiglu: 1, rmsnorm: 2, attention: 3, rope: 4 } as const;
 
 /**
  * Worker threads on the same memory (a GEMM pool): `run` gives args[p] to thread p — p = 0 is the
@@ -250,6 +252,38 @@ export class WasmOps {
     );
     st.copyOut();
   }
+
+  /**
+   * RoPE in place on T rows of width `width` (heads of hd, hd a multiple of 4; `ropeFits`): row t is
+   * rotated by the angles at table row pos0 + t of cos/sin [positions, hd/2].
+   */
+  rope(
+    x: Float32Array,
+    T: number,
+    width: number,
+    hd: number,
+    pos0: number,
+    cos: Float32Array,
+    sin: Float32Array,
+  ): void {
+    const half = hd / 2;
+    const st = new Staging(this.arena);
+    const xp = st.place(x, T * width, 'inout');
+    const cp = st.place(cos.subarray(pos0 * half), T * half, 'in');
+    const sp = st.place(sin.subarray(pos0 * half), T * half, 'in');
+    const rows = ranges(T, this.partsFor(T * width, T), 1).filter(([a, b]) => b > a);
+    this.run(
+      OPS_TASK.rope,
+      rows.map(([a, b]) => [xp + 4 * a * width, b - a, width, hd, cp + 4 * a * half, sp + 4 * a * half]),
+      (a) => this.ex.rope(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!),
+    );
+    st.copyOut();
+  }
+}
+
+/** Whether `WasmOps.rope` takes this head size (a multiple of 4). */
+export function ropeFits(hd: number): boolean {
+  return hd % 4 === 0;
 }
 
 /** Whether `WasmOps.attention` takes this head size (a multiple of 8, as LLaMA's 64 and 128 are). */
@@ -262,11 +296,15 @@ const modules = new Map<boolean, WebAssembly.Module | null>();
 /** The compiled ops module for a shared or private memory, or null without WebAssembly SIMD. */
 function opsModule(shared: boolean): WebAssembly.Module | null {
   if (!modules.has(shared)) {
+    const bytes = opsModuleBytes(shared);
     let m: WebAssembly.Module | null = null;
     try {
-      const bytes = opsModuleBytes(shared);
-      m = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    } catch {
+      m = new WebAssembly.Module(bytes);
+    } catch (e) {
+      // Where the GEMM kernel (same SIMD, same shared memory) compiles, this failing is a bug in the
+      // generated code: say so instead of silently running the JS fallbacks.
+      if (gemmModule())
+        throw new Error(`element-wise SIMD kernels failed to compile: ${(e as Error).message}`);
       m = null;
     }
     modules.set(shared, m);
