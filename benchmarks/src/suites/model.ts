@@ -25,12 +25,16 @@ import type { Suite, SuiteContext } from '../suite.js';
  *     would hang on this host shows up as a failed record instead;
  *  1. node-llama-cpp (llama.cpp) prompt evaluation of nq-docs-5M's F32 GGUF (context 256; 64 with
  *     --quick), when importable: an optional benchmark dependency (prebuilt binaries from npm),
- *     found as `node-llama-cpp` or through NQ_NODE_LLAMA_CPP=<folder of an installed node-llama-cpp>;
- *  2. nq prefill of nq-docs-5M with last-position logits (what llama.cpp's prompt evaluation computes)
- *     and with logits at every position (what perplexity needs), SIMD GEMM on 1 and all threads;
- *     ratio = nq tokens/s ÷ llama.cpp tokens/s at the same thread count (baseline
- *     'node-llama-cpp <n>t'; the all-logits rows do more work than llama.cpp for the same ratio);
- *     without node-llama-cpp the ratio is against nq's own single-token loop (KV cache, one forward per token);
+ *     found as `node-llama-cpp` or through NQ_NODE_LLAMA_CPP=<folder of an installed node-llama-cpp>.
+ *     Two rows per thread count: `prefill-no-logits` (evaluateWithoutGeneratingNewTokens: llama.cpp
+ *     requests no output, so it only fills the KV cache) and `prefill-last-logits` (controlledEvaluate
+ *     with the last token's logits requested: prompt evaluation before generating);
+ *  2. nq prefill of nq-docs-5M, SIMD GEMM on 1 and all threads, with the same three kinds of output:
+ *     no logits (KV cache only, `noLogits`), the last position's logits (`lastOnly`) — each against the
+ *     llama.cpp row doing the same work — and logits at every position (what perplexity needs; more
+ *     work than either llama.cpp row, compared with last-logits). ratio = nq tokens/s ÷ llama.cpp
+ *     tokens/s at the same thread count (baseline 'node-llama-cpp <op> <n>t'); without node-llama-cpp
+ *     the ratio is against nq's own single-token loop (KV cache, one forward per token);
  *  3. 7B-class GEMMs, Y[256, N] = X[256, 4096]·Wᵀ for W 4096×4096 (q/o) and 11008×4096 (gate/up) and
  *     4096×11008 (down), 1 and all threads: GFLOP/s (no llama.cpp counterpart; ratio against nq's
  *     1-thread figure for the all-thread rows).
@@ -48,6 +52,9 @@ interface NodeLlamaCpp {
         getSequence(): {
           clearHistory(): Promise<void>;
           evaluateWithoutGeneratingNewTokens(t: number[]): Promise<void>;
+          controlledEvaluate(
+            input: (number | [number, { generateNext: { logits: true } }])[],
+          ): Promise<unknown[]>;
         };
         dispose(): Promise<void>;
       }>;
@@ -212,7 +219,7 @@ async function docsModel(
   const tps = (r: BenchRecord) => (T / r.median_ms) * 1000;
 
   // 1. llama.cpp first, so that nq's records can carry the ratio.
-  const llamaTps = new Map<number, number>();
+  const llamaTps = new Map<string, number>(); // `${output} ${threads}` → tokens/s
   const gguf = path.join(MODEL_DIR, 'nq-docs-5M.f32.gguf');
   const nlc = fs.existsSync(gguf) ? await importNodeLlamaCpp(ctx.log) : null;
   if (nlc) {
@@ -222,7 +229,21 @@ async function docsModel(
       for (const threads of threadCounts) {
         const lctx = await lm.createContext({ contextSize: T, batchSize: T, threads, sequences: 1 });
         const seq = lctx.getSequence();
-        const [rec] = await measureCases('model', ctx, [
+        const lastRequested: (number | [number, { generateNext: { logits: true } }])[] = [
+          ...tokens.slice(0, -1),
+          [tokens[T - 1]!, { generateNext: { logits: true } }],
+        ];
+        const recs = await measureCases('model', ctx, [
+          {
+            ...base,
+            op: 'node-llama-cpp prefill-no-logits',
+            shape: shape(threads),
+            flops: prefillFlops(c, T, 'none'),
+            fn: async () => {
+              await seq.clearHistory();
+              await seq.evaluateWithoutGeneratingNewTokens(tokens);
+            },
+          },
           {
             ...base,
             op: 'node-llama-cpp prefill-last-logits',
@@ -230,13 +251,14 @@ async function docsModel(
             flops: prefillFlops(c, T, 'last'),
             fn: async () => {
               await seq.clearHistory();
-              await seq.evaluateWithoutGeneratingNewTokens(tokens);
+              await seq.controlledEvaluate(lastRequested);
             },
-            teardown: () => lctx.dispose(),
           },
         ]);
-        if (rec && rec.median_ms > 0) {
-          llamaTps.set(threads, tps(rec));
+        await lctx.dispose();
+        for (const rec of recs) {
+          if (!(rec.median_ms > 0)) continue;
+          llamaTps.set(`${rec.op.replace('node-llama-cpp ', '')} ${threads}`, tps(rec));
           records.push({ ...rec, tokens_per_s: tps(rec), baseline: undefined, ratio: undefined });
         }
       }
@@ -270,14 +292,27 @@ async function docsModel(
     }
   }
 
-  // 2. nq prefill, SIMD GEMM, 1 and all threads.
+  // 2. nq prefill, SIMD GEMM, 1 and all threads: no logits, last logits, all logits.
+  const cache = createKvCache(c, T);
   for (const threads of threadCounts) {
     const gemm = gemmFor(threads);
     if (threads > 1 && !gemm) continue; // the pool failed its self-check (recorded above)
-    const cases: SuiteCase[] = [
+    const cases: (SuiteCase & { against: string })[] = [
+      {
+        ...base,
+        op: 'nq prefill-no-logits',
+        against: 'prefill-no-logits',
+        shape: shape(threads),
+        flops: prefillFlops(c, T, 'none'),
+        fn: () => {
+          cache.length = 0;
+          forward(model, tokens, { gemm, cache, noLogits: true });
+        },
+      },
       {
         ...base,
         op: 'nq prefill-last-logits',
+        against: 'prefill-last-logits',
         shape: shape(threads),
         flops: prefillFlops(c, T, 'last'),
         fn: () => forward(model, tokens, { gemm, lastOnly: true }),
@@ -285,24 +320,32 @@ async function docsModel(
       {
         ...base,
         op: 'nq prefill-all-logits',
+        against: 'prefill-last-logits',
         shape: shape(threads),
         flops: prefillFlops(c, T, 'all'),
         fn: () => forward(model, tokens, { gemm }),
       },
     ];
-    for (const rec of await measureCases('model', ctx, cases)) {
+    const recs = await measureCases('model', ctx, cases);
+    recs.forEach((rec, i) => {
       if (!(rec.median_ms > 0)) {
         records.push(rec);
-        continue;
+        return;
       }
       const mine = tps(rec);
-      const llamaRef = llamaTps.get(threads);
+      const against = cases[i]!.against;
+      const llamaRef = llamaTps.get(`${against} ${threads}`);
       records.push(
         llamaRef !== undefined
-          ? { ...rec, tokens_per_s: mine, baseline: `node-llama-cpp ${threads}t`, ratio: mine / llamaRef }
+          ? {
+              ...rec,
+              tokens_per_s: mine,
+              baseline: `node-llama-cpp ${against} ${threads}t`,
+              ratio: mine / llamaRef,
+            }
           : { ...rec, tokens_per_s: mine, baseline: 'single-token-loop', ratio: mine / loopTps },
       );
-    }
+    });
   }
   return records;
 }

@@ -82,6 +82,28 @@ describe('forward on a tiny random model', () => {
     expect(rows).toEqual([24, 24, 24, 24, 24, 24, 24]);
   });
 
+  it('noLogits only fills the cache (last layer stops after K/V): same cache and same next logits as a full pass', () => {
+    const ids = tinyIds(20, 6);
+    const full = createKvCache(tiny.config, 32);
+    forward(tiny, ids, { cache: full });
+    const kvOnly = createKvCache(tiny.config, 32);
+    const r = forward(tiny, ids, { cache: kvOnly, noLogits: true });
+    expect([r.rows, r.data.length]).toEqual([0, 0]);
+    expect(kvOnly.length).toBe(20);
+    for (let l = 0; l < TINY_CONFIG.nLayers; l++) {
+      const n = 20 * kvOnly.kvDim;
+      expect(relErr(kvOnly.k[l]!.subarray(0, n), full.k[l]!.subarray(0, n)), `layer ${l} K`).toBeLessThan(
+        1e-6,
+      );
+      expect(relErr(kvOnly.v[l]!.subarray(0, n), full.v[l]!.subarray(0, n)), `layer ${l} V`).toBeLessThan(
+        1e-6,
+      );
+    }
+    const next = forward(tiny, [9], { cache: kvOnly, lastOnly: true });
+    expect(relErr(next.data, forward(tiny, [...ids, 9], { lastOnly: true }).data)).toBeLessThan(1e-5);
+    expect(() => forward(tiny, ids, { noLogits: true, lastOnly: true })).toThrow(NqInputError);
+  });
+
   it('startPos shifts RoPE positions, and RoPE is relative (shifting every position changes nothing)', () => {
     const one = forward(tiny, [5]);
     const shifted = forward(tiny, [5], { startPos: 9 });

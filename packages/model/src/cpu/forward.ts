@@ -32,6 +32,12 @@ export interface ForwardOptions {
   /** Compute logits for the last token only: the result is [1, vocab] (decoding). */
   lastOnly?: boolean;
   /**
+   * Compute no logits at all: only extend `cache` with the tokens' K/V rows (prompt caching, what
+   * llama.cpp's prompt evaluation does when no output is requested). The last layer stops after its
+   * K and V; the result is [0, vocab]. Not with `lastOnly`.
+   */
+  noLogits?: boolean;
+  /**
    * Write the logits here instead of a new array (its first rows·vocab floats; the result's data is
    * a view of it). Saves the allocation, which for [256, 32000] logits (32 MB) costs more than the
    * classifier's GEMM on a VM where fresh pages fault slowly.
@@ -127,7 +133,14 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       'Pass the position of the first token.',
     );
   }
-  const outRows = opts.lastOnly ? 1 : T;
+  if (opts.noLogits && opts.lastOnly) {
+    throw new NqInputError(
+      'noLogits',
+      'cannot be combined with lastOnly',
+      'Pass lastOnly for the last position’s logits, or noLogits to only fill the cache.',
+    );
+  }
+  const outRows = opts.noLogits ? 0 : opts.lastOnly ? 1 : T;
   if (
     opts.out !== undefined &&
     (!(opts.out instanceof Float32Array) || opts.out.length < outRows * c.vocabSize)
@@ -194,7 +207,11 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
     // With lastOnly, only the last position's output is read, so the last layer needs K and V of every
     // position but its queries, attention, o_proj and MLP only at that position (llama.cpp prunes the
     // same way). Not when a hook sees linear inputs: calibration captures every row.
-    const prune = opts.lastOnly === true && T > 1 && !hooks?.captureLinearInput && !hooks?.replaceLinear;
+    // With noLogits the last layer needs only its K and V. Not when a hook sees linear inputs:
+    // calibration captures every row.
+    const canPrune = !hooks?.captureLinearInput && !hooks?.replaceLinear;
+    const prune = opts.lastOnly === true && T > 1 && canPrune;
+    const kvOnlyLast = opts.noLogits === true && canPrune;
     // xs += y (the residual, when y is given) over `rows` rows, then ws.xn = RMSNorm(xs)·weight: one
     // SIMD pass where available. Each block's output is added by the next norm (or the final one).
     const addNorm = (xs: Float32Array, y: Float32Array | null, weight: Float32Array, rows: number) => {
@@ -219,16 +236,17 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       const R = T - r0;
       const xr = r0 === 0 ? x : x.subarray(r0 * dim);
       const xnr = r0 === 0 ? ws.xn : ws.xn.subarray(r0 * dim);
+      const kvOnly = kvOnlyLast && l === c.nLayers - 1;
       // Attention block (only the last layer is pruned, so `pending` covers all T rows here).
       addNorm(x, pending, L.attnNorm, T);
-      linear(l, 'q', xnr, R, dim, L.q, ws.q);
+      if (!kvOnly) linear(l, 'q', xnr, R, dim, L.q, ws.q);
       const kStore = cache ? cache.k[l]! : ws.k;
       const vStore = cache ? cache.v[l]! : ws.v;
       const kNew = storeBase === 0 ? kStore : kStore.subarray(storeBase * kv);
       const vNew = storeBase === 0 ? vStore : vStore.subarray(storeBase * kv);
       linear(l, 'k', ws.xn, T, dim, L.k, kNew);
       linear(l, 'v', ws.xn, T, dim, L.v, vNew);
-      rope(ws.q, R, qDim, pos0 + r0);
+      if (!kvOnly) rope(ws.q, R, qDim, pos0 + r0);
       rope(kNew, T, kv, pos0);
       if (hooks?.quantizeKv) {
         for (let t = 0; t < T; t++) {
@@ -239,6 +257,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
           }
         }
       }
+      if (kvOnly) break;
       // Prefill: the SIMD attention kernel (attention as GEMMs where it does not apply); decode (few
       // queries): the direct loop, no copies. Queries sit at stored positions storeBase + r0 …; keys
       // up to storeBase + T.
@@ -266,6 +285,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
       pendingFrom = r0;
     }
     if (cache) cache.length += T;
+    if (opts.noLogits) return { rows: 0, cols: c.vocabSize, data: new Float32Array(0) };
 
     // Final norm and classifier.
     const first = opts.lastOnly ? T - 1 : 0;
