@@ -186,10 +186,15 @@ const suite: Suite = {
         }
       }
 
-      const bin = path.join(MODEL_DIR, 'nq-docs-5M.bin');
-      if (fs.existsSync(bin)) records.push(...(await docsModel(ctx, bin, threadCounts, gemmFor, keepFor)));
+      // nq reads the llama2.c file, or the F32 GGUF (same weights) where only that was shipped.
+      const file = ['nq-docs-5M.bin', 'nq-docs-5M.f32.gguf']
+        .map((f) => path.join(MODEL_DIR, f))
+        .find((f) => fs.existsSync(f));
+      if (file) records.push(...(await docsModel(ctx, file, threadCounts, gemmFor, keepFor)));
       else
-        ctx.log(`  model: ${bin} not found; set NQ_SHARED or put ../shared beside the repository (skipped)`);
+        ctx.log(
+          `  model: nq-docs-5M not found in ${MODEL_DIR}; set NQ_SHARED or put ../shared beside the repository (skipped)`,
+        );
       records.push(...(await gemm7b(ctx, threadCounts, gemmFor, keepFor)));
     } finally {
       for (const p of pools.values()) await p.close();
