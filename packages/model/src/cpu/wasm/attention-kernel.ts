@@ -221,21 +221,7 @@ export function attentionFunc(): Func {
                 () => {
                   f.get(kpt).v128Load(0, 2).set(k0);
                   f.get(kpt).v128Load(16, 2).set(k1);
-                  for (let a = 0; a < 4; a++) {
-                    f.get(qa[a]!).get(src).add().simd(SIMD.load32Splat, 2, 0).set(s);
-                    f.get(acc[2 * a]!)
-                      .get(s)
-                      .get(k0)
-                      .simd(SIMD.f32x4Mul)
-                      .simd(SIMD.f32x4Add)
-                      .set(acc[2 * a]!);
-                    f.get(acc[2 * a + 1]!)
-                      .get(s)
-                      .get(k1)
-                      .simd(SIMD.f32x4Mul)
-                      .simd(SIMD.f32x4Add)
-                      .set(acc[2 * a + 1]!);
-                  }
+                  emitBroadcastStep(f, qa, src, k0, k1, s, acc);
                   f.get(src).i32(4).add().set(src);
                   f.get(kpt).get(spad).i32(2).shl().add().set(kpt);
                 },
@@ -288,21 +274,7 @@ export function attentionFunc(): Func {
                 () => {
                   f.get(vpt).v128Load(0, 2).set(k0);
                   f.get(vpt).v128Load(16, 2).set(k1);
-                  for (let a = 0; a < 4; a++) {
-                    f.get(scRow[a]!).get(src).add().simd(SIMD.load32Splat, 2, 0).set(s);
-                    f.get(acc[2 * a]!)
-                      .get(s)
-                      .get(k0)
-                      .simd(SIMD.f32x4Mul)
-                      .simd(SIMD.f32x4Add)
-                      .set(acc[2 * a]!);
-                    f.get(acc[2 * a + 1]!)
-                      .get(s)
-                      .get(k1)
-                      .simd(SIMD.f32x4Mul)
-                      .simd(SIMD.f32x4Add)
-                      .set(acc[2 * a + 1]!);
-                  }
+                  emitBroadcastStep(f, scRow, src, k0, k1, s, acc);
                   f.get(src).i32(4).add().set(src);
                   f.get(vpt).get(kvDim).i32(2).shl().add().set(vpt);
                 },
@@ -332,6 +304,31 @@ export function attentionFunc(): Func {
     },
   );
   return f;
+}
+
+/**
+ * The step both products share: for each of the 4 rows a, acc[2a], acc[2a + 1] += splat(the f32 at
+ * rows[a] + off) · (b0, b1) — one broadcast value per row times 8 lanes of the other operand.
+ */
+function emitBroadcastStep(
+  f: Func,
+  rows: readonly number[],
+  off: number,
+  b0: number,
+  b1: number,
+  s: number,
+  acc: readonly number[],
+): void {
+  for (let a = 0; a < 4; a++) {
+    f.get(rows[a]!).get(off).add().simd(SIMD.load32Splat, 2, 0).set(s);
+    for (const [j, b] of [
+      [0, b0],
+      [1, b1],
+    ] as const) {
+      const ac = acc[2 * a + j]!;
+      f.get(ac).get(s).get(b).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(ac);
+    }
+  }
 }
 
 interface SoftmaxLocals {
