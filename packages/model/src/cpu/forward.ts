@@ -160,6 +160,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
     releaseWorkspace(ws);
   }
 
+  // The pass itself, on a workspace taken (and always given back) above.
   function run(ws: Workspace, ops: WasmOps | null): Matrix {
     // Rows of x a linear reads: T, except in a pruned last layer (see below).
     const linear = (
@@ -206,8 +207,7 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
 
     // With lastOnly, only the last position's output is read, so the last layer needs K and V of every
     // position but its queries, attention, o_proj and MLP only at that position (llama.cpp prunes the
-    // same way). Not when a hook sees linear inputs: calibration captures every row.
-    // With noLogits the last layer needs only its K and V. Not when a hook sees linear inputs:
+    // same way); with noLogits it needs only its K and V. Neither when a hook sees linear inputs:
     // calibration captures every row.
     const canPrune = !hooks?.captureLinearInput && !hooks?.replaceLinear;
     const prune = opts.lastOnly === true && T > 1 && canPrune;
