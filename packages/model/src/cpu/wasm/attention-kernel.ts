@@ -12,7 +12,7 @@ import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } fro
  * scratch):
  *  - q [T, nHeads·hd]: queries at positions base … base + T − 1; k, v [S, nKvHeads·hd] with
  *    S = base + T (every stored position); out [T, nHeads·hd];
- *  - scratch: kt [hd, Spad] (Spad = S rounded up to 8) and sc [4, Spad] + 16 floats.
+ *  - scratch: kt [hd, Spad] (Spad = S rounded up to 8) and sc [4, Spad] + 32 floats.
  * hd must be a multiple of 8. Query head h reads KV head ⌊h / group⌋, group = nHeads / nKvHeads.
  *
  * Per KV head g, K_g is transposed into kt (zero columns up to Spad). The group·T query rows of g,
@@ -21,7 +21,8 @@ import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } fro
  *  1. scores of 4 rows × 8 keys per step: for each i < hd, two vectors of kt[i] and one broadcast
  *     q value per row, 8 accumulators, no horizontal sums; keys up to the block's longest causal
  *     length, times `scale`;
- *  2. per row, exp(s − max) over its own length (masked lanes: −∞ for the max, 0 after exp), zeros
+ *  2. per row, exp(s − max) over its own length (the max kept per row during 1, over its causal
+ *     keys only; masked lanes 0 after exp), zeros
  *     up to the block's 8-aligned limit, and 1 / Σ;
  *  3. out = (P·V) / Σ, 8 dims at a time: two vectors of V per key and one broadcast weight per row.
  * Rows past the end (the last block) read the last row again and are not stored.
@@ -202,6 +203,11 @@ export function attentionFunc(): Func {
               .add()
               .set(scRow[a]!);
           f.get(spad).i32(16).mul().get(scp).add().set(invp);
+          // Running maxima of the 4 rows (after their 1/Σ slots), from −∞.
+          for (let a = 0; a < 4; a++)
+            f.get(invp)
+              .get(sm.ninf)
+              .v128Store(64 + 16 * a, 4);
 
           // 1. Scores, 8 keys per step.
           forLoop(
@@ -226,19 +232,30 @@ export function attentionFunc(): Func {
                   f.get(kpt).get(spad).i32(2).shl().add().set(kpt);
                 },
               );
+              // Lane indices (key positions) of this step's two halves, for the causal mask of the maxima.
+              f.get(p).simd(SIMD.i32x4Splat).get(sm.iota).simd(SIMD.i32x4Add).set(sm.idx);
+              f.get(sm.idx).get(sm.four).simd(SIMD.i32x4Add).set(sm.idx2);
               for (let a = 0; a < 4; a++) {
-                // sc[a·spad + p …]
+                // sc[a·spad + p …] = scaled scores; the row's running max over keys < len_a.
                 f.get(p).i32(2).shl().get(scRow[a]!).add().set(kpt);
-                f.get(kpt)
-                  .get(acc[2 * a]!)
+                f.get(acc[2 * a]!)
                   .get(scaleV)
                   .simd(SIMD.f32x4Mul)
-                  .v128Store(0, 2);
-                f.get(kpt)
-                  .get(acc[2 * a + 1]!)
+                  .set(k0);
+                f.get(acc[2 * a + 1]!)
                   .get(scaleV)
                   .simd(SIMD.f32x4Mul)
-                  .v128Store(16, 2);
+                  .set(k1);
+                f.get(kpt).get(k0).v128Store(0, 2);
+                f.get(kpt).get(k1).v128Store(16, 2);
+                f.get(lena[a]!).simd(SIMD.i32x4Splat).set(sm.lenv);
+                f.get(invp);
+                f.get(k0).get(sm.ninf).get(sm.idx).get(sm.lenv).simd(SIMD.i32x4LtS).simd(SIMD.bitselect);
+                f.get(invp)
+                  .v128Load(64 + 16 * a, 4)
+                  .simd(SIMD.f32x4Pmax);
+                f.get(k1).get(sm.ninf).get(sm.idx2).get(sm.lenv).simd(SIMD.i32x4LtS).simd(SIMD.bitselect);
+                f.simd(SIMD.f32x4Pmax).v128Store(64 + 16 * a, 4);
               }
             },
           );
@@ -248,7 +265,7 @@ export function attentionFunc(): Func {
           for (let a = 0; a < 4; a++) {
             f.get(scRow[a]!).set(sm.row);
             f.get(lena[a]!).set(sm.len);
-            emitSoftmaxRow(f, c, sm);
+            emitSoftmaxRow(f, c, sm, () => f.get(invp).v128Load(64 + 16 * a, 4));
             // 1 / Σ of row a into the scratch after the 4 score rows (kept in memory, not in a register
             // the P·V loop would then lack).
             f.get(invp)
@@ -353,10 +370,11 @@ interface SoftmaxLocals {
 
 /**
  * In place on the f32 row at byte pointer `row`: exp(x − max) over the first `len` entries (len ≥ 1),
+ * max being the horizontal max of the 4 lanes `runningMax` pushes (kept by the score loop, masked),
  * exact zeros from there up to `lim` (a multiple of 8, ≥ len; entries up to lim must be readable), and 1 / Σ splatted into `v`: the
  * unnormalized softmax, its normalization left to the caller.
  */
-function emitSoftmaxRow(f: Func, c: ExpConsts, l: SoftmaxLocals): void {
+function emitSoftmaxRow(f: Func, c: ExpConsts, l: SoftmaxLocals, runningMax: () => void): void {
   // Two vectors (8 entries) per step with their own accumulators, so the max and sum chains of the
   // two halves overlap; every step up to lim is masked, which also writes the zeros past len.
   const mask = (idx: number) => f.get(idx).get(l.lenv).simd(SIMD.i32x4LtS);
@@ -375,20 +393,9 @@ function emitSoftmaxRow(f: Func, c: ExpConsts, l: SoftmaxLocals): void {
     f.end();
   };
   f.get(l.len).simd(SIMD.i32x4Splat).set(l.lenv);
-  // max over the first len entries (masked lanes read as −∞)
-  f.get(l.ninf).set(l.acc);
-  f.get(l.ninf).set(l.acc2);
-  overLim(() => {
-    addr();
-    f.v128Load(0, 2).get(l.ninf);
-    mask(l.idx);
-    f.simd(SIMD.bitselect).get(l.acc).simd(SIMD.f32x4Pmax).set(l.acc);
-    addr();
-    f.v128Load(16, 2).get(l.ninf);
-    mask(l.idx2);
-    f.simd(SIMD.bitselect).get(l.acc2).simd(SIMD.f32x4Pmax).set(l.acc2);
-  });
-  f.get(l.acc).get(l.acc2).simd(SIMD.f32x4Pmax).set(l.acc);
+  // the row's max, from the running maxima the score loop kept
+  runningMax();
+  f.set(l.acc);
   f.get(l.acc).simd(SIMD.f32x4Lane, 0);
   for (let k = 1; k < 4; k++) f.get(l.acc).simd(SIMD.f32x4Lane, k).op(OP.f32Max);
   f.simd(SIMD.f32x4Splat).set(l.mxv);

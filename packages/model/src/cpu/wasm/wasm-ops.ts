@@ -168,7 +168,7 @@ export class WasmOps {
     const vp = st.place(vStore, kvn, 'in');
     const op = st.place(out, qn, 'out');
     // Parts for threads: KV heads, and within a head query-row ranges of equal causal work (row r
-    // costs ∝ its length, so the bounds go as √); each part has its own scratch (kt, sc).
+    // costs ∝ its length, so the bounds go as √); each part has its own scratch (kt, sc + 1/Σ and running maxima).
     const rows = (nHeads / nKvHeads) * T;
     const P = this.partsFor((qn * S) / 2, nKvHeads * Math.ceil(rows / 4));
     const perHead = Math.max(1, Math.floor(P / nKvHeads));
@@ -180,7 +180,7 @@ export class WasmOps {
       for (let i = 0; i + 1 < cuts.length; i++) {
         if (cuts[i + 1]! <= cuts[i]!) continue;
         const ktp = st.scratch(hd * spad);
-        const scp = st.scratch(4 * spad + 16);
+        const scp = st.scratch(4 * spad + 32);
         args.push([
           qp,
           kp,
