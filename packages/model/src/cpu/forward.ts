@@ -2,6 +2,7 @@ import { type Matrix, NqInputError } from '@nq/core';
 import type { ForwardHooks } from '../hooks.js';
 import type { LinearName, LoadedModel } from '../types.js';
 import { attentionByGemm } from './attention-gemm.js';
+import { checkForwardArgs } from './forward-args.js';
 import { gemmABt } from './gemm.js';
 import type { KvCache } from './kv-cache.js';
 import { addInPlace, applyRope, attention, rmsNorm, swiglu } from './ops.js';
@@ -66,33 +67,17 @@ function view(data: Float32Array, rows: number, cols: number): Matrix {
   return { rows, cols, data: data.subarray(0, rows * cols) };
 }
 
-function checkTokens(tokens: ArrayLike<number>, vocab: number): void {
-  if (!tokens || typeof tokens.length !== 'number' || tokens.length === 0) {
-    throw new NqInputError('tokens', 'must be a non-empty array of token ids', 'Pass at least one token id.');
-  }
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (!Number.isInteger(t) || t < 0 || t >= vocab) {
-      throw new NqInputError(
-        `tokens[${i}]`,
-        `is ${t}, outside [0, ${vocab})`,
-        "Pass integer ids from this model's tokenizer.",
-      );
-    }
-  }
-}
-
 /**
  * Runs the model on a whole sequence (prefill) and returns the logits at every position,
- * [T, vocab] (or [1, vocab] with `lastOnly`). Plain causal LLaMA: embeddings → per layer
+ * [T, vocab] (or [1, vocab] with `lastOnly`, none with `noLogits`). Plain causal LLaMA: embeddings → per layer
  * (RMSNorm → q/k/v → RoPE → grouped-query causal attention → o, residual; RMSNorm → SwiGLU → down,
  * residual) → final RMSNorm → classifier. The model is never modified.
  */
 export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: ForwardOptions = {}): Matrix {
   const c = model.config;
+  const { storeBase, pos0 } = checkForwardArgs(c, tokens, opts);
   const w = model.weights;
   const T = tokens.length;
-  checkTokens(tokens, c.vocabSize);
   const { hooks, cache } = opts;
   const gemm = opts.gemm ?? defaultGemm();
   const dim = c.dim;
@@ -100,57 +85,6 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
   const qDim = c.nHeads * hd;
   const kv = c.nKvHeads * hd;
   const hidden = c.hiddenDim;
-  let storeBase = 0;
-  let pos0 = opts.startPos ?? 0;
-  if (cache) {
-    if (opts.startPos !== undefined && opts.startPos !== cache.length) {
-      throw new NqInputError(
-        'startPos',
-        `is ${opts.startPos} but the cache holds ${cache.length} positions`,
-        'Omit startPos when passing a cache.',
-      );
-    }
-    if (cache.kvDim !== kv || cache.k.length !== c.nLayers) {
-      throw new NqInputError(
-        'cache',
-        'was made for a different model shape',
-        'Create it with createKvCache(model.config).',
-      );
-    }
-    if (cache.length + T > cache.maxLen) {
-      throw new NqInputError(
-        'tokens',
-        `${T} more tokens overflow the cache (${cache.length} of ${cache.maxLen} used)`,
-        'Create a larger cache or reset it.',
-      );
-    }
-    storeBase = cache.length;
-    pos0 = cache.length;
-  } else if (!Number.isInteger(pos0) || pos0 < 0) {
-    throw new NqInputError(
-      'startPos',
-      `must be a non-negative integer, got ${pos0}`,
-      'Pass the position of the first token.',
-    );
-  }
-  if (opts.noLogits && opts.lastOnly) {
-    throw new NqInputError(
-      'noLogits',
-      'cannot be combined with lastOnly',
-      'Pass lastOnly for the last position’s logits, or noLogits to only fill the cache.',
-    );
-  }
-  const outRows = opts.noLogits ? 0 : opts.lastOnly ? 1 : T;
-  if (
-    opts.out !== undefined &&
-    (!(opts.out instanceof Float32Array) || opts.out.length < outRows * c.vocabSize)
-  ) {
-    throw new NqInputError(
-      'out',
-      `must be a Float32Array of at least ${outRows}·${c.vocabSize} = ${outRows * c.vocabSize} floats, got ${opts.out instanceof Float32Array ? opts.out.length : typeof opts.out}`,
-      'Pass a large enough Float32Array, or omit out for a new array.',
-    );
-  }
   const engine = engineOf(gemm);
   const ws = takeWorkspace(c, engine);
   try {
