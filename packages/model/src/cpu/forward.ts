@@ -52,10 +52,10 @@ export interface ForwardOptions {
 }
 
 /**
- * From this many queries on, attention runs as the SIMD kernel (attention-kernel.ts; or as two GEMMs
- * per KV head, attention-gemm.ts) instead of the direct loop, which needs no copies.
+ * Without the SIMD attention kernel, attention for this many queries on runs as two GEMMs per KV head
+ * (attention-gemm.ts) instead of the direct loop, which needs no copies.
  */
-const ATTENTION_SIMD_MIN_TOKENS = 8;
+const ATTENTION_GEMM_MIN_TOKENS = 8;
 
 let cachedDefault: GemmFn | undefined;
 function defaultGemm(): GemmFn {
@@ -192,14 +192,14 @@ export function forward(model: LoadedModel, tokens: ArrayLike<number>, opts: For
         }
       }
       if (kvOnly) break;
-      // Prefill: the SIMD attention kernel (attention as GEMMs where it does not apply); decode (few
-      // queries): the direct loop, no copies. Queries sit at stored positions storeBase + r0 …; keys
-      // up to storeBase + T.
+      // The SIMD attention kernel, for prefill and decode alike (even a one-token step that copies a
+      // cache living outside the engine's memory in: a copy costs less than the direct loop's
+      // float64 products); without it, GEMMs for prefill and the direct loop for decode. Queries sit
+      // at stored positions storeBase + r0 …; keys up to storeBase + T.
       const p0 = storeBase + r0;
-      const simdAttention = R >= ATTENTION_SIMD_MIN_TOKENS && attentionFits(hd) ? ops : null;
-      if (simdAttention)
-        simdAttention.attention(ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
-      else if (R >= ATTENTION_SIMD_MIN_TOKENS)
+      if (ops && attentionFits(hd))
+        ops.attention(ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
+      else if (R >= ATTENTION_GEMM_MIN_TOKENS)
         attentionByGemm(gemm, ws.attn, ws.q, kStore, vStore, ws.att, R, p0, c.nHeads, c.nKvHeads, hd);
       else attention(ws.q, kStore, vStore, ws.att, ws.scores, ws.acc, R, p0, c.nHeads, c.nKvHeads, hd);
       linear(l, 'o', ws.att, R, qDim, L.o, ws.proj);
