@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Rng } from '@nq/core';
 import type { BenchRecord } from '@nq/core/bench';
 import {
@@ -15,7 +14,9 @@ import {
 } from '@nq/model';
 import { residentWeights } from '@nq/model/cpu';
 import { measureCases, type SuiteCase } from '../cases.js';
+import { decodeRecords } from '../model-decode.js';
 import { prefillFlops } from '../model-flops.js';
+import { importNodeLlamaCpp, type LlamaSequenceInput } from '../node-llama-cpp.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
 /**
@@ -35,6 +36,8 @@ import type { Suite, SuiteContext } from '../suite.js';
  *     work than either llama.cpp row, compared with last-logits). ratio = nq tokens/s ÷ llama.cpp
  *     tokens/s at the same thread count (baseline 'node-llama-cpp <op> <n>t'); without node-llama-cpp
  *     the ratio is against nq's own single-token loop (KV cache, one forward per token);
+ *  2b. greedy decoding of 64 tokens after a 128-token prompt (KV cache), nq against node-llama-cpp
+ *     (model-decode.ts): tokens/s and the weight stream in GB/s;
  *  3. 7B-class GEMMs, Y[256, N] = X[256, 4096]·Wᵀ for W 4096×4096 (q/o) and 11008×4096 (gate/up) and
  *     4096×11008 (down), 1 and all threads: GFLOP/s (no llama.cpp counterpart; ratio against nq's
  *     1-thread figure for the all-thread rows).
@@ -44,39 +47,6 @@ import type { Suite, SuiteContext } from '../suite.js';
  */
 const SHARED_ROOT = process.env.NQ_SHARED ?? path.resolve(import.meta.dirname, '../../../../shared');
 const MODEL_DIR = path.join(SHARED_ROOT, 'models/nq-docs-5M');
-
-interface NodeLlamaCpp {
-  getLlama(o: object): Promise<{
-    loadModel(o: object): Promise<{
-      createContext(o: object): Promise<{
-        getSequence(): {
-          clearHistory(): Promise<void>;
-          evaluateWithoutGeneratingNewTokens(t: number[]): Promise<void>;
-          controlledEvaluate(
-            input: (number | [number, { generateNext: { logits: true } }])[],
-          ): Promise<unknown[]>;
-        };
-        dispose(): Promise<void>;
-      }>;
-      dispose(): Promise<void>;
-    }>;
-    dispose(): Promise<void>;
-  }>;
-}
-
-async function importNodeLlamaCpp(log: (m: string) => void): Promise<NodeLlamaCpp | null> {
-  const dir = process.env.NQ_NODE_LLAMA_CPP;
-  try {
-    if (dir) return (await import(pathToFileURL(path.join(dir, 'dist/index.js')).href)) as NodeLlamaCpp;
-    const name = 'node-llama-cpp';
-    return (await import(name)) as NodeLlamaCpp;
-  } catch (e) {
-    log(
-      `  model: node-llama-cpp not available (${(e as Error).message.split('\n')[0]}); skipping the llama.cpp comparison`,
-    );
-    return null;
-  }
-}
 
 function allThreads(): number {
   const env = Number(process.env.NQ_BENCH_THREADS);
@@ -234,7 +204,7 @@ async function docsModel(
       for (const threads of threadCounts) {
         const lctx = await lm.createContext({ contextSize: T, batchSize: T, threads, sequences: 1 });
         const seq = lctx.getSequence();
-        const lastRequested: (number | [number, { generateNext: { logits: true } }])[] = [
+        const lastRequested: LlamaSequenceInput = [
           ...tokens.slice(0, -1),
           [tokens[T - 1]!, { generateNext: { logits: true } }],
         ];
@@ -352,6 +322,10 @@ async function docsModel(
       );
     });
   }
+  // Decoding after a prompt, nq against llama.cpp (model-decode.ts).
+  records.push(
+    ...(await decodeRecords(ctx, model, fs.existsSync(gguf) ? gguf : null, nlc, threadCounts, gemmFor)),
+  );
   return records;
 }
 

@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * The part of node-llama-cpp (llama.cpp's Node binding, an optional benchmark dependency, never a
+ * package dependency) that the model benchmarks use.
+ */
+export type LlamaSequenceInput = (number | [number, { generateNext: { logits: true } }])[];
+
+export interface LlamaSequence {
+  readonly nextTokenIndex: number;
+  clearHistory(): Promise<void>;
+  evaluateWithoutGeneratingNewTokens(t: number[]): Promise<void>;
+  controlledEvaluate(input: LlamaSequenceInput): Promise<unknown[]>;
+  /** Generates tokens after `t` (an async iterator of token ids). */
+  evaluate(t: number[], o: { temperature: number }): AsyncIterable<number>;
+  eraseContextTokenRanges(ranges: { start: number; end: number }[]): Promise<void>;
+}
+
+export interface NodeLlamaCpp {
+  getLlama(o: object): Promise<{
+    loadModel(o: object): Promise<{
+      createContext(o: object): Promise<{
+        getSequence(): LlamaSequence;
+        dispose(): Promise<void>;
+      }>;
+      dispose(): Promise<void>;
+    }>;
+    dispose(): Promise<void>;
+  }>;
+}
+
+/** node-llama-cpp from NQ_NODE_LLAMA_CPP=<folder of an installed node-llama-cpp> or the import path; null (logged) when absent. */
+export async function importNodeLlamaCpp(log: (m: string) => void): Promise<NodeLlamaCpp | null> {
+  const dir = process.env.NQ_NODE_LLAMA_CPP;
+  try {
+    if (dir) return (await import(pathToFileURL(path.join(dir, 'dist/index.js')).href)) as NodeLlamaCpp;
+    const name = 'node-llama-cpp';
+    return (await import(name)) as NodeLlamaCpp;
+  } catch (e) {
+    log(
+      `  model: node-llama-cpp not available (${(e as Error).message.split('\n')[0]}); skipping the llama.cpp comparison`,
+    );
+    return null;
+  }
+}
