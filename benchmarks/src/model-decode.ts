@@ -81,7 +81,7 @@ export async function decodeRecords(
   for (const threads of threadCounts) {
     const gemm = gemmFor(threads);
     if (threads > 1 && !gemm) continue;
-    const cache = createKvCache(c, P + D + 8);
+    const cache = createKvCache(c, P + D + 8, gemm ? { gemm } : {});
     forward(model, prompt.slice(0, -1), { gemm, cache, noLogits: true });
     const decode: SuiteCase = {
       ...base,

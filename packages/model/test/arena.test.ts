@@ -2,7 +2,7 @@ import { matmulABt, Rng } from '@nq/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGemmPool, gemmABt, WasmGemm } from '../src/cpu/index.js';
 import { gemmModule } from '../src/cpu/wasm/wasm-gemm.js';
-import { forward, randomModel, TINY_CONFIG } from '../src/index.js';
+import { createKvCache, forward, randomModel, TINY_CONFIG } from '../src/index.js';
 import { relErr } from './helpers/shared.js';
 
 const rng = new Rng(7);
@@ -50,6 +50,10 @@ describe("operands pinned in the GEMM kernel's memory", () => {
     g.unpin(a);
     expect(g.pin(1000).byteOffset).toBe(at);
     expect(g.pin(1000).byteOffset).not.toBe(at);
+    // Owned (cache-like) pins: more than the 4 GiB memory holds → null, nothing left pinned.
+    expect(g.pinOwned(2, 2 ** 30)).toBeNull();
+    const owned = g.pinOwned(3, 100);
+    expect(owned?.map((a) => a.length)).toEqual([100, 100, 100]);
   });
 });
 
@@ -90,6 +94,28 @@ describe('forward pass with its activations pinned in the engine memory', () => 
     const one = forward(big, ids(300), { gemm: g.gemm }).data;
     expect(relErr(forward(big, ids(300), { gemm: pool.gemm }).data, one)).toBeLessThan(1e-6);
     expect(relErr(one, forward(big, ids(300), { gemm: gemmABt }).data)).toBeLessThan(1e-5);
+  });
+
+  it('a KV cache pinned in the engine memory (createKvCache(..., { gemm })) decodes like an ordinary one', async () => {
+    const m = randomModel(cfg, 13);
+    const pool = await createGemmPool({ threads: 2, minWork: 0 });
+    pools.push(pool);
+    const pinnedCache = createKvCache(m.config, 48, { gemm: pool.gemm });
+    const plainCache = createKvCache(m.config, 48);
+    expect(pinnedCache.k[0]!.buffer).not.toBe(plainCache.k[0]!.buffer);
+    expect(pinnedCache.k[0]!.buffer.constructor.name).toBe('SharedArrayBuffer');
+    const prompt = ids(20);
+    const a = forward(m, prompt, { gemm: pool.gemm, cache: pinnedCache, lastOnly: true });
+    const b = forward(m, prompt, { gemm: gemmABt, cache: plainCache, lastOnly: true });
+    expect(relErr(a.data, b.data)).toBeLessThan(1e-5);
+    for (const t of [4, 9, 1, 33]) {
+      const x = forward(m, [t], { gemm: pool.gemm, cache: pinnedCache, lastOnly: true });
+      const y = forward(m, [t], { gemm: gemmABt, cache: plainCache, lastOnly: true });
+      expect(relErr(x.data, y.data), `token ${t}`).toBeLessThan(1e-5);
+    }
+    expect(pinnedCache.length).toBe(24);
+    // Without an engine behind the GEMM (the JS kernel) the cache is an ordinary array.
+    expect(createKvCache(m.config, 8, { gemm: gemmABt }).k[0]!.buffer.constructor.name).toBe('ArrayBuffer');
   });
 
   it('a forward pass nested in a hook (same shape, same engine) does not clobber the outer one', () => {

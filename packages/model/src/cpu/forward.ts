@@ -58,7 +58,8 @@ export interface ForwardOptions {
 const ATTENTION_GEMM_MIN_TOKENS = 8;
 
 let cachedDefault: GemmFn | undefined;
-function defaultGemm(): GemmFn {
+/** The GEMM forward() uses when none is given: the process-wide SIMD engine, or the JS kernel. */
+export function defaultGemm(): GemmFn {
   cachedDefault ??= defaultWasmGemm()?.gemm ?? gemmABt;
   return cachedDefault;
 }

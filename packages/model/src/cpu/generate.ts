@@ -1,6 +1,6 @@
 import { NqInputError } from '@nq/core';
 import type { LoadedModel } from '../types.js';
-import { type ForwardOptions, forward } from './forward.js';
+import { defaultGemm, type ForwardOptions, forward } from './forward.js';
 import { createKvCache } from './kv-cache.js';
 
 /** Index of the largest value in row `row` of a [rows, cols] array (first one on ties). */
@@ -35,7 +35,7 @@ export function generateGreedy(
     );
   }
   const ids = Array.from(prompt);
-  const cache = createKvCache(model.config, ids.length + newTokens);
+  const cache = createKvCache(model.config, ids.length + newTokens, { gemm: opts.gemm ?? defaultGemm() });
   if (newTokens === 0) return ids;
   let logits = forward(model, ids, { ...opts, cache, lastOnly: true });
   for (let i = 0; i < newTokens; i++) {

@@ -1,6 +1,8 @@
 import { NqInputError } from '@nq/core';
 import { kvDim } from '../config.js';
 import type { ModelConfig } from '../types.js';
+import type { GemmFn } from './forward.js';
+import { engineOf } from './wasm/wasm-gemm.js';
 
 /**
  * Keys (after RoPE) and values of every position seen so far, per layer, [maxLen, kvDim] row-major.
@@ -17,7 +19,22 @@ export interface KvCache {
   readonly v: Float32Array[];
 }
 
-export function createKvCache(config: ModelConfig, maxLen: number = config.seqLen): KvCache {
+export interface KvCacheOptions {
+  /**
+   * Keep the cache in this GEMM's kernel memory (a `WasmGemm`'s or a pool's `gemm`), so attention and
+   * the K/V projections use it in place: without it every forward pass copies the cache into that
+   * memory for attention, which for 7B shapes at long context costs more than the attention itself.
+   * Falls back to ordinary arrays when the kernel's 4 GiB memory cannot hold it. The memory is given
+   * back when the cache is garbage-collected.
+   */
+  gemm?: GemmFn;
+}
+
+export function createKvCache(
+  config: ModelConfig,
+  maxLen: number = config.seqLen,
+  opts: KvCacheOptions = {},
+): KvCache {
   if (!Number.isInteger(maxLen) || maxLen <= 0 || maxLen > 1 << 20) {
     throw new NqInputError(
       'maxLen',
@@ -26,13 +43,19 @@ export function createKvCache(config: ModelConfig, maxLen: number = config.seqLe
     );
   }
   const w = kvDim(config);
-  return {
+  const n = maxLen * w;
+  const engine = opts.gemm ? engineOf(opts.gemm) : undefined;
+  const pinned = engine ? engine.pinOwned(2 * config.nLayers, n) : null;
+  const arrays = pinned ?? Array.from({ length: 2 * config.nLayers }, () => new Float32Array(n));
+  const cache: KvCache = {
     maxLen,
     kvDim: w,
     length: 0,
-    k: Array.from({ length: config.nLayers }, () => new Float32Array(maxLen * w)),
-    v: Array.from({ length: config.nLayers }, () => new Float32Array(maxLen * w)),
+    k: arrays.slice(0, config.nLayers),
+    v: arrays.slice(config.nLayers),
   };
+  if (pinned && engine) engine.releaseWith(cache, pinned);
+  return cache;
 }
 
 /** Forgets every position (the buffers are kept for reuse). */

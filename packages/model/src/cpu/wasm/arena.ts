@@ -14,6 +14,12 @@
  */
 const PAGE = 65536;
 
+/** The bytes of the region behind a pinned array of n floats (see Arena.pin). */
+export function pinnedBytes(n: number, pow2: boolean): number {
+  const bytes = Math.max(16, n * 4);
+  return pow2 ? 2 ** Math.ceil(Math.log2(bytes)) : bytes;
+}
+
 export class Arena {
   f32: Float32Array;
   /**
@@ -74,9 +80,13 @@ export class Arena {
     else this.free.set(size, [at]);
   }
 
-  /** A Float32Array of n floats living in this memory until the arena is dropped (for activations). */
-  pin(n: number): Float32Array {
-    const at = this.allocLongLived(Math.max(16, n * 4));
+  /**
+   * A Float32Array of n floats living in this memory until released (activations, caches). With
+   * `pow2`, the region is rounded up to a power of two bytes, so that regions released by owners of
+   * varied sizes (KV caches of different lengths) can be reused instead of piling up.
+   */
+  pin(n: number, pow2 = false): Float32Array {
+    const at = this.allocLongLived(pinnedBytes(n, pow2));
     return new Float32Array(this.memory.buffer, at, n);
   }
 }

@@ -1,6 +1,6 @@
 import type { GemmFn } from '../forward.js';
 import { gemmABt } from '../gemm.js';
-import { Arena, Staging } from './arena.js';
+import { Arena, pinnedBytes, Staging } from './arena.js';
 import { gemmModuleBytes } from './gemm-kernel.js';
 import type { OpsParallel } from './wasm-ops.js';
 
@@ -154,10 +154,35 @@ export class WasmGemm {
     return this.arena.pin(n);
   }
 
+  /**
+   * `count` pinned arrays of n floats each (regions rounded up to powers of two, see Arena.pin), or
+   * null when the kernel's memory cannot hold them (then nothing is pinned). For long-lived data such
+   * as a KV cache; see `releaseWith`.
+   */
+  pinOwned(count: number, n: number): Float32Array[] | null {
+    const out: Float32Array[] = [];
+    try {
+      for (let i = 0; i < count; i++) out.push(this.arena.pin(n, true));
+      return out;
+    } catch (e) {
+      for (const a of out) this.arena.release(this.arena.offsetOf(a), pinnedBytes(a.length, true));
+      if (e instanceof RangeError) return null;
+      throw e;
+    }
+  }
+
+  /** Unpins `arrays` once `owner` has been garbage-collected (their only user, e.g. a KV cache). */
+  releaseWith(owner: object, arrays: Float32Array[]): void {
+    const regions = arrays.map((a) => [this.arena.offsetOf(a), pinnedBytes(a.length, true)] as const);
+    ownedRegions.register(owner, () => {
+      for (const [at, bytes] of regions) this.arena.release(at, bytes);
+    });
+  }
+
   /** Gives a pinned array's memory back (the array must not be used afterwards). */
   unpin(a: Float32Array): void {
     const at = this.arena.offsetOf(a);
-    if (at >= 0) this.arena.release(at, Math.max(16, a.length * 4));
+    if (at >= 0) this.arena.release(at, pinnedBytes(a.length, false));
   }
 
   /** Byte offset of a resident copy of w, making one if the budget allows; −1 if w is copied per call. */
@@ -211,6 +236,9 @@ export class WasmGemm {
     st.copyOut();
   };
 }
+
+/** Gives pinned regions back when their owner is collected (`releaseWith`). */
+const ownedRegions = new FinalizationRegistry<() => void>((release) => release());
 
 /** GEMM functions → their engine, so that forward() can pin its activations in the right memory. */
 const engines = new WeakMap<GemmFn, WasmGemm>();
