@@ -2,7 +2,7 @@ import { Rng } from '@nq/core';
 import { getWebGPUDevice } from '@nq/core/webgpu';
 import { describe, expect, it } from 'vitest';
 import { forward, loadLlama2c, randomModel, readNpy, TINY_CONFIG } from '../src/index.js';
-import { forwardWebGPU, uploadModel } from '../src/webgpu/index.js';
+import { ATTENTION_TILE, createGpuKvCache, forwardWebGPU, uploadModel } from '../src/webgpu/index.js';
 import { HAVE_NQ5M, NQ5M_BIN, NQ5M_REF_LOGITS, NQ5M_SKIP_REASON, readRef, relErr } from './helpers/shared.js';
 
 // WebGPU forward vs the CPU reference. On CI this runs on Mesa's llvmpipe (slow), so inputs stay
@@ -24,6 +24,26 @@ describe('WebGPU forward', () => {
       console.log(`webgpu (${adapterName}) tiny model rel err ${e.toExponential(2)}`);
       expect(e).toBeLessThan(1e-5);
       await expect(forwardWebGPU(gm, [1, 70])).rejects.toThrow(/tokens\[1\]/);
+    } finally {
+      gm.destroy();
+    }
+  });
+
+  it(`context longer than one attention tile (${ATTENTION_TILE} positions): online softmax across tiles = the CPU forward`, async () => {
+    // 1,100 positions: the last queries see two tiles. Prefill in two chunks through a KV cache
+    // (1,000 then 100 tokens), so tiles also straddle the cached and the new rows.
+    const cfg = { ...TINY_CONFIG, vocabSize: 70, seqLen: 1200 };
+    const model = randomModel(cfg, 23);
+    const r = new Rng(5);
+    const ids = Array.from({ length: 1100 }, () => r.int(70));
+    const gm = await uploadModel(model);
+    try {
+      const cache = createGpuKvCache(gm, 1100);
+      await forwardWebGPU(gm, ids.slice(0, 1000), { cache });
+      const gpu = await forwardWebGPU(gm, ids.slice(1000), { cache });
+      const cpu = forward(model, ids).data.subarray(1000 * 70);
+      expect(relErr(gpu.data, cpu)).toBeLessThan(1e-5);
+      cache.destroy();
     } finally {
       gm.destroy();
     }

@@ -15,9 +15,9 @@ import type { GpuForwardHooks, GpuWork } from './hooks.js';
 import type { GpuKvCache } from './kv-cache.js';
 import { recordMatmul } from './matmul.js';
 import {
+  ATTENTION_CHANNELS_PER_THREAD,
   ATTENTION_WGSL,
   EMBED_WGSL,
-  MAX_ATTENTION_TOKENS,
   RMSNORM_WGSL,
   ROPE_WGSL,
   SWIGLU_WGSL,
@@ -99,6 +99,13 @@ export async function uploadModel(model: LoadedModel): Promise<GpuModel> {
       'Build it with onlineRotateDown(model, R) for R of the SwiGLU width.',
     );
   }
+  const headDim = c.dim / c.nHeads;
+  if (headDim > 64 * ATTENTION_CHANNELS_PER_THREAD) {
+    throw new NqUnsupportedError(
+      `head size ${headDim} on the webgpu backend`,
+      `The attention kernel takes heads of up to ${64 * ATTENTION_CHANNELS_PER_THREAD} channels; use the cpu backend.`,
+    );
+  }
   const up = (d: Float32Array) => createStorageBuffer(device, d);
   const layers = w.layers.map(
     (l): LayerBuffers => ({
@@ -114,7 +121,7 @@ export async function uploadModel(model: LoadedModel): Promise<GpuModel> {
     }),
   );
   // cos/sin interleaved, computed in float64 on the host exactly as the CPU path does.
-  const ropePositions = Math.min(c.seqLen, MAX_ATTENTION_TOKENS);
+  const ropePositions = c.seqLen;
   const rt = new RopeTable(c.dim / c.nHeads, c.ropeTheta);
   rt.ensure(ropePositions);
   const cs = new Float32Array(rt.cos.length * 2);
@@ -214,7 +221,7 @@ export async function forwardWebGPU(
   if (past + T > gm.buffers.ropePositions) {
     throw new NqUnsupportedError(
       `position ${past + T} on the webgpu backend`,
-      `At most ${gm.buffers.ropePositions} (min(seqLen, ${MAX_ATTENTION_TOKENS})) positions per sequence.`,
+      `At most ${gm.buffers.ropePositions} positions per sequence (the model's seqLen, which sizes the RoPE table).`,
     );
   }
   const work: GpuWork = { device, encoder: device.createCommandEncoder(), temps: [] };

@@ -4,11 +4,12 @@ export type { GpuForwardHooks, GpuWork, LinearInputGroup } from './hooks.js';
 export { createGpuKvCache, type GpuKvCache, resetGpuKvCache } from './kv-cache.js';
 export { GEMV_MAX_ROWS, recordMatmul } from './matmul.js';
 export {
+  ATTENTION_CHANNELS_PER_THREAD,
+  ATTENTION_TILE,
   ATTENTION_WGSL,
   EMBED_WGSL,
   GEMV_WGSL,
   MATMUL_WGSL,
-  MAX_ATTENTION_TOKENS,
   RMSNORM_WGSL,
   ROPE_WGSL,
   SWIGLU_WGSL,

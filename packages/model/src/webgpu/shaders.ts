@@ -110,12 +110,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`;
 
 /**
- * Fused causal grouped-query attention, one 64-thread workgroup per (query t, head h): scores for
- * every earlier position in workgroup memory, max/sum reductions, then Σ p·v per output channel.
+ * Fused causal grouped-query attention, one 64-thread workgroup per (query t, head h). Positions go
+ * through workgroup memory in tiles of ATTENTION_TILE scores with an online softmax: per tile the
+ * scores and their max, the running max m' = max(m, tile max), then the running sum and each
+ * thread's output channels are rescaled by exp(m − m') before the tile's exp(s − m')·v terms are
+ * added — so any context length works (a single tile gives exactly the one-pass result).
  * q holds the T new tokens; k/v hold `past` earlier positions followed by the T new ones (a KV
  * cache, or just the T new rows when past = 0), so query t attends to positions 0..past+t.
+ * Each thread owns output channels lid, lid + 64, …: head size ≤ 64·ATTENTION_CHANNELS_PER_THREAD.
  */
-export const MAX_ATTENTION_TOKENS = 2048;
+export const ATTENTION_TILE = 1024;
+export const ATTENTION_CHANNELS_PER_THREAD = 4;
 export const ATTENTION_WGSL = /* wgsl */ `
 struct P { T: u32, nHeads: u32, nKv: u32, hd: u32, scale: f32, past: u32, pad1: u32, pad2: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -123,11 +128,14 @@ struct P { T: u32, nHeads: u32, nKv: u32, hd: u32, scale: f32, past: u32, pad1: 
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
-var<workgroup> sc: array<f32, ${MAX_ATTENTION_TOKENS}>;
+const TILE = ${ATTENTION_TILE}u;
+const CH = ${ATTENTION_CHANNELS_PER_THREAD}u;
+var<workgroup> sc: array<f32, TILE>;
 var<workgroup> red: array<f32, 64>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
+  let lid = lid3.x;
   let t = wid.x;
   let h = wid.y;
   let g = h / (p.nHeads / p.nKv);
@@ -136,35 +144,55 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let len = p.past + t + 1u;
   let qo = t * qDim + h * p.hd;
   var m = -3.4e38;
-  for (var s = lid.x; s < len; s += 64u) {
-    let ko = s * kvDim + g * p.hd;
-    var d = 0.0;
-    for (var i = 0u; i < p.hd; i++) { d += q[qo + i] * k[ko + i]; }
-    d *= p.scale;
-    sc[s] = d;
-    m = max(m, d);
-  }
-  red[lid.x] = m;
-  workgroupBarrier();
-  for (var stride = 32u; stride > 0u; stride >>= 1u) {
-    if (lid.x < stride) { red[lid.x] = max(red[lid.x], red[lid.x + stride]); }
+  var l = 0.0;
+  var acc: array<f32, CH>;
+  for (var s0 = 0u; s0 < len; s0 += TILE) {
+    let n = min(TILE, len - s0);
+    var tileMax = -3.4e38;
+    for (var s = lid; s < n; s += 64u) {
+      let ko = (s0 + s) * kvDim + g * p.hd;
+      var d = 0.0;
+      for (var i = 0u; i < p.hd; i++) { d += q[qo + i] * k[ko + i]; }
+      d *= p.scale;
+      sc[s] = d;
+      tileMax = max(tileMax, d);
+    }
+    // The reductions stay inline: with them in helper functions (barriers inside) llvmpipe returned
+    // wrong sums as soon as a thread without output channels held a score (measured).
+    red[lid] = tileMax;
     workgroupBarrier();
-  }
-  let mx = red[0];
-  workgroupBarrier();
-  var sum = 0.0;
-  for (var s = lid.x; s < len; s += 64u) { let e = exp(sc[s] - mx); sc[s] = e; sum += e; }
-  red[lid.x] = sum;
-  workgroupBarrier();
-  for (var stride = 32u; stride > 0u; stride >>= 1u) {
-    if (lid.x < stride) { red[lid.x] += red[lid.x + stride]; }
+    for (var stride = 32u; stride > 0u; stride >>= 1u) {
+      if (lid < stride) { red[lid] = max(red[lid], red[lid + stride]); }
+      workgroupBarrier();
+    }
+    let mNew = max(m, red[0]);
     workgroupBarrier();
+    let alpha = exp(m - mNew);
+    var part = 0.0;
+    for (var s = lid; s < n; s += 64u) { let e = exp(sc[s] - mNew); sc[s] = e; part += e; }
+    red[lid] = part;
+    workgroupBarrier();
+    for (var stride = 32u; stride > 0u; stride >>= 1u) {
+      if (lid < stride) { red[lid] += red[lid + stride]; }
+      workgroupBarrier();
+    }
+    l = l * alpha + red[0];
+    workgroupBarrier();
+    for (var j = 0u; j < CH; j++) {
+      let i = lid + 64u * j;
+      if (i < p.hd) {
+        var a = acc[j] * alpha;
+        for (var s = 0u; s < n; s++) { a += sc[s] * v[(s0 + s) * kvDim + g * p.hd + i]; }
+        acc[j] = a;
+      }
+    }
+    m = mNew;
+    workgroupBarrier(); // every thread is done with sc before the next tile overwrites it
   }
-  let inv = 1.0 / red[0];
-  for (var i = lid.x; i < p.hd; i += 64u) {
-    var acc = 0.0;
-    for (var s = 0u; s < len; s++) { acc += sc[s] * v[s * kvDim + g * p.hd + i]; }
-    out[qo + i] = acc * inv;
+  let inv = 1.0 / l;
+  for (var j = 0u; j < CH; j++) {
+    let i = lid + 64u * j;
+    if (i < p.hd) { out[qo + i] = acc[j] * inv; }
   }
 }`;
 
