@@ -28,24 +28,8 @@ import { type ExpConsts, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD } fro
  * Rows past the end (the last block) read the last row again and are not stored.
  */
 export function attentionFunc(): Func {
-  const f = new Func('attention', [
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    F32,
-    I32,
-    I32,
-    I32,
-    I32,
-  ]);
+  // 11 i32 (pointers and sizes), the f32 scale, then g0, g1, rb0, rb1
+  const f = new Func('attention', [...Array(11).fill(I32), F32, ...Array(4).fill(I32)]);
   const [qp, kp, vp, op, ktp, scp, T, base, nHeads, nKvHeads, hd, scale, g0, g1, rb0, rb1] = [
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
   ];

@@ -20,17 +20,10 @@ export const TILE_SHAPES: readonly [number, number][] = [
 
 function gemmTile(tr: number, nr: number, unroll = 1, fma = false): Func {
   // params: xp, wp, yp, t0, t1, n0, n1, K, ldy (byte pointers, element counts)
-  const f = new Func(`gemm_${tr}x${nr}${unroll > 1 ? `_u${unroll}` : ''}${fma ? '_fma' : ''}`, [
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-    I32,
-  ]);
+  const f = new Func(
+    `gemm_${tr}x${nr}${unroll > 1 ? `_u${unroll}` : ''}${fma ? '_fma' : ''}`,
+    Array(9).fill(I32),
+  );
   const [xp, wp, yp, t0, t1, n0, n1, K, ldy] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const t = f.local(I32);
   const n = f.local(I32);
