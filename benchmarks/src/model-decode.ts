@@ -1,5 +1,5 @@
 import type { BenchRecord } from '@nq/core/bench';
-import { createKvCache, forward, type GemmPool, type LoadedModel } from '@nq/model';
+import { createKvCache, forward, type GemmPool, type LoadedModel, releaseKvCache } from '@nq/model';
 import { measureCases, type SuiteCase } from './cases.js';
 import type { NodeLlamaCpp } from './node-llama-cpp.js';
 import type { SuiteContext } from './suite.js';
@@ -99,6 +99,7 @@ export async function decodeRecords(
       },
     };
     const [rec] = await measureCases('model', ctx, [decode]);
+    releaseKvCache(cache);
     if (!rec) continue;
     const ref = llamaTps.get(threads);
     records.push(

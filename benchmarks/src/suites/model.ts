@@ -11,6 +11,7 @@ import {
   gemmABt,
   type LoadedModel,
   loadModel,
+  releaseKvCache,
 } from '@nq/model';
 import { residentWeights } from '@nq/model/cpu';
 import { measureCases, type SuiteCase } from '../cases.js';
@@ -268,10 +269,11 @@ async function docsModel(
   }
 
   // 2. nq prefill, SIMD GEMM, 1 and all threads: no logits, last logits, all logits.
-  const cache = createKvCache(c, T);
   for (const threads of threadCounts) {
     const gemm = gemmFor(threads);
     if (threads > 1 && !gemm) continue; // the pool failed its self-check (recorded above)
+    // The cache lives in this pool's kernel memory, as llama.cpp's lives in its own buffers.
+    const cache = createKvCache(c, T, gemm ? { gemm } : {});
     const cases: (SuiteCase & { against: string })[] = [
       {
         ...base,
@@ -321,6 +323,7 @@ async function docsModel(
           : { ...rec, tokens_per_s: mine, baseline: 'single-token-loop', ratio: mine / loopTps },
       );
     });
+    releaseKvCache(cache);
   }
   // Decoding after a prompt, nq against llama.cpp (model-decode.ts).
   records.push(

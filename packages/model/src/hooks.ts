@@ -6,7 +6,9 @@ import type { LinearName } from './types.js';
  * plug into nq's model without forking it. Pass them as `forward(model, tokens, { hooks })`.
  *
  * Buffers passed to hooks are the forward pass's scratch memory: read them (or modify them where a
- * hook says so) during the call, copy what you keep.
+ * hook says so) during the call, copy what you keep (`x.data.slice()`). On the SIMD CPU path they are
+ * views of the GEMM engine's shared WebAssembly memory: their `.buffer` is that whole memory (mind
+ * `byteOffset`), and posting one to a worker shares it rather than copying it.
  */
 export interface ForwardHooks {
   /**

@@ -10,6 +10,8 @@ export {
   gemmABt,
   generateGreedy,
   type KvCache,
+  type KvCacheOptions,
+  releaseKvCache,
   resetKvCache,
 } from './cpu/index.js';
 export * from './gguf/index.js';

@@ -2,7 +2,7 @@ import { matmulABt, Rng } from '@nq/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGemmPool, gemmABt, WasmGemm } from '../src/cpu/index.js';
 import { gemmModule } from '../src/cpu/wasm/wasm-gemm.js';
-import { createKvCache, forward, randomModel, TINY_CONFIG } from '../src/index.js';
+import { createKvCache, forward, randomModel, releaseKvCache, TINY_CONFIG } from '../src/index.js';
 import { relErr } from './helpers/shared.js';
 
 const rng = new Rng(7);
@@ -50,10 +50,41 @@ describe("operands pinned in the GEMM kernel's memory", () => {
     g.unpin(a);
     expect(g.pin(1000).byteOffset).toBe(at);
     expect(g.pin(1000).byteOffset).not.toBe(at);
-    // Owned (cache-like) pins: more than the 4 GiB memory holds → null, nothing left pinned.
-    expect(g.pinOwned(2, 2 ** 30)).toBeNull();
-    const owned = g.pinOwned(3, 100);
-    expect(owned?.map((a) => a.length)).toEqual([100, 100, 100]);
+    // Owned (cache-like) pins: more than the 4 GiB memory holds → null, nothing left pinned, and the
+    // engine still works (sizes ≥ 2^31 bytes must not wrap around in the size arithmetic).
+    const topBefore = g.arena.top;
+    expect(g.pinOwned(2, 2 ** 30)).toBeNull(); // 2 × 4 GiB
+    expect(g.arena.top).toBe(topBefore);
+    const x = rng.normals(8 * 16);
+    const w = rng.normals(4 * 16);
+    const y = new Float32Array(8 * 4);
+    g.gemm(x, 8, 16, w, 4, y);
+    expect(
+      relErr(y, matmulABt({ rows: 8, cols: 16, data: x }, { rows: 4, cols: 16, data: w }).data),
+    ).toBeLessThan(1e-6);
+    // Releasing the regions at the top brings top back down, free regions below them too.
+    const owned = g.pinOwned(3, 1000)!;
+    expect(owned.map((a) => a.length)).toEqual([1000, 1000, 1000]);
+    for (const a of owned) g.unpin(a, true); // the first two go to the free list, the third lowers top past all three
+    expect(g.arena.top).toBe(owned[0]!.byteOffset);
+  });
+
+  it('released KV caches give their memory back (top comes down) and are refused afterwards', () => {
+    const g = engine();
+    const m = randomModel({ ...TINY_CONFIG, vocabSize: 70 }, 3);
+    const before = g.arena.top;
+    for (let i = 0; i < 50; i++) {
+      const cache = createKvCache(m.config, 64 + i, { gemm: g.gemm });
+      forward(m, [1, 2, 3], { gemm: g.gemm, cache });
+      releaseKvCache(cache);
+    }
+    // Only the workspace pinned by the first forward pass stays.
+    const afterFirst = g.arena.top;
+    const cache = createKvCache(m.config, 64, { gemm: g.gemm });
+    releaseKvCache(cache);
+    expect(g.arena.top).toBe(afterFirst);
+    expect(afterFirst - before).toBeLessThan(1 << 20);
+    expect(() => forward(m, [1], { gemm: g.gemm, cache })).toThrow(/released/);
   });
 });
 
@@ -94,6 +125,15 @@ describe('forward pass with its activations pinned in the engine memory', () => 
     const one = forward(big, ids(300), { gemm: g.gemm }).data;
     expect(relErr(forward(big, ids(300), { gemm: pool.gemm }).data, one)).toBeLessThan(1e-6);
     expect(relErr(one, forward(big, ids(300), { gemm: gemmABt }).data)).toBeLessThan(1e-5);
+  });
+
+  it('a pool handles element-wise work smaller than one SIMD step (SwiGLU of 4 values: JS tail only)', async () => {
+    const m = randomModel({ ...TINY_CONFIG, hiddenDim: 4, vocabSize: 70 }, 14);
+    const pool = await createGemmPool({ threads: 2, minWork: 0 });
+    pools.push(pool);
+    expect(
+      relErr(forward(m, [5], { gemm: pool.gemm }).data, forward(m, [5], { gemm: gemmABt }).data),
+    ).toBeLessThan(1e-5);
   });
 
   it('a KV cache pinned in the engine memory (createKvCache(..., { gemm })) decodes like an ordinary one', async () => {

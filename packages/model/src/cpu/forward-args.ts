@@ -1,6 +1,7 @@
 import { NqInputError } from '@nq/core';
 import type { ModelConfig } from '../types.js';
 import type { ForwardOptions } from './forward.js';
+import { isReleasedKvCache } from './kv-cache.js';
 
 function checkTokens(tokens: ArrayLike<number>, vocab: number): void {
   if (!tokens || typeof tokens.length !== 'number' || tokens.length === 0) {
@@ -40,6 +41,13 @@ export function checkForwardArgs(
         'startPos',
         `is ${opts.startPos} but the cache holds ${cache.length} positions`,
         'Omit startPos when passing a cache.',
+      );
+    }
+    if (isReleasedKvCache(cache)) {
+      throw new NqInputError(
+        'cache',
+        'was released (releaseKvCache)',
+        'Create a new cache with createKvCache().',
       );
     }
     if (cache.kvDim !== kv || cache.k.length !== c.nLayers) {

@@ -1,7 +1,7 @@
 import { NqInputError } from '@nq/core';
 import type { LoadedModel } from '../types.js';
 import { defaultGemm, type ForwardOptions, forward } from './forward.js';
-import { createKvCache } from './kv-cache.js';
+import { createKvCache, releaseKvCache } from './kv-cache.js';
 
 /** Index of the largest value in row `row` of a [rows, cols] array (first one on ties). */
 export function argmaxRow(data: Float32Array, cols: number, row = 0): number {
@@ -35,14 +35,19 @@ export function generateGreedy(
     );
   }
   const ids = Array.from(prompt);
-  const cache = createKvCache(model.config, ids.length + newTokens, { gemm: opts.gemm ?? defaultGemm() });
   if (newTokens === 0) return ids;
-  let logits = forward(model, ids, { ...opts, cache, lastOnly: true });
-  for (let i = 0; i < newTokens; i++) {
-    const next = argmaxRow(logits.data, logits.cols);
-    ids.push(next);
-    if (next === opts.stopAt || i === newTokens - 1) break;
-    logits = forward(model, [next], { ...opts, cache, lastOnly: true });
+  // In the kernel's memory (attention reads it in place), given back when done.
+  const cache = createKvCache(model.config, ids.length + newTokens, { gemm: opts.gemm ?? defaultGemm() });
+  try {
+    let logits = forward(model, ids, { ...opts, cache, lastOnly: true });
+    for (let i = 0; i < newTokens; i++) {
+      const next = argmaxRow(logits.data, logits.cols);
+      ids.push(next);
+      if (next === opts.stopAt || i === newTokens - 1) break;
+      logits = forward(model, [next], { ...opts, cache, lastOnly: true });
+    }
+  } finally {
+    releaseKvCache(cache);
   }
   return ids;
 }

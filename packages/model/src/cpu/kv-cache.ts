@@ -2,7 +2,7 @@ import { NqInputError } from '@nq/core';
 import { kvDim } from '../config.js';
 import type { ModelConfig } from '../types.js';
 import type { GemmFn } from './forward.js';
-import { engineOf } from './wasm/wasm-gemm.js';
+import { engineOf, type WasmGemm } from './wasm/wasm-gemm.js';
 
 /**
  * Keys (after RoPE) and values of every position seen so far, per layer, [maxLen, kvDim] row-major.
@@ -24,8 +24,8 @@ export interface KvCacheOptions {
    * Keep the cache in this GEMM's kernel memory (a `WasmGemm`'s or a pool's `gemm`), so attention and
    * the K/V projections use it in place: without it every forward pass copies the cache into that
    * memory for attention, which for 7B shapes at long context costs more than the attention itself.
-   * Falls back to ordinary arrays when the kernel's 4 GiB memory cannot hold it. The memory is given
-   * back when the cache is garbage-collected.
+   * Falls back to ordinary arrays when the kernel's 4 GiB memory cannot hold it. Give the memory back
+   * with `releaseKvCache(cache)` when done (it is not reclaimed otherwise).
    */
   gemm?: GemmFn;
 }
@@ -54,8 +54,30 @@ export function createKvCache(
     k: arrays.slice(0, config.nLayers),
     v: arrays.slice(config.nLayers),
   };
-  if (pinned && engine) engine.releaseWith(cache, pinned);
+  if (pinned && engine) pinnedIn.set(cache, engine);
   return cache;
+}
+
+/** Caches living in an engine's memory, and caches already released. */
+const pinnedIn = new WeakMap<KvCache, WasmGemm>();
+const released = new WeakSet<KvCache>();
+
+/**
+ * Gives a cache made with `{ gemm }` back to its kernel memory; the cache (and any view of its arrays)
+ * must not be used afterwards — forward() refuses it. A no-op for ordinary caches.
+ */
+export function releaseKvCache(cache: KvCache): void {
+  const engine = pinnedIn.get(cache);
+  if (!engine) return;
+  pinnedIn.delete(cache);
+  released.add(cache);
+  // Last allocated first, so the arena's top can come down.
+  for (const a of [...cache.k, ...cache.v].reverse()) engine.unpin(a, true);
+}
+
+/** Whether `releaseKvCache` was called on this cache. */
+export function isReleasedKvCache(cache: KvCache): boolean {
+  return released.has(cache);
 }
 
 /** Forgets every position (the buffers are kept for reuse). */

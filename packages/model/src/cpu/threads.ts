@@ -289,7 +289,8 @@ class ThreadedGemm extends WasmGemm {
       c[o + TASK] = task;
       for (let i = 0; i < a.length; i++) c[o + ARGS + i] = a[i]!;
       // The seq store is sequentially consistent: the worker that sees it sees the arguments.
-      Atomics.store(c, o + SEQ, c[o + SEQ]! + 1);
+      // Task numbers wrap within [0, 2^31): −1 stays the only "quit".
+      Atomics.store(c, o + SEQ, (c[o + SEQ]! + 1) & 0x7fffffff);
       Atomics.notify(c, o + SEQ);
       started = p;
     }

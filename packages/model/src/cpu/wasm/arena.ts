@@ -14,6 +14,11 @@
  */
 const PAGE = 65536;
 
+/** Rounds a byte count up to a multiple of 16 (plain arithmetic: sizes may exceed 2^31). */
+function roundUp16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
 /** The bytes of the region behind a pinned array of n floats (see Arena.pin). */
 export function pinnedBytes(n: number, pow2: boolean): number {
   const bytes = Math.max(16, n * 4);
@@ -30,6 +35,8 @@ export class Arena {
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   /** Released long-lived regions by byte size (resident weights re-registered after an in-place edit have the same sizes). */
   private readonly free = new Map<number, number[]>();
+  /** The same regions by end offset → [offset, size], to lower `top` when the region under it is released. */
+  private readonly freeByEnd = new Map<number, [number, number]>();
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -63,21 +70,45 @@ export class Arena {
 
   /** A long-lived region of `bytes` (rounded up to 16): a released one of that size, or a new one at top. */
   allocLongLived(bytes: number): number {
-    const size = (bytes + 15) & ~15;
+    const size = roundUp16(bytes);
     const reuse = this.free.get(size)?.pop();
-    if (reuse !== undefined) return reuse;
+    if (reuse !== undefined) {
+      this.freeByEnd.delete(reuse + size);
+      return reuse;
+    }
     const at = this.top;
-    this.ensureBytes(at + size);
+    this.ensureBytes(at + size); // throws RangeError (top unchanged) beyond the memory's limit
     this.top = at + size;
     return at;
   }
 
-  /** Gives a long-lived region back for reuse by a later allocation of the same size. */
+  /**
+   * Gives a long-lived region back: reused by a later allocation of the same size, and when it (and
+   * free regions below it) end at `top`, `top` comes down, so that scratch gets the space back.
+   */
   release(at: number, bytes: number): void {
-    const size = (bytes + 15) & ~15;
+    const start = at;
+    const size = roundUp16(bytes);
+    if (start + size === this.top) {
+      this.top = start;
+      // Free regions that now end at top come off as well.
+      for (
+        let below = this.freeByEnd.get(this.top);
+        below !== undefined;
+        below = this.freeByEnd.get(this.top)
+      ) {
+        const [bAt, bSize] = below;
+        this.freeByEnd.delete(this.top);
+        const list = this.free.get(bSize)!;
+        list.splice(list.indexOf(bAt), 1);
+        this.top = bAt;
+      }
+      return;
+    }
     const list = this.free.get(size);
-    if (list) list.push(at);
-    else this.free.set(size, [at]);
+    if (list) list.push(start);
+    else this.free.set(size, [start]);
+    this.freeByEnd.set(start + size, [start, size]);
   }
 
   /**
@@ -112,7 +143,7 @@ export class Staging {
     if (this.arena.top !== this.start)
       throw new Error('arena: long-lived allocation while a call was being staged');
     const p = this.cursor;
-    this.cursor += (n * 4 + 15) & ~15;
+    this.cursor += roundUp16(n * 4);
     this.arena.ensureBytes(this.cursor);
     return p;
   }

@@ -207,7 +207,7 @@ function rmsnorm(): Func {
   f.op(OP.f32Const, ...f32Bytes(1));
   f.get(ss).simd(SIMD.f32x4Lane, 0);
   for (let k = 1; k < 4; k++) f.get(ss).simd(SIMD.f32x4Lane, k).f32Add();
-  f.get(dim).op(0xb3 /* f32.convert_i32_s */).op(OP.f32Div).get(eps).f32Add();
+  f.get(dim).op(0xb3 /* f32.convert_i32_u */).op(OP.f32Div).get(eps).f32Add();
   f.op(0x91 /* f32.sqrt */).op(OP.f32Div).simd(SIMD.f32x4Splat).set(inv);
   loop(() => {
     f.get(orow).get(i).add();

@@ -147,8 +147,8 @@ export class WasmGemm {
   }
 
   /**
-   * n floats living in the kernel's memory for as long as this GEMM: GEMM operands there are used in
-   * place (see above). For activations that every call reads or writes; never freed.
+   * n floats living in the kernel's memory until `unpin`ned: GEMM operands there are used in place
+   * (see above). For activations that every call reads or writes.
    */
   pin(n: number): Float32Array {
     return this.arena.pin(n);
@@ -157,7 +157,7 @@ export class WasmGemm {
   /**
    * `count` pinned arrays of n floats each (regions rounded up to powers of two, see Arena.pin), or
    * null when the kernel's memory cannot hold them (then nothing is pinned). For long-lived data such
-   * as a KV cache; see `releaseWith`.
+   * as a KV cache; give them back with `unpin(a, true)`.
    */
   pinOwned(count: number, n: number): Float32Array[] | null {
     const out: Float32Array[] = [];
@@ -165,24 +165,16 @@ export class WasmGemm {
       for (let i = 0; i < count; i++) out.push(this.arena.pin(n, true));
       return out;
     } catch (e) {
-      for (const a of out) this.arena.release(this.arena.offsetOf(a), pinnedBytes(a.length, true));
+      for (const a of out.reverse()) this.unpin(a, true);
       if (e instanceof RangeError) return null;
       throw e;
     }
   }
 
-  /** Unpins `arrays` once `owner` has been garbage-collected (their only user, e.g. a KV cache). */
-  releaseWith(owner: object, arrays: Float32Array[]): void {
-    const regions = arrays.map((a) => [this.arena.offsetOf(a), pinnedBytes(a.length, true)] as const);
-    ownedRegions.register(owner, () => {
-      for (const [at, bytes] of regions) this.arena.release(at, bytes);
-    });
-  }
-
-  /** Gives a pinned array's memory back (the array must not be used afterwards). */
-  unpin(a: Float32Array): void {
+  /** Gives a pinned array's memory back (the array must not be used afterwards); `pow2` as it was pinned. */
+  unpin(a: Float32Array, pow2 = false): void {
     const at = this.arena.offsetOf(a);
-    if (at >= 0) this.arena.release(at, pinnedBytes(a.length, false));
+    if (at >= 0) this.arena.release(at, pinnedBytes(a.length, pow2));
   }
 
   /** Byte offset of a resident copy of w, making one if the budget allows; −1 if w is copied per call. */
@@ -236,9 +228,6 @@ export class WasmGemm {
     st.copyOut();
   };
 }
-
-/** Gives pinned regions back when their owner is collected (`releaseWith`). */
-const ownedRegions = new FinalizationRegistry<() => void>((release) => release());
 
 /** GEMM functions → their engine, so that forward() can pin its activations in the right memory. */
 const engines = new WeakMap<GemmFn, WasmGemm>();

@@ -106,6 +106,7 @@ export class WasmOps {
 
   /** Runs args[0] here and the other parts on workers (one part: just here). */
   private run(task: number, args: number[][], local: (a: number[]) => void): void {
+    if (args.length === 0) return; // nothing to do (e.g. SwiGLU of fewer than 8 values: all in the JS tail)
     if (args.length === 1 || !this.parallel) for (const a of args) local(a);
     else this.parallel.run(task, args, local);
   }
