@@ -1,6 +1,6 @@
 import { buildModule, ENV_MEMORY, F32, Func, I32, V128 } from '@nq/core/wasm';
 import { attentionFunc } from './attention-kernel.js';
-import { emitExp, emitExpInterleaved, expConsts, f32Bytes, OP, SIMD, splat } from './simd-exp.js';
+import { emitExpInterleaved, expConsts, f32Bytes, OP, SIMD, splat } from './simd-exp.js';
 
 /**
  * WebAssembly SIMD kernels for the element-wise parts of prefill: those that run exp() (the causal
@@ -79,11 +79,10 @@ function softmaxRows(): Func {
   // Pass 2: e = exp(x − max) (masked lanes → 0), stored, summed.
   f.get(zero).set(acc);
   doWhile(len, () => {
+    addr(); // the store's address, under the value computed next
     addr();
-    addr();
-    f.v128Load(0, 2).get(mx).simd(SIMD.f32x4Splat).simd(SIMD.f32x4Sub);
-    emitExp(f, c);
-    f.set(v);
+    f.v128Load(0, 2).get(mx).simd(SIMD.f32x4Splat).simd(SIMD.f32x4Sub).set(v);
+    emitExpInterleaved(f, c, [v]);
     f.get(v).get(zero);
     mask();
     f.simd(SIMD.bitselect).set(v);

@@ -73,8 +73,8 @@ export interface ExpConsts {
   magic: number;
   poly: number[];
   bias: number;
-  tmp: number;
-  n: number;
+  /** Scratch locals of the k-th chain: [reduced argument, rounded exponent]; made on first use. */
+  scratch: [number, number][];
 }
 
 export function expConsts(f: Func): ExpConsts {
@@ -85,8 +85,7 @@ export function expConsts(f: Func): ExpConsts {
     magic: f.local(V128),
     poly: POLY.map(() => f.local(V128)),
     bias: f.local(V128),
-    tmp: f.local(V128),
-    n: f.local(V128),
+    scratch: [],
   };
   splat(f, Math.LOG2E).set(c.log2e);
   splat(f, -127).set(c.lo);
@@ -99,29 +98,15 @@ export function expConsts(f: Func): ExpConsts {
   return c;
 }
 
-/** exp of the f32x4 on top of the stack; leaves the result on the stack. */
-export function emitExp(f: Func, c: ExpConsts): void {
-  // y = clamp(v·log2e) (pmax/pmin: NaN stays NaN); m = y + MAGIC; r = y − (m − MAGIC), in tmp
-  f.get(c.log2e).simd(SIMD.f32x4Mul).get(c.lo).simd(SIMD.f32x4Pmax).get(c.hi).simd(SIMD.f32x4Pmin).set(c.tmp);
-  f.get(c.tmp).get(c.magic).simd(SIMD.f32x4Add).set(c.n);
-  f.get(c.tmp).get(c.n).get(c.magic).simd(SIMD.f32x4Sub).simd(SIMD.f32x4Sub).set(c.tmp);
-  // p = ((c7·r + c6)·r + …)·r + c0
-  f.get(c.poly[7]!);
-  for (let i = 6; i >= 0; i--) f.get(c.tmp).simd(SIMD.f32x4Mul).get(c.poly[i]!).simd(SIMD.f32x4Add);
-  // × 2^n: m's bits are MAGIC's + n, and MAGIC's bits all sit at positions ≥ 22, so the shift by 23
-  // drops them: ((bits(m) + 127) << 23) = (n + 127) << 23 modulo 2^32.
-  f.get(c.n).get(c.bias).simd(SIMD.i32x4Add).i32(23).simd(SIMD.i32x4Shl);
-  f.simd(SIMD.f32x4Mul);
-}
-
 /**
  * exp of several f32x4 values at once, in place on the given V128 locals, the steps of the
  * independent chains interleaved: one exp is a ~40-cycle dependency chain, and V8 emits the code in
  * the order given, so interleaving lets the core overlap the chains (SwiGLU ~1.6× faster with two).
  */
 export function emitExpInterleaved(f: Func, c: ExpConsts, vals: readonly number[]): void {
-  const tmp = vals.map(() => f.local(V128));
-  const n = vals.map(() => f.local(V128));
+  while (c.scratch.length < vals.length) c.scratch.push([f.local(V128), f.local(V128)]);
+  const tmp = vals.map((_, k) => c.scratch[k]![0]);
+  const n = vals.map((_, k) => c.scratch[k]![1]);
   const each = (emit: (k: number) => void) => {
     for (let k = 0; k < vals.length; k++) emit(k);
   };
