@@ -10,7 +10,7 @@ import {
   WEIGHT_BLOCK_FLOATS,
   weightBlockRows,
 } from './wasm/wasm-gemm.js';
-import { OPS_TASK, type OpsParallel, sharedOpsModule } from './wasm/wasm-ops.js';
+import { type OpsParallel, runOpsTask, sharedOpsModule } from './wasm/wasm-ops.js';
 
 /**
  * GEMM on several threads: the main thread and (threads − 1) worker_threads share the SIMD
@@ -101,6 +101,7 @@ const c = new Int32Array(ctrl, index * ${STRIDE} * 4, ${STRIDE});
 const errorBytes = new Uint8Array(errors, index * ${ERROR_BYTES}, ${ERROR_BYTES});
 const runBlock = (${runBlock.toString()});
 const blockRowsFor = (${blockRowsFor.toString()});
+const runOpsTask = (${runOpsTask.toString()});
 function fail(state, message) {
   const bytes = new TextEncoder().encode(String(message).slice(0, ${ERROR_BYTES / 2}));
   errorBytes.fill(0);
@@ -115,9 +116,6 @@ process.on('exit', () => {
 try {
   const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const ops = opsModule ? new WebAssembly.Instance(opsModule, { env: { memory } }).exports : null;
-  const bitsI32 = new Int32Array(1);
-  const bitsF32 = new Float32Array(bitsI32.buffer);
-  const f32 = (i) => { bitsI32[0] = i; return bitsF32[0]; };
   // Compile every kernel now (empty ranges), not on the first real call.
   for (const f of ['gemm_4x2', 'gemm_1x2', 'gemm_4x1', 'gemm_1x1']) k[f](0, 0, 0, 0, 0, 0, 0, 4, 0);
   Atomics.store(c, ${STATE}, ${WorkerState.Ready});
@@ -142,20 +140,15 @@ try {
       if (c[${FAULT}] === 3) process.exit(0);
     }
     const task = c[${TASK}];
-    const a = (i) => c[${ARGS} + i];
     if (task === ${GEMM_TASK}) {
+      const a = (i) => c[${ARGS} + i];
       const xp = a(0), wp = a(1), yp = a(2), T = a(3), K = a(4), n0 = a(5), n1 = a(6), ldy = a(7);
       const nb = blockRowsFor(K, blockFloats);
       for (let b0 = n0; b0 < n1; b0 += nb) {
         runBlock(k, xp, wp, yp, T, K, b0, Math.min(n1, b0 + nb), ldy);
         Atomics.add(c, ${BEAT}, 1);
       }
-    } else if (task === ${OPS_TASK.swiglu}) ops.swiglu(a(0), a(1), a(2));
-    else if (task === ${OPS_TASK.rmsnorm}) ops.rmsnorm(a(0), a(1), a(2), a(3), a(4), a(5), f32(a(6)));
-    else if (task === ${OPS_TASK.attention})
-      ops.attention(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), f32(a(11)), a(12), a(13), a(14), a(15));
-    else if (task === ${OPS_TASK.rope}) ops.rope(a(0), a(1), a(2), a(3), a(4), a(5));
-    else throw new Error('unknown task ' + task);
+    } else runOpsTask(ops, task, c.subarray(${ARGS}, ${ARGS + MAX_ARGS}));
     Atomics.store(c, ${DONE}, seen);
     Atomics.notify(c, ${DONE});
   }

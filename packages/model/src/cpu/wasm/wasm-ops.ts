@@ -6,11 +6,11 @@ import { gemmModule } from './wasm-gemm.js';
  * Host side of ops-kernel.ts: causal softmax, SwiGLU, attention and residual add + RMSNorm, 4 lanes
  * at a time. Each instance runs on one arena (arena.ts): the process-wide `wasmOps()` on a private
  * memory of its own, where every operand is copied in and out (a copy is ~50× cheaper than the exp()
- * it saves); `opsOn(engine.arena)` on a GEMM engine's shared memory, where operands pinned there are
+ * it saves); `opsOn(engine)` on a GEMM engine's shared memory, where operands pinned there are
  * used in place. `wasmOps()` is null where WebAssembly SIMD is unavailable: callers keep their JS
  * loops for that case.
  */
-interface OpsExports {
+export interface OpsExports {
   softmax_rows(p: number, rows: number, spad: number, group: number, base: number): void;
   swiglu(g: number, u: number, n: number): void;
   attention(
@@ -39,6 +39,40 @@ interface OpsExports {
 export const OPS_TASK = { swiglu: 1, rmsnorm: 2, attention: 3, rope: 4 } as const;
 
 /**
+ * Runs element-wise task `task` (an OPS_TASK code) with int32 arguments `a` on an instance of the ops
+ * module: the one place that knows each task's argument order, for the calling thread and the pool
+ * workers alike — threads.ts ships this function's source to them, so it names nothing outside
+ * itself (hence the literal codes). Float arguments arrive as their float32 bits (`f32Bits`).
+ */
+export function runOpsTask(ex: OpsExports, task: number, a: ArrayLike<number>): void {
+  // No inner functions: tsx's keepNames would wrap them in a helper the workers do not have.
+  if (task === 1) ex.swiglu(a[0]!, a[1]!, a[2]!);
+  else if (task === 2)
+    ex.rmsnorm(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, new Float32Array(Int32Array.of(a[6]!).buffer)[0]!);
+  else if (task === 3)
+    ex.attention(
+      a[0]!,
+      a[1]!,
+      a[2]!,
+      a[3]!,
+      a[4]!,
+      a[5]!,
+      a[6]!,
+      a[7]!,
+      a[8]!,
+      a[9]!,
+      a[10]!,
+      new Float32Array(Int32Array.of(a[11]!).buffer)[0]!,
+      a[12]!,
+      a[13]!,
+      a[14]!,
+      a[15]!,
+    );
+  else if (task === 4) ex.rope(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
+  else throw new Error(`unknown element-wise task ${task}`);
+}
+
+/**
  * Worker threads on the same memory (a GEMM pool): `run` gives args[p] to thread p — p = 0 is the
  * calling thread, through `local` — and returns when every part is done. Float arguments travel as
  * their float32 bits (`f32Bits`).
@@ -55,12 +89,6 @@ export function f32Bits(x: number): number {
   bitsF32[0] = x;
   return bitsI32[0]!;
 }
-/** The float32 whose bits are i. */
-export function bitsToF32(i: number): number {
-  bitsI32[0] = i;
-  return bitsF32[0]!;
-}
-
 /** Element-wise work below this many values stays on one thread (waking a worker costs tens of µs). */
 const PARALLEL_MIN_VALUES = 1 << 15;
 
@@ -104,9 +132,10 @@ export class WasmOps {
     return Math.max(1, Math.min(threads, units, Math.floor(values / PARALLEL_MIN_VALUES)));
   }
 
-  /** Runs args[0] here and the other parts on workers (one part: just here). */
-  private run(task: number, args: number[][], local: (a: number[]) => void): void {
+  /** Runs task `task` with args[0] here and the other parts on workers (one part: just here). */
+  private run(task: number, args: number[][]): void {
     if (args.length === 0) return; // nothing to do (e.g. SwiGLU of fewer than 8 values: all in the JS tail)
+    const local = (a: number[]) => runOpsTask(this.ex, task, a);
     if (args.length === 1 || !this.parallel) for (const a of args) local(a);
     else this.parallel.run(task, args, local);
   }
@@ -137,7 +166,6 @@ export class WasmOps {
     this.run(
       OPS_TASK.swiglu,
       parts.map(([a, b]) => [g + 4 * a, u + 4 * a, b - a]),
-      (a) => this.ex.swiglu(a[0]!, a[1]!, a[2]!),
     );
     st.copyOut();
     if (n8 < n) tail(gate, up, n8, n);
@@ -202,26 +230,7 @@ export class WasmOps {
         ]);
       }
     }
-    this.run(OPS_TASK.attention, args, (a) =>
-      this.ex.attention(
-        a[0]!,
-        a[1]!,
-        a[2]!,
-        a[3]!,
-        a[4]!,
-        a[5]!,
-        a[6]!,
-        a[7]!,
-        a[8]!,
-        a[9]!,
-        a[10]!,
-        bitsToF32(a[11]!),
-        a[12]!,
-        a[13]!,
-        a[14]!,
-        a[15]!,
-      ),
-    );
+    this.run(OPS_TASK.attention, args);
     st.copyOut();
   }
 
@@ -249,7 +258,6 @@ export class WasmOps {
     this.run(
       OPS_TASK.rmsnorm,
       rows.map(([a, b]) => [xp + 4 * a * dim, y ? yp + 4 * a * dim : 0, wp, op + 4 * a * dim, b - a, dim, e]),
-      (a) => this.ex.rmsnorm(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, bitsToF32(a[6]!)),
     );
     st.copyOut();
   }
@@ -276,7 +284,6 @@ export class WasmOps {
     this.run(
       OPS_TASK.rope,
       rows.map(([a, b]) => [xp + 4 * a * width, b - a, width, hd, cp + 4 * a * half, sp + 4 * a * half]),
-      (a) => this.ex.rope(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!),
     );
     st.copyOut();
   }
