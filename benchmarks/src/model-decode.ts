@@ -1,7 +1,7 @@
 import type { BenchRecord } from '@nq/core/bench';
 import { createKvCache, forward, type GemmPool, type LoadedModel, releaseKvCache } from '@nq/model';
 import { measureCases, type SuiteCase } from './cases.js';
-import type { NodeLlamaCpp } from './node-llama-cpp.js';
+import type { LlamaModel } from './node-llama-cpp.js';
 import type { SuiteContext } from './suite.js';
 
 /**
@@ -15,8 +15,7 @@ import type { SuiteContext } from './suite.js';
 export async function decodeRecords(
   ctx: SuiteContext,
   model: LoadedModel,
-  gguf: string | null,
-  nlc: NodeLlamaCpp | null,
+  lm: LlamaModel | null,
   threadCounts: number[],
   gemmFor: (threads: number) => GemmPool['gemm'] | undefined,
 ): Promise<BenchRecord[]> {
@@ -45,36 +44,29 @@ export async function decodeRecords(
   const records: BenchRecord[] = [];
 
   const llamaTps = new Map<number, number>();
-  if (nlc && gguf) {
-    const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: 0 });
-    const lm = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
-    try {
-      for (const threads of threadCounts) {
-        const lctx = await lm.createContext({ contextSize: P + D + 8, batchSize: P, threads, sequences: 1 });
-        const seq = lctx.getSequence();
-        await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, -1));
-        const [rec] = await measureCases('model', ctx, [
-          {
-            ...base,
-            op: 'node-llama-cpp decode',
-            shape: shape(threads),
-            fn: async () => {
-              if (seq.nextTokenIndex > P - 1)
-                await seq.eraseContextTokenRanges([{ start: P - 1, end: seq.nextTokenIndex }]);
-              let n = 0;
-              for await (const _ of seq.evaluate([first], { temperature: 0 })) if (++n >= D) break;
-            },
-            teardown: () => lctx.dispose(),
+  if (lm) {
+    for (const threads of threadCounts) {
+      const lctx = await lm.createContext({ contextSize: P + D + 8, batchSize: P, threads, sequences: 1 });
+      const seq = lctx.getSequence();
+      await seq.evaluateWithoutGeneratingNewTokens(prompt.slice(0, -1));
+      const [rec] = await measureCases('model', ctx, [
+        {
+          ...base,
+          op: 'node-llama-cpp decode',
+          shape: shape(threads),
+          fn: async () => {
+            if (seq.nextTokenIndex > P - 1)
+              await seq.eraseContextTokenRanges([{ start: P - 1, end: seq.nextTokenIndex }]);
+            let n = 0;
+            for await (const _ of seq.evaluate([first], { temperature: 0 })) if (++n >= D) break;
           },
-        ]);
-        if (rec && rec.median_ms > 0) {
-          llamaTps.set(threads, tps(rec));
-          records.push({ ...rec, tokens_per_s: tps(rec), baseline: undefined, ratio: undefined });
-        } else if (rec) records.push(rec);
-      }
-    } finally {
-      await lm.dispose();
-      await llama.dispose();
+          teardown: () => lctx.dispose(),
+        },
+      ]);
+      if (rec && rec.median_ms > 0) {
+        llamaTps.set(threads, tps(rec));
+        records.push({ ...rec, tokens_per_s: tps(rec), baseline: undefined, ratio: undefined });
+      } else if (rec) records.push(rec);
     }
   }
 

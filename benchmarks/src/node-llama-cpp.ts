@@ -17,17 +17,40 @@ export interface LlamaSequence {
   eraseContextTokenRanges(ranges: { start: number; end: number }[]): Promise<void>;
 }
 
-export interface NodeLlamaCpp {
-  getLlama(o: object): Promise<{
-    loadModel(o: object): Promise<{
-      createContext(o: object): Promise<{
-        getSequence(): LlamaSequence;
-        dispose(): Promise<void>;
-      }>;
-      dispose(): Promise<void>;
-    }>;
+export interface LlamaModel {
+  createContext(o: object): Promise<{
+    getSequence(): LlamaSequence;
     dispose(): Promise<void>;
   }>;
+  dispose(): Promise<void>;
+}
+
+export interface NodeLlamaCpp {
+  getLlama(o: object): Promise<{
+    loadModel(o: object): Promise<LlamaModel>;
+    dispose(): Promise<void>;
+  }>;
+}
+
+/** llama.cpp on the CPU with `gguf` loaded once for every llama.cpp row of a run; `close` frees both. */
+export async function openLlamaModel(
+  nlc: NodeLlamaCpp,
+  gguf: string,
+): Promise<{ model: LlamaModel; close: () => Promise<void> }> {
+  const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: 0 });
+  try {
+    const model = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
+    return {
+      model,
+      close: async () => {
+        await model.dispose();
+        await llama.dispose();
+      },
+    };
+  } catch (e) {
+    await llama.dispose();
+    throw e;
+  }
 }
 
 /** node-llama-cpp from NQ_NODE_LLAMA_CPP=<folder of an installed node-llama-cpp> or the import path; null (logged) when absent. */

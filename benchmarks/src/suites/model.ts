@@ -17,7 +17,7 @@ import { residentWeights } from '@nq/model/cpu';
 import { measureCases, type SuiteCase } from '../cases.js';
 import { decodeRecords } from '../model-decode.js';
 import { prefillFlops } from '../model-flops.js';
-import { importNodeLlamaCpp, type LlamaSequenceInput } from '../node-llama-cpp.js';
+import { importNodeLlamaCpp, type LlamaSequenceInput, openLlamaModel } from '../node-llama-cpp.js';
 import type { Suite, SuiteContext } from '../suite.js';
 
 /**
@@ -198,10 +198,11 @@ async function docsModel(
   const llamaTps = new Map<string, number>(); // `${output} ${threads}` → tokens/s
   const gguf = path.join(MODEL_DIR, 'nq-docs-5M.f32.gguf');
   const nlc = fs.existsSync(gguf) ? await importNodeLlamaCpp(ctx.log) : null;
-  if (nlc) {
-    const llama = await nlc.getLlama({ gpu: false, build: 'never', logLevel: 'error', maxThreads: 0 });
-    const lm = await llama.loadModel({ modelPath: gguf, gpuLayers: 0 });
-    try {
+  // Loaded once for the prefill rows here and the decode rows (model-decode.ts), closed at the end.
+  const llama = nlc ? await openLlamaModel(nlc, gguf) : null;
+  try {
+    if (llama) {
+      const lm = llama.model;
       for (const threads of threadCounts) {
         const lctx = await lm.createContext({ contextSize: T, batchSize: T, threads, sequences: 1 });
         const seq = lctx.getSequence();
@@ -238,97 +239,94 @@ async function docsModel(
           records.push({ ...rec, tokens_per_s: tps(rec), baseline: undefined, ratio: undefined });
         }
       }
-    } finally {
-      await lm.dispose();
-      await llama.dispose();
     }
-  }
 
-  // nq's own single-token loop: the baseline when llama.cpp is absent.
-  let loopTps = Number.NaN;
-  if (llamaTps.size === 0) {
-    const cache = createKvCache(c, T);
-    const [loopRec] = await measureCases('model', ctx, [
-      {
-        ...base,
-        iterations: 2,
-        time: 100,
-        op: 'single-token-loop',
-        shape: shape(1),
-        flops: prefillFlops(c, T, 'all'),
-        fn: () => {
-          cache.length = 0;
-          for (const id of tokens) forward(model, [id], { cache, lastOnly: true });
+    // nq's own single-token loop: the baseline when llama.cpp is absent.
+    let loopTps = Number.NaN;
+    if (llamaTps.size === 0) {
+      const cache = createKvCache(c, T);
+      const [loopRec] = await measureCases('model', ctx, [
+        {
+          ...base,
+          iterations: 2,
+          time: 100,
+          op: 'single-token-loop',
+          shape: shape(1),
+          flops: prefillFlops(c, T, 'all'),
+          fn: () => {
+            cache.length = 0;
+            for (const id of tokens) forward(model, [id], { cache, lastOnly: true });
+          },
         },
-      },
-    ]);
-    if (loopRec && loopRec.median_ms > 0) {
-      loopTps = tps(loopRec);
-      records.push({ ...loopRec, tokens_per_s: loopTps, baseline: undefined, ratio: undefined });
-    }
-  }
-
-  // 2. nq prefill, SIMD GEMM, 1 and all threads: no logits, last logits, all logits.
-  for (const threads of threadCounts) {
-    const gemm = gemmFor(threads);
-    if (threads > 1 && !gemm) continue; // the pool failed its self-check (recorded above)
-    // The cache lives in this pool's kernel memory, as llama.cpp's lives in its own buffers.
-    const cache = createKvCache(c, T, gemm ? { gemm } : {});
-    const cases: (SuiteCase & { against: string })[] = [
-      {
-        ...base,
-        op: 'nq prefill-no-logits',
-        against: 'prefill-no-logits',
-        shape: shape(threads),
-        flops: prefillFlops(c, T, 'none'),
-        fn: () => {
-          cache.length = 0;
-          forward(model, tokens, { gemm, cache, noLogits: true });
-        },
-      },
-      {
-        ...base,
-        op: 'nq prefill-last-logits',
-        against: 'prefill-last-logits',
-        shape: shape(threads),
-        flops: prefillFlops(c, T, 'last'),
-        fn: () => forward(model, tokens, { gemm, lastOnly: true }),
-      },
-      {
-        ...base,
-        op: 'nq prefill-all-logits',
-        against: 'prefill-last-logits',
-        shape: shape(threads),
-        flops: prefillFlops(c, T, 'all'),
-        fn: () => forward(model, tokens, { gemm }),
-      },
-    ];
-    const recs = await measureCases('model', ctx, cases);
-    recs.forEach((rec, i) => {
-      if (!(rec.median_ms > 0)) {
-        records.push(rec);
-        return;
+      ]);
+      if (loopRec && loopRec.median_ms > 0) {
+        loopTps = tps(loopRec);
+        records.push({ ...loopRec, tokens_per_s: loopTps, baseline: undefined, ratio: undefined });
       }
-      const mine = tps(rec);
-      const against = cases[i]!.against;
-      const llamaRef = llamaTps.get(`${against} ${threads}`);
-      records.push(
-        llamaRef !== undefined
-          ? {
-              ...rec,
-              tokens_per_s: mine,
-              baseline: `node-llama-cpp ${against} ${threads}t`,
-              ratio: mine / llamaRef,
-            }
-          : { ...rec, tokens_per_s: mine, baseline: 'single-token-loop', ratio: mine / loopTps },
-      );
-    });
-    releaseKvCache(cache);
+    }
+
+    // 2. nq prefill, SIMD GEMM, 1 and all threads: no logits, last logits, all logits.
+    for (const threads of threadCounts) {
+      const gemm = gemmFor(threads);
+      if (threads > 1 && !gemm) continue; // the pool failed its self-check (recorded above)
+      // The cache lives in this pool's kernel memory, as llama.cpp's lives in its own buffers.
+      const cache = createKvCache(c, T, gemm ? { gemm } : {});
+      const cases: (SuiteCase & { against: string })[] = [
+        {
+          ...base,
+          op: 'nq prefill-no-logits',
+          against: 'prefill-no-logits',
+          shape: shape(threads),
+          flops: prefillFlops(c, T, 'none'),
+          fn: () => {
+            cache.length = 0;
+            forward(model, tokens, { gemm, cache, noLogits: true });
+          },
+        },
+        {
+          ...base,
+          op: 'nq prefill-last-logits',
+          against: 'prefill-last-logits',
+          shape: shape(threads),
+          flops: prefillFlops(c, T, 'last'),
+          fn: () => forward(model, tokens, { gemm, lastOnly: true }),
+        },
+        {
+          ...base,
+          op: 'nq prefill-all-logits',
+          against: 'prefill-last-logits',
+          shape: shape(threads),
+          flops: prefillFlops(c, T, 'all'),
+          fn: () => forward(model, tokens, { gemm }),
+        },
+      ];
+      const recs = await measureCases('model', ctx, cases);
+      recs.forEach((rec, i) => {
+        if (!(rec.median_ms > 0)) {
+          records.push(rec);
+          return;
+        }
+        const mine = tps(rec);
+        const against = cases[i]!.against;
+        const llamaRef = llamaTps.get(`${against} ${threads}`);
+        records.push(
+          llamaRef !== undefined
+            ? {
+                ...rec,
+                tokens_per_s: mine,
+                baseline: `node-llama-cpp ${against} ${threads}t`,
+                ratio: mine / llamaRef,
+              }
+            : { ...rec, tokens_per_s: mine, baseline: 'single-token-loop', ratio: mine / loopTps },
+        );
+      });
+      releaseKvCache(cache);
+    }
+    // Decoding after a prompt, nq against llama.cpp (model-decode.ts).
+    records.push(...(await decodeRecords(ctx, model, llama?.model ?? null, threadCounts, gemmFor)));
+  } finally {
+    await llama?.close();
   }
-  // Decoding after a prompt, nq against llama.cpp (model-decode.ts).
-  records.push(
-    ...(await decodeRecords(ctx, model, fs.existsSync(gguf) ? gguf : null, nlc, threadCounts, gemmFor)),
-  );
   return records;
 }
 
