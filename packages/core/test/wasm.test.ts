@@ -106,6 +106,40 @@ describe('buildModule', () => {
     }
   });
 
+  it('forLoop(i, from, limit, step, body) runs body for i = from, from + step, … < limit (none when from ≥ limit)', () => {
+    // sum(from, limit, out): Σ i over a loop of step 3, stored at byte address out
+    const f = new Func('sum', [I32, I32, I32]);
+    const [from, limit, out] = [0, 1, 2];
+    const i = f.local(I32);
+    const acc = f.local(I32);
+    f.i32(0).set(acc);
+    f.forLoop(
+      i,
+      () => f.get(from),
+      () => f.get(limit),
+      3,
+      () => f.get(acc).get(i).add().set(acc),
+    );
+    f.get(out).get(acc).op(0x36, 2, 0);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const bytes = buildModule([f], { import: ENV_MEMORY, initialPages: 1, maxPages: 1 });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    const sum = inst.exports.sum as (a: number, b: number, out: number) => void;
+    const view = new Int32Array(memory.buffer);
+    for (const [a, b] of [
+      [0, 10],
+      [2, 11],
+      [-5, 4],
+      [7, 7],
+      [9, 3],
+    ] as const) {
+      let ref = 0;
+      for (let k = a; k < b; k += 3) ref += k;
+      sum(a, b, 4);
+      expect(view[1], `from ${a} to ${b}`).toBe(ref);
+    }
+  });
+
   it('assembles a v128 kernel (f32x4 multiply-add over a defined, exported memory), which runs', () => {
     // axpy(x, y, n): y[i] += 2·x[i] for n a multiple of 4, 4 lanes at a time
     const f = new Func('axpy', [I32, I32, I32]);

@@ -78,6 +78,24 @@ export class Func {
     return this.op(0x22, ...uleb(i));
   }
 
+  /**
+   * for (i = from; i < limit; i += step) { body }, i an i32 local, signed compare at the top of each
+   * pass: `from` and `limit` push their i32 value, `body` emits the loop body (in it, outside nested
+   * blocks, depth 0 is the top of the loop — no increment — and depth 1 leaves it).
+   */
+  forLoop(i: number, from: () => void, limit: () => void, step: number, body: () => void): this {
+    from();
+    this.set(i);
+    this.block().loop();
+    this.get(i);
+    limit();
+    this.geS().brIf(1);
+    body();
+    this.get(i).i32(step).add().set(i);
+    this.br(0);
+    return this.end().end();
+  }
+
   // ---- i32
   /** i32.const */
   i32(v: number): this {

@@ -96,19 +96,7 @@ export function attentionFunc(): Func {
     .set(sm.ninf);
   f.v128Zero().set(sm.zero);
 
-  /** for (v = from; v < limit; v += step) { body } with from/limit/step pushed by callbacks. */
-  const forLoop = (v: number, from: () => void, limit: () => void, step: number, body: () => void) => {
-    from();
-    f.set(v);
-    f.block().loop();
-    f.get(v);
-    limit();
-    f.geS().brIf(1);
-    body();
-    f.get(v).i32(step).add().set(v);
-    f.br(0);
-    f.end().end();
-  };
+  const forLoop = f.forLoop.bind(f);
 
   forLoop(
     g,

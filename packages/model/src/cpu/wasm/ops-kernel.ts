@@ -126,35 +126,37 @@ function swiglu(): Func {
   const ev = [f.local(V128), f.local(V128)];
   const one = f.local(V128);
   splat(f, 1).set(one);
-  f.i32(0).set(i);
-  f.block().loop();
-  f.get(i).get(n).geS().brIf(1);
-  for (let k = 0; k < 2; k++) {
-    f.get(g)
-      .get(i)
-      .i32(2)
-      .shl()
-      .add()
-      .v128Load(16 * k, 2)
-      .set(gv[k]!);
-    f.get(gv[k]!).simd(SIMD.f32x4Neg).set(ev[k]!);
-  }
-  emitExpInterleaved(f, c, ev);
-  for (let k = 0; k < 2; k++) {
-    f.get(g).get(i).i32(2).shl().add();
-    f.get(gv[k]!).get(ev[k]!).get(one).simd(SIMD.f32x4Add).simd(SIMD.f32x4Div);
-    f.get(u)
-      .get(i)
-      .i32(2)
-      .shl()
-      .add()
-      .v128Load(16 * k, 2)
-      .simd(SIMD.f32x4Mul);
-    f.simd(SIMD.store, 2, 16 * k);
-  }
-  f.get(i).i32(8).add().set(i);
-  f.br(0);
-  f.end().end();
+  f.forLoop(
+    i,
+    () => f.i32(0),
+    () => f.get(n),
+    8,
+    () => {
+      for (let k = 0; k < 2; k++) {
+        f.get(g)
+          .get(i)
+          .i32(2)
+          .shl()
+          .add()
+          .v128Load(16 * k, 2)
+          .set(gv[k]!);
+        f.get(gv[k]!).simd(SIMD.f32x4Neg).set(ev[k]!);
+      }
+      emitExpInterleaved(f, c, ev);
+      for (let k = 0; k < 2; k++) {
+        f.get(g).get(i).i32(2).shl().add();
+        f.get(gv[k]!).get(ev[k]!).get(one).simd(SIMD.f32x4Add).simd(SIMD.f32x4Div);
+        f.get(u)
+          .get(i)
+          .i32(2)
+          .shl()
+          .add()
+          .v128Load(16 * k, 2)
+          .simd(SIMD.f32x4Mul);
+        f.simd(SIMD.store, 2, 16 * k);
+      }
+    },
+  );
   return f;
 }
 
@@ -175,48 +177,49 @@ function rmsnorm(): Func {
   const v = f.local(V128);
   const ss = f.local(V128);
   const inv = f.local(V128);
-  const loop = (body: () => void) => {
-    f.i32(0).set(i);
-    f.block().loop();
-    f.get(i).get(bytes).geS().brIf(1);
-    body();
-    f.get(i).i32(16).add().set(i);
-    f.br(0);
-    f.end().end();
-  };
+  const loop = (body: () => void) =>
+    f.forLoop(
+      i,
+      () => f.i32(0),
+      () => f.get(bytes),
+      16,
+      body,
+    );
   f.get(dim).i32(2).shl().set(bytes);
-  f.i32(0).set(t);
-  f.block().loop();
-  f.get(t).get(T).geS().brIf(1);
-  f.get(t).get(bytes).mul().set(row);
-  f.get(row).get(op).add().set(orow);
-  f.get(row).get(yp).add().set(yrow);
-  f.get(row).get(xp).add().set(row);
-  f.v128Zero().set(ss);
-  loop(() => {
-    f.get(row).get(i).add().v128Load(0, 2).set(v);
-    // x += y (the residual) when a y is given
-    f.get(yp).if();
-    f.get(v).get(yrow).get(i).add().v128Load(0, 2).simd(SIMD.f32x4Add).set(v);
-    f.get(row).get(i).add().get(v).v128Store(0, 2);
-    f.end();
-    f.get(ss).get(v).get(v).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(ss);
-  });
-  // inv = 1 / sqrt(Σ / dim + eps), splatted
-  f.op(OP.f32Const, ...f32Bytes(1));
-  f.get(ss).simd(SIMD.f32x4Lane, 0);
-  for (let k = 1; k < 4; k++) f.get(ss).simd(SIMD.f32x4Lane, k).f32Add();
-  f.get(dim).op(0xb3 /* f32.convert_i32_u */).op(OP.f32Div).get(eps).f32Add();
-  f.op(0x91 /* f32.sqrt */).op(OP.f32Div).simd(SIMD.f32x4Splat).set(inv);
-  loop(() => {
-    f.get(orow).get(i).add();
-    f.get(row).get(i).add().v128Load(0, 2).get(inv).simd(SIMD.f32x4Mul);
-    f.get(wp).get(i).add().v128Load(0, 2).simd(SIMD.f32x4Mul);
-    f.v128Store(0, 2);
-  });
-  f.get(t).i32(1).add().set(t);
-  f.br(0);
-  f.end().end();
+  f.forLoop(
+    t,
+    () => f.i32(0),
+    () => f.get(T),
+    1,
+    () => {
+      f.get(t).get(bytes).mul().set(row);
+      f.get(row).get(op).add().set(orow);
+      f.get(row).get(yp).add().set(yrow);
+      f.get(row).get(xp).add().set(row);
+      f.v128Zero().set(ss);
+      loop(() => {
+        f.get(row).get(i).add().v128Load(0, 2).set(v);
+        // x += y (the residual) when a y is given
+        f.get(yp).if();
+        f.get(v).get(yrow).get(i).add().v128Load(0, 2).simd(SIMD.f32x4Add).set(v);
+        f.get(row).get(i).add().get(v).v128Store(0, 2);
+        f.end();
+        f.get(ss).get(v).get(v).simd(SIMD.f32x4Mul).simd(SIMD.f32x4Add).set(ss);
+      });
+      // inv = 1 / sqrt(Σ / dim + eps), splatted
+      f.op(OP.f32Const, ...f32Bytes(1));
+      f.get(ss).simd(SIMD.f32x4Lane, 0);
+      for (let k = 1; k < 4; k++) f.get(ss).simd(SIMD.f32x4Lane, k).f32Add();
+      f.get(dim).op(0xb3 /* f32.convert_i32_u */).op(OP.f32Div).get(eps).f32Add();
+      f.op(0x91 /* f32.sqrt */).op(OP.f32Div).simd(SIMD.f32x4Splat).set(inv);
+      loop(() => {
+        f.get(orow).get(i).add();
+        f.get(row).get(i).add().v128Load(0, 2).get(inv).simd(SIMD.f32x4Mul);
+        f.get(wp).get(i).add().v128Load(0, 2).simd(SIMD.f32x4Mul);
+        f.v128Store(0, 2);
+      });
+    },
+  );
   return f;
 }
 
@@ -243,49 +246,54 @@ function rope(): Func {
   const swap = [4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11];
   f.simd(SIMD.const, ...new Uint8Array(Float32Array.of(-1, 1, -1, 1).buffer)).set(sign);
   f.get(hd).i32(1).op(0x76 /* i32.shr_u */).i32(2).shl().set(halfBytes);
-  f.i32(0).set(t);
-  f.block().loop();
-  f.get(t).get(T).geS().brIf(1);
-  f.get(t).get(width).mul().i32(2).shl().get(xp).add().set(row);
-  f.i32(0).set(h);
-  f.block().loop();
-  f.get(h).get(width).geS().brIf(1);
-  f.get(t).get(halfBytes).mul().set(tab); // byte offset of table row t
-  f.i32(0).set(i);
-  f.block().loop();
-  f.get(i).get(hd).geS().brIf(1);
-  // cos/sin of pairs i/2, i/2 + 1, each duplicated over its two lanes
-  f.get(cosp).get(tab).add().v128Load64Splat(0, 2).set(cv);
-  f.get(cv)
-    .get(cv)
-    .simd(0x0d, ...dup)
-    .set(cv);
-  f.get(sinp).get(tab).add().v128Load64Splat(0, 2).set(sv);
-  f.get(sv)
-    .get(sv)
-    .simd(0x0d, ...dup)
-    .get(sign)
-    .simd(SIMD.f32x4Mul)
-    .set(sv);
-  f.get(row).get(h).get(i).add().i32(2).shl().add().v128Load(0, 2).set(x);
-  f.get(row).get(h).get(i).add().i32(2).shl().add();
-  f.get(x).get(cv).simd(SIMD.f32x4Mul);
-  f.get(x)
-    .get(x)
-    .simd(0x0d, ...swap)
-    .get(sv)
-    .simd(SIMD.f32x4Mul);
-  f.simd(SIMD.f32x4Add).v128Store(0, 2);
-  f.get(tab).i32(8).add().set(tab);
-  f.get(i).i32(4).add().set(i);
-  f.br(0);
-  f.end().end();
-  f.get(h).get(hd).add().set(h);
-  f.br(0);
-  f.end().end();
-  f.get(t).i32(1).add().set(t);
-  f.br(0);
-  f.end().end();
+  f.forLoop(
+    t,
+    () => f.i32(0),
+    () => f.get(T),
+    1,
+    () => {
+      f.get(t).get(width).mul().i32(2).shl().get(xp).add().set(row);
+      // heads: h steps by hd, a run-time value, so this loop is written out
+      f.i32(0).set(h);
+      f.block().loop();
+      f.get(h).get(width).geS().brIf(1);
+      f.get(t).get(halfBytes).mul().set(tab); // byte offset of table row t
+      f.forLoop(
+        i,
+        () => f.i32(0),
+        () => f.get(hd),
+        4,
+        () => {
+          // cos/sin of pairs i/2, i/2 + 1, each duplicated over its two lanes
+          f.get(cosp).get(tab).add().v128Load64Splat(0, 2).set(cv);
+          f.get(cv)
+            .get(cv)
+            .simd(0x0d, ...dup)
+            .set(cv);
+          f.get(sinp).get(tab).add().v128Load64Splat(0, 2).set(sv);
+          f.get(sv)
+            .get(sv)
+            .simd(0x0d, ...dup)
+            .get(sign)
+            .simd(SIMD.f32x4Mul)
+            .set(sv);
+          f.get(row).get(h).get(i).add().i32(2).shl().add().v128Load(0, 2).set(x);
+          f.get(row).get(h).get(i).add().i32(2).shl().add();
+          f.get(x).get(cv).simd(SIMD.f32x4Mul);
+          f.get(x)
+            .get(x)
+            .simd(0x0d, ...swap)
+            .get(sv)
+            .simd(SIMD.f32x4Mul);
+          f.simd(SIMD.f32x4Add).v128Store(0, 2);
+          f.get(tab).i32(8).add().set(tab);
+        },
+      );
+      f.get(h).get(hd).add().set(h);
+      f.br(0);
+      f.end().end();
+    },
+  );
   return f;
 }
 
